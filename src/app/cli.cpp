@@ -1,0 +1,301 @@
+#include "app/cli.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "app/check.hpp"
+#include "base/strings.hpp"
+#include "app/server.hpp"
+#include "auth/password.hpp"
+#include "config/config.hpp"
+#include "store/directory.hpp"
+#include "store/files.hpp"
+#include "store/mailstore.hpp"
+
+namespace tern::app {
+namespace {
+
+namespace json = boost::json;
+
+struct Options {
+  std::string config = "tern.toml";
+  bool json = false;
+  std::string name, folder = "INBOX";
+  std::vector<std::string> targets;
+  bool repair = false;
+};
+
+int fail(const std::string& msg) {
+  std::cerr << "tern: " << msg << "\n";
+  return 1;
+}
+
+struct Context {
+  config::Config cfg;
+  std::unique_ptr<store::Directory> dir;
+};
+
+// Loads the configuration and opens the directory; prints the error and returns nullopt on failure.
+std::optional<Context> open_context(const Options& o) {
+  auto cfg = config::load(o.config);
+  if (!cfg) {
+    fail(cfg.error().message);
+    return std::nullopt;
+  }
+  try {
+    store::ensure_dir(cfg->data_dir);
+  } catch (const std::exception& e) {
+    fail(e.what());
+    return std::nullopt;
+  }
+  auto dir = store::Directory::open(cfg->data_dir / "tern.db");
+  if (!dir) {
+    fail(dir.error().message);
+    return std::nullopt;
+  }
+  return Context{std::move(*cfg), std::move(*dir)};
+}
+
+int done(const Status& s, const std::string& what) {
+  if (!s) return fail(s.error().message);
+  std::cout << what << "\n";
+  return 0;
+}
+
+void print_list(const std::vector<std::string>& items, bool as_json) {
+  if (as_json) {
+    json::array a;
+    for (auto& i : items) a.emplace_back(i);
+    std::cout << json::serialize(a) << "\n";
+    return;
+  }
+  for (auto& i : items) std::cout << i << "\n";
+}
+
+// One line from stdin (no echo when it is a terminal).
+std::optional<std::string> read_password() {
+  if (isatty(STDIN_FILENO)) std::cerr << "password: " << std::flush;
+  std::string line;
+  if (!std::getline(std::cin, line)) return std::nullopt;
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+int user_add(const Options& o) {
+  auto ctx = open_context(o);
+  if (!ctx) return 1;
+  auto pw = read_password();
+  if (!pw || pw->empty()) return fail("no password given (one line on stdin)");
+  auto hash = auth::hash_password(*pw);
+  if (!hash) return fail(hash.error().message);
+  return done(ctx->dir->add_mailslot(o.name, store::SlotKind::mailbox, *hash), "added user " + store::normalize_address(o.name));
+}
+
+int user_passwd(const Options& o) {
+  auto ctx = open_context(o);
+  if (!ctx) return 1;
+  auto pw = read_password();
+  if (!pw || pw->empty()) return fail("no password given (one line on stdin)");
+  auto hash = auth::hash_password(*pw);
+  if (!hash) return fail(hash.error().message);
+  return done(ctx->dir->set_password(o.name, *hash), "password changed for " + store::normalize_address(o.name));
+}
+
+int slot_list(const Options& o, store::SlotKind kind) {
+  auto ctx = open_context(o);
+  if (!ctx) return 1;
+  std::vector<std::string> names;
+  for (auto& s : ctx->dir->mailslots(kind)) names.push_back(s.address);
+  print_list(names, o.json);
+  return 0;
+}
+
+int alias_list(const Options& o) {
+  auto ctx = open_context(o);
+  if (!ctx) return 1;
+  auto all = ctx->dir->aliases();
+  if (o.json) {
+    json::array a;
+    for (auto& [k, v] : all) {
+      json::array t;
+      for (auto& x : v) t.emplace_back(x);
+      a.push_back(json::object{{"address", k}, {"targets", t}});
+    }
+    std::cout << json::serialize(a) << "\n";
+    return 0;
+  }
+  for (auto& [k, v] : all) {
+    std::cout << k << ":";
+    for (auto& x : v) std::cout << " " << x;
+    std::cout << "\n";
+  }
+  return 0;
+}
+
+int message_list(const Options& o) {
+  auto ctx = open_context(o);
+  if (!ctx) return 1;
+  auto slot = ctx->dir->find_mailslot(o.name);
+  if (!slot) return fail(fmt::format("no mailbox or archive {}", store::normalize_address(o.name)));
+  store::Mailstore ms(ctx->cfg.data_dir / "mail" / "boxes", false);
+  auto list = ms.list(slot->address, o.folder);
+  if (!list) return fail(list.error().message);
+  if (o.json) {
+    json::array a;
+    for (auto& m : *list) {
+      json::array flags;
+      for (auto f : split(m.flags, ' '))
+        if (!f.empty()) flags.emplace_back(std::string(f));
+      a.push_back(json::object{{"uid", m.uid}, {"size", m.size}, {"from", m.from}, {"subject", m.subject}, {"flags", flags}});
+    }
+    std::cout << json::serialize(a) << "\n";
+    return 0;
+  }
+  std::cout << fmt::format("{:>6}  {:>8}  {:<32}  {}\n", "UID", "SIZE", "FROM", "SUBJECT");
+  for (auto& m : *list) std::cout << fmt::format("{:>6}  {:>8}  {:<32}  {}\n", m.uid, m.size, m.from, m.subject);
+  return 0;
+}
+
+int init(const Options& o) {
+  if (std::filesystem::exists(o.config)) {
+    std::cout << o.config << " exists already; left as it is\n";
+  } else {
+    try {
+      auto tmp = o.config + ".tmp";
+      store::write_file_synced(tmp, o.config, config::default_config_text());
+    } catch (const std::exception& e) {
+      return fail(e.what());
+    }
+    std::cout << "wrote " << o.config << "\n";
+  }
+  auto ctx = open_context(o);
+  if (!ctx) return 1;
+  if (ctx->dir->domains().empty()) {
+    auto d = to_lower(ctx->cfg.hostname);
+    if (auto s = ctx->dir->add_domain(d); !s) return fail(s.error().message);
+    std::cout << "added local domain " << d << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{"Tern: a complete email server"};
+  app.require_subcommand(1);
+  Options o;
+  app.add_option("--config", o.config, "configuration file")->capture_default_str();
+  app.add_flag("--json", o.json, "machine-readable output");
+  int rc = 0;
+  auto on = [&rc](CLI::App* sub, std::function<int()> fn) { sub->callback([&rc, fn] { rc = fn(); }); };
+  auto global = [&o](CLI::App* sub) {
+    sub->add_option("--config", o.config, "configuration file");
+    sub->add_flag("--json", o.json, "machine-readable output");
+    return sub;
+  };
+
+  on(global(app.add_subcommand("serve", "run all services in the foreground")), [&] { return serve(o.config); });
+  on(global(app.add_subcommand("init", "write a default configuration and data directory if missing")),
+     [&] { return init(o); });
+
+  auto* domain = app.add_subcommand("domain", "local domains")->require_subcommand(1);
+  auto* da = global(domain->add_subcommand("add", "add a local domain"));
+  da->add_option("NAME", o.name)->required();
+  on(da, [&] {
+    auto c = open_context(o);
+    return c ? done(c->dir->add_domain(o.name), "added domain " + to_lower(o.name)) : 1;
+  });
+  auto* dd = global(domain->add_subcommand("del", "delete a local domain (it must have no mailslots)"));
+  dd->add_option("NAME", o.name)->required();
+  on(dd, [&] {
+    auto c = open_context(o);
+    return c ? done(c->dir->del_domain(o.name), "deleted domain " + to_lower(o.name)) : 1;
+  });
+  on(global(domain->add_subcommand("list", "list local domains")), [&] {
+    auto c = open_context(o);
+    if (!c) return 1;
+    print_list(c->dir->domains(), o.json);
+    return 0;
+  });
+
+  auto* user = app.add_subcommand("user", "users (mailboxes that can log in)")->require_subcommand(1);
+  auto* ua = global(user->add_subcommand("add", "add a user; the password is one line on stdin"));
+  ua->add_option("ADDRESS", o.name)->required();
+  on(ua, [&] { return user_add(o); });
+  auto* up = global(user->add_subcommand("passwd", "set a user's password from one line on stdin"));
+  up->add_option("ADDRESS", o.name)->required();
+  on(up, [&] { return user_passwd(o); });
+  auto* ud = global(user->add_subcommand("del", "delete a user (the mail files stay on disk)"));
+  ud->add_option("ADDRESS", o.name)->required();
+  on(ud, [&] {
+    auto c = open_context(o);
+    return c ? done(c->dir->del_mailslot(o.name, store::SlotKind::mailbox), "deleted user " + store::normalize_address(o.name)) : 1;
+  });
+  on(global(user->add_subcommand("list", "list users")), [&] { return slot_list(o, store::SlotKind::mailbox); });
+
+  auto* alias = app.add_subcommand("alias", "aliases")->require_subcommand(1);
+  auto* aa = global(alias->add_subcommand("add", "add an alias with one or more targets (local or remote)"));
+  aa->add_option("ADDRESS", o.name)->required();
+  aa->add_option("TARGET", o.targets)->required();
+  on(aa, [&] {
+    auto c = open_context(o);
+    return c ? done(c->dir->add_alias(o.name, o.targets), "added alias " + store::normalize_address(o.name)) : 1;
+  });
+  auto* ad = global(alias->add_subcommand("del", "delete an alias"));
+  ad->add_option("ADDRESS", o.name)->required();
+  on(ad, [&] {
+    auto c = open_context(o);
+    return c ? done(c->dir->del_alias(o.name), "deleted alias " + store::normalize_address(o.name)) : 1;
+  });
+  on(global(alias->add_subcommand("list", "list aliases")), [&] { return alias_list(o); });
+
+  auto* archive = app.add_subcommand("archive", "archive mailslots (receive mail, no login)")->require_subcommand(1);
+  auto* ara = global(archive->add_subcommand("add", "add an archive"));
+  ara->add_option("ADDRESS", o.name)->required();
+  on(ara, [&] {
+    auto c = open_context(o);
+    return c ? done(c->dir->add_mailslot(o.name, store::SlotKind::archive, ""), "added archive " + store::normalize_address(o.name)) : 1;
+  });
+  auto* ard = global(archive->add_subcommand("del", "delete an archive (the mail files stay on disk)"));
+  ard->add_option("ADDRESS", o.name)->required();
+  on(ard, [&] {
+    auto c = open_context(o);
+    return c ? done(c->dir->del_mailslot(o.name, store::SlotKind::archive), "deleted archive " + store::normalize_address(o.name)) : 1;
+  });
+  on(global(archive->add_subcommand("list", "list archives")), [&] { return slot_list(o, store::SlotKind::archive); });
+
+  auto* message = app.add_subcommand("message", "stored messages")->require_subcommand(1);
+  auto* ml = global(message->add_subcommand("list", "list the messages of a mailslot folder"));
+  ml->add_option("ADDRESS", o.name)->required();
+  ml->add_option("--folder", o.folder, "folder name")->capture_default_str();
+  on(ml, [&] { return message_list(o); });
+
+  auto* check = global(app.add_subcommand("check", "verify the data directory; exit 0 when healthy"));
+  check->add_flag("--repair", o.repair, "rebuild indexes and quarantine damaged files");
+  on(check, [&] {
+    auto cfg = config::load(o.config);
+    if (!cfg) return fail(cfg.error().message);
+    return run_check(*cfg, o.repair, o.json);
+  });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+  return rc;
+}
+
+}  // namespace tern::app

@@ -1,0 +1,264 @@
+#include "app/server.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <iostream>
+#include <thread>
+
+#include <boost/asio.hpp>
+#include <fmt/format.h>
+
+#include "base/log.hpp"
+#include "base/strings.hpp"
+#include "config/config.hpp"
+#include "net/net.hpp"
+#include "smtpd/session.hpp"
+#include "spool/spool.hpp"
+#include "store/directory.hpp"
+#include "store/files.hpp"
+#include "store/mailstore.hpp"
+
+namespace tern::app {
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+struct Listener {
+  std::string service;
+  smtpd::ListenerKind kind;
+  std::unique_ptr<tcp::acceptor> acceptor;
+};
+
+// One server per data directory: a second `tern serve` would race the first on the queue.
+int lock_data_dir(const std::filesystem::path& data_dir) {
+  auto file = data_dir / "tern.lock";
+  int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) return -1;
+  auto pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) == 0 && ::write(fd, pid.data(), pid.size()) < 0) return fd;
+  return fd;
+}
+
+class Server {
+ public:
+  explicit Server(config::Config cfg)
+      : cfg_(std::make_shared<const config::Config>(std::move(cfg))),
+        pool_(32),
+        limiter_(cfg_->limits.max_connections, cfg_->limits.max_connections_per_ip),
+        signals_(io_, SIGTERM, SIGINT, SIGHUP) {}
+
+  int run() {
+    const auto& cfg = *cfg_;
+    store::ensure_dir(cfg.data_dir);
+    lock_fd_ = lock_data_dir(cfg.data_dir);
+    if (lock_fd_ < 0) {
+      std::cerr << fmt::format("tern: another tern serve is running on {}\n", cfg.data_dir.string());
+      return 1;
+    }
+    auto dir = store::Directory::open(cfg.data_dir / "tern.db");
+    if (!dir) {
+      std::cerr << "tern: " << dir.error().message << "\n";
+      return 1;
+    }
+    directory_ = std::move(*dir);
+    mailstore_ = std::make_unique<store::Mailstore>(cfg.data_dir / "mail" / "boxes", true);
+
+    if (!cfg.tls_cert) {
+      if (auto s = net::ensure_self_signed(cfg.cert_path(), cfg.key_path(), cfg.hostname); !s) {
+        std::cerr << "tern: " << s.error().message << "\n";
+        return 1;
+      }
+    }
+    auto tls = net::make_server_tls(cfg.cert_path(), cfg.key_path());
+    if (!tls) {
+      std::cerr << "tern: " << tls.error().message << "\n";
+      return 1;
+    }
+    tls_ = *tls;
+
+    spool_ = std::make_unique<spool::Spool>(spool::Paths(cfg.data_dir), *directory_, *mailstore_, pool_, io_);
+
+    if (auto s = open_listeners(); !s) {
+      std::cerr << "tern: " << s.error().message << "\n";
+      return 1;
+    }
+    spool_->start();
+    for (auto& l : listeners_) asio::co_spawn(io_, accept_loop(l), asio::detached);
+    wait_signal();
+
+    std::string summary;
+    for (auto& l : listeners_) {
+      auto ep = l.acceptor->local_endpoint();
+      summary += fmt::format(" {}={}", l.service, config::Endpoint{ep.address().to_string(), ep.port()}.str());
+    }
+    log::info("tern ready on{} (data {})", summary, cfg.data_dir.string());
+
+    unsigned threads = std::max(2u, std::thread::hardware_concurrency());
+    std::vector<std::thread> runners;
+    for (unsigned i = 1; i < threads; ++i) runners.emplace_back([this] { io_.run(); });
+    io_.run();
+    for (auto& t : runners) t.join();
+    spool_->stop();
+    pool_.join();
+    log::info("tern stopped");
+    return 0;
+  }
+
+ private:
+  Status open_listeners() {
+    static const std::pair<const char*, smtpd::ListenerKind> services[] = {
+        {"smtp", smtpd::ListenerKind::smtp},
+        {"submission", smtpd::ListenerKind::submission},
+        {"submissions", smtpd::ListenerKind::submissions}};
+    for (auto& [name, kind] : services) {
+      auto it = cfg_->listen.find(name);
+      if (it == cfg_->listen.end()) continue;
+      for (auto& ep : it->second) {
+        boost::system::error_code ec;
+        auto addr = asio::ip::make_address(ep.host, ec);
+        if (ec) return Error{fmt::format("listen.{}: {} is not an IP address", name, ep.host)};
+        auto acc = std::make_unique<tcp::acceptor>(io_);
+        tcp::endpoint endpoint(addr, ep.port);
+        acc->open(endpoint.protocol(), ec);
+        if (!ec) acc->set_option(tcp::acceptor::reuse_address(true), ec);
+        if (!ec) acc->bind(endpoint, ec);
+        if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+        if (ec) return Error{fmt::format("listen.{}: cannot listen on {}: {}", name, ep.str(), ec.message())};
+        listeners_.push_back(Listener{name, kind, std::move(acc)});
+      }
+    }
+    for (auto& [name, eps] : cfg_->listen)
+      if (name != "smtp" && name != "submission" && name != "submissions" && !eps.empty())
+        log::warn("listen.{}: this service is not built yet; not listening", name);
+    return ok_status();
+  }
+
+  net::awaitable<void> accept_loop(Listener& l) {
+    for (;;) {
+      boost::system::error_code ec;
+      auto socket = co_await l.acceptor->async_accept(asio::make_strand(io_), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (stopping_ || ec == asio::error::operation_aborted) co_return;
+        log::warn("{}: accept failed: {}", l.service, ec.message());
+        continue;
+      }
+      auto stream = std::make_unique<net::Stream>(std::move(socket));
+      net::ConnectionLimiter::Refusal why;
+      auto slot = limiter_.acquire(stream->peer_address(), why);
+      std::string id = make_unique_id();
+      if (!slot) {
+        // RFC 5321 3.8: 421 and close when the server cannot take more connections.
+        log::warn("smtp {}: refused {}: too many connections{}", id, stream->peer_address(),
+                  why == net::ConnectionLimiter::Refusal::per_address ? " from this address" : "");
+        auto ex = stream->socket().get_executor();
+        asio::co_spawn(ex, refuse(std::move(stream)), asio::detached);
+        continue;
+      }
+      smtpd::Services svc;
+      {
+        std::lock_guard lock(cfg_mu_);
+        svc.config = cfg_;
+      }
+      svc.directory = directory_.get();
+      svc.spool = spool_.get();
+      svc.pool = &pool_;
+      svc.tls = tls_;
+      auto ex = stream->socket().get_executor();
+      ++sessions_;
+      asio::co_spawn(ex, session(std::move(stream), l.kind, std::move(svc), std::move(id), std::move(slot)),
+                     asio::detached);
+    }
+  }
+
+  net::awaitable<void> session(std::unique_ptr<net::Stream> stream, smtpd::ListenerKind kind, smtpd::Services svc,
+                               std::string id, net::ConnectionLimiter::Slot /*held until the session ends*/) {
+    co_await smtpd::run_session(std::move(stream), kind, std::move(svc), std::move(id));
+    --sessions_;
+  }
+
+  static net::awaitable<void> refuse(std::unique_ptr<net::Stream> stream) {
+    try {
+      co_await stream->write("421 4.7.0 Too many connections, try again later\r\n");
+    } catch (...) {
+    }
+    stream->close();
+  }
+
+  void wait_signal() {
+    signals_.async_wait([this](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        reload();
+        wait_signal();
+        return;
+      }
+      log::info("signal {}: stopping (no new connections; sessions get a moment to finish)", sig);
+      stopping_ = true;
+      for (auto& l : listeners_) {
+        boost::system::error_code ignored;
+        l.acceptor->close(ignored);
+      }
+      auto timer = std::make_shared<asio::steady_timer>(io_);
+      drain(timer, 0);
+    });
+  }
+
+  // Waits up to 5 s for sessions to finish their current command, then stops the event loop.
+  void drain(std::shared_ptr<asio::steady_timer> timer, int rounds) {
+    if (sessions_ == 0 || rounds >= 50) {
+      if (sessions_) log::info("stopping with {} session(s) still open", sessions_.load());
+      io_.stop();
+      return;
+    }
+    timer->expires_after(std::chrono::milliseconds(100));
+    timer->async_wait([this, timer, rounds](boost::system::error_code) { drain(timer, rounds + 1); });
+  }
+
+  void reload() {
+    auto fresh = config::load(cfg_->file);
+    if (!fresh) {
+      log::error("reload: {}; keeping the running configuration", fresh.error().message);
+      return;
+    }
+    if (fresh->listen != cfg_->listen || fresh->data_dir != cfg_->data_dir)
+      log::warn("reload: listener and data_dir changes take effect at the next restart");
+    limiter_.set_limits(fresh->limits.max_connections, fresh->limits.max_connections_per_ip);
+    std::lock_guard lock(cfg_mu_);
+    cfg_ = std::make_shared<const config::Config>(std::move(*fresh));
+    log::info("reload: configuration reloaded from {}", cfg_->file.string());
+  }
+
+  std::shared_ptr<const config::Config> cfg_;
+  std::mutex cfg_mu_;
+  asio::io_context io_;
+  asio::thread_pool pool_;
+  net::ConnectionLimiter limiter_;
+  asio::signal_set signals_;
+  std::unique_ptr<store::Directory> directory_;
+  std::unique_ptr<store::Mailstore> mailstore_;
+  std::unique_ptr<spool::Spool> spool_;
+  std::shared_ptr<net::ssl::context> tls_;
+  std::vector<Listener> listeners_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> sessions_{0};
+  int lock_fd_ = -1;
+};
+
+}  // namespace
+
+int serve(const std::filesystem::path& config_file) {
+  auto cfg = config::load(config_file);
+  if (!cfg) {
+    std::cerr << "tern: " << cfg.error().message << "\n";
+    return 1;
+  }
+  log::init(cfg->log_level == "debug");
+  Server server(std::move(*cfg));
+  return server.run();
+}
+
+}  // namespace tern::app

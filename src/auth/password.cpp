@@ -1,0 +1,40 @@
+#include "auth/password.hpp"
+
+#include <crypt.h>
+#include <openssl/crypto.h>
+
+#include <cstdlib>
+#include <string>
+
+namespace tern::auth {
+
+Result<std::string> hash_password(std::string_view password) {
+  if (password.empty()) return Error{"the password is empty"};
+  if (password.find('\0') != std::string_view::npos) return Error{"the password holds a NUL byte"};
+  char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+  if (!crypt_gensalt_rn("$y$", 0, nullptr, 0, setting, sizeof setting)) return Error{"crypt_gensalt failed"};
+  crypt_data data{};
+  std::string pw(password);
+  const char* h = crypt_rn(pw.c_str(), setting, &data, sizeof data);
+  if (!h || h[0] == '*') return Error{"crypt failed"};
+  return std::string(h);
+}
+
+bool verify_password(std::string_view password, std::string_view hash) {
+  // Dovecot's scheme prefixes name crypt(3) formats that libxcrypt reads directly.
+  for (std::string_view prefix : {"{BLF-CRYPT}", "{SHA512-CRYPT}", "{SHA256-CRYPT}", "{CRYPT}", "{YESCRYPT}"}) {
+    if (hash.starts_with(prefix)) {
+      hash.remove_prefix(prefix.size());
+      break;
+    }
+  }
+  if (hash.empty() || hash.front() != '$') return false;
+  crypt_data data{};
+  std::string pw(password), h(hash);
+  const char* out = crypt_rn(pw.c_str(), h.c_str(), &data, sizeof data);
+  if (!out || out[0] == '*') return false;
+  std::string_view got(out);
+  return got.size() == hash.size() && CRYPTO_memcmp(got.data(), hash.data(), hash.size()) == 0;
+}
+
+}  // namespace tern::auth

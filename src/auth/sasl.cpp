@@ -1,0 +1,43 @@
+#include "auth/sasl.hpp"
+
+#include <openssl/evp.h>
+
+namespace tern::auth {
+
+std::string base64_encode(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view in) {
+  if (in.size() % 4 != 0) return std::nullopt;
+  for (char c : in)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=')) return std::nullopt;
+  std::string out(in.size() / 4 * 3 + 1, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  if (n < 0) return std::nullopt;
+  std::size_t len = static_cast<std::size_t>(n);
+  // EVP_DecodeBlock counts padding as zero bytes; remove them.
+  if (!in.empty() && in.back() == '=') --len;
+  if (in.size() >= 2 && in[in.size() - 2] == '=') --len;
+  out.resize(len);
+  return out;
+}
+
+std::optional<Credentials> decode_plain(std::string_view b64) {
+  auto raw = base64_decode(b64);
+  if (!raw) return std::nullopt;
+  auto first = raw->find('\0');
+  if (first == std::string::npos) return std::nullopt;
+  auto second = raw->find('\0', first + 1);
+  if (second == std::string::npos || raw->find('\0', second + 1) != std::string::npos) return std::nullopt;
+  Credentials c{raw->substr(0, first), raw->substr(first + 1, second - first - 1), raw->substr(second + 1)};
+  if (c.authcid.empty()) return std::nullopt;
+  return c;
+}
+
+}  // namespace tern::auth

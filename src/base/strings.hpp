@@ -1,0 +1,31 @@
+// Small string helpers shared by every module.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tern {
+
+std::string to_lower(std::string_view s);
+std::string to_upper_ascii(std::string_view s);
+bool iequals(std::string_view a, std::string_view b);
+bool istarts_with(std::string_view s, std::string_view prefix);
+std::string_view trim(std::string_view s);
+std::vector<std::string_view> split(std::string_view s, char sep);
+
+// "30s", "5m", "4h", "4d" (a bare number is seconds).
+std::optional<std::chrono::seconds> parse_duration(std::string_view s);
+
+// A short unique id, safe in file names: time-ordered, then random ("1b2c3d4e5f60-7g8h9i").
+std::string make_unique_id();
+
+// Decimal without sign; nullopt on overflow or non-digits.
+std::optional<std::uint64_t> parse_u64(std::string_view s);
+
+// RFC 5322 3.3 date-time for now (or a given time), e.g. "Sat, 28 Nov 2026 13:20:05 +0000".
+std::string rfc5322_date(std::chrono::system_clock::time_point t = std::chrono::system_clock::now());
+
+}  // namespace tern

@@ -1,0 +1,372 @@
+#include "config/config.hpp"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "base/strings.hpp"
+
+namespace tern::config {
+namespace {
+
+// Builds the "file:line: key: expected ..." message of every configuration error.
+class Checker {
+ public:
+  explicit Checker(std::filesystem::path file) : file_(std::move(file)) {}
+
+  Error at(const toml::node* node, const std::string& key, const std::string& what) const {
+    auto line = node ? node->source().begin.line : 0;
+    return Error{fmt::format("{}:{}: {}: {}", file_.string(), line, key, what)};
+  }
+
+  // Every key of `table` must be in `allowed`.
+  std::optional<Error> only(const toml::table& table, const std::string& prefix,
+                            std::initializer_list<std::string_view> allowed) const {
+    for (auto&& [k, v] : table) {
+      bool found = false;
+      for (auto a : allowed) found = found || a == k.str();
+      if (!found) {
+        std::string name = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+        std::string list;
+        for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+        return at(&v, name, "unknown key (expected one of: " + list + ")");
+      }
+    }
+    return std::nullopt;
+  }
+
+ private:
+  std::filesystem::path file_;
+};
+
+#define TRY_ERR(expr)                 \
+  do {                                \
+    if (auto e_ = (expr)) return *e_; \
+  } while (0)
+
+std::optional<Error> get_string(const Checker& c, const toml::table& t, std::string_view key,
+                                const std::string& name, std::string& out) {
+  auto* n = t.get(key);
+  if (!n) return std::nullopt;
+  auto v = n->value<std::string>();
+  if (!v) return c.at(n, name, "expected a string");
+  out = *v;
+  return std::nullopt;
+}
+
+std::optional<Error> get_bool(const Checker& c, const toml::table& t, std::string_view key,
+                              const std::string& name, bool& out) {
+  auto* n = t.get(key);
+  if (!n) return std::nullopt;
+  if (!n->is_boolean()) return c.at(n, name, "expected true or false");
+  out = n->as_boolean()->get();
+  return std::nullopt;
+}
+
+template <typename Int>
+std::optional<Error> get_int(const Checker& c, const toml::table& t, std::string_view key,
+                             const std::string& name, Int& out, std::int64_t lo, std::int64_t hi) {
+  auto* n = t.get(key);
+  if (!n) return std::nullopt;
+  if (!n->is_integer()) return c.at(n, name, fmt::format("expected an integer from {} to {}", lo, hi));
+  auto v = n->as_integer()->get();
+  if (v < lo || v > hi) return c.at(n, name, fmt::format("expected an integer from {} to {}", lo, hi));
+  out = static_cast<Int>(v);
+  return std::nullopt;
+}
+
+std::optional<Error> get_duration(const Checker& c, const toml::table& t, std::string_view key,
+                                  const std::string& name, std::chrono::seconds& out) {
+  auto* n = t.get(key);
+  if (!n) return std::nullopt;
+  auto s = n->value<std::string>();
+  auto d = s ? parse_duration(*s) : std::nullopt;
+  if (!d) return c.at(n, name, "expected a duration such as \"30s\", \"5m\", \"4h\" or \"4d\"");
+  out = *d;
+  return std::nullopt;
+}
+
+std::optional<Error> get_durations(const Checker& c, const toml::table& t, std::string_view key,
+                                   const std::string& name, std::vector<std::chrono::seconds>& out) {
+  auto* n = t.get(key);
+  if (!n) return std::nullopt;
+  auto* arr = n->as_array();
+  const char* what = "expected a non-empty list of durations such as [\"1m\", \"5m\"]";
+  if (!arr || arr->empty()) return c.at(n, name, what);
+  std::vector<std::chrono::seconds> v;
+  for (auto& item : *arr) {
+    auto s = item.value<std::string>();
+    auto d = s ? parse_duration(*s) : std::nullopt;
+    if (!d || d->count() == 0) return c.at(&item, name, what);
+    v.push_back(*d);
+  }
+  out = std::move(v);
+  return std::nullopt;
+}
+
+std::optional<Error> get_endpoints(const Checker& c, const toml::node* n, const std::string& name,
+                                   std::vector<Endpoint>& out) {
+  auto* arr = n->as_array();
+  const char* what = "expected a list of \"address:port\" strings";
+  if (!arr) return c.at(n, name, what);
+  std::vector<Endpoint> v;
+  for (auto& item : *arr) {
+    auto s = item.value<std::string>();
+    if (!s) return c.at(&item, name, what);
+    auto ep = parse_endpoint(*s);
+    if (!ep) return c.at(&item, name, ep.error().message);
+    v.push_back(*ep);
+  }
+  out = std::move(v);
+  return std::nullopt;
+}
+
+std::optional<Error> parse_route(const Checker& c, const toml::table& t, std::size_t index, Route& r) {
+  std::string p = fmt::format("route[{}]", index);
+  TRY_ERR(c.only(t, p, {"match", "relay", "tls", "auth", "retry", "give_up_after"}));
+  if (!t.get("match")) return c.at(&t, p + ".match", "missing (a domain pattern such as \"*.example.test\" or \"*\")");
+  TRY_ERR(get_string(c, t, "match", p + ".match", r.match));
+  r.match = to_lower(r.match);
+  std::string relay;
+  if (!t.get("relay")) return c.at(&t, p + ".relay", "missing (\"host:port\")");
+  TRY_ERR(get_string(c, t, "relay", p + ".relay", relay));
+  auto ep = parse_endpoint(relay);
+  if (!ep) return c.at(t.get("relay"), p + ".relay", ep.error().message);
+  r.relay = *ep;
+  TRY_ERR(get_string(c, t, "tls", p + ".tls", r.tls));
+  if (r.tls != "none" && r.tls != "starttls" && r.tls != "implicit" && r.tls != "dane")
+    return c.at(t.get("tls"), p + ".tls", "expected one of: none, starttls, implicit, dane");
+  if (auto* a = t.get("auth")) {
+    auto* at = a->as_table();
+    if (!at) return c.at(a, p + ".auth", "expected a table { user = \"...\", password = \"...\" }");
+    TRY_ERR(c.only(*at, p + ".auth", {"user", "password"}));
+    RouteAuth ra;
+    TRY_ERR(get_string(c, *at, "user", p + ".auth.user", ra.user));
+    TRY_ERR(get_string(c, *at, "password", p + ".auth.password", ra.password));
+    if (ra.user.empty()) return c.at(a, p + ".auth.user", "missing");
+    r.auth = ra;
+  }
+  TRY_ERR(get_durations(c, t, "retry", p + ".retry", r.retry));
+  if (t.get("give_up_after")) {
+    std::chrono::seconds g{};
+    TRY_ERR(get_duration(c, t, "give_up_after", p + ".give_up_after", g));
+    r.give_up_after = g;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string Endpoint::str() const {
+  return host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port)
+                                             : fmt::format("{}:{}", host, port);
+}
+
+Result<Endpoint> parse_endpoint(std::string_view s) {
+  Endpoint ep;
+  std::string_view port;
+  if (!s.empty() && s.front() == '[') {
+    auto close = s.find(']');
+    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':')
+      return Error{"expected \"[ipv6]:port\""};
+    ep.host = std::string(s.substr(1, close - 1));
+    port = s.substr(close + 2);
+  } else {
+    auto colon = s.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) return Error{"expected \"address:port\""};
+    ep.host = std::string(s.substr(0, colon));
+    port = s.substr(colon + 1);
+    if (ep.host.find(':') != std::string::npos) return Error{"write an IPv6 address as \"[addr]:port\""};
+  }
+  auto p = parse_u64(port);
+  if (!p || *p == 0 || *p > 65535) return Error{"expected a port from 1 to 65535"};
+  ep.port = static_cast<std::uint16_t>(*p);
+  return ep;
+}
+
+const std::vector<std::string>& known_services() {
+  static const std::vector<std::string> s{"smtp", "submission", "submissions", "imap", "imaps",
+                                          "pop3", "pop3s", "http"};
+  return s;
+}
+
+std::filesystem::path Config::cert_path() const { return tls_cert ? *tls_cert : data_dir / "cert.pem"; }
+std::filesystem::path Config::key_path() const { return tls_key ? *tls_key : data_dir / "key.pem"; }
+
+Result<Config> parse(const std::string& text, const std::filesystem::path& file) {
+  Checker c(file);
+  toml::table root;
+  try {
+    root = toml::parse(text, file.string());
+  } catch (const toml::parse_error& e) {
+    return Error{fmt::format("{}:{}: {}", file.string(), e.source().begin.line, e.description())};
+  }
+  Config cfg;
+  cfg.file = file;
+  auto base = file.has_parent_path() ? std::filesystem::absolute(file).parent_path()
+                                     : std::filesystem::current_path();
+  TRY_ERR(c.only(root, "", {"hostname", "data_dir", "listen", "tls", "auth", "dns", "outbound", "route",
+                            "limits", "log"}));
+  TRY_ERR(get_string(c, root, "hostname", "hostname", cfg.hostname));
+  if (cfg.hostname.empty()) return c.at(root.get("hostname"), "hostname", "expected a host name");
+  std::string data_dir = "data";
+  TRY_ERR(get_string(c, root, "data_dir", "data_dir", data_dir));
+  cfg.data_dir = (base / data_dir).lexically_normal();
+
+  auto table = [&](std::string_view key) -> Result<const toml::table*> {
+    auto* n = root.get(key);
+    if (!n) return static_cast<const toml::table*>(nullptr);
+    if (!n->is_table()) return c.at(n, std::string(key), "expected a table [" + std::string(key) + "]");
+    return n->as_table();
+  };
+
+  auto listen = table("listen");
+  if (!listen) return listen.error();
+  if (*listen) {
+    for (auto&& [k, v] : **listen) {
+      std::string svc(k.str());
+      bool known = false;
+      for (auto& s : known_services()) known = known || s == svc;
+      if (!known) {
+        std::string list;
+        for (auto& s : known_services()) list += (list.empty() ? "" : ", ") + s;
+        return c.at(&v, "listen." + svc, "unknown service (expected one of: " + list + ")");
+      }
+      std::vector<Endpoint> eps;
+      TRY_ERR(get_endpoints(c, &v, "listen." + svc, eps));
+      cfg.listen[svc] = std::move(eps);
+    }
+  }
+
+  auto tls = table("tls");
+  if (!tls) return tls.error();
+  if (*tls) {
+    TRY_ERR(c.only(**tls, "tls", {"cert", "key"}));
+    std::string cert, key;
+    TRY_ERR(get_string(c, **tls, "cert", "tls.cert", cert));
+    TRY_ERR(get_string(c, **tls, "key", "tls.key", key));
+    if (cert.empty() != key.empty())
+      return c.at(*tls, "tls", "set both cert and key, or neither (then a self-signed pair is made)");
+    if (!cert.empty()) {
+      cfg.tls_cert = (base / cert).lexically_normal();
+      cfg.tls_key = (base / key).lexically_normal();
+    }
+  }
+
+  auto auth = table("auth");
+  if (!auth) return auth.error();
+  if (*auth) {
+    TRY_ERR(c.only(**auth, "auth", {"allow_plaintext"}));
+    TRY_ERR(get_bool(c, **auth, "allow_plaintext", "auth.allow_plaintext", cfg.allow_plaintext));
+  }
+
+  auto dns = table("dns");
+  if (!dns) return dns.error();
+  if (*dns) {
+    TRY_ERR(c.only(**dns, "dns", {"servers"}));
+    if (auto* n = (*dns)->get("servers")) TRY_ERR(get_endpoints(c, n, "dns.servers", cfg.dns_servers));
+  }
+
+  auto out = table("outbound");
+  if (!out) return out.error();
+  if (*out) {
+    const auto& t = **out;
+    TRY_ERR(c.only(t, "outbound", {"mx_port", "retry", "give_up_after", "delay_warning_after",
+                                   "copy_delivered_to"}));
+    TRY_ERR(get_int(c, t, "mx_port", "outbound.mx_port", cfg.mx_port, 1, 65535));
+    TRY_ERR(get_durations(c, t, "retry", "outbound.retry", cfg.retry));
+    TRY_ERR(get_duration(c, t, "give_up_after", "outbound.give_up_after", cfg.give_up_after));
+    TRY_ERR(get_duration(c, t, "delay_warning_after", "outbound.delay_warning_after", cfg.delay_warning_after));
+    TRY_ERR(get_string(c, t, "copy_delivered_to", "outbound.copy_delivered_to", cfg.copy_delivered_to));
+    if (!cfg.copy_delivered_to.empty() && cfg.copy_delivered_to.find('@') == std::string::npos)
+      return c.at(t.get("copy_delivered_to"), "outbound.copy_delivered_to", "expected a local address user@domain");
+  }
+
+  if (auto* n = root.get("route")) {
+    auto* arr = n->as_array();
+    if (!arr || !arr->is_array_of_tables()) return c.at(n, "route", "expected [[route]] tables");
+    std::size_t i = 0;
+    for (auto& item : *arr) {
+      Route r;
+      TRY_ERR(parse_route(c, *item.as_table(), i++, r));
+      cfg.routes.push_back(std::move(r));
+    }
+  }
+
+  auto limits = table("limits");
+  if (!limits) return limits.error();
+  if (*limits) {
+    const auto& t = **limits;
+    auto& l = cfg.limits;
+    TRY_ERR(c.only(t, "limits", {"max_connections", "max_connections_per_ip", "max_message_size",
+                                 "max_recipients", "max_received_headers", "command_timeout",
+                                 "data_timeout", "max_errors"}));
+    TRY_ERR(get_int(c, t, "max_connections", "limits.max_connections", l.max_connections, 1, 1000000));
+    TRY_ERR(get_int(c, t, "max_connections_per_ip", "limits.max_connections_per_ip", l.max_connections_per_ip, 1, 1000000));
+    TRY_ERR(get_int(c, t, "max_message_size", "limits.max_message_size", l.max_message_size, 1024, std::int64_t(1) << 40));
+    TRY_ERR(get_int(c, t, "max_recipients", "limits.max_recipients", l.max_recipients, 1, 100000));
+    TRY_ERR(get_int(c, t, "max_received_headers", "limits.max_received_headers", l.max_received_headers, 1, 1000));
+    TRY_ERR(get_duration(c, t, "command_timeout", "limits.command_timeout", l.command_timeout));
+    TRY_ERR(get_duration(c, t, "data_timeout", "limits.data_timeout", l.data_timeout));
+    TRY_ERR(get_int(c, t, "max_errors", "limits.max_errors", l.max_errors, 1, 1000));
+  }
+
+  auto logt = table("log");
+  if (!logt) return logt.error();
+  if (*logt) {
+    TRY_ERR(c.only(**logt, "log", {"level"}));
+    TRY_ERR(get_string(c, **logt, "level", "log.level", cfg.log_level));
+    if (cfg.log_level != "debug" && cfg.log_level != "info" && cfg.log_level != "warn" && cfg.log_level != "error")
+      return c.at((*logt)->get("level"), "log.level", "expected one of: debug, info, warn, error");
+  }
+  return cfg;
+}
+
+Result<Config> load(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return Error{fmt::format("{}: cannot read the configuration file", file.string())};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse(ss.str(), file);
+}
+
+std::string default_config_text() {
+  return R"(# Tern's configuration. Every key is described in docs/configuration.md.
+# This file was written by Tern on first run; edit it freely, then `kill -HUP` the server or restart it.
+
+hostname = "localhost"          # EHLO name and Received: host
+data_dir = "data"               # relative to this file's folder
+
+[listen]                        # each a list of "address:port"; remove a key to turn a service off
+smtp        = ["127.0.0.1:2525"]    # MX: mail for local domains; relay only for authenticated users
+submission  = ["127.0.0.1:2587"]    # STARTTLS, AUTH required
+submissions = ["127.0.0.1:2465"]    # implicit TLS, AUTH required
+
+# [tls]                         # absent: a self-signed certificate is made in data_dir
+# cert = "cert.pem"
+# key  = "key.pem"
+
+[auth]
+allow_plaintext = false         # true: AUTH allowed without TLS (tests on loopback only)
+
+# [dns]
+# servers = ["127.0.0.1:5353"]  # absent: the system resolver
+
+[outbound]
+mx_port = 25
+retry = ["1m", "5m", "15m", "30m", "1h"]
+give_up_after = "4d"
+delay_warning_after = "4h"
+
+# [limits]
+# max_connections = 1000
+# max_connections_per_ip = 50
+# max_message_size = 52428800
+# max_received_headers = 50
+)";
+}
+
+}  // namespace tern::config

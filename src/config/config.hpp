@@ -1,0 +1,85 @@
+// config: Tern's TOML configuration (CONTRACT.md): parse, validate, defaults.
+//
+// Error contract: load() never throws; a problem yields an Error whose message names the file, the line,
+// the key and what was expected ("tern.toml:7: listen.smtp: expected a list of \"address:port\"").
+// Unknown keys are errors too, so that a typo never silently leaves a default in place.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+
+namespace tern::config {
+
+struct Endpoint {
+  std::string host;  // IPv4 or IPv6 literal (without brackets) or a name
+  std::uint16_t port = 0;
+  std::string str() const;
+  bool operator==(const Endpoint&) const = default;
+};
+
+struct RouteAuth {
+  std::string user;
+  std::string password;
+};
+
+struct Route {
+  std::string match;  // "*", "example.test", "*.example.test"
+  Endpoint relay;
+  std::string tls = "none";  // none | starttls | implicit | dane
+  std::optional<RouteAuth> auth;
+  std::vector<std::chrono::seconds> retry;         // empty: [outbound] retry
+  std::optional<std::chrono::seconds> give_up_after;
+};
+
+struct Limits {
+  std::uint32_t max_connections = 1000;
+  std::uint32_t max_connections_per_ip = 50;
+  std::uint64_t max_message_size = 50ull * 1024 * 1024;
+  std::uint32_t max_recipients = 1000;
+  std::uint32_t max_received_headers = 50;  // hop limit, RFC 5321 6.3
+  std::chrono::seconds command_timeout{300};  // RFC 5321 4.5.3.2.7 suggests 5 minutes
+  std::chrono::seconds data_timeout{600};
+  std::uint32_t max_errors = 20;  // protocol errors before the session is closed
+};
+
+struct Config {
+  std::filesystem::path file;      // the configuration file itself
+  std::string hostname = "localhost";
+  std::filesystem::path data_dir;  // absolute, resolved against the file's folder
+  std::map<std::string, std::vector<Endpoint>> listen;  // service -> endpoints
+  std::optional<std::filesystem::path> tls_cert, tls_key;  // absolute when set
+  bool allow_plaintext = false;
+  std::vector<Endpoint> dns_servers;
+  std::uint16_t mx_port = 25;
+  std::vector<std::chrono::seconds> retry{std::chrono::minutes(1), std::chrono::minutes(5),
+                                          std::chrono::minutes(15), std::chrono::minutes(30),
+                                          std::chrono::hours(1)};
+  std::chrono::seconds give_up_after{4 * 86400};
+  std::chrono::seconds delay_warning_after{4 * 3600};
+  std::string copy_delivered_to;
+  std::vector<Route> routes;
+  Limits limits;
+  std::string log_level = "info";
+
+  std::filesystem::path cert_path() const;  // [tls] cert, or data_dir/cert.pem
+  std::filesystem::path key_path() const;
+};
+
+// The services a [listen] table may name.
+const std::vector<std::string>& known_services();
+
+Result<Config> load(const std::filesystem::path& file);
+Result<Config> parse(const std::string& text, const std::filesystem::path& file);
+
+// The commented default configuration that `make run` writes on first run.
+std::string default_config_text();
+
+Result<Endpoint> parse_endpoint(std::string_view s);
+
+}  // namespace tern::config

@@ -1,0 +1,144 @@
+// DATA (RFC 5321 4.1.1.4):  "DATA" CRLF, then the message ending with CRLF "." CRLF
+// BDAT (RFC 3030):          "BDAT" SP chunk-size [SP "LAST"] CRLF, then chunk-size octets
+#include <cerrno>
+
+#include <fmt/format.h>
+
+#include "base/log.hpp"
+#include "base/strings.hpp"
+#include "mime/headers.hpp"
+#include "smtpd/replies.hpp"
+#include "smtpd/session.hpp"
+
+namespace tern::smtpd {
+
+net::awaitable<void> Session::cmd_data() {
+  if (!tx_ || tx_->rcpts.empty() || tx_->bdat_started) {
+    protocol_error();
+    reply(code::bad_sequence, "5.5.1", !tx_ ? "Need MAIL command" : tx_->bdat_started ? "DATA after BDAT" : "Need RCPT command");
+    co_return;
+  }
+  reply(code::start_input, "", "End data with <CR><LF>.<CR><LF>");
+  co_await flush();
+  smtp::proto::DataReader reader(cfg_.limits.max_message_size);
+  for (;;) {
+    auto n = reader.feed(in_);
+    in_.erase(0, n);
+    if (reader.done()) break;
+    stream_.set_timeout(cfg_.limits.data_timeout);
+    if (!co_await fill()) throw boost::system::system_error(boost::asio::error::eof);
+  }
+  co_await finish_message(reader.take_message(), reader.bare_line_end(), reader.too_big());
+}
+
+net::awaitable<void> Session::cmd_bdat(const std::string& arg) {
+  auto parsed = smtp::proto::parse_bdat(arg);
+  if (!parsed.value) {
+    // Without a valid size the chunk cannot be skipped: the stream is out of sync, so close.
+    reply(parsed.err.reply);
+    quit_ = true;
+    co_return;
+  }
+  auto args = *parsed.value;
+  // RFC 3030 2: the chunk is read off even when the command is refused.
+  bool refused = !tx_ || tx_->rcpts.empty();
+  std::string sink;
+  std::string& target = refused ? sink : tx_->bdat_message;
+  if (!refused) tx_->bdat_started = true;
+  smtp::proto::BdatReader reader(args.size, target, refused ? 0 : cfg_.limits.max_message_size);
+  for (;;) {
+    auto n = reader.feed(in_);
+    in_.erase(0, n);
+    if (reader.done()) break;
+    stream_.set_timeout(cfg_.limits.data_timeout);
+    if (!co_await fill()) throw boost::system::system_error(boost::asio::error::eof);
+    if (refused) sink.clear();
+  }
+  if (refused) {
+    protocol_error();
+    reply(code::bad_sequence, "5.5.1", !tx_ ? "Need MAIL command" : "Need RCPT command");
+    co_return;
+  }
+  if (reader.too_big()) tx_->bdat_failed = true;
+  if (!args.last) {
+    reply(code::ok, "2.0.0", fmt::format("{} octets received", args.size));
+    co_return;
+  }
+  std::string message;
+  message.swap(tx_->bdat_message);
+  bool bare = smtp::proto::has_bare_line_end(message);
+  co_await finish_message(std::move(message), bare, tx_->bdat_failed);
+}
+
+net::awaitable<void> Session::finish_message(std::string message, bool bare_line_end, bool too_big) {
+  auto tx = std::move(*tx_);
+  tx_.reset();
+  if (too_big) {
+    reply(code::exceeded_storage, "5.3.4", "Message size exceeds fixed maximum message size");
+    co_return;
+  }
+  if (bare_line_end) {
+    // SMTP smuggling defence: a message with a bare CR or LF is refused whole, never reinterpreted.
+    log::warn("smtp {}: refused a message with a bare CR or LF from {}", id_, stream_.peer_address());
+    reply(code::transaction_failed, "5.6.0", "Message refused: bare CR or LF in the data (CRLF line ends are required)");
+    co_return;
+  }
+  // RFC 5321 6.3: a hop limit on Received fields stops mail loops.
+  if (mime::count_received(message) >= cfg_.limits.max_received_headers) {
+    reply(code::transaction_failed, "5.4.6", "Too many hops (mail loop?)");
+    co_return;
+  }
+
+  spool::Envelope env;
+  env.from = tx.mail.sender ? tx.mail.sender->str() : "";
+  for (auto& r : tx.rcpts) {
+    spool::Recipient rr;
+    rr.address = r.recipient.str();
+    rr.notify = r.notify;
+    rr.orcpt = r.orcpt;
+    env.recipients.push_back(std::move(rr));
+  }
+  env.envid = tx.mail.envid;
+  env.ret = tx.mail.ret;
+  env.body = tx.mail.body == smtp::proto::Body::eight_bit_mime ? "8BITMIME"
+             : tx.mail.body == smtp::proto::Body::seven_bit    ? "7BIT"
+                                                                : "";
+  env.smtputf8 = tx.mail.smtputf8;
+  env.auth = user_;
+  env.client = stream_.peer_address();
+
+  // RFC 5321 4.4: the trace field; "for" only with a single recipient (privacy of Bcc).
+  auto queue_id = make_unique_id();
+  std::string received = fmt::format("Received: from {} ([{}])\r\n\tby {} (Tern) with {} id {}", helo_,
+                                     stream_.peer_address(), cfg_.hostname, with_protocol(), queue_id);
+  if (stream_.is_tls()) received += fmt::format("\r\n\t(using {})", stream_.tls_description());
+  if (env.recipients.size() == 1) received += fmt::format("\r\n\tfor <{}>", env.recipients.front().address);
+  received += fmt::format(";\r\n\t{}\r\n", rfc5322_date());
+  std::string full;
+  full.reserve(received.size() + message.size());
+  full += received;
+  full += message;
+  message.clear();
+  message.shrink_to_fit();
+
+  auto* spool = svc_.spool;
+  // A named job, never a temporary inside the co_await: GCC 12 corrupts closures built there.
+  auto job = [spool, env = std::move(env), full = std::move(full), queue_id]() mutable {
+    return spool->enqueue(std::move(env), full, queue_id);
+  };
+  auto result = *co_await net::offload(*svc_.pool, std::move(job));
+  if (!result) {
+    log::error("smtp {}: could not queue the message: {}", id_, result.error().message);
+    bool full_disk = result.error().sys_errno == ENOSPC || result.error().sys_errno == EDQUOT;
+    if (full_disk)
+      reply(code::insufficient_storage, "4.3.1", fmt::format("Insufficient system storage (session {})", id_));
+    else
+      reply(code::local_error, "4.3.0", fmt::format("Local error in processing (session {})", id_));
+    co_return;
+  }
+  log::info("smtp {}: queued {} from <{}> for {} recipient(s)", id_, *result, tx.mail.sender ? tx.mail.sender->str() : "",
+            tx.rcpts.size());
+  reply(code::ok, "2.0.0", fmt::format("Ok: queued as {}", *result));
+}
+
+}  // namespace tern::smtpd

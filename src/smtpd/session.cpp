@@ -1,0 +1,148 @@
+#include "smtpd/session.hpp"
+
+#include <fmt/format.h>
+
+#include "base/log.hpp"
+#include "base/strings.hpp"
+#include "smtpd/replies.hpp"
+
+namespace tern::smtpd {
+
+using smtp::proto::Verb;
+
+net::awaitable<void> run_session(std::unique_ptr<net::Stream> owned, ListenerKind kind, Services services,
+                                 std::string session_id) {
+  net::Stream& stream = *owned;
+  const char* why = "client quit";
+  try {
+    stream.start_watchdog();
+    Session s(stream, kind, std::move(services), session_id);
+    co_await s.run();
+  } catch (const boost::system::system_error& e) {
+    why = stream.timed_out() ? "timeout" : e.code() == boost::asio::error::eof ? "client closed the connection" : nullptr;
+    if (!why) log::info("smtp {}: connection ended: {}", session_id, e.code().message());
+  } catch (const std::exception& e) {
+    why = nullptr;
+    log::error("smtp {}: internal error: {}", session_id, e.what());
+  }
+  if (why) log::debug("smtp {}: disconnect from {}: {}", session_id, stream.peer_address(), why);
+  stream.close();
+}
+
+Session::Session(net::Stream& stream, ListenerKind kind, Services services, std::string id)
+    : stream_(stream), kind_(kind), svc_(std::move(services)), cfg_(*svc_.config), id_(std::move(id)) {}
+
+void Session::reply(int code, std::string_view enhanced, std::string_view text) {
+  out_ += Reply{code, std::string(enhanced), std::string(text)}.format();
+}
+void Session::reply(const Reply& r) { out_ += r.format(); }
+
+net::awaitable<void> Session::flush() {
+  if (out_.empty()) co_return;
+  stream_.set_timeout(cfg_.limits.command_timeout);
+  std::string out;
+  out.swap(out_);
+  co_await stream_.write(out);
+}
+
+net::awaitable<bool> Session::fill() {
+  co_await flush();  // never wait for input with replies unsent (RFC 2920 3.1)
+  char buf[16384];
+  boost::system::error_code ec;
+  std::size_t n = 0;
+  try {
+    n = co_await stream_.read_some(buf, sizeof buf);
+  } catch (const boost::system::system_error& e) {
+    if (e.code() == boost::asio::error::eof || e.code() == boost::asio::ssl::error::stream_truncated) co_return false;
+    throw;
+  }
+  in_.append(buf, n);
+  co_return true;
+}
+
+bool Session::tls_offered() const { return !stream_.is_tls() && svc_.tls && kind_ != ListenerKind::submissions; }
+bool Session::auth_offered() const { return user_.empty() && (stream_.is_tls() || cfg_.allow_plaintext); }
+
+std::string Session::with_protocol() const {
+  std::string p = tx_ && tx_->mail.smtputf8 ? "UTF8SMTP" : esmtp_ ? "ESMTP" : "SMTP";
+  if (stream_.is_tls()) p += "S";
+  if (!user_.empty()) p += "A";
+  return p;
+}
+
+void Session::protocol_error() { ++errors_; }
+
+net::awaitable<void> Session::run() {
+  log::info("smtp {}: connect from {}:{}{}", id_, stream_.peer_address(), stream_.peer_port(),
+            kind_ == ListenerKind::submissions ? " (implicit TLS)" : "");
+  if (kind_ == ListenerKind::submissions) {
+    stream_.set_timeout(cfg_.limits.command_timeout);
+    co_await stream_.handshake_server(*svc_.tls);
+  }
+  reply(code::ready, "", fmt::format("{} ESMTP Tern", cfg_.hostname));
+  while (!quit_) {
+    if (errors_ >= cfg_.limits.max_errors) {
+      reply(code::unavailable, "4.7.0", "Too many errors; closing the connection");
+      co_await flush();
+      log::info("smtp {}: closed after {} protocol errors", id_, errors_);
+      co_return;
+    }
+    std::size_t consumed = 0;
+    auto ev = reader_.feed(in_, consumed);
+    in_.erase(0, consumed);
+    switch (ev.kind) {
+      case smtp::proto::CommandEvent::need_more:
+        stream_.set_timeout(cfg_.limits.command_timeout);
+        if (!co_await fill()) co_return;
+        break;
+      case smtp::proto::CommandEvent::error:
+        protocol_error();
+        reply(ev.err.reply);
+        break;
+      case smtp::proto::CommandEvent::command:
+        if (!co_await dispatch(ev.cmd)) {
+          co_await flush();
+          co_return;
+        }
+        break;
+    }
+  }
+  co_await flush();
+}
+
+net::awaitable<bool> Session::dispatch(const smtp::proto::Command& cmd) {
+  switch (cmd.verb) {
+    case Verb::ehlo: cmd_ehlo(cmd, true); break;
+    case Verb::helo: cmd_ehlo(cmd, false); break;
+    case Verb::starttls: co_await cmd_starttls(); break;
+    case Verb::auth: co_await cmd_auth(cmd.arg); break;
+    case Verb::mail: co_await cmd_mail(cmd.arg); break;
+    case Verb::rcpt: co_await cmd_rcpt(cmd.arg); break;
+    case Verb::data: co_await cmd_data(); break;
+    case Verb::bdat: co_await cmd_bdat(cmd.arg); break;
+    case Verb::rset:
+      tx_.reset();
+      reply(code::ok, "2.0.0", "Ok");
+      break;
+    case Verb::noop: reply(code::ok, "2.0.0", "Ok"); break;
+    case Verb::quit:
+      reply(code::closing, "2.0.0", "Bye");
+      quit_ = true;
+      co_return false;
+    case Verb::vrfy:
+      // RFC 5321 3.5.3: 252 when we will not say whether the user exists (no address harvesting).
+      reply(code::cannot_vrfy, "2.5.2", "Cannot VRFY user, but will accept message and attempt delivery");
+      break;
+    case Verb::expn: reply(code::not_implemented, "5.5.1", "EXPN is not available"); break;
+    case Verb::help:
+      reply(code::help, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH");
+      break;
+    case Verb::unknown:
+      protocol_error();
+      reply(code::syntax_error, "5.5.2", "Command unrecognized");
+      break;
+  }
+  co_return true;
+}
+
+}  // namespace tern::smtpd

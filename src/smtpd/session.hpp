@@ -1,0 +1,98 @@
+// smtpd: the SMTP daemon side: one coroutine per client session (RFC 5321), for the listeners
+// smtp (MX: local domains from anyone, relay only when authenticated), submission (STARTTLS, AUTH
+// required, sender must belong to the user) and submissions (implicit TLS, same rules).
+//
+// session.cpp holds the loop, the input buffer and the dispatch table; each command lives in a
+// cmd_<verb>.cpp. Replies are queued and flushed before the session blocks on input, which is all
+// PIPELINING (RFC 2920) asks of a server.
+//
+// Security posture: every read has a deadline; lines are bounded (smtp/proto); bytes pipelined behind
+// STARTTLS are discarded (RFC 3207 5, CVE-2011-0411 class); DATA ends only at CRLF.CRLF and a bare CR
+// or LF refuses the message (SMTP smuggling); AUTH only over TLS unless allow_plaintext; repeated
+// protocol errors close the session; failed AUTH is delayed.
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/thread_pool.hpp>
+
+#include "config/config.hpp"
+#include "net/net.hpp"
+#include "route/router.hpp"
+#include "smtp/proto/proto.hpp"
+#include "spool/spool.hpp"
+#include "store/directory.hpp"
+
+namespace tern::smtpd {
+
+enum class ListenerKind { smtp, submission, submissions };
+
+// What sessions share; owned by the application.
+struct Services {
+  std::shared_ptr<const config::Config> config;  // replaced on reload; sessions keep their snapshot
+  store::Directory* directory = nullptr;
+  spool::Spool* spool = nullptr;
+  boost::asio::thread_pool* pool = nullptr;
+  std::shared_ptr<net::ssl::context> tls;
+};
+
+net::awaitable<void> run_session(std::unique_ptr<net::Stream> stream, ListenerKind kind, Services services, std::string session_id);
+
+class Session {
+ public:
+  Session(net::Stream& stream, ListenerKind kind, Services services, std::string id);
+  net::awaitable<void> run();
+
+ private:
+  using Reply = smtp::proto::Reply;
+  struct Transaction {
+    smtp::proto::MailFrom mail;
+    std::vector<smtp::proto::RcptTo> rcpts;
+    std::string bdat_message;
+    bool bdat_started = false;
+    bool bdat_failed = false;  // a chunk was refused: read off the rest, then refuse the message
+  };
+
+  // I/O
+  void reply(int code, std::string_view enhanced, std::string_view text);
+  void reply(const Reply& r);
+  net::awaitable<void> flush();
+  net::awaitable<bool> fill();  // false at EOF
+  net::awaitable<std::optional<std::string>> read_sasl_line();
+
+  // dispatch and commands (cmd_*.cpp)
+  net::awaitable<bool> dispatch(const smtp::proto::Command& cmd);  // false: end the session
+  void cmd_ehlo(const smtp::proto::Command& cmd, bool extended);
+  net::awaitable<void> cmd_starttls();
+  net::awaitable<void> cmd_auth(const std::string& arg);
+  net::awaitable<void> cmd_mail(const std::string& arg);
+  net::awaitable<void> cmd_rcpt(const std::string& arg);
+  net::awaitable<void> cmd_data();
+  net::awaitable<void> cmd_bdat(const std::string& arg);
+  net::awaitable<void> finish_message(std::string message, bool bare_line_end, bool too_big);
+
+  bool tls_offered() const;
+  bool auth_offered() const;
+  std::string with_protocol() const;  // RFC 3848 "with" keyword
+  void protocol_error();
+
+  net::Stream& stream_;
+  ListenerKind kind_;
+  Services svc_;
+  const config::Config& cfg_;
+  std::string id_;
+  std::string in_;    // bytes read but not yet parsed
+  std::string out_;   // replies not yet written
+  smtp::proto::CommandReader reader_;
+  std::string helo_;
+  bool esmtp_ = false;
+  std::string user_;  // authenticated user ("" = none)
+  std::optional<Transaction> tx_;
+  std::uint32_t errors_ = 0;
+  std::uint32_t auth_failures_ = 0;
+  bool quit_ = false;
+};
+
+}  // namespace tern::smtpd

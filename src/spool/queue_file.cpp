@@ -1,0 +1,136 @@
+#include "spool/queue_file.hpp"
+
+#include <fmt/format.h>
+
+#include "base/strings.hpp"
+
+namespace tern::spool {
+namespace {
+
+constexpr std::string_view keywords[] = {"FROM", "RCPT", "DONE", "FAIL", "NOTIFY", "ORCPT", "ENVID", "RET",
+                                         "BODY", "SMTPUTF8", "AUTH", "ARRIVED", "CLIENT", "SIZE"};
+
+// "KEYWORD: value" with a known keyword -> keyword, value; else nullopt (the envelope has ended).
+std::optional<std::pair<std::string_view, std::string_view>> envelope_line(std::string_view line) {
+  auto colon = line.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  auto kw = line.substr(0, colon);
+  for (auto k : keywords) {
+    if (kw == k) return std::make_pair(kw, trim(line.substr(colon + 1)));
+  }
+  return std::nullopt;
+}
+
+bool plausible_address(std::string_view a) {
+  if (a.empty() || a.size() > 320) return false;
+  for (unsigned char c : a)
+    if (c <= ' ' || c == '<' || c == '>' || c == 0x7f) return false;
+  return true;
+}
+
+// Envelope addresses may be written "<a@b>" by hand; store them bare.
+std::string_view strip_brackets(std::string_view a) {
+  if (a.size() >= 2 && a.front() == '<' && a.back() == '>') return a.substr(1, a.size() - 2);
+  return a;
+}
+
+}  // namespace
+
+std::string_view keyword(RcptState s) {
+  switch (s) {
+    case RcptState::done: return "DONE:";
+    case RcptState::failed: return "FAIL:";
+    default: return "RCPT:";
+  }
+}
+
+std::string format(Envelope& env, std::string_view message) {
+  std::string out;
+  out.reserve(message.size() + 256 + env.recipients.size() * 64);
+  out += "FROM: " + env.from + "\r\n";
+  for (auto& r : env.recipients) {
+    r.line_offset = out.size();
+    out += keyword(r.state);
+    out += " " + r.address + "\r\n";
+    if (!r.notify.empty()) out += "NOTIFY: " + r.notify + "\r\n";
+    if (!r.orcpt.empty()) out += "ORCPT: " + r.orcpt + "\r\n";
+  }
+  if (!env.envid.empty()) out += "ENVID: " + env.envid + "\r\n";
+  if (!env.ret.empty()) out += "RET: " + env.ret + "\r\n";
+  if (!env.body.empty()) out += "BODY: " + env.body + "\r\n";
+  if (env.smtputf8) out += "SMTPUTF8: yes\r\n";
+  if (!env.auth.empty()) out += "AUTH: " + env.auth + "\r\n";
+  if (!env.client.empty()) out += "CLIENT: " + env.client + "\r\n";
+  out += fmt::format("ARRIVED: {}\r\n", env.arrived);
+  out += fmt::format("SIZE: {}\r\n", message.size());
+  out += message;
+  return out;
+}
+
+Result<QueueFile> parse(std::string_view data) {
+  QueueFile q;
+  auto& env = q.envelope;
+  std::size_t pos = 0;
+  bool have_from = false;
+  std::optional<std::uint64_t> size;
+  std::size_t line_no = 0;
+  while (pos < data.size()) {
+    auto eol = data.find('\n', pos);
+    if (eol == std::string_view::npos) break;  // an envelope line always ends with a line end
+    auto line = data.substr(pos, eol - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    auto el = envelope_line(line);
+    if (!el) break;
+    ++line_no;
+    auto [kw, value] = *el;
+    if (line_no == 1 && kw != "FROM") return Error{"the first line is not FROM:"};
+    if (kw == "FROM") {
+      if (have_from) return Error{fmt::format("line {}: a second FROM:", line_no)};
+      have_from = true;
+      value = strip_brackets(value);
+      if (!value.empty() && !plausible_address(value)) return Error{fmt::format("line {}: bad sender address", line_no)};
+      env.from = std::string(value);
+    } else if (kw == "RCPT" || kw == "DONE" || kw == "FAIL") {
+      value = strip_brackets(value);
+      if (!plausible_address(value)) return Error{fmt::format("line {}: bad recipient address", line_no)};
+      Recipient r;
+      r.address = std::string(value);
+      r.state = kw == "RCPT" ? RcptState::pending : kw == "DONE" ? RcptState::done : RcptState::failed;
+      r.line_offset = pos;
+      env.recipients.push_back(std::move(r));
+    } else if (kw == "NOTIFY" || kw == "ORCPT") {
+      if (env.recipients.empty()) return Error{fmt::format("line {}: {} before any recipient", line_no, kw)};
+      (kw == "NOTIFY" ? env.recipients.back().notify : env.recipients.back().orcpt) = std::string(value);
+    } else if (kw == "ENVID") {
+      env.envid = std::string(value);
+    } else if (kw == "RET") {
+      env.ret = std::string(value);
+    } else if (kw == "BODY") {
+      env.body = std::string(value);
+    } else if (kw == "SMTPUTF8") {
+      env.smtputf8 = value == "yes";
+    } else if (kw == "AUTH") {
+      env.auth = std::string(value);
+    } else if (kw == "CLIENT") {
+      env.client = std::string(value);
+    } else if (kw == "ARRIVED") {
+      auto v = parse_u64(value);
+      if (!v) return Error{fmt::format("line {}: bad ARRIVED: value", line_no)};
+      env.arrived = static_cast<std::int64_t>(*v);
+    } else if (kw == "SIZE") {
+      size = parse_u64(value);
+      if (!size) return Error{fmt::format("line {}: bad SIZE: value", line_no)};
+    }
+    pos = eol + 1;
+  }
+  if (!have_from) return Error{"no FROM: line (not a queue file)"};
+  if (env.recipients.empty()) return Error{"no RCPT: line"};
+  q.message_offset = pos;
+  auto message_size = data.size() - pos;
+  if (size && *size != message_size)
+    return Error{fmt::format("truncated or damaged: SIZE: says {} octets, the file holds {}", *size, message_size)};
+  if (message_size == 0) return Error{"the message after the envelope is empty"};
+  return q;
+}
+
+}  // namespace tern::spool

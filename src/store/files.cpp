@@ -1,0 +1,104 @@
+#include "store/files.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+namespace tern::store {
+namespace {
+
+[[noreturn]] void fail(const std::string& what, const std::filesystem::path& p) {
+  throw std::system_error(errno, std::generic_category(), what + " " + p.string());
+}
+
+struct Fd {
+  int fd;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+void write_all(int fd, std::string_view data, const std::filesystem::path& p) {
+  while (!data.empty()) {
+    auto n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("write", p);
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+}  // namespace
+
+void ensure_dir(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw std::system_error(ec, "mkdir " + dir.string());
+}
+
+void write_file_synced(const std::filesystem::path& tmp, const std::filesystem::path& final,
+                       std::string_view data) {
+  Fd f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640)};
+  if (f.fd < 0) fail("create", tmp);
+  try {
+    write_all(f.fd, data, tmp);
+    if (::fsync(f.fd) != 0) fail("fsync", tmp);
+  } catch (...) {
+    ::unlink(tmp.c_str());  // never leave a partial file behind (disk full, I/O error)
+    throw;
+  }
+  if (::rename(tmp.c_str(), final.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    errno = e;
+    fail("rename", final);
+  }
+}
+
+void fsync_dir(const std::filesystem::path& dir) {
+  Fd f{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (f.fd < 0) fail("open", dir);
+  if (::fsync(f.fd) != 0) fail("fsync", dir);
+}
+
+std::string read_file(const std::filesystem::path& file) {
+  Fd f{::open(file.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (f.fd < 0) fail("open", file);
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0) fail("stat", file);
+  std::string out;
+  out.resize(static_cast<std::size_t>(st.st_size));
+  std::size_t got = 0;
+  while (got < out.size()) {
+    auto n = ::read(f.fd, out.data() + got, out.size() - got);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("read", file);
+    }
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  out.resize(got);
+  return out;
+}
+
+void patch_file_synced(const std::filesystem::path& file, std::size_t offset, std::string_view bytes) {
+  Fd f{::open(file.c_str(), O_WRONLY | O_CLOEXEC)};
+  if (f.fd < 0) fail("open", file);
+  while (!bytes.empty()) {
+    auto n = ::pwrite(f.fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("write", file);
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+    offset += static_cast<std::size_t>(n);
+  }
+  if (::fdatasync(f.fd) != 0) fail("fsync", file);
+}
+
+}  // namespace tern::store

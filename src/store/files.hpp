@@ -1,0 +1,25 @@
+// store/files: the durable file steps every store and the spool use, written out once.
+//
+// Durability (DESIGN.md principle 1): a file is durable when its content was fsync'd, it was renamed
+// into place, and its directory was fsync'd (the rename itself is then on disk). The helpers here throw
+// std::system_error naming the path; callers map that to a temporary failure.
+#pragma once
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace tern::store {
+
+// Creates `dir` (and parents) if missing.
+void ensure_dir(const std::filesystem::path& dir);
+// Writes `data` to `tmp` (created exclusively), fsyncs it, and renames it to `final`. The directory is
+// NOT fsync'd (callers batch that: one fsync_dir for many renames is the group commit).
+void write_file_synced(const std::filesystem::path& tmp, const std::filesystem::path& final,
+                       std::string_view data);
+void fsync_dir(const std::filesystem::path& dir);
+// Whole file into memory; throws std::system_error.
+std::string read_file(const std::filesystem::path& file);
+// Overwrites `len` bytes at `offset` and fsyncs (used to mark a recipient done in place).
+void patch_file_synced(const std::filesystem::path& file, std::size_t offset, std::string_view bytes);
+
+}  // namespace tern::store
