@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cctype>
 #include <ctime>
+#include <limits>
 #include <random>
 
 #include <fmt/format.h>
@@ -56,11 +57,14 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
 }
 
 std::optional<std::uint64_t> parse_u64(std::string_view s) {
-  if (s.empty() || s.size() > 19) return std::nullopt;
+  if (s.empty()) return std::nullopt;
+  constexpr auto max = std::numeric_limits<std::uint64_t>::max();
   std::uint64_t v = 0;
   for (char c : s) {
     if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    auto digit = static_cast<std::uint64_t>(c - '0');
+    if (v > (max - digit) / 10) return std::nullopt;  // v * 10 + digit would overflow
+    v = v * 10 + digit;
   }
   return v;
 }

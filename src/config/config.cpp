@@ -181,6 +181,10 @@ Result<Endpoint> parse_endpoint(std::string_view s) {
     port = s.substr(colon + 1);
     if (ep.host.find(':') != std::string::npos) return Error{"write an IPv6 address as \"[addr]:port\""};
   }
+  // A host name or an IP literal: never empty ("[]:25"), never white space, controls or brackets.
+  bool host_ok = !ep.host.empty();
+  for (unsigned char c : ep.host) host_ok = host_ok && c > ' ' && c != 0x7f && c != '[' && c != ']';
+  if (!host_ok) return Error{"expected a host name or an IP address before the port"};
   auto p = parse_u64(port);
   if (!p || *p == 0 || *p > 65535) return Error{"expected a port from 1 to 65535"};
   ep.port = static_cast<std::uint16_t>(*p);

@@ -39,7 +39,7 @@ struct Spool::Entry {
 
 Spool::Spool(Paths paths, store::Directory& directory, store::Mailstore& mailstore, boost::asio::thread_pool& pool,
              boost::asio::io_context& io)
-    : paths_(std::move(paths)), directory_(directory), mailstore_(mailstore), router_(directory), pool_(pool), io_(io) {
+    : paths_(std::move(paths)), outbox_sync_(paths_.outbox), directory_(directory), mailstore_(mailstore), router_(directory), pool_(pool), io_(io) {
   store::ensure_dir(paths_.outbox);
   store::ensure_dir(paths_.pending);
   store::ensure_dir(paths_.lost_found);
@@ -86,32 +86,6 @@ StartReport Spool::start() {
   return rep;
 }
 
-void Spool::sync_outbox_dir() {
-  std::unique_lock lock(sync_mu_);
-  auto mine = ++sync_requested_;
-  while (sync_done_ < mine) {
-    if (!syncing_) {
-      // This fsync covers every rename made before it starts, including those of other sessions.
-      syncing_ = true;
-      auto target = sync_requested_;
-      lock.unlock();
-      std::exception_ptr err;
-      try {
-        store::fsync_dir(paths_.outbox);
-      } catch (...) {
-        err = std::current_exception();
-      }
-      lock.lock();
-      syncing_ = false;
-      if (!err) sync_done_ = std::max(sync_done_, target);
-      sync_cv_.notify_all();
-      if (err) std::rethrow_exception(err);
-    } else {
-      sync_cv_.wait(lock);
-    }
-  }
-}
-
 Result<std::string> Spool::enqueue(Envelope env, std::string_view message, std::string id) {
   auto e = std::make_shared<Entry>();
   e->id = id.empty() ? make_unique_id() : std::move(id);
@@ -122,7 +96,7 @@ Result<std::string> Spool::enqueue(Envelope env, std::string_view message, std::
   e->q.message_offset = data.size() - message.size();
   try {
     store::write_file_synced(paths_.outbox / (e->id + ".tmp"), e->file, data);
-    sync_outbox_dir();
+    outbox_sync_.sync();
   } catch (const std::system_error& ex) {
     std::error_code ec;
     fs::remove(e->file, ec);  // not acknowledged: leave nothing that could be delivered later

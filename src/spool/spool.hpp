@@ -32,6 +32,7 @@
 #include "config/config.hpp"
 #include "route/router.hpp"
 #include "spool/queue_file.hpp"
+#include "store/files.hpp"
 #include "store/mailstore.hpp"
 
 namespace tern::spool {
@@ -69,9 +70,9 @@ class Spool {
   void schedule(std::shared_ptr<Entry> e);
   void deliver(const std::shared_ptr<Entry>& e);
   void retry_later(std::shared_ptr<Entry> e, std::chrono::seconds after);
-  void sync_outbox_dir();
 
   Paths paths_;
+  store::DirSyncer outbox_sync_;  // group commit of the outbox folder's fsync
   store::Directory& directory_;
   store::Mailstore& mailstore_;
   route::Router router_;
@@ -82,11 +83,6 @@ class Spool {
   std::mutex wait_mu_;
   std::condition_variable wait_cv_;
 
-  // Group commit of the outbox folder's fsync.
-  std::mutex sync_mu_;
-  std::condition_variable sync_cv_;
-  std::uint64_t sync_requested_ = 0, sync_done_ = 0;
-  bool syncing_ = false;
 };
 
 }  // namespace tern::spool

@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <exception>
 #include <system_error>
 
 namespace tern::store {
@@ -84,6 +86,32 @@ std::string read_file(const std::filesystem::path& file) {
   }
   out.resize(got);
   return out;
+}
+
+void DirSyncer::sync() {
+  std::unique_lock lock(mu_);
+  auto mine = ++requested_;
+  while (done_ < mine) {
+    if (syncing_) {
+      cv_.wait(lock);
+      continue;
+    }
+    // This fsync covers every request made before it starts, including other threads'.
+    syncing_ = true;
+    auto target = requested_;
+    lock.unlock();
+    std::exception_ptr err;
+    try {
+      fsync_dir(dir_);
+    } catch (...) {
+      err = std::current_exception();
+    }
+    lock.lock();
+    syncing_ = false;
+    if (!err) done_ = std::max(done_, target);
+    cv_.notify_all();
+    if (err) std::rethrow_exception(err);
+  }
 }
 
 void patch_file_synced(const std::filesystem::path& file, std::size_t offset, std::string_view bytes) {

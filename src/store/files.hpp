@@ -4,7 +4,10 @@
 // into place, and its directory was fsync'd (the rename itself is then on disk). The helpers here throw
 // std::system_error naming the path; callers map that to a temporary failure.
 #pragma once
+#include <condition_variable>
+#include <cstdint>
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -19,6 +22,22 @@ void write_file_synced(const std::filesystem::path& tmp, const std::filesystem::
 void fsync_dir(const std::filesystem::path& dir);
 // Whole file into memory; throws std::system_error.
 std::string read_file(const std::filesystem::path& file);
+// Group commit of a directory's fsync: sync() returns once a directory fsync that STARTED after the
+// call has completed, so every rename made before the call is durable. Concurrent callers share one
+// fsync instead of paying one each. Thread-safe; blocking.
+class DirSyncer {
+ public:
+  explicit DirSyncer(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  void sync();
+
+ private:
+  std::filesystem::path dir_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::uint64_t requested_ = 0, done_ = 0;
+  bool syncing_ = false;
+};
+
 // Overwrites `len` bytes at `offset` and fsyncs (used to mark a recipient done in place).
 void patch_file_synced(const std::filesystem::path& file, std::size_t offset, std::string_view bytes);
 

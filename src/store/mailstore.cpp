@@ -97,6 +97,13 @@ struct Mailstore::Slot {
   std::unique_ptr<Db> db;
   std::mutex mu;
   std::map<std::string, std::int64_t> folder_ids;  // name -> id, filled lazily
+  std::map<std::string, std::unique_ptr<DirSyncer>> folder_syncers;  // group commit per folder
+
+  DirSyncer& syncer(std::string_view folder) {  // caller holds mu
+    auto& s = folder_syncers[std::string(folder)];
+    if (!s) s = std::make_unique<DirSyncer>(folder_dir(folder));
+    return *s;
+  }
 
   fs::path folder_dir(std::string_view folder) const { return dir / "folders" / encode_path_component(folder); }
 
@@ -266,53 +273,63 @@ Result<std::vector<std::uint32_t>> Mailstore::deliver(std::string_view address, 
   auto slot = open_slot(address);
   if (!slot) return slot.error();
   Slot& s = **slot;
-  std::lock_guard lock(s.mu);
   std::vector<std::uint32_t> uids(messages.size(), 0);
   std::vector<fs::path> tmps(messages.size());
   try {
-    auto fid = s.folder_id(folder);
-    // Deduplicate by origin: a delivery repeated after a crash finds its first copy.
-    Stmt find(s.db->raw(), "SELECT uid FROM messages WHERE origin = ? AND origin != ''");
+    // 1. Content durable in tmp/, outside the mailslot's lock: concurrent deliveries fsync in
+    //    parallel (the file system batches their journal commits).
     for (std::size_t i = 0; i < messages.size(); ++i) {
-      if (messages[i].origin.empty()) continue;
-      find.reset();
-      if (find.bind(1, messages[i].origin).step()) uids[i] = static_cast<std::uint32_t>(find.col_int(0));
-    }
-    // 1. Content durable in tmp/ (fsync per file).
-    for (std::size_t i = 0; i < messages.size(); ++i) {
-      if (uids[i]) continue;
       tmps[i] = s.dir / "tmp" / make_unique_id();
       write_file_synced(tmps[i].string() + ".w", tmps[i], messages[i].content);
     }
-    // 2. UIDs, renames into the folder, one fsync of the folder for the whole batch, index rows.
-    Tx tx(*s.db);
-    Stmt next(s.db->raw(), "SELECT uidnext FROM folders WHERE id = ?");
-    next.bind(1, fid).step();
-    auto uidnext = static_cast<std::uint32_t>(next.col_int(0));
-    auto fdir = s.folder_dir(folder);
-    Stmt ins(s.db->raw(),
-             "INSERT INTO messages(folder, uid, file, size, internal_date, origin, hdr_from, subject) "
-             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    DirSyncer* syncer = nullptr;
     bool renamed = false;
-    for (std::size_t i = 0; i < messages.size(); ++i) {
-      if (uids[i]) continue;
-      auto uid = uidnext++;
-      auto tag = messages[i].origin.empty() ? make_unique_id() : messages[i].origin;
-      auto fname = fmt::format("{}.{}", uid, tag);
-      fs::rename(tmps[i], fdir / fname);
-      renamed = true;
-      tmps[i].clear();
-      uids[i] = uid;
-      auto hs = summarize(messages[i].content);
-      ins.reset();
-      ins.bind(1, fid).bind(2, static_cast<std::int64_t>(uid)).bind(3, fname)
-          .bind(4, static_cast<std::int64_t>(messages[i].content.size())).bind(5, now_seconds())
-          .bind(6, messages[i].origin).bind(7, hs.from).bind(8, hs.subject).step();
+    {
+      // 2. Under the lock: deduplicate by origin, assign UIDs, rename into the folder, index rows.
+      std::lock_guard lock(s.mu);
+      auto fid = s.folder_id(folder);
+      syncer = &s.syncer(folder);
+      Tx tx(*s.db);
+      Stmt find(s.db->raw(), "SELECT uid FROM messages WHERE origin = ? AND origin != ''");
+      Stmt next(s.db->raw(), "SELECT uidnext FROM folders WHERE id = ?");
+      next.bind(1, fid).step();
+      auto uidnext = static_cast<std::uint32_t>(next.col_int(0));
+      auto fdir = s.folder_dir(folder);
+      Stmt ins(s.db->raw(),
+               "INSERT INTO messages(folder, uid, file, size, internal_date, origin, hdr_from, subject) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+      for (std::size_t i = 0; i < messages.size(); ++i) {
+        if (!messages[i].origin.empty()) {
+          // A delivery repeated after a crash finds its first copy and stores nothing.
+          find.reset();
+          if (find.bind(1, messages[i].origin).step()) {
+            uids[i] = static_cast<std::uint32_t>(find.col_int(0));
+            fs::remove(tmps[i]);
+            tmps[i].clear();
+            continue;
+          }
+        }
+        auto uid = uidnext++;
+        auto tag = messages[i].origin.empty() ? make_unique_id() : messages[i].origin;
+        auto fname = fmt::format("{}.{}", uid, tag);
+        fs::rename(tmps[i], fdir / fname);
+        renamed = true;
+        tmps[i].clear();
+        uids[i] = uid;
+        auto hs = summarize(messages[i].content);
+        ins.reset();
+        ins.bind(1, fid).bind(2, static_cast<std::int64_t>(uid)).bind(3, fname)
+            .bind(4, static_cast<std::int64_t>(messages[i].content.size())).bind(5, now_seconds())
+            .bind(6, messages[i].origin).bind(7, hs.from).bind(8, hs.subject).step();
+      }
+      Stmt up(s.db->raw(), "UPDATE folders SET uidnext = ? WHERE id = ?");
+      up.bind(1, static_cast<std::int64_t>(uidnext)).bind(2, fid).step();
+      tx.commit();
     }
-    if (renamed) fsync_dir(fdir);
-    Stmt up(s.db->raw(), "UPDATE folders SET uidnext = ? WHERE id = ?");
-    up.bind(1, static_cast<std::int64_t>(uidnext)).bind(2, fid).step();
-    tx.commit();
+    // 3. The renames become durable with the folder's fsync, shared with concurrent deliveries. Until
+    //    it returns nothing is acknowledged: a crash before it leaves at most an index row without a
+    //    file (dropped at the next open) and the spool delivers again.
+    if (renamed) syncer->sync();
   } catch (const std::exception& e) {
     for (auto& t : tmps) {
       std::error_code ec;
