@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <iostream>
+#include <set>
 #include <thread>
 
 #include <boost/asio.hpp>
@@ -176,8 +177,29 @@ class Server {
 
   net::awaitable<void> session(std::unique_ptr<net::Stream> stream, smtpd::ListenerKind kind, smtpd::Services svc,
                                std::string id, net::ConnectionLimiter::Slot /*held until the session ends*/) {
+    auto* raw = stream.get();
+    {
+      std::lock_guard lock(streams_mu_);
+      streams_.insert(raw);
+    }
     co_await smtpd::run_session(std::move(stream), kind, std::move(svc), std::move(id));
+    {
+      std::lock_guard lock(streams_mu_);
+      streams_.erase(raw);
+    }
     --sessions_;
+  }
+
+  // After the grace period: close every open session's connection on its own strand, so each session
+  // coroutine ends (and frees its state) before the event loop stops.
+  void cancel_sessions() {
+    std::lock_guard lock(streams_mu_);
+    for (auto* s : streams_) {
+      asio::post(s->socket().get_executor(), [this, s] {
+        std::lock_guard inner(streams_mu_);
+        if (streams_.count(s)) s->close();
+      });
+    }
   }
 
   static net::awaitable<void> refuse(std::unique_ptr<net::Stream> stream) {
@@ -207,10 +229,14 @@ class Server {
     });
   }
 
-  // Waits up to 5 s for sessions to finish their current command, then stops the event loop.
+  // Waits up to 5 s for sessions to finish their current command, then closes the rest and stops the
+  // event loop once they have ended (or after 2 s more).
   void drain(std::shared_ptr<asio::steady_timer> timer, int rounds) {
-    if (sessions_ == 0 || rounds >= 50) {
-      if (sessions_) log::info("stopping with {} session(s) still open", sessions_.load());
+    if (rounds == 50 && sessions_ > 0) {
+      log::info("closing {} session(s) still open", sessions_.load());
+      cancel_sessions();
+    }
+    if (sessions_ == 0 || rounds >= 70) {
       io_.stop();
       return;
     }
@@ -232,19 +258,23 @@ class Server {
     log::info("reload: configuration reloaded from {}", cfg_->file.string());
   }
 
+  // Declaration order is teardown order reversed: the event loop (and any session frames it still
+  // holds) goes before the limiter, directory and mailstore that sessions refer to.
   std::shared_ptr<const config::Config> cfg_;
   std::mutex cfg_mu_;
-  asio::io_context io_;
   asio::thread_pool pool_;
   net::ConnectionLimiter limiter_;
-  asio::signal_set signals_;
   std::unique_ptr<store::Directory> directory_;
   std::unique_ptr<store::Mailstore> mailstore_;
+  asio::io_context io_;
+  asio::signal_set signals_;
   std::unique_ptr<spool::Spool> spool_;
   std::shared_ptr<net::ssl::context> tls_;
   std::vector<Listener> listeners_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> sessions_{0};
+  std::mutex streams_mu_;
+  std::set<net::Stream*> streams_;  // open sessions, for the cancel after the grace period
   int lock_fd_ = -1;
 };
 

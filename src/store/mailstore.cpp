@@ -360,6 +360,43 @@ Result<std::vector<MessageEntry>> Mailstore::list(std::string_view address, std:
   }
 }
 
+Result<std::size_t> Mailstore::expunge(std::string_view address, std::string_view folder,
+                                      const std::vector<std::uint32_t>& uids) {
+  auto slot = open_slot(address);
+  if (!slot) return slot.error();
+  Slot& s = **slot;
+  std::size_t removed = 0;
+  DirSyncer* syncer = nullptr;
+  try {
+    {
+      std::lock_guard lock(s.mu);
+      auto fid = s.folder_id(folder);
+      syncer = &s.syncer(folder);
+      auto fdir = s.folder_dir(folder);
+      Tx tx(*s.db);
+      Stmt sel(s.db->raw(), "SELECT file FROM messages WHERE folder = ? AND uid = ?");
+      Stmt del(s.db->raw(), "DELETE FROM messages WHERE folder = ? AND uid = ?");
+      for (auto uid : uids) {
+        sel.reset();
+        if (!sel.bind(1, fid).bind(2, static_cast<std::int64_t>(uid)).step()) continue;
+        std::error_code ec;
+        fs::remove(fdir / sel.col_text(0), ec);
+        if (ec) throw std::system_error(ec, "unlink " + (fdir / sel.col_text(0)).string());
+        del.reset();
+        del.bind(1, fid).bind(2, static_cast<std::int64_t>(uid)).step();
+        ++removed;
+      }
+      tx.commit();
+    }
+    // Until this fsync returns nothing is acknowledged; a crash before it may bring a file back, and
+    // the next open indexes it again (deleted only when the client is told so).
+    if (removed) syncer->sync();
+  } catch (const std::exception& e) {
+    return Error{fmt::format("expunge in {} failed: {}", address, e.what())};
+  }
+  return removed;
+}
+
 Result<std::string> Mailstore::read(std::string_view address, std::string_view folder, std::uint32_t uid) {
   auto slot = open_slot(address);
   if (!slot) return slot.error();

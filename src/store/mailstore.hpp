@@ -68,6 +68,10 @@ class Mailstore {
   Result<std::vector<std::uint32_t>> deliver(std::string_view address, std::string_view folder,
                                              const std::vector<NewMessage>& messages);
   Result<std::vector<MessageEntry>> list(std::string_view address, std::string_view folder);
+  // Removes the messages durably (files unlinked, rows deleted, folder fsync'd) before returning.
+  // UIDs that do not exist are ignored. Returns how many were removed.
+  Result<std::size_t> expunge(std::string_view address, std::string_view folder,
+                              const std::vector<std::uint32_t>& uids);
   Result<std::string> read(std::string_view address, std::string_view folder, std::uint32_t uid);
 
   // Verifies every mailslot's index against its files. With repair, fixes what it finds (also the
