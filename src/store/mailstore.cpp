@@ -59,6 +59,23 @@ struct HeaderSummary {
   std::string from, subject;
 };
 
+bool has_bare_lf(std::string_view s) {
+  for (std::size_t i = 0; i < s.size(); ++i)
+    if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) return true;
+  return false;
+}
+
+// Stored messages always have CRLF line ends, so the size in the index is what POP3 and IMAP send.
+std::string to_crlf(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + s.size() / 32);
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) out += '\r';
+    out += s[i];
+  }
+  return out;
+}
+
 HeaderSummary summarize(std::string_view content) {
   auto fields = mime::parse_header(content, 200);
   return {mime::decode_words(mime::first_value(fields, "From")),
@@ -275,12 +292,17 @@ Result<std::vector<std::uint32_t>> Mailstore::deliver(std::string_view address, 
   Slot& s = **slot;
   std::vector<std::uint32_t> uids(messages.size(), 0);
   std::vector<fs::path> tmps(messages.size());
+  std::vector<std::size_t> sizes(messages.size(), 0);
   try {
     // 1. Content durable in tmp/, outside the mailslot's lock: concurrent deliveries fsync in
     //    parallel (the file system batches their journal commits).
+    std::vector<std::string> normalized(messages.size());
     for (std::size_t i = 0; i < messages.size(); ++i) {
       tmps[i] = s.dir / "tmp" / make_unique_id();
-      write_file_synced(tmps[i].string() + ".w", tmps[i], messages[i].content);
+      std::string_view content = messages[i].content;
+      if (has_bare_lf(content)) content = normalized[i] = to_crlf(content);
+      write_file_synced(tmps[i].string() + ".w", tmps[i], content);
+      sizes[i] = content.size();
     }
     DirSyncer* syncer = nullptr;
     bool renamed = false;
@@ -319,7 +341,7 @@ Result<std::vector<std::uint32_t>> Mailstore::deliver(std::string_view address, 
         auto hs = summarize(messages[i].content);
         ins.reset();
         ins.bind(1, fid).bind(2, static_cast<std::int64_t>(uid)).bind(3, fname)
-            .bind(4, static_cast<std::int64_t>(messages[i].content.size())).bind(5, now_seconds())
+            .bind(4, static_cast<std::int64_t>(sizes[i])).bind(5, now_seconds())
             .bind(6, messages[i].origin).bind(7, hs.from).bind(8, hs.subject).step();
       }
       Stmt up(s.db->raw(), "UPDATE folders SET uidnext = ? WHERE id = ?");

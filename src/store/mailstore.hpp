@@ -5,7 +5,8 @@
 //                            internal date, flags, From, Subject, origin); WAL, synchronous=NORMAL
 //   tmp/                     files being written
 //   folders/<name>/.folder   "uidvalidity N" and the folder's name, written once at creation
-//   folders/<name>/<uid>.<tag>  one message each, CRLF line ends; tag = delivery origin or a unique id
+//   folders/<name>/<uid>.<tag>  one message each, CRLF line ends (a bare LF is stored as CRLF, so the
+//                            indexed size is what POP3 and IMAP send); tag = delivery origin or a unique id
 //
 // Files are the truth (DESIGN.md principle 2): a message's UID is in its file name and the folder's
 // UIDVALIDITY in its .folder file, so a lost or damaged index is rebuilt from the files with the same
