@@ -6,13 +6,13 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev libsqlite3-dev sqlite3 libcrypt-dev
+  libssl-dev libsqlite3-dev sqlite3 libcrypt-dev libc-ares-dev
   libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev
-  python3 openssl swaks procps
+  python3 openssl swaks libnet-ssleay-perl procps   # swaks needs Net::SSLeay for --tls
   # test and benchmark peers
-  dnsmasq-base curl xz-utils
+  dnsmasq-base curl xz-utils fetchmail
 )
 
 missing=()

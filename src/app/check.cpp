@@ -1,14 +1,11 @@
 #include "app/check.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <iostream>
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include "app/control.hpp"
 #include "spool/queue_file.hpp"
 #include "spool/spool.hpp"
 #include "store/directory.hpp"
@@ -17,19 +14,6 @@
 
 namespace tern::app {
 namespace fs = std::filesystem;
-
-namespace {
-
-// True when a `tern serve` holds the data directory's lock.
-bool server_running(const fs::path& data_dir) {
-  int fd = ::open((data_dir / "tern.lock").c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0;
-  ::close(fd);
-  return held;
-}
-
-}  // namespace
 
 int run_check(const config::Config& cfg, bool repair, bool as_json) {
   std::vector<std::string> problems, notes;
@@ -57,14 +41,21 @@ int run_check(const config::Config& cfg, bool repair, bool as_json) {
   if (fs::exists(paths.outbox)) {
     for (auto& de : fs::directory_iterator(paths.outbox)) {
       auto name = de.path().filename().string();
-      if (name.ends_with(".tmp")) {
+      auto kind = spool::classify(name);
+      if (kind == spool::OutboxName::index) continue;  // a cache; the server rebuilds it when damaged
+      if (kind == spool::OutboxName::hold_marker) {
+        if (!fs::exists(paths.queue_file(name.substr(0, name.size() - 5))))
+          notes.push_back(fmt::format("{}: hold marker without its queue file (removed at next start)", name));
+        continue;
+      }
+      if (kind == spool::OutboxName::temp_file) {
         if (running) continue;  // a write in progress
         notes.push_back(fmt::format("{}: temp file of an interrupted write (never acknowledged; removed at start)", name));
         if (repair) fs::remove(de.path());
         continue;
       }
       std::string why;
-      if (!de.is_regular_file() || !name.ends_with(".msg")) {
+      if (!de.is_regular_file() || kind != spool::OutboxName::queue_file) {
         why = "not a queue file (unexpected name or type in the outbox)";
       } else {
         try {

@@ -7,14 +7,19 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
 #include "app/check.hpp"
+#include "app/control.hpp"
 #include "base/strings.hpp"
 #include "app/server.hpp"
 #include "auth/password.hpp"
 #include "config/config.hpp"
+#include "spool/admin.hpp"
+#include "spool/spool.hpp"
 #include "store/directory.hpp"
 #include "store/files.hpp"
 #include "store/mailstore.hpp"
@@ -185,6 +190,84 @@ int init(const Options& o) {
   return 0;
 }
 
+std::string format_time(std::int64_t t) {
+  if (t <= 0) return "now";
+  return rfc5322_date(std::chrono::system_clock::from_time_t(t));
+}
+
+int queue_list(const Options& o) {
+  auto cfg = config::load(o.config);
+  if (!cfg) return fail(cfg.error().message);
+  auto items = spool::list_queue(spool::Paths(cfg->data_dir));
+  if (o.json) {
+    json::array a;
+    for (auto& q : items) {
+      json::array rs;
+      for (auto& r : q.recipients)
+        rs.push_back(json::object{{"address", r.address}, {"state", r.state}, {"attempts", r.attempts},
+                                  {"next_attempt", r.next_attempt}, {"last_error", r.last_error}});
+      json::object obj{{"id", q.id}, {"from", q.from}, {"arrived", q.arrived}, {"size", q.size}, {"recipients", rs}};
+      if (!q.problem.empty()) obj["problem"] = q.problem;
+      a.push_back(std::move(obj));
+    }
+    std::cout << json::serialize(a) << "\n";
+    return 0;
+  }
+  for (auto& q : items) {
+    if (!q.problem.empty()) {
+      std::cout << fmt::format("{}  UNREADABLE: {}\n", q.id, q.problem);
+      continue;
+    }
+    std::cout << fmt::format("{}  {} octets  from <{}>  arrived {}{}\n", q.id, q.size, q.from, format_time(q.arrived),
+                             q.held ? "  HELD" : "");
+    for (auto& r : q.recipients) {
+      std::cout << fmt::format("    {:<9} <{}>", r.state, r.address);
+      if (r.state == "queued" || r.state == "held")
+        std::cout << fmt::format("  attempts {}  next {}", r.attempts, format_time(r.next_attempt));
+      if (!r.last_error.empty()) std::cout << "  last: " << r.last_error;
+      std::cout << "\n";
+    }
+  }
+  std::cout << fmt::format("{} message(s) queued\n", items.size());
+  return 0;
+}
+
+int queue_show(const Options& o) {
+  auto cfg = config::load(o.config);
+  if (!cfg) return fail(cfg.error().message);
+  auto text = spool::show_queue_file(spool::Paths(cfg->data_dir), o.name);
+  if (!text) return fail(text.error().message);
+  std::cout << *text;
+  return 0;
+}
+
+// retry/hold/release/delete/bounce: through the running server's control socket, or directly on the
+// files when no server runs on this data directory.
+int queue_admin(const Options& o, const std::string& verb) {
+  auto ctx = open_context(o);
+  if (!ctx) return 1;
+  std::string line = verb;
+  for (auto& id : o.targets) line += " " + id;
+  if (server_running(ctx->cfg.data_dir)) {
+    auto r = control_request(ctx->cfg.data_dir, line);
+    if (!r) return fail("tern serve runs on this data directory but its control socket does not answer");
+    if (!*r) return fail(r->error().message);
+    std::cout << **r << "\n";
+    return 0;
+  }
+  boost::asio::io_context io;
+  boost::asio::thread_pool pool(1);
+  store::Mailstore ms(ctx->cfg.data_dir / "mail" / "boxes", false);
+  auto cfg = std::make_shared<const config::Config>(ctx->cfg);
+  spool::Spool sp(spool::Paths(ctx->cfg.data_dir), cfg, *ctx->dir, ms, pool, io);
+  sp.load(false);
+  auto r = execute_control(sp, line);
+  pool.join();
+  if (!r) return fail(r.error().message);
+  std::cout << *r << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -276,6 +359,23 @@ int run_cli(int argc, char** argv) {
   ml->add_option("ADDRESS", o.name)->required();
   ml->add_option("--folder", o.folder, "folder name")->capture_default_str();
   on(ml, [&] { return message_list(o); });
+
+  auto* queue = app.add_subcommand("queue", "the outbox")->require_subcommand(1);
+  on(global(queue->add_subcommand("list", "queued messages with per-recipient state")), [&] { return queue_list(o); });
+  auto* qs = global(queue->add_subcommand("show", "print a queue file"));
+  qs->add_option("ID", o.name)->required();
+  on(qs, [&] { return queue_show(o); });
+  auto* qr = global(queue->add_subcommand("retry", "Clear Host Assignments: route again and attempt now"));
+  qr->add_option("ID", o.targets);
+  on(qr, [&] { return queue_admin(o, "retry"); });
+  for (auto [verb, help] : {std::pair{"hold", "keep a message from delivery"}, {"release", "deliver a held message"},
+                            {"delete", "remove a message from the queue (no DSN)"},
+                            {"bounce", "return a message to its sender with a failure DSN"}}) {
+    auto* sub = global(queue->add_subcommand(verb, help));
+    sub->add_option("ID", o.targets)->required()->expected(1);
+    std::string v = verb;
+    on(sub, [&o, v] { return queue_admin(o, v); });
+  }
 
   auto* check = global(app.add_subcommand("check", "verify the data directory; exit 0 when healthy"));
   check->add_flag("--repair", o.repair, "rebuild indexes and quarantine damaged files");

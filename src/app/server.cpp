@@ -1,5 +1,6 @@
 #include "app/server.hpp"
 
+#include "app/control.hpp"
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -8,14 +9,17 @@
 #include <iostream>
 #include <set>
 #include <thread>
+#include <variant>
 
 #include <boost/asio.hpp>
 #include <fmt/format.h>
 
+#include "app/control.hpp"
 #include "base/log.hpp"
 #include "base/strings.hpp"
 #include "config/config.hpp"
 #include "net/net.hpp"
+#include "pop3d/session.hpp"
 #include "smtpd/session.hpp"
 #include "spool/spool.hpp"
 #include "store/directory.hpp"
@@ -28,9 +32,12 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
+// What a listener serves: one of the SMTP or POP3 listener kinds.
+using ServiceKind = std::variant<smtpd::ListenerKind, pop3d::ListenerKind>;
+
 struct Listener {
   std::string service;
-  smtpd::ListenerKind kind;
+  ServiceKind kind;
   std::unique_ptr<tcp::acceptor> acceptor;
 };
 
@@ -81,13 +88,14 @@ class Server {
     }
     tls_ = *tls;
 
-    spool_ = std::make_unique<spool::Spool>(spool::Paths(cfg.data_dir), *directory_, *mailstore_, pool_, io_);
+    spool_ = std::make_unique<spool::Spool>(spool::Paths(cfg.data_dir), cfg_, *directory_, *mailstore_, pool_, io_);
 
     if (auto s = open_listeners(); !s) {
       std::cerr << "tern: " << s.error().message << "\n";
       return 1;
     }
     spool_->start();
+    if (auto s = start_control(io_, pool_, *spool_, cfg.data_dir); !s) log::warn("control socket: {}", s.error().message);
     for (auto& l : listeners_) asio::co_spawn(io_, accept_loop(l), asio::detached);
     wait_signal();
 
@@ -111,10 +119,12 @@ class Server {
 
  private:
   Status open_listeners() {
-    static const std::pair<const char*, smtpd::ListenerKind> services[] = {
+    static const std::pair<const char*, ServiceKind> services[] = {
         {"smtp", smtpd::ListenerKind::smtp},
         {"submission", smtpd::ListenerKind::submission},
-        {"submissions", smtpd::ListenerKind::submissions}};
+        {"submissions", smtpd::ListenerKind::submissions},
+        {"pop3", pop3d::ListenerKind::pop3},
+        {"pop3s", pop3d::ListenerKind::pop3s}};
     for (auto& [name, kind] : services) {
       auto it = cfg_->listen.find(name);
       if (it == cfg_->listen.end()) continue;
@@ -132,9 +142,11 @@ class Server {
         listeners_.push_back(Listener{name, kind, std::move(acc)});
       }
     }
-    for (auto& [name, eps] : cfg_->listen)
-      if (name != "smtp" && name != "submission" && name != "submissions" && !eps.empty())
-        log::warn("listen.{}: this service is not built yet; not listening", name);
+    for (auto& [name, eps] : cfg_->listen) {
+      bool built = false;
+      for (auto& service : services) built = built || name == service.first;
+      if (!built && !eps.empty()) log::warn("listen.{}: this service is not built yet; not listening", name);
+    }
     return ok_status();
   }
 
@@ -152,37 +164,59 @@ class Server {
       auto slot = limiter_.acquire(stream->peer_address(), why);
       std::string id = make_unique_id();
       if (!slot) {
-        // RFC 5321 3.8: 421 and close when the server cannot take more connections.
-        log::warn("smtp {}: refused {}: too many connections{}", id, stream->peer_address(),
+        log::warn("{} {}: refused {}: too many connections{}", l.service, id, stream->peer_address(),
                   why == net::ConnectionLimiter::Refusal::per_address ? " from this address" : "");
         auto ex = stream->socket().get_executor();
-        asio::co_spawn(ex, refuse(std::move(stream)), asio::detached);
+        asio::co_spawn(ex, refuse(std::move(stream), busy_reply(l.kind)), asio::detached);
         continue;
       }
-      smtpd::Services svc;
-      {
-        std::lock_guard lock(cfg_mu_);
-        svc.config = cfg_;
-      }
-      svc.directory = directory_.get();
-      svc.spool = spool_.get();
-      svc.pool = &pool_;
-      svc.tls = tls_;
       auto ex = stream->socket().get_executor();
       ++sessions_;
-      asio::co_spawn(ex, session(std::move(stream), l.kind, std::move(svc), std::move(id), std::move(slot)),
-                     asio::detached);
+      asio::co_spawn(ex, session(std::move(stream), l.kind, std::move(id), std::move(slot)), asio::detached);
     }
   }
 
-  net::awaitable<void> session(std::unique_ptr<net::Stream> stream, smtpd::ListenerKind kind, smtpd::Services svc,
-                               std::string id, net::ConnectionLimiter::Slot /*held until the session ends*/) {
+  smtpd::Services smtp_services() {
+    smtpd::Services svc;
+    {
+      std::lock_guard lock(cfg_mu_);
+      svc.config = cfg_;
+    }
+    svc.directory = directory_.get();
+    svc.spool = spool_.get();
+    svc.pool = &pool_;
+    svc.tls = tls_;
+    return svc;
+  }
+
+  pop3d::Services pop3_services() {
+    pop3d::Services svc;
+    {
+      std::lock_guard lock(cfg_mu_);
+      svc.config = cfg_;
+    }
+    svc.directory = directory_.get();
+    svc.mailstore = mailstore_.get();
+    svc.pool = &pool_;
+    svc.tls = tls_;
+    svc.shared = &pop3_;
+    return svc;
+  }
+
+  net::awaitable<void> session(std::unique_ptr<net::Stream> stream, ServiceKind kind, std::string id,
+                               net::ConnectionLimiter::Slot /*held until the session ends*/) {
     auto* raw = stream.get();
     {
       std::lock_guard lock(streams_mu_);
       streams_.insert(raw);
     }
-    co_await smtpd::run_session(std::move(stream), kind, std::move(svc), std::move(id));
+    if (auto* smtp = std::get_if<smtpd::ListenerKind>(&kind)) {
+      auto svc = smtp_services();
+      co_await smtpd::run_session(std::move(stream), *smtp, std::move(svc), std::move(id));
+    } else {
+      auto svc = pop3_services();
+      co_await pop3d::run_session(std::move(stream), std::get<pop3d::ListenerKind>(kind), std::move(svc), std::move(id));
+    }
     {
       std::lock_guard lock(streams_mu_);
       streams_.erase(raw);
@@ -202,9 +236,18 @@ class Server {
     }
   }
 
-  static net::awaitable<void> refuse(std::unique_ptr<net::Stream> stream) {
+  // What a connection over the limits is told before it is closed: RFC 5321 3.8's 421 for SMTP, a
+  // [SYS/TEMP] -ERR for POP3 (RFC 3206); nothing on pop3s, whose client expects a TLS handshake.
+  static std::string_view busy_reply(const ServiceKind& kind) {
+    if (std::holds_alternative<smtpd::ListenerKind>(kind)) return "421 4.7.0 Too many connections, try again later\r\n";
+    if (std::get<pop3d::ListenerKind>(kind) == pop3d::ListenerKind::pop3)
+      return "-ERR [SYS/TEMP] Too many connections, try again later\r\n";
+    return {};
+  }
+
+  static net::awaitable<void> refuse(std::unique_ptr<net::Stream> stream, std::string_view reply) {
     try {
-      co_await stream->write("421 4.7.0 Too many connections, try again later\r\n");
+      if (!reply.empty()) co_await stream->write(reply);
     } catch (...) {
     }
     stream->close();
@@ -255,6 +298,7 @@ class Server {
     limiter_.set_limits(fresh->limits.max_connections, fresh->limits.max_connections_per_ip);
     std::lock_guard lock(cfg_mu_);
     cfg_ = std::make_shared<const config::Config>(std::move(*fresh));
+    spool_->set_config(cfg_);
     log::info("reload: configuration reloaded from {}", cfg_->file.string());
   }
 
@@ -266,6 +310,7 @@ class Server {
   net::ConnectionLimiter limiter_;
   std::unique_ptr<store::Directory> directory_;
   std::unique_ptr<store::Mailstore> mailstore_;
+  pop3d::Shared pop3_;  // maildrop locks and the failed-login throttle
   asio::io_context io_;
   asio::signal_set signals_;
   std::unique_ptr<spool::Spool> spool_;

@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 
+#include <cctype>
+
 namespace tern::auth {
 
 std::string base64_encode(std::string_view in) {
@@ -16,6 +18,10 @@ std::optional<std::string> base64_decode(std::string_view in) {
   if (in.size() % 4 != 0) return std::nullopt;
   for (char c : in)
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=')) return std::nullopt;
+  // RFC 4648 4: '=' pads only the last group, once or twice ("Zg==", "Zm8="); never "Z===" or "Zg==Zg==".
+  if (auto pad = in.find('='); pad != std::string_view::npos &&
+                               (in.size() - pad > 2 || in.find_first_not_of('=', pad) != std::string_view::npos))
+    return std::nullopt;
   std::string out(in.size() / 4 * 3 + 1, '\0');
   int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                           reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
@@ -36,7 +42,7 @@ std::optional<Credentials> decode_plain(std::string_view b64) {
   auto second = raw->find('\0', first + 1);
   if (second == std::string::npos || raw->find('\0', second + 1) != std::string::npos) return std::nullopt;
   Credentials c{raw->substr(0, first), raw->substr(first + 1, second - first - 1), raw->substr(second + 1)};
-  if (c.authcid.empty()) return std::nullopt;
+  if (c.authcid.empty() || c.password.empty()) return std::nullopt;  // RFC 4616 2: both are 1*SAFE
   return c;
 }
 

@@ -348,6 +348,8 @@ data_dir = "data"               # relative to this file's folder
 smtp        = ["127.0.0.1:2525"]    # MX: mail for local domains; relay only for authenticated users
 submission  = ["127.0.0.1:2587"]    # STARTTLS, AUTH required
 submissions = ["127.0.0.1:2465"]    # implicit TLS, AUTH required
+pop3        = ["127.0.0.1:2110"]    # POP3; logins only after STLS
+pop3s       = ["127.0.0.1:2995"]    # POP3 over implicit TLS
 
 # [tls]                         # absent: a self-signed certificate is made in data_dir
 # cert = "cert.pem"

@@ -110,7 +110,7 @@ net::awaitable<void> Session::finish_message(std::string message, bool bare_line
   // RFC 5321 4.4: the trace field; "for" only with a single recipient (privacy of Bcc).
   auto queue_id = make_unique_id();
   std::string received = fmt::format("Received: from {} ([{}])\r\n\tby {} (Tern) with {} id {}", helo_,
-                                     stream_.peer_address(), cfg_.hostname, with_protocol(), queue_id);
+                                     stream_.peer_address(), cfg_.hostname, with_protocol(tx.mail.smtputf8), queue_id);
   if (stream_.is_tls()) received += fmt::format("\r\n\t(using {})", stream_.tls_description());
   if (env.recipients.size() == 1) received += fmt::format("\r\n\tfor <{}>", env.recipients.front().address);
   received += fmt::format(";\r\n\t{}\r\n", rfc5322_date());

@@ -63,8 +63,8 @@ net::awaitable<bool> Session::fill() {
 bool Session::tls_offered() const { return !stream_.is_tls() && svc_.tls && kind_ != ListenerKind::submissions; }
 bool Session::auth_offered() const { return user_.empty() && (stream_.is_tls() || cfg_.allow_plaintext); }
 
-std::string Session::with_protocol() const {
-  std::string p = tx_ && tx_->mail.smtputf8 ? "UTF8SMTP" : esmtp_ ? "ESMTP" : "SMTP";
+std::string Session::with_protocol(bool smtputf8) const {
+  std::string p = smtputf8 ? "UTF8SMTP" : esmtp_ ? "ESMTP" : "SMTP";
   if (stream_.is_tls()) p += "S";
   if (!user_.empty()) p += "A";
   return p;

@@ -75,7 +75,7 @@ class Session {
 
   bool tls_offered() const;
   bool auth_offered() const;
-  std::string with_protocol() const;  // RFC 3848 "with" keyword
+  std::string with_protocol(bool smtputf8) const;  // RFC 3848 / RFC 6531 3.7.3 "with" keyword
   void protocol_error();
 
   net::Stream& stream_;

@@ -48,6 +48,9 @@ std::string format(Envelope& env, std::string_view message) {
   std::string out;
   out.reserve(message.size() + 256 + env.recipients.size() * 64);
   out += "FROM: " + env.from + "\r\n";
+  // SIZE right after FROM: a file cut anywhere after this line no longer matches it, and one cut before
+  // it has no recipient; either way it is refused (with SIZE last, a cut in the envelope went unseen).
+  out += fmt::format("SIZE: {}\r\n", message.size());
   for (auto& r : env.recipients) {
     r.line_offset = out.size();
     out += keyword(r.state);
@@ -62,7 +65,6 @@ std::string format(Envelope& env, std::string_view message) {
   if (!env.auth.empty()) out += "AUTH: " + env.auth + "\r\n";
   if (!env.client.empty()) out += "CLIENT: " + env.client + "\r\n";
   out += fmt::format("ARRIVED: {}\r\n", env.arrived);
-  out += fmt::format("SIZE: {}\r\n", message.size());
   out += message;
   return out;
 }

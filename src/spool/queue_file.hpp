@@ -1,18 +1,19 @@
 // spool/queue_file: the queue file format of CONTRACT.md (Mailtraq's envelope, then the message).
 //
 //   FROM: sender@host            (nothing after "FROM:" for the null sender)
+//   SIZE: 1234                   octets of the message after the envelope; detects truncation (second,
+//                                so that a file cut anywhere is refused)
 //   RCPT: recipient@host         one per recipient still to deliver
 //   DONE: recipient@host         a delivered recipient: its RCPT line rewritten in place
 //   FAIL: recipient@host         a recipient that failed for good (rewritten in place likewise)
 //   NOTIFY: SUCCESS,FAILURE      RFC 3461 parameters of the recipient line just above
 //   ORCPT: rfc822;addr
 //   ENVID: / RET: / BODY: / SMTPUTF8: / AUTH: / ARRIVED: / CLIENT:   message-wide, Tern's own
-//   SIZE: 1234                   octets of the message after the envelope; detects truncation
 //   <the RFC 5322 message>
 //
 // The envelope ends at the first line that is not "KEYWORD: ..." with a keyword above. Only FROM and at
 // least one RCPT/DONE/FAIL are required (files written by hand or by Mailtraq). Line ends CRLF or LF.
-// RCPT, DONE and FAIL have the same length, so marking a recipient is a 4-byte write in place.
+// RCPT, DONE and FAIL have the same length, so marking a recipient is a 5-byte write in place.
 #pragma once
 #include <cstdint>
 #include <optional>

@@ -1,16 +1,27 @@
 #include "spool/spool.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
 #include "base/log.hpp"
 #include "base/strings.hpp"
+#include "dns/resolver.hpp"
+#include "spool/spool_internal.hpp"
+#include "store/directory.hpp"
 #include "store/files.hpp"
 
 namespace tern::spool {
 namespace fs = std::filesystem;
+namespace asio = boost::asio;
 
 Paths::Paths(const fs::path& data_dir)
     : outbox(data_dir / "mail" / "outbox"), pending(data_dir / "mail" / "pending"),
@@ -30,16 +41,42 @@ void quarantine(const Paths& paths, const fs::path& file, const std::string& why
   log::warn("moved {} to {}: {}", file.string(), target.string(), why);
 }
 
-struct Spool::Entry {
-  std::string id;
-  fs::path file;
-  std::shared_ptr<const std::string> data;  // the whole queue file
-  QueueFile q;
-};
+OutboxName classify(const std::string& name) {
+  if (name.ends_with(".msg")) return OutboxName::queue_file;
+  if (name.ends_with(".tmp")) return OutboxName::temp_file;
+  if (name.ends_with(".hold")) return OutboxName::hold_marker;
+  if (name == "index.db" || name.starts_with("index.db-") || name.starts_with("index.db.")) return OutboxName::index;
+  return OutboxName::other;
+}
 
-Spool::Spool(Paths paths, store::Directory& directory, store::Mailstore& mailstore, boost::asio::thread_pool& pool,
-             boost::asio::io_context& io)
-    : paths_(std::move(paths)), outbox_sync_(paths_.outbox), directory_(directory), mailstore_(mailstore), router_(directory), pool_(pool), io_(io) {
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+const config::Route* match_route(const config::Config& cfg, std::string_view domain) {
+  auto d = to_lower(domain);
+  for (auto& r : cfg.routes) {
+    if (r.match == "*" || r.match == d) return &r;
+    if (r.match.starts_with("*.") && d.size() > r.match.size() - 1 && d.ends_with(r.match.substr(1))) return &r;
+  }
+  return nullptr;
+}
+
+std::string to_crlf_if_needed(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + s.size() / 32);
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) out += '\r';
+    out += s[i];
+  }
+  return out;
+}
+
+Spool::Spool(Paths paths, std::shared_ptr<const config::Config> cfg, store::Directory& directory,
+             store::Mailstore& mailstore, asio::thread_pool& pool, asio::io_context& io)
+    : paths_(std::move(paths)), outbox_sync_(paths_.outbox), cfg_(std::move(cfg)), directory_(directory),
+      mailstore_(mailstore), router_(directory), pool_(pool), io_(io), strand_(asio::make_strand(io)),
+      wake_timer_(strand_) {
   store::ensure_dir(paths_.outbox);
   store::ensure_dir(paths_.pending);
   store::ensure_dir(paths_.lost_found);
@@ -47,23 +84,52 @@ Spool::Spool(Paths paths, store::Directory& directory, store::Mailstore& mailsto
 
 Spool::~Spool() { stop(); }
 
-StartReport Spool::start() {
+std::shared_ptr<const config::Config> Spool::config() const {
+  std::lock_guard lock(cfg_mu_);
+  return cfg_;
+}
+
+void Spool::set_config(std::shared_ptr<const config::Config> cfg) {
+  std::lock_guard lock(cfg_mu_);
+  cfg_ = std::move(cfg);
+}
+
+Spool::EntryPtr Spool::find(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  return it == entries_.end() ? nullptr : it->second;
+}
+
+StartReport Spool::load(bool serve) {
   StartReport rep;
+  index_ = std::make_unique<OutboxIndex>(paths_.index());
+  rep.index_rebuilt = index_->rebuilt();
+  auto rows = index_->load();
   std::vector<fs::path> files;
+  std::set<std::string> holds;
   for (auto& de : fs::directory_iterator(paths_.outbox)) files.push_back(de.path());
   std::sort(files.begin(), files.end());
+  std::vector<EntryPtr> loaded;
+  std::vector<std::string> ids;
   for (auto& p : files) {
     auto name = p.filename().string();
-    if (name.ends_with(".tmp")) {
-      // A write that a crash interrupted before its rename: its message was never acknowledged.
-      fs::remove(p);
-      ++rep.temp_removed;
-      continue;
-    }
-    if (!fs::is_regular_file(p) || !name.ends_with(".msg")) {
-      quarantine(paths_, p, "not a queue file (unexpected name or type in the outbox)");
-      ++rep.quarantined;
-      continue;
+    switch (classify(name)) {
+      case OutboxName::temp_file:
+        // A write that a crash interrupted before its rename: its message was never acknowledged.
+        fs::remove(p);
+        ++rep.temp_removed;
+        continue;
+      case OutboxName::hold_marker:
+        holds.insert(name.substr(0, name.size() - 5));
+        continue;
+      case OutboxName::index:
+        continue;
+      case OutboxName::other:
+        quarantine(paths_, p, "not a queue file (unexpected name in the outbox)");
+        ++rep.quarantined;
+        continue;
+      case OutboxName::queue_file:
+        break;
     }
     try {
       auto data = std::make_shared<const std::string>(store::read_file(p));
@@ -73,24 +139,65 @@ StartReport Spool::start() {
         ++rep.quarantined;
         continue;
       }
-      auto e = std::make_shared<Entry>(Entry{name.substr(0, name.size() - 4), p, data, std::move(*q)});
-      schedule(std::move(e));
+      auto e = std::make_shared<Entry>();
+      e->id = name.substr(0, name.size() - 4);
+      e->file = p;
+      e->data = std::move(data);
+      e->q = std::move(*q);
+      if (e->q.envelope.arrived == 0) {
+        struct stat st {};
+        e->q.envelope.arrived = ::stat(p.c_str(), &st) == 0 ? st.st_mtime : unix_now();
+      }
+      e->init_state();
+      if (auto it = rows.find(e->id); it != rows.end())
+        for (auto& [i, st] : it->second)
+          if (i < e->status.size()) e->status[i] = st;
+      ids.push_back(e->id);
+      loaded.push_back(std::move(e));
       ++rep.queued;
+      if (rep.queued % 1000 == 0) log::info("outbox: {} queue files read", rep.queued);
     } catch (const std::exception& ex) {
       log::error("outbox: {}: {}", p.string(), ex.what());
     }
   }
+  for (auto& e : loaded) {
+    e->held = holds.count(e->id) > 0;
+    holds.erase(e->id);
+  }
+  for (auto& id : holds) fs::remove(paths_.hold_marker(id));  // markers of messages already gone
+  index_->retain(ids);
   if (rep.temp_removed) store::fsync_dir(paths_.outbox);
-  log::info("outbox: {} queued message(s) resumed, {} moved to lost+found, {} unfinished temp file(s) removed",
-            rep.queued, rep.quarantined, rep.temp_removed);
+  if (serve)
+    log::info("outbox: {} queued message(s) resumed{}, {} moved to lost+found, {} unfinished temp file(s) removed",
+              rep.queued, rep.index_rebuilt ? " (index rebuilt from the queue files)" : "", rep.quarantined,
+              rep.temp_removed);
+  serving_ = serve;
+  for (auto& e : loaded) add_entry(e);
   return rep;
+}
+
+StartReport Spool::start() {
+  auto rep = load(true);
+  resolver_ = std::make_unique<dns::Resolver>(io_.get_executor(), config()->dns_servers);
+  client_tls_ = make_client_tls();
+  asio::co_spawn(strand_, scheduler_loop(), asio::detached);
+  asio::co_spawn(strand_, pending_loop(), asio::detached);
+  return rep;
+}
+
+void Spool::add_entry(EntryPtr e) {
+  {
+    std::lock_guard lock(mu_);
+    entries_[e->id] = e;
+  }
+  if (serving_) post_local(std::move(e));
 }
 
 Result<std::string> Spool::enqueue(Envelope env, std::string_view message, std::string id) {
   auto e = std::make_shared<Entry>();
   e->id = id.empty() ? make_unique_id() : std::move(id);
-  e->file = paths_.outbox / (e->id + ".msg");
-  env.arrived = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  e->file = paths_.queue_file(e->id);
+  env.arrived = unix_now();
   auto data = format(env, message);
   e->q.envelope = std::move(env);
   e->q.message_offset = data.size() - message.size();
@@ -103,20 +210,24 @@ Result<std::string> Spool::enqueue(Envelope env, std::string_view message, std::
     return Error{ex.what(), ex.code().value()};
   }
   e->data = std::make_shared<const std::string>(std::move(data));
+  e->init_state();
   auto queued = e->id;
-  schedule(std::move(e));
+  add_entry(std::move(e));
   return queued;
 }
 
-void Spool::schedule(std::shared_ptr<Entry> e) {
+void Spool::post_local(EntryPtr e) {
   if (stopping_) return;
   ++in_flight_;
-  boost::asio::post(pool_, [this, e = std::move(e)] {
+  asio::post(pool_, [this, e = std::move(e)] {
     try {
-      deliver(e);
+      deliver_local(e);
     } catch (const std::exception& ex) {
-      log::error("queue {}: delivery failed: {}; retrying in 30s", e->id, ex.what());
-      retry_later(e, std::chrono::seconds(30));
+      log::error("queue {}: local delivery failed: {}; retrying in 30s", e->id, ex.what());
+      auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(30));
+      timer->async_wait([this, timer, e](boost::system::error_code ec) {
+        if (!ec) post_local(e);
+      });
     }
     if (--in_flight_ == 0) {
       std::lock_guard lock(wait_mu_);
@@ -125,70 +236,199 @@ void Spool::schedule(std::shared_ptr<Entry> e) {
   });
 }
 
-void Spool::retry_later(std::shared_ptr<Entry> e, std::chrono::seconds after) {
-  if (stopping_) return;
-  auto timer = std::make_shared<boost::asio::steady_timer>(io_, after);
-  timer->async_wait([this, timer, e = std::move(e)](boost::system::error_code ec) mutable {
-    if (!ec) schedule(std::move(e));
-  });
-}
-
-void Spool::deliver(const std::shared_ptr<Entry>& e) {
+void Spool::deliver_local(const EntryPtr& e) {
   auto& env = e->q.envelope;
-  std::string_view message(*e->data);
-  message.remove_prefix(e->q.message_offset);
-
-  // Route every pending recipient; a mailslot reached by several recipients gets one copy.
-  std::vector<std::string> slots;
-  std::vector<RcptState> new_state(env.recipients.size(), RcptState::pending);
-  bool waiting_remote = false;
-  for (std::size_t i = 0; i < env.recipients.size(); ++i) {
-    auto& r = env.recipients[i];
-    if (r.state != RcptState::pending) {
-      new_state[i] = r.state;
-      continue;
+  std::vector<std::size_t> mine;
+  {
+    std::lock_guard lock(mu_);
+    for (std::size_t i = 0; i < env.recipients.size(); ++i) {
+      if (env.recipients[i].state != RcptState::pending || e->remote[i] || e->busy[i]) continue;
+      e->busy[i] = 1;
+      mine.push_back(i);
     }
+  }
+  struct BusyGuard {
+    Spool* s;
+    const EntryPtr& e;
+    std::vector<std::size_t>& idx;
+    ~BusyGuard() {
+      std::lock_guard lock(s->mu_);
+      for (auto i : idx) e->busy[i] = 0;
+    }
+  } guard{this, e, mine};
+
+  // Route every recipient; a mailslot reached by several recipients gets one copy.
+  std::vector<std::string> slots;
+  std::vector<std::pair<std::size_t, Outcome>> outcomes;
+  std::vector<std::string> forwards;  // remote targets of local aliases
+  bool any_remote = false;
+  for (auto i : mine) {
+    auto& r = env.recipients[i];
     auto res = router_.resolve(r.address);
     if (res.kind == route::Resolution::unknown_user || res.kind == route::Resolution::loop) {
-      log::warn("queue {}: <{}>: {}; recipient failed", e->id, r.address,
-                res.kind == route::Resolution::loop ? "alias loop" : "no such user");
-      new_state[i] = RcptState::failed;
+      bool loop = res.kind == route::Resolution::loop;
+      outcomes.push_back({i, Outcome::permanent(loop ? "550 5.4.6 alias loop" : "550 5.1.1 no such user here",
+                                                loop ? "5.4.6" : "5.1.1", "", true)});
+      continue;
+    }
+    if (res.kind == route::Resolution::remote && res.mailslots.empty() && res.remote_targets.size() == 1 &&
+        iequals(res.remote_targets.front(), r.address)) {
+      std::lock_guard lock(mu_);
+      e->remote[i] = 1;  // the outbox delivers it
+      any_remote = true;
       continue;
     }
     for (auto& s : res.mailslots)
       if (std::find(slots.begin(), slots.end(), s) == slots.end()) slots.push_back(s);
-    if (res.remote_targets.empty()) {
-      new_state[i] = RcptState::done;
-    } else {
-      waiting_remote = true;  // stays pending for the outbox; local copies are made now (deduplicated)
-    }
+    for (auto& t : res.remote_targets)
+      if (std::find(forwards.begin(), forwards.end(), t) == forwards.end()) forwards.push_back(t);
+    outcomes.push_back({i, Outcome::success("250 2.0.0 delivered to the local mailbox", true)});
   }
-
+  if (outcomes.empty()) {
+    if (any_remote) wake();
+    return;
+  }
   if (!slots.empty()) {
     // RFC 5321 4.4: the final delivery adds Return-Path with the envelope sender.
     std::string content = "Return-Path: <" + env.from + ">\r\n";
-    content.append(message);
+    content.append(e->message());
     for (auto& s : slots) {
       auto r = mailstore_.deliver(s, "INBOX", {store::NewMessage{content, e->id}});
       if (!r) throw std::runtime_error(r.error().message);
       log::info("queue {}: delivered to {} (uid {})", e->id, s, r->front());
     }
   }
+  if (!forwards.empty()) {
+    // Local aliases that point elsewhere: a new queued message to those addresses, same sender.
+    Envelope fwd;
+    fwd.from = env.from;
+    for (auto& t : forwards) fwd.recipients.push_back(Recipient{t});
+    fwd.body = env.body;
+    fwd.smtputf8 = env.smtputf8;
+    auto q = enqueue(std::move(fwd), e->message());
+    if (!q) throw std::runtime_error(q.error().message);
+    log::info("queue {}: forwarded to {} remote alias target(s) as {}", e->id, forwards.size(), *q);
+  }
+  apply(e, outcomes);
+  if (any_remote) wake();
+}
 
-  bool all_done = std::none_of(new_state.begin(), new_state.end(), [](RcptState s) { return s == RcptState::pending; });
-  if (all_done) {
-    // Losing this unlink in a crash only repeats deliveries that the origin check then skips.
-    fs::remove(e->file);
-    log::info("queue {}: all recipients done; removed", e->id);
+void Spool::apply(const EntryPtr& e, const std::vector<std::pair<std::size_t, Outcome>>& outcomes) {
+  auto cfg = config();
+  auto& env = e->q.envelope;
+  auto now = unix_now();
+  std::vector<DsnRecipient> failed, delayed, succeeded;
+  for (auto& [i, o] : outcomes) {
+    auto& r = env.recipients[i];
+    DsnRecipient d{r.address, r.orcpt, DsnAction::failed, o.status, o.text, o.remote_mta};
+    if (o.kind == Outcome::ok) {
+      if (!o.local && !cfg->copy_delivered_to.empty()) copy_delivered(e, cfg->copy_delivered_to);
+      store::patch_file_synced(e->file, r.line_offset, keyword(RcptState::done));
+      {
+        std::lock_guard lock(mu_);
+        r.state = RcptState::done;
+      }
+      if (!o.local) log::info("queue {}: <{}> delivered: {}", e->id, r.address, o.text);
+      if (notify_wants(r.notify, DsnAction::delivered) && (o.local || !o.remote_dsn)) {
+        d.action = o.local ? DsnAction::delivered : DsnAction::relayed;
+        succeeded.push_back(d);
+      }
+      continue;
+    }
+    const config::Route* route = match_route(*cfg, store::domain_of(r.address));
+    auto give_up = route && route->give_up_after ? *route->give_up_after : cfg->give_up_after;
+    bool expired = o.kind == Outcome::temp && now - env.arrived >= give_up.count();
+    if (o.kind == Outcome::perm || expired) {
+      store::patch_file_synced(e->file, r.line_offset, keyword(RcptState::failed));
+      {
+        std::lock_guard lock(mu_);
+        r.state = RcptState::failed;
+      }
+      if (expired) {
+        d.status = "4.4.7";
+        d.diagnostic = fmt::format("gave up after {}: {}", std::chrono::duration_cast<std::chrono::hours>(give_up).count() >= 1
+                                                               ? fmt::format("{} hours", give_up.count() / 3600)
+                                                               : fmt::format("{} seconds", give_up.count()),
+                                   o.text);
+      }
+      log::warn("queue {}: <{}> failed: {}", e->id, r.address, d.diagnostic);
+      if (notify_wants(r.notify, DsnAction::failed)) failed.push_back(d);
+      continue;
+    }
+    // Temporary: schedule the next attempt from the route's (or the default) schedule.
+    const auto& schedule = route && !route->retry.empty() ? route->retry : cfg->retry;
+    RecipientStatus st;
+    {
+      std::lock_guard lock(mu_);
+      auto& s = e->status[i];
+      ++s.attempts;
+      s.last_error = o.text;
+      auto step = schedule[std::min<std::size_t>(s.attempts - 1, schedule.size() - 1)];
+      s.next_attempt = now + step.count();
+      if (!s.delay_warned && now - env.arrived >= cfg->delay_warning_after.count() &&
+          notify_wants(r.notify, DsnAction::delayed)) {
+        s.delay_warned = true;
+        d.action = DsnAction::delayed;
+        delayed.push_back(d);
+      }
+      st = s;
+    }
+    log::info("queue {}: <{}> deferred (attempt {}, next in {}s): {}", e->id, r.address, st.attempts,
+              st.next_attempt - now, o.text);
+    index_->put(e->id, i, st);
+  }
+  send_dsn(*e, failed);
+  send_dsn(*e, delayed);
+  send_dsn(*e, succeeded);
+  finish_if_done(e);
+}
+
+void Spool::copy_delivered(const EntryPtr& e, const std::string& address) {
+  // "Forward copies of outgoing mail": one copy per message, deduplicated by origin across crashes.
+  auto slot = directory_.find_mailslot(address);
+  if (!slot) {
+    log::error("outbound.copy_delivered_to: {} is not a local mailbox or archive; no copy made", address);
     return;
   }
-  for (std::size_t i = 0; i < env.recipients.size(); ++i) {
-    if (new_state[i] == env.recipients[i].state) continue;
-    store::patch_file_synced(e->file, env.recipients[i].line_offset, keyword(new_state[i]));
-    env.recipients[i].state = new_state[i];
+  auto r = mailstore_.deliver(slot->address, "INBOX", {store::NewMessage{e->message(), e->id + ".copy"}});
+  if (!r) throw std::runtime_error(r.error().message);
+}
+
+void Spool::finish_if_done(const EntryPtr& e) {
+  {
+    std::lock_guard lock(mu_);
+    for (auto& r : e->q.envelope.recipients)
+      if (r.state == RcptState::pending) return;
+    if (entries_.erase(e->id) == 0) return;
   }
-  if (waiting_remote)
-    log::info("queue {}: remote recipients wait in the outbox (remote delivery is not built yet)", e->id);
+  // Losing this unlink in a crash only repeats deliveries the mailbox then recognises (local) or
+  // that were done (remote: at most one more copy, inside the crash window).
+  std::error_code ec;
+  fs::remove(e->file, ec);
+  fs::remove(paths_.hold_marker(e->id), ec);
+  index_->remove(e->id);
+  log::info("queue {}: all recipients done; removed", e->id);
+}
+
+void Spool::send_dsn(const Entry& e, const std::vector<DsnRecipient>& rcpts) {
+  if (rcpts.empty()) return;
+  const auto& env = e.q.envelope;
+  if (env.from.empty()) return;  // never to the null sender (no bounce loops)
+  DsnInput in;
+  in.reporting_mta = config()->hostname;
+  in.sender = env.from;
+  in.envid = env.envid;
+  in.ret = env.ret;
+  in.arrival = std::chrono::system_clock::from_time_t(env.arrived);
+  in.recipients = rcpts;
+  in.original = e.message();
+  Envelope dsn;
+  dsn.recipients.push_back(Recipient{env.from});
+  auto q = enqueue(std::move(dsn), build_dsn(in));
+  if (!q)
+    log::error("queue {}: could not queue the DSN to <{}>: {}", e.id, env.from, q.error().message);
+  else
+    log::info("queue {}: DSN to <{}> queued as {}", e.id, env.from, *q);
 }
 
 void Spool::stop() {

@@ -1,6 +1,7 @@
 #include "store/mailstore.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <ctime>
@@ -133,16 +134,25 @@ struct Mailstore::Slot {
     std::int64_t uidvalidity = now_seconds();
     ensure_dir(fdir);
     if (!fs::exists(fdir / ".folder")) {
-      write_file_synced(fdir / ".folder.tmp", fdir / ".folder",
-                        fmt::format("uidvalidity {}\nname {}\n", uidvalidity, folder));
+      // Another process (the CLI, the server) may create the same folder at this moment: link() the
+      // finished file into place, which fails if the other won; then both use the winner's value.
+      auto tmp = fdir / (".folder." + make_unique_id());
+      write_file_synced(tmp.string() + ".w", tmp, fmt::format("uidvalidity {}\nname {}\n", uidvalidity, folder));
+      bool won = ::link(tmp.c_str(), (fdir / ".folder").c_str()) == 0;
+      ::unlink(tmp.c_str());
       fsync_dir(fdir);
       fsync_dir(fdir.parent_path());
+      if (!won) uidvalidity = read_uidvalidity(fdir).value_or(uidvalidity);
     } else {
       uidvalidity = read_uidvalidity(fdir).value_or(uidvalidity);
     }
-    Stmt ins(db->raw(), "INSERT INTO folders(name, uidvalidity) VALUES (?, ?)");
+    // OR IGNORE: another process may have added the row meanwhile (its UIDVALIDITY came from the same
+    // .folder file).
+    Stmt ins(db->raw(), "INSERT OR IGNORE INTO folders(name, uidvalidity) VALUES (?, ?)");
     ins.bind(1, folder).bind(2, uidvalidity).step();
-    return folder_ids[std::string(folder)] = db->last_insert_id();
+    Stmt again(db->raw(), "SELECT id FROM folders WHERE name = ?");
+    if (!again.bind(1, folder).step()) throw DbError("folder row vanished: " + std::string(folder));
+    return folder_ids[std::string(folder)] = again.col_int(0);
   }
 
   static std::optional<std::int64_t> read_uidvalidity(const fs::path& fdir) {

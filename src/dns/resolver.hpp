@@ -1,0 +1,56 @@
+// dns: an asynchronous DNS resolver (c-ares) for the outbox: MX and address records, from the servers
+// of [dns] servers (tests point them at a dnsmasq on loopback) or the system's resolv.conf.
+//
+// Error contract: no exceptions for DNS outcomes; each answer carries a Status that tells the spool
+// whether to fail at once (nxdomain, null MX) or retry later (temp_failure). Answers are cached for
+// their TTL (at most an hour); flush() forgets the cache ("Clear Host Assignments").
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/address.hpp>
+
+#include "config/config.hpp"
+
+namespace tern::dns {
+
+struct MxHost {
+  std::string name;        // without trailing dot, lower-case
+  std::uint16_t preference = 0;
+};
+
+struct MxAnswer {
+  enum Status { ok, no_records, nxdomain, null_mx, temp_failure } status = temp_failure;
+  // ok: sorted by preference, random order among equal preferences (RFC 5321 5.1).
+  std::vector<MxHost> hosts;
+  std::string error;  // for temp_failure / nxdomain: what the resolver said
+};
+
+struct AddressAnswer {
+  enum Status { ok, no_records, nxdomain, temp_failure } status = temp_failure;
+  std::vector<boost::asio::ip::address> addresses;  // IPv6 and IPv4 (AAAA first, then A)
+  std::string error;
+};
+
+class Resolver {
+ public:
+  // servers empty: the system resolver configuration (/etc/resolv.conf).
+  Resolver(boost::asio::any_io_executor ex, std::vector<config::Endpoint> servers);
+  ~Resolver();
+  Resolver(const Resolver&) = delete;
+  Resolver& operator=(const Resolver&) = delete;
+
+  boost::asio::awaitable<MxAnswer> mx(std::string domain);
+  boost::asio::awaitable<AddressAnswer> addresses(std::string host);
+  void flush();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tern::dns

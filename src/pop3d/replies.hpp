@@ -1,0 +1,31 @@
+// pop3d/replies: the fixed texts several commands share, the response codes by name, and the one
+// place that turns client-chosen text into something safe for a log line.
+//
+// POP3 has no numeric codes; RFC 2449 8 / RFC 3206 bracketed codes say why a command failed:
+//   [IN-USE]    the maildrop is locked by another session
+//   [AUTH]      a problem with the credentials, or authentication refused by policy (no TLS)
+//   [SYS/TEMP]  a temporary problem on the server side: try later
+//   [SYS/PERM]  a permanent problem on the server side
+#pragma once
+#include <string>
+#include <string_view>
+
+#include "pop3/proto/proto.hpp"
+
+namespace tern::pop3d {
+
+using pop3::proto::RespCode;
+
+namespace text {
+inline constexpr const char* plaintext_refused = "Plaintext authentication disallowed without TLS; use STLS";
+inline constexpr const char* login_failed = "Invalid user name or password";
+inline constexpr const char* throttled = "Too many failed logins from your address; try again later";
+inline constexpr const char* in_use = "Mailbox is locked by another POP3 session";
+inline constexpr const char* no_such_message = "No such message";
+inline constexpr const char* cancelled = "Authentication cancelled";
+}  // namespace text
+
+// Client-chosen text for a log line: control octets shown as '?', cut at 100 octets.
+std::string log_safe(std::string_view s);
+
+}  // namespace tern::pop3d

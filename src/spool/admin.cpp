@@ -1,0 +1,106 @@
+#include "spool/admin.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "store/files.hpp"
+
+namespace tern::spool {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Index rows read through a read-only connection; an absent or unreadable index gives none.
+std::map<std::pair<std::string, std::size_t>, RecipientStatus> read_index(const fs::path& file) {
+  std::map<std::pair<std::string, std::size_t>, RecipientStatus> out;
+  if (!fs::exists(file)) return out;
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return out;
+  }
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT id, rcpt, attempts, next_attempt, last_error FROM recipients", -1, &st,
+                         nullptr) == SQLITE_OK) {
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      auto text = [&](int i) {
+        auto* p = sqlite3_column_text(st, i);
+        return p ? std::string(reinterpret_cast<const char*>(p)) : std::string();
+      };
+      RecipientStatus s;
+      s.attempts = static_cast<std::uint32_t>(sqlite3_column_int64(st, 2));
+      s.next_attempt = sqlite3_column_int64(st, 3);
+      s.last_error = text(4);
+      out[{text(0), static_cast<std::size_t>(sqlite3_column_int64(st, 1))}] = s;
+    }
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+}  // namespace
+
+std::vector<QueueView> list_queue(const Paths& paths) {
+  std::vector<QueueView> out;
+  if (!fs::exists(paths.outbox)) return out;
+  auto index = read_index(paths.index());
+  std::vector<fs::path> files;
+  for (auto& de : fs::directory_iterator(paths.outbox))
+    if (classify(de.path().filename().string()) == OutboxName::queue_file) files.push_back(de.path());
+  std::sort(files.begin(), files.end());
+  for (auto& p : files) {
+    QueueView v;
+    auto name = p.filename().string();
+    v.id = name.substr(0, name.size() - 4);
+    v.held = fs::exists(paths.hold_marker(v.id));
+    std::string data;
+    try {
+      data = store::read_file(p);
+    } catch (const std::exception&) {
+      continue;  // delivered and removed meanwhile
+    }
+    auto q = parse(data);
+    if (!q) {
+      v.problem = q.error().message;
+      out.push_back(std::move(v));
+      continue;
+    }
+    v.from = q->envelope.from;
+    v.arrived = q->envelope.arrived;
+    v.size = data.size() - q->message_offset;
+    for (std::size_t i = 0; i < q->envelope.recipients.size(); ++i) {
+      auto& r = q->envelope.recipients[i];
+      QueueRecipientView rv;
+      rv.address = r.address;
+      rv.state = r.state == RcptState::done     ? "delivered"
+                 : r.state == RcptState::failed ? "failed"
+                 : v.held                       ? "held"
+                                                : "queued";
+      if (auto it = index.find({v.id, i}); it != index.end()) {
+        rv.attempts = it->second.attempts;
+        rv.next_attempt = it->second.next_attempt;
+        rv.last_error = it->second.last_error;
+      }
+      v.recipients.push_back(std::move(rv));
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+Result<std::string> show_queue_file(const Paths& paths, const std::string& id) {
+  if (id.find('/') != std::string::npos || id.empty()) return Error{fmt::format("no queued message {}", id)};
+  try {
+    return store::read_file(paths.queue_file(id));
+  } catch (const std::exception&) {
+    return Error{fmt::format("no queued message {}", id)};
+  }
+}
+
+}  // namespace tern::spool

@@ -1,0 +1,440 @@
+// The remote half of the spool: host assignments, the scheduler, delivery over smtp::client, the
+// pending folder, and the administrator's handles (retry = "Clear Host Assignments", hold, release,
+// delete, bounce).
+#include <sys/stat.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include "base/log.hpp"
+#include "base/strings.hpp"
+#include "dns/resolver.hpp"
+#include "net/net.hpp"
+#include "smtp/client/client.hpp"
+#include "spool/spool_internal.hpp"
+#include "store/directory.hpp"
+
+namespace tern::spool {
+namespace fs = std::filesystem;
+namespace asio = boost::asio;
+
+std::shared_ptr<asio::ssl::context> make_client_tls() {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+  boost::system::error_code ec;
+  ctx->set_default_verify_paths(ec);
+  return ctx;
+}
+
+void Spool::wake() {
+  asio::post(strand_, [this] { wake_timer_.cancel(); });
+}
+
+// Every second (or when woken): collects the remote recipients that are due, groups them by
+// destination (their host assignment) and starts deliveries within the limits.
+asio::awaitable<void> Spool::scheduler_loop() {
+  while (!stopping_) {
+    wake_timer_.expires_after(std::chrono::seconds(1));
+    boost::system::error_code ec;
+    co_await wake_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (stopping_) break;
+    auto cfg = config();
+    auto now = unix_now();
+    std::map<std::string, std::shared_ptr<Batch>> by_dest;
+    std::vector<std::pair<std::string, std::shared_ptr<Batch>>> starts;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [id, e] : entries_) {
+        if (e->held) continue;
+        auto& rcpts = e->q.envelope.recipients;
+        std::map<std::string, std::vector<std::size_t>> mine;
+        for (std::size_t i = 0; i < rcpts.size(); ++i) {
+          if (rcpts[i].state != RcptState::pending || !e->remote[i] || e->busy[i]) continue;
+          if (e->status[i].next_attempt > now) continue;
+          auto domain = store::domain_of(rcpts[i].address);
+          auto* route = match_route(*cfg, domain);
+          auto dest = route ? fmt::format("route:{}", route - cfg->routes.data()) : "mx:" + domain;
+          auto& b = by_dest[dest];
+          if (!b) {
+            b = std::make_shared<Batch>();
+            if (route) b->route = *route;
+            b->domain = domain;
+          }
+          mine[dest].push_back(i);
+        }
+        for (auto& [dest, idx] : mine) by_dest[dest]->items.push_back(Batch::Item{e, idx});
+      }
+      for (auto& [dest, batch] : by_dest) {
+        std::size_t pos = 0;
+        while (pos < batch->items.size() && active_[dest] < limits_.parallel_per_destination &&
+               active_total_ < limits_.parallel_total) {
+          auto part = std::make_shared<Batch>();
+          part->route = batch->route;
+          part->domain = batch->domain;
+          for (; pos < batch->items.size() && part->items.size() < limits_.messages_per_connection; ++pos) {
+            for (auto i : batch->items[pos].rcpts) batch->items[pos].entry->busy[i] = 1;
+            part->items.push_back(batch->items[pos]);
+          }
+          ++active_[dest];
+          ++active_total_;
+          starts.emplace_back(dest, part);
+        }
+      }
+    }
+    for (auto& [dest, part] : starts) asio::co_spawn(io_, deliver_remote(dest, part), asio::detached);
+  }
+}
+
+namespace {
+
+struct Target {
+  asio::ip::address address;
+  std::uint16_t port = 25;
+  std::string name;  // for TLS verification and logs
+};
+
+struct Targets {
+  std::vector<Target> list;
+  std::optional<Spool::Outcome> failure;  // set when no target can be tried
+};
+
+smtp::client::TlsMode tls_mode(const std::string& route_tls) {
+  if (route_tls == "none") return smtp::client::TlsMode::none;
+  if (route_tls == "implicit") return smtp::client::TlsMode::implicit;
+  return smtp::client::TlsMode::starttls;  // "starttls", and "dane" until DANE is built
+}
+
+}  // namespace
+
+asio::awaitable<void> Spool::deliver_remote(std::string destination, std::shared_ptr<Batch> batch) {
+  auto cfg = config();
+  auto ex = co_await asio::this_coro::executor;
+  std::vector<std::vector<std::pair<std::size_t, Outcome>>> results(batch->items.size());
+  auto fail_all = [&](const Outcome& o) {
+    for (std::size_t k = 0; k < batch->items.size(); ++k)
+      for (auto i : batch->items[k].rcpts)
+        if (results[k].empty() || results[k].back().first != i) results[k].push_back({i, o});
+  };
+
+  // 1. Where to: the route's relay, or the domain's MX hosts (RFC 5321 5.1), as addresses.
+  Targets targets;
+  std::uint16_t port = batch->route ? batch->route->relay.port : cfg->mx_port;
+  std::vector<std::string> hosts;
+  if (batch->route) {
+    hosts.push_back(batch->route->relay.host);
+  } else {
+    auto mx = co_await resolver_->mx(batch->domain);
+    switch (mx.status) {
+      case dns::MxAnswer::null_mx:
+        targets.failure = Outcome::permanent(
+            fmt::format("556 5.1.10 {} does not accept mail (null MX, RFC 7505)", batch->domain), "5.1.10");
+        break;
+      case dns::MxAnswer::nxdomain:
+        targets.failure = Outcome::permanent(fmt::format("550 5.1.2 domain {} not found", batch->domain), "5.1.2");
+        break;
+      case dns::MxAnswer::temp_failure:
+        targets.failure =
+            Outcome::temporary(fmt::format("451 4.4.3 DNS lookup of MX {} failed: {}", batch->domain, mx.error), "4.4.3");
+        break;
+      case dns::MxAnswer::no_records:
+        hosts.push_back(batch->domain);  // no MX: the domain's own address records
+        break;
+      case dns::MxAnswer::ok:
+        for (auto& h : mx.hosts) hosts.push_back(h.name);
+        break;
+    }
+  }
+  std::string last_dns_error;
+  for (auto& h : hosts) {
+    auto a = co_await resolver_->addresses(h);
+    if (a.status != dns::AddressAnswer::ok) {
+      last_dns_error = fmt::format("{}: {}", h, a.error.empty() ? "no address" : a.error);
+      continue;
+    }
+    for (auto& addr : a.addresses) targets.list.push_back(Target{addr, port, h});
+  }
+  if (!targets.failure && targets.list.empty())
+    targets.failure = Outcome::temporary(fmt::format("451 4.4.4 no usable address for {} ({})", destination, last_dns_error), "4.4.4");
+
+  // 2. Connect: the first target that answers (the next MX on failure).
+  std::unique_ptr<smtp::client::Connection> conn;
+  std::string connect_error;
+  std::string remote;
+  if (!targets.failure) {
+    for (auto& t : targets.list) {
+      smtp::client::Options opt;
+      opt.helo = cfg->hostname;
+      opt.tls_context = client_tls_.get();
+      opt.tls_name = t.name;
+      if (batch->route) {
+        opt.tls = tls_mode(batch->route->tls);
+        if (batch->route->auth) opt.auth = std::make_pair(batch->route->auth->user, batch->route->auth->password);
+      }
+      auto c = co_await smtp::client::Connection::open(ex, t.address, t.port, opt);
+      remote = fmt::format("{} [{}]:{}", t.name, t.address.to_string(), t.port);
+      if (c) {
+        conn = std::move(*c);
+        break;
+      }
+      connect_error = fmt::format("{}: {}", remote, c.error().message);
+      log::info("outbox {}: {}", destination, connect_error);
+    }
+    if (!conn)
+      targets.failure = Outcome::temporary(
+          connect_error.size() > 3 && connect_error.find(": 5") != std::string::npos
+              ? fmt::format("451 4.4.1 {}", connect_error)
+              : fmt::format("451 4.4.1 could not deliver: {}", connect_error),
+          "4.4.1", remote);
+  }
+  if (targets.failure) fail_all(*targets.failure);
+
+  // 3. The messages, one transaction each.
+  if (conn) {
+    auto& info = conn->info();
+    log::info("outbox {}: connected to {} ({})", destination, remote,
+              info.tls ? fmt::format("TLS {}, certificate {}", info.tls_description, info.tls_verified ? "verified" : "NOT verified")
+                       : "no TLS");
+    for (std::size_t k = 0; k < batch->items.size(); ++k) {
+      auto& item = batch->items[k];
+      if (!conn->usable()) {
+        for (auto i : item.rcpts) results[k].push_back({i, Outcome::temporary("451 4.4.2 connection lost", "4.4.2", remote)});
+        continue;
+      }
+      const auto& env = item.entry->q.envelope;
+      smtp::client::Envelope ce;
+      ce.from = env.from;
+      ce.envid = env.envid;
+      ce.ret = env.ret;
+      ce.smtputf8 = env.smtputf8;
+      ce.eight_bit = env.body == "8BITMIME";
+      for (auto i : item.rcpts)
+        ce.recipients.push_back(smtp::client::Recipient{env.recipients[i].address, env.recipients[i].notify,
+                                                        env.recipients[i].orcpt});
+      auto body = to_crlf_if_needed(item.entry->message());
+      auto tr = co_await conn->send(ce, body);
+      for (std::size_t j = 0; j < item.rcpts.size(); ++j) {
+        auto rep = tr.outcome(j);
+        auto text = rep.str();
+        auto status = status_of(rep.code, rep.enhanced);
+        if (rep.positive())
+          results[k].push_back({item.rcpts[j], Outcome::success(text, false, remote, info.dsn)});
+        else if (rep.permanent())
+          results[k].push_back({item.rcpts[j], Outcome::permanent(text, status, remote)});
+        else
+          results[k].push_back({item.rcpts[j], Outcome::temporary(text, status, remote)});
+      }
+    }
+    co_await conn->quit();
+  }
+
+  // 4. Record the outcomes (file marks, DSNs, index) off the event loop.
+  for (std::size_t k = 0; k < batch->items.size(); ++k) {
+    auto entry = batch->items[k].entry;
+    auto outcomes = results[k];
+    auto job = [this, entry, outcomes] {
+      try {
+        apply(entry, outcomes);
+      } catch (const std::exception& e) {
+        log::error("queue {}: recording delivery results failed: {}", entry->id, e.what());
+      }
+      return true;
+    };
+    co_await net::offload(pool_, std::move(job));
+  }
+  {
+    std::lock_guard lock(mu_);
+    for (auto& item : batch->items)
+      for (auto i : item.rcpts) item.entry->busy[i] = 0;
+    --active_[destination];
+    --active_total_;
+  }
+  wake();
+}
+
+// --- The pending folder ----------------------------------------------------------------------------
+
+asio::awaitable<void> Spool::pending_loop() {
+  asio::steady_timer timer(strand_);
+  std::map<std::string, std::pair<std::uintmax_t, std::int64_t>> seen;
+  while (!stopping_) {
+    timer.expires_after(std::chrono::milliseconds(500));
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (stopping_) break;
+    auto* seen_ptr = &seen;
+    auto job = [this, seen_ptr] {
+      try {
+        scan_pending(*seen_ptr);
+      } catch (const std::exception& e) {
+        log::error("pending: {}", e.what());
+      }
+      return true;
+    };
+    co_await net::offload(pool_, std::move(job));
+  }
+}
+
+// A file is taken once its size and modification time have not changed between two scans at least a
+// second apart (a file still being written is left alone), or at once when renamed into place long
+// after it was written. Taking it is a rename into the outbox: exactly once, even across a crash.
+void Spool::scan_pending(std::map<std::string, std::pair<std::uintmax_t, std::int64_t>>& seen) {
+  auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::set<std::string> present;
+  for (auto& de : fs::directory_iterator(paths_.pending)) {
+    auto name = de.path().filename().string();
+    if (name.starts_with(".") || !de.is_regular_file()) continue;
+    present.insert(name);
+    struct stat st {};
+    if (::stat(de.path().c_str(), &st) != 0) continue;
+    std::int64_t mtime = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    auto sig = std::make_pair(static_cast<std::uintmax_t>(st.st_size), mtime);
+    auto it = seen.find(name);
+    bool changed = it != seen.end() && it->second != sig;
+    seen[name] = sig;
+    bool quiet = now_ns - mtime >= 1000000000;  // untouched for a second
+    if (!quiet || changed) continue;            // still being written: look again later
+    seen.erase(name);
+    std::string data;
+    try {
+      data = store::read_file(de.path());
+    } catch (const std::exception& e) {
+      quarantine(paths_, de.path(), std::string("unreadable: ") + e.what());
+      continue;
+    }
+    auto q = parse(data);
+    if (!q) {
+      quarantine(paths_, de.path(), "not a valid pending file: " + q.error().message);
+      continue;
+    }
+    auto e = std::make_shared<Entry>();
+    e->id = make_unique_id();
+    e->file = paths_.queue_file(e->id);
+    fs::rename(de.path(), e->file);
+    outbox_sync_.sync();
+    store::fsync_dir(paths_.pending);
+    e->data = std::make_shared<const std::string>(std::move(data));
+    e->q = std::move(*q);
+    if (e->q.envelope.arrived == 0) e->q.envelope.arrived = unix_now();
+    e->init_state();
+    std::size_t pending = 0;
+    for (auto& r : e->q.envelope.recipients) pending += r.state == RcptState::pending;
+    log::info("pending: {} taken as queue {} ({} recipient(s) to deliver)", name, e->id, pending);
+    add_entry(e);
+    finish_if_done(e);  // a copy whose recipients were all done already
+  }
+  for (auto it = seen.begin(); it != seen.end();) it = present.count(it->first) ? std::next(it) : seen.erase(it);
+}
+
+// --- Administration --------------------------------------------------------------------------------
+
+Result<std::string> Spool::retry(const std::vector<std::string>& ids) {
+  std::size_t n = 0;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& id : ids)
+      if (!entries_.count(id)) return Error{fmt::format("no queued message {}", id)};
+    for (auto& [id, e] : entries_) {
+      if (!ids.empty() && std::find(ids.begin(), ids.end(), id) == ids.end()) continue;
+      for (auto& s : e->status) s.next_attempt = 0;
+      // Forget the routing decision: the next pass routes local/remote afresh.
+      for (std::size_t i = 0; i < e->remote.size(); ++i)
+        if (!e->busy[i]) e->remote[i] = 0;
+      ++n;
+    }
+  }
+  index_->make_due(ids);
+  if (resolver_) resolver_->flush();
+  if (serving_) {
+    std::vector<EntryPtr> all;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [id, e] : entries_)
+        if (ids.empty() || std::find(ids.begin(), ids.end(), id) != ids.end()) all.push_back(e);
+    }
+    for (auto& e : all) post_local(e);
+    wake();
+  }
+  return fmt::format("{} message(s) rerouted and due now", n);
+}
+
+Result<std::string> Spool::hold(const std::string& id) {
+  auto e = find(id);
+  if (!e) return Error{fmt::format("no queued message {}", id)};
+  store::write_file_synced(paths_.outbox / (id + ".hold.tmp"), paths_.hold_marker(id), "held\n");
+  outbox_sync_.sync();
+  std::lock_guard lock(mu_);
+  e->held = true;
+  return fmt::format("{} held", id);
+}
+
+Result<std::string> Spool::release(const std::string& id) {
+  auto e = find(id);
+  if (!e) return Error{fmt::format("no queued message {}", id)};
+  std::error_code ec;
+  fs::remove(paths_.hold_marker(id), ec);
+  outbox_sync_.sync();
+  {
+    std::lock_guard lock(mu_);
+    e->held = false;
+    for (auto& s : e->status) s.next_attempt = 0;
+  }
+  index_->make_due({id});
+  if (serving_) wake();
+  return fmt::format("{} released", id);
+}
+
+Result<std::string> Spool::remove(const std::string& id) {
+  EntryPtr e;
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(id);
+    if (it == entries_.end()) return Error{fmt::format("no queued message {}", id)};
+    e = it->second;
+    for (auto b : e->busy)
+      if (b) return Error{fmt::format("{} is being delivered right now; try again in a moment", id)};
+    entries_.erase(it);
+  }
+  std::error_code ec;
+  fs::remove(e->file, ec);
+  fs::remove(paths_.hold_marker(id), ec);
+  outbox_sync_.sync();
+  index_->remove(id);
+  log::info("queue {}: deleted by the administrator", id);
+  return fmt::format("{} deleted", id);
+}
+
+Result<std::string> Spool::bounce(const std::string& id) {
+  EntryPtr e;
+  std::vector<std::pair<std::size_t, Outcome>> outcomes;
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(id);
+    if (it == entries_.end()) return Error{fmt::format("no queued message {}", id)};
+    e = it->second;
+    for (auto b : e->busy)
+      if (b) return Error{fmt::format("{} is being delivered right now; try again in a moment", id)};
+    auto& rcpts = e->q.envelope.recipients;
+    for (std::size_t i = 0; i < rcpts.size(); ++i)
+      if (rcpts[i].state == RcptState::pending) {
+        e->busy[i] = 1;
+        outcomes.push_back({i, Outcome::permanent("550 5.0.0 returned to the sender by the administrator", "5.0.0")});
+      }
+  }
+  try {
+    apply(e, outcomes);
+  } catch (...) {
+    std::lock_guard lock(mu_);
+    for (auto& [i, o] : outcomes) e->busy[i] = 0;
+    throw;
+  }
+  std::lock_guard lock(mu_);
+  for (auto& [i, o] : outcomes) e->busy[i] = 0;
+  return fmt::format("{} returned to its sender ({} recipient(s))", id, outcomes.size());
+}
+
+}  // namespace tern::spool

@@ -1,0 +1,328 @@
+"""The command line, aliases and archives, configuration errors, SIGHUP reload and graceful stop, on the
+real binary. Every directory command must work whether or not `tern serve` runs on the same config."""
+
+import json
+import os
+import signal
+import smtplib
+import threading
+import time
+
+from harness import (HOST, PASSWORD, RawSMTP, Tern, TernTestCase, main, make_message, tls_context, unique)
+
+BOB = "bob@tern.test"
+ALICE = "alice@tern.test"
+CAROL = "carol@tern.test"
+SENDER = "sender@example.test"
+
+
+def smtp(port):
+    return smtplib.SMTP(HOST, port, local_hostname="client.test", timeout=30)
+
+
+class CliTests(TernTestCase):
+    def check_directory_commands(self, t):
+        """domain/user/alias/archive add, list (plain and --json) and del, with exit codes."""
+        self.assertEqual(t.cli("domain", "list", "--json").stdout.strip(), "[]")
+        r = t.cli_ok("domain", "add", "Example.Test")
+        self.assertIn("example.test", r.stdout)
+        t.cli_ok("domain", "add", "tern.test")
+        self.assertEqual(json.loads(t.cli_ok("domain", "list", "--json").stdout), ["example.test", "tern.test"])
+        self.assertEqual(t.cli_ok("domain", "list").stdout.split(), ["example.test", "tern.test"])
+        self.assertEqual(t.cli("domain", "add", "tern.test").returncode, 1)  # exists already
+
+        t.add_user(BOB)
+        t.add_user("Alice@Tern.Test")
+        self.assertEqual(sorted(json.loads(t.cli_ok("user", "list", "--json").stdout)), [ALICE, BOB])
+        r = t.cli("user", "add", "someone@unknown.test", input="pw\n")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("unknown.test", r.stderr)
+        r = t.cli("user", "add", BOB, input="pw\n")
+        self.assertEqual(r.returncode, 1, "adding an existing user must fail")
+        self.assertIn(BOB, r.stderr)
+        r = t.cli("user", "add", CAROL, input="")
+        self.assertEqual(r.returncode, 1, "a user without a password must be refused")
+        self.assertEqual(t.cli("user", "add", input="pw\n").returncode, 2)  # missing ADDRESS
+        self.assertEqual(t.cli("user").returncode, 2)  # missing subcommand
+        self.assertEqual(t.cli("user", "frobnicate", BOB).returncode, 2)
+
+        t.cli_ok("alias", "add", "team@tern.test", BOB, ALICE)
+        t.cli_ok("alias", "add", "all@tern.test", "team@tern.test", "friend@remote.test")
+        aliases = json.loads(t.cli_ok("alias", "list", "--json").stdout)
+        self.assertEqual(sorted(aliases, key=lambda a: a["address"]),
+                         [{"address": "all@tern.test", "targets": ["team@tern.test", "friend@remote.test"]},
+                          {"address": "team@tern.test", "targets": [BOB, ALICE]}])
+        self.assertEqual(t.cli("alias", "add", "x@tern.test").returncode, 2)  # missing TARGET
+        self.assertEqual(t.cli("alias", "add", "x@unknown.test", BOB).returncode, 1)
+        self.assertEqual(t.cli("alias", "add", BOB, ALICE).returncode, 1)  # a user has that name
+
+        t.cli_ok("archive", "add", "archive@tern.test")
+        self.assertEqual(json.loads(t.cli_ok("archive", "list", "--json").stdout), ["archive@tern.test"])
+        self.assertNotIn("archive@tern.test", json.loads(t.cli_ok("user", "list", "--json").stdout))
+
+        self.assertEqual(t.cli("domain", "del", "tern.test").returncode, 1)  # still has mailslots
+        t.cli_ok("alias", "del", "all@tern.test")
+        self.assertEqual(t.cli("alias", "del", "all@tern.test").returncode, 1)
+        t.cli_ok("archive", "del", "archive@tern.test")
+        self.assertEqual(json.loads(t.cli_ok("archive", "list", "--json").stdout), [])
+        t.cli_ok("user", "del", ALICE)
+        self.assertEqual(t.cli("user", "del", ALICE).returncode, 1)
+        self.assertEqual(json.loads(t.cli_ok("user", "list", "--json").stdout), [BOB])
+        t.cli_ok("domain", "del", "example.test")
+        self.assertEqual(json.loads(t.cli_ok("domain", "list", "--json").stdout), ["tern.test"])
+
+    def test_commands_without_server(self):
+        t = self.make_server(users=(), domains=(), start=False)
+        self.check_directory_commands(t)
+        r = t.cli_ok("check")
+        self.assertIn("healthy", r.stdout)
+        self.assertTrue(json.loads(t.cli_ok("check", "--json").stdout)["healthy"])
+
+    def test_commands_with_server_running(self):
+        t = self.make_server(users=(), domains=())
+        self.check_directory_commands(t)
+        # The running server sees the directory as the commands left it: bob receives, alice is gone.
+        subj = unique("after-cli")
+        msg = make_message(SENDER, BOB, subj)
+        with smtp(t.ports["smtp"]) as s:
+            s.ehlo()
+            s.mail(SENDER)
+            self.assertEqual(s.rcpt(ALICE)[0], 550)
+            self.assertEqual(s.rcpt("team@tern.test")[0], 250)  # team is now bob only
+            code, _ = s.data(msg)
+            self.assertEqual(code, 250)
+        self.assertStored(t, BOB, subj, msg, SENDER)
+        self.assertCheckClean(t)
+
+    def test_config_file_missing(self):
+        t = Tern()
+        self.addCleanup(t.cleanup)
+        r = t.cli("domain", "list", config=os.path.join(t.dir, "nonexistent.toml"))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("nonexistent.toml", r.stderr)
+
+    def test_user_passwd(self):
+        t = self.make_server(users=(BOB,))
+        t.cli_ok("user", "passwd", BOB, input="new-password\n")
+        with smtp(t.ports["submission"]) as s:
+            s.starttls(context=tls_context())
+            with self.assertRaises(smtplib.SMTPAuthenticationError):
+                s.login(BOB, PASSWORD)
+            s.login(BOB, "new-password")
+        self.assertEqual(t.cli("user", "passwd", "nobody@tern.test", input="x\n").returncode, 1)
+
+    def test_message_list_unknown_mailbox(self):
+        t = self.make_server(users=(BOB,), start=False)
+        r = t.cli("message", "list", "nobody@tern.test", "--json")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("nobody@tern.test", r.stderr)
+        self.assertEqual(t.message_list(BOB), [])
+
+
+class MessageListWhileDeliveringTests(TernTestCase):
+    def test_message_list_during_first_delivery(self):
+        """`tern message list` run while the first message for a new mailbox arrives (the README's quick
+        start does exactly this): the command must not fail and the delivery must not be held back."""
+        users = [f"fresh{i}@tern.test" for i in range(8)]
+        t = self.make_server(users=users)
+        failures = []
+        for user in users:
+            stop = threading.Event()
+
+            def poll():
+                while not stop.is_set():
+                    r = t.cli("message", "list", user, "--json")
+                    if r.returncode != 0:
+                        failures.append(r.stderr.strip())
+
+            poller = threading.Thread(target=poll)
+            poller.start()
+            try:
+                subj = unique("first")
+                with smtp(t.ports["smtp"]) as s:
+                    self.assertEqual(s.sendmail(SENDER, [user], make_message(SENDER, user, subj)), {})
+                # Wait for the spool's verdict: delivered, or failed (and retried much later).
+                while f"delivered to {user}" not in t.log() and f"delivery to {user} failed" not in t.log():
+                    time.sleep(0.02)
+            finally:
+                stop.set()
+                poller.join()
+        self.assertEqual([l for l in t.log().splitlines() if "delivery failed" in l], [])
+        self.assertEqual(failures, [])
+        for user in users:
+            self.assertEqual(len(t.message_list(user)), 1, user)
+
+
+class AliasArchiveTests(TernTestCase):
+    def setUp(self):
+        self.t = self.make_server(users=(BOB, ALICE, CAROL))
+
+    def test_alias_to_two_users_and_nested(self):
+        t = self.t
+        t.cli_ok("alias", "add", "team@tern.test", BOB, ALICE)
+        t.cli_ok("alias", "add", "all@tern.test", "team@tern.test", CAROL, BOB)
+        s1, s2 = unique("team"), unique("all")
+        m1, m2 = make_message(SENDER, "team@tern.test", s1), make_message(SENDER, "all@tern.test", s2)
+        with smtp(t.ports["smtp"]) as s:
+            self.assertEqual(s.sendmail(SENDER, ["team@tern.test"], m1), {})
+            self.assertEqual(s.sendmail(SENDER, ["all@tern.test"], m2), {})
+        # Each member gets each message once (bob is in `all` twice: directly and through `team`).
+        for user, subjects in ((BOB, [s1, s2]), (ALICE, [s1, s2]), (CAROL, [s2])):
+            t.wait_for_messages(user, len(subjects))
+            self.assertEqual(sorted(m["subject"] for m in t.message_list(user)), sorted(subjects), user)
+        self.assertStored(t, CAROL, s2, m2, SENDER)
+
+    def test_alias_loop_refused(self):
+        t = self.t
+        t.cli_ok("alias", "add", "loop1@tern.test", "loop2@tern.test")
+        t.cli_ok("alias", "add", "loop2@tern.test", "loop1@tern.test")
+        with smtp(t.ports["smtp"]) as s:
+            s.ehlo()
+            s.mail(SENDER)
+            code, text = s.rcpt("loop1@tern.test")
+            self.assertEqual(code, 550, text)
+            self.assertEqual(s.rcpt(BOB)[0], 250)
+
+    def test_archive_receives_mail(self):
+        t = self.t
+        t.cli_ok("archive", "add", "archive@tern.test")
+        t.cli_ok("alias", "add", "copy@tern.test", BOB, "archive@tern.test")
+        s1, s2 = unique("to-archive"), unique("via-alias")
+        m1 = make_message(SENDER, "archive@tern.test", s1)
+        with smtp(t.ports["smtp"]) as s:
+            self.assertEqual(s.sendmail(SENDER, ["archive@tern.test"], m1), {})
+            self.assertEqual(s.sendmail(SENDER, ["copy@tern.test"], make_message(SENDER, "copy@tern.test", s2)), {})
+        self.assertStored(t, "archive@tern.test", s1, m1, SENDER)
+        t.wait_for_messages("archive@tern.test", 2)
+        self.assertEqual(sorted(m["subject"] for m in t.message_list("archive@tern.test")), sorted([s1, s2]))
+        self.assertEqual([m["subject"] for m in t.wait_for_messages(BOB, 1)], [s2])
+        # An archive has no login.
+        with smtp(t.ports["submission"]) as s:
+            s.starttls(context=tls_context())
+            with self.assertRaises(smtplib.SMTPAuthenticationError):
+                s.login("archive@tern.test", "")
+
+
+class ConfigErrorTests(TernTestCase):
+    def assertServeFails(self, t, text, line, key):
+        t.write_config(text)
+        r = t.cli("serve")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn(f"{t.config}:{line}:", r.stderr)
+        self.assertIn(key, r.stderr)
+        # The other commands refuse the broken file the same way.
+        r = t.cli("domain", "list")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"{t.config}:{line}:", r.stderr)
+
+    def test_unknown_key(self):
+        t = Tern()
+        self.addCleanup(t.cleanup)
+        text = t.config_text().replace("allow_plaintext = false", "allow_plaintext = false\nalow_plaintxt = true")
+        line = text.splitlines().index("alow_plaintxt = true") + 1
+        self.assertServeFails(t, text, line, "auth.alow_plaintxt")
+
+    def test_unknown_top_level_key(self):
+        t = Tern()
+        self.addCleanup(t.cleanup)
+        text = 'hostname = "mx.tern.test"\nhostnme = "typo"\n'
+        self.assertServeFails(t, text, 2, "hostnme")
+
+    def test_wrong_type(self):
+        t = Tern()
+        self.addCleanup(t.cleanup)
+        text = t.config_text().replace("allow_plaintext = false", 'allow_plaintext = "yes"')
+        line = text.splitlines().index('allow_plaintext = "yes"') + 1
+        self.assertServeFails(t, text, line, "auth.allow_plaintext")
+
+    def test_bad_port(self):
+        t = Tern()
+        self.addCleanup(t.cleanup)
+        bad = f'smtp = ["{HOST}:70000"]'
+        text = t.config_text().replace(f'smtp = ["{HOST}:{t.ports["smtp"]}"]', bad)
+        line = text.splitlines().index(bad) + 1
+        self.assertServeFails(t, text, line, "listen.smtp")
+
+    def test_bad_limit(self):
+        t = Tern(limits={"max_message_size": 10})
+        self.addCleanup(t.cleanup)
+        text = t.config_text()
+        line = text.splitlines().index("max_message_size = 10") + 1
+        self.assertServeFails(t, text, line, "limits.max_message_size")
+
+
+class SignalTests(TernTestCase):
+    def ehlo_size(self, t):
+        c = RawSMTP(t.ports["smtp"])
+        try:
+            c.greeting()
+            for f in c.ehlo():
+                if f.startswith("SIZE "):
+                    return int(f.split()[1])
+        finally:
+            c.close()
+
+    def wait_for_size(self, t, size):
+        import time
+        deadline = time.monotonic() + 30
+        while self.ehlo_size(t) != size and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.ehlo_size(t)
+
+    def test_sighup_reload(self):
+        t = self.make_server(users=(BOB,))
+        default = self.ehlo_size(t)
+        self.assertNotEqual(default, 4096)
+        # A valid edit: the new limit is in force for new sessions.
+        t.limits = {"max_message_size": 4096}
+        t.write_config()
+        t.signal(signal.SIGHUP)
+        self.assertEqual(self.wait_for_size(t, 4096), 4096)
+        self.assertTrue(t.running())
+        # A broken edit: an error in the log, the server keeps serving with the last good configuration.
+        t.write_config(t.config_text() + "\n[limits2]\nbogus = 1\n")
+        t.signal(signal.SIGHUP)
+        t.wait_for_log("limits2")
+        self.assertTrue(t.running())
+        self.assertIn("error", t.log().split("limits2")[0].splitlines()[-1])
+        self.assertEqual(self.ehlo_size(t), 4096)
+        subj = unique("after-bad-reload")
+        msg = make_message(SENDER, BOB, subj)
+        with smtp(t.ports["smtp"]) as s:
+            self.assertEqual(s.sendmail(SENDER, [BOB], msg), {})
+        t.write_config()  # the command line reads the file too
+        self.assertStored(t, BOB, subj, msg, SENDER)
+        self.assertEqual(t.stop(), 0)
+
+    def test_sigterm_graceful_stop(self):
+        t = self.make_server(users=(BOB,))
+        subj = unique("before-stop")
+        msg = make_message(SENDER, BOB, subj)
+        with smtp(t.ports["smtp"]) as s:
+            self.assertEqual(s.sendmail(SENDER, [BOB], msg), {})
+        self.assertStored(t, BOB, subj, msg, SENDER)
+        self.assertEqual(t.stop(signal.SIGTERM), 0)
+        self.assertCheckClean(t)
+        # It starts again on the same data, with the mail still there; SIGINT stops it the same way.
+        t.start()
+        self.assertEqual([m["subject"] for m in t.message_list(BOB)], [subj])
+        self.assertEqual(t.stop(signal.SIGINT), 0)
+
+    def test_sigterm_with_idle_session(self):
+        t = self.make_server(users=(BOB,))
+        c = RawSMTP(t.ports["smtp"])
+        self.addCleanup(c.close)
+        c.greeting()
+        c.ehlo()
+        self.assertEqual(t.stop(signal.SIGTERM), 0)
+
+    def test_second_server_on_same_data_refused(self):
+        t = self.make_server(users=(BOB,))
+        r = t.cli("serve")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("another tern serve", r.stderr)
+        self.assertTrue(t.running())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Crash: SIGKILL the server while 30 clients are sending, three times, restarting it each time.
+
+What a user must see afterwards: every message that got its 250 is in the mailbox, complete; a message is
+stored twice only if a client sent it again after an attempt that got no reply (in flight when the server
+died); `tern check` is clean. The counts are printed; the test never asserts on timing.
+"""
+
+import collections
+import smtplib
+import threading
+import time
+
+from harness import HOST, WAIT, TernTestCase, main, make_message
+
+BOB = "bob@tern.test"
+SENDER = "crash@example.test"
+CLIENTS = 30
+KILLS = 3
+ACKS_PER_ROUND = 300
+
+
+def body_of(subject):
+    return f"Body of {subject}.\r\n".encode()
+
+
+class State:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.acked = []           # subjects that got their 250, in order
+        self.in_flight = collections.Counter()  # subject -> attempts that ended without a reply to the final dot
+        self.refused = []         # permanent refusals: never expected
+
+    def count(self):
+        with self.lock:
+            return len(self.acked)
+
+
+def client(port, n, state):
+    """Sends messages one after the other; after a failed attempt, sends the same message again (as an
+    MTA would) on a new connection. Stops between messages once state.stop is set."""
+    conn = None
+    i = 0
+    pending = None
+    while True:
+        if pending is None:
+            if state.stop.is_set():
+                break
+            subj = f"crash-{n:02d}-{i:05d}"
+            i += 1
+            pending = (subj, make_message(SENDER, BOB, subj, body_of(subj)))
+        subj, msg = pending
+        if conn is None:
+            try:
+                conn = smtplib.SMTP(HOST, port, local_hostname=f"client{n}.test", timeout=WAIT)
+            except (OSError, smtplib.SMTPException):
+                time.sleep(0.02)  # the server is down: try again
+                continue
+        try:
+            conn.sendmail(SENDER, [BOB], msg)
+        except smtplib.SMTPResponseException as e:
+            if e.smtp_code >= 500:
+                with state.lock:
+                    state.refused.append((subj, e.smtp_code, e.smtp_error))
+                pending = None
+            else:
+                with state.lock:
+                    state.in_flight[subj] += 1
+            conn.close()
+            conn = None
+            continue
+        except (OSError, smtplib.SMTPException):
+            with state.lock:
+                state.in_flight[subj] += 1
+            try:
+                conn.close()
+            except OSError:
+                pass
+            conn = None
+            continue
+        with state.lock:
+            state.acked.append(subj)
+        pending = None
+    if conn is not None:
+        try:
+            conn.quit()
+        except (OSError, smtplib.SMTPException):
+            conn.close()
+
+
+class CrashTests(TernTestCase):
+    def wait_acks(self, state, target):
+        deadline = time.monotonic() + 120
+        while state.count() < target:
+            if time.monotonic() > deadline:
+                self.fail(f"clients stalled at {state.count()} acknowledged messages (wanted {target})")
+            time.sleep(0.01)
+
+    def test_sigkill_while_sending(self):
+        t = self.make_server(users=(BOB,))
+        port = t.ports["smtp"]
+        state = State()
+        threads = [threading.Thread(target=client, args=(port, n, state), daemon=True) for n in range(CLIENTS)]
+        for th in threads:
+            th.start()
+        try:
+            acked_at_kill = []
+            for _ in range(KILLS):
+                self.wait_acks(state, state.count() + ACKS_PER_ROUND)
+                self.assertEqual(t.kill(), -9)
+                acked_at_kill.append(state.count())
+                t.start()
+            self.wait_acks(state, state.count() + ACKS_PER_ROUND)
+        finally:
+            state.stop.set()
+            for th in threads:
+                th.join(timeout=120)
+        self.assertFalse(any(th.is_alive() for th in threads), "a client did not finish")
+        self.assertEqual(state.refused, [], "permanent refusals")
+
+        acked = set(state.acked)
+        self.assertEqual(len(acked), len(state.acked), "a subject acknowledged twice by the clients")
+        # Every acknowledged message arrives (the spool resumes what the crashes left in the outbox).
+        deadline = time.monotonic() + 120
+        while True:
+            stored = collections.Counter(m["subject"] for m in t.message_list(BOB))
+            missing = acked - set(stored)
+            if not missing or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertEqual(t.stop(), 0, "graceful stop after the crashes")
+        check = self.assertCheckClean(t)
+
+        msgs = t.message_list(BOB)
+        stored = collections.Counter(m["subject"] for m in msgs)
+        missing = sorted(acked - set(stored))
+        self.assertEqual(missing, [], f"{len(missing)} acknowledged message(s) lost")
+        self.assertEqual(sorted(set(stored) - acked), [], "messages nobody acknowledged")
+        dups = {s: c for s, c in stored.items() if c > 1}
+        self.assertEqual(sorted(s for s in dups if s not in state.in_flight), [],
+                         "duplicates of messages that were never in flight")
+        self.assertEqual({s: c for s, c in dups.items() if c > 1 + state.in_flight[s]}, {},
+                         "more copies than attempts")
+        # Every stored file is complete.
+        for m in msgs:
+            content = t.message_bytes(BOB, m["uid"])
+            self.assertTrue(content.endswith(b"\r\n\r\n" + body_of(m["subject"])), (m, content[-120:]))
+        print(f"\ncrash: {KILLS} SIGKILLs (after {acked_at_kill} acknowledged); {len(acked)} acknowledged, "
+              f"all stored; {len(state.in_flight)} in flight at a kill, {len(dups)} of them stored more than once; "
+              f"{sum(stored.values())} messages in the mailbox; {check.stdout.strip().splitlines()[-1]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+// auth/sasl: base64 (RFC 4648) and the PLAIN mechanism (RFC 4616).
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "auth/sasl.hpp"
+
+namespace tern::auth {
+namespace {
+
+using namespace std::string_literals;
+
+// --- base64 ---------------------------------------------------------------------------------------
+
+TEST(Base64, KnownVectors) {
+  // RFC 4648 10
+  EXPECT_EQ(base64_encode(""), "");
+  EXPECT_EQ(base64_encode("f"), "Zg==");
+  EXPECT_EQ(base64_encode("fo"), "Zm8=");
+  EXPECT_EQ(base64_encode("foo"), "Zm9v");
+  EXPECT_EQ(base64_encode("foob"), "Zm9vYg==");
+  EXPECT_EQ(base64_encode("fooba"), "Zm9vYmE=");
+  EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(base64_decode("Zg=="), "f");
+  EXPECT_EQ(base64_decode("Zm8="), "fo");
+  EXPECT_EQ(base64_decode("Zm9v"), "foo");
+  EXPECT_EQ(base64_decode("Zm9vYg=="), "foob");
+  EXPECT_EQ(base64_decode("Zm9vYmE="), "fooba");
+  EXPECT_EQ(base64_decode("Zm9vYmFy"), "foobar");
+  EXPECT_EQ(base64_decode(""), "");
+}
+
+TEST(Base64, RoundTripsEveryLengthAndByte) {
+  std::string all;
+  for (int i = 0; i < 256; ++i) all.push_back(static_cast<char>(i));
+  for (std::size_t n = 0; n <= all.size(); ++n) {
+    auto in = all.substr(all.size() - n);  // ends in 0xff, the byte most likely to be mangled
+    auto enc = base64_encode(in);
+    EXPECT_EQ(enc.size() % 4, 0u);
+    auto dec = base64_decode(enc);
+    ASSERT_TRUE(dec) << n;
+    EXPECT_EQ(*dec, in) << n;
+  }
+  std::string zeros(7, '\0');
+  EXPECT_EQ(base64_decode(base64_encode(zeros)), zeros);  // trailing NULs are data, not padding
+}
+
+TEST(Base64, InvalidInput) {
+  for (const char* s : {"Z", "Zg", "Zg=", "Zm9", "Zm9vY", "Zm9v!A==", "Zm 9v", "Zm9v\r\n", " Zm9v", "Zm9v ",
+                        "Zm-_", "Zg==Zg==", "=Zg=", "Z===", "====", "Zm9vYmFy="})
+    EXPECT_FALSE(base64_decode(s)) << "'" << s << "' decoded";
+}
+
+// --- PLAIN ----------------------------------------------------------------------------------------
+
+TEST(DecodePlain, WithoutAuthzid) {
+  auto c = decode_plain(base64_encode("\0alice@example.test\0s3cret"s));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->authzid, "");
+  EXPECT_EQ(c->authcid, "alice@example.test");
+  EXPECT_EQ(c->password, "s3cret");
+}
+
+TEST(DecodePlain, WithAuthzid) {
+  auto c = decode_plain(base64_encode("admin@example.test\0alice@example.test\0pass word"s));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->authzid, "admin@example.test");
+  EXPECT_EQ(c->authcid, "alice@example.test");
+  EXPECT_EQ(c->password, "pass word");
+}
+
+TEST(DecodePlain, KnownWireForm) {
+  // RFC 4616 4's examples: "\0tim\0tanstaaftanstaaf" and with authzid "Ragnarok".
+  auto c = decode_plain("AHRpbQB0YW5zdGFhZnRhbnN0YWFm");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->authcid, "tim");
+  EXPECT_EQ(c->password, "tanstaaftanstaaf");
+  auto d = decode_plain("UmFnbmFyb2sAdGltAHRhbnN0YWFmdGFuc3RhYWY=");  // "Ragnarok\0tim\0tanstaaftanstaaf"
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->authzid, "Ragnarok");
+}
+
+TEST(DecodePlain, Utf8Password) {
+  auto c = decode_plain(base64_encode("\0alice\0p\xc3\xa4ss"s));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->password, "p\xc3\xa4ss");
+}
+
+TEST(DecodePlain, Malformed) {
+  EXPECT_FALSE(decode_plain(""));                                         // nothing
+  EXPECT_FALSE(decode_plain("not base64!"));
+  EXPECT_FALSE(decode_plain(base64_encode("alice")));                     // no NUL
+  EXPECT_FALSE(decode_plain(base64_encode("alice\0secret"s)));            // one NUL
+  EXPECT_FALSE(decode_plain(base64_encode("\0\0secret"s)));               // empty authcid
+  EXPECT_FALSE(decode_plain(base64_encode("a\0alice\0sec\0ret"s)));       // three NULs
+  EXPECT_FALSE(decode_plain(base64_encode("\0alice\0"s)));                // empty password (RFC 4616: 1*SAFE)
+  EXPECT_FALSE(decode_plain(base64_encode("\0\0"s)));
+  EXPECT_FALSE(decode_plain("="));
+  EXPECT_FALSE(decode_plain("*"));  // the client's cancel, never credentials
+}
+
+}  // namespace
+}  // namespace tern::auth

@@ -1,0 +1,255 @@
+// store/directory: domains, mailslots (mailbox and archive), passwords and aliases in tern.db.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../temp_dir.hpp"
+#include "store/directory.hpp"
+
+namespace tern::store {
+namespace {
+
+using Strings = std::vector<std::string>;
+
+class DirectoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override { reopen(); }
+
+  void reopen() {
+    dir_.reset();
+    auto d = Directory::open(tmp_ / "tern.db");
+    ASSERT_TRUE(d) << d.error().message;
+    dir_ = std::move(*d);
+  }
+
+  Directory& dir() { return *dir_; }
+
+  tern::testing::TempDir tmp_;
+  std::unique_ptr<Directory> dir_;
+};
+
+Strings addresses(const std::vector<Mailslot>& slots) {
+  Strings out;
+  for (auto& s : slots) out.push_back(s.address);
+  return out;
+}
+
+// --- domains --------------------------------------------------------------------------------------
+
+TEST_F(DirectoryTest, DomainsAddListDel) {
+  EXPECT_TRUE(dir().domains().empty());
+  ASSERT_TRUE(dir().add_domain("Example.TEST"));
+  ASSERT_TRUE(dir().add_domain("b.test"));
+  ASSERT_TRUE(dir().add_domain("a.test"));
+  EXPECT_EQ(dir().domains(), (Strings{"a.test", "b.test", "example.test"}));  // lower-cased, sorted
+  EXPECT_TRUE(dir().is_local_domain("example.test"));
+  EXPECT_TRUE(dir().is_local_domain("EXAMPLE.test"));
+  EXPECT_FALSE(dir().is_local_domain("other.test"));
+  EXPECT_FALSE(dir().is_local_domain("sub.example.test"));
+
+  ASSERT_TRUE(dir().del_domain("B.TEST"));
+  EXPECT_EQ(dir().domains(), (Strings{"a.test", "example.test"}));
+  EXPECT_FALSE(dir().is_local_domain("b.test"));
+}
+
+TEST_F(DirectoryTest, DuplicateDomainRefused) {
+  ASSERT_TRUE(dir().add_domain("example.test"));
+  auto again = dir().add_domain("example.test");
+  EXPECT_FALSE(again);
+  EXPECT_FALSE(dir().add_domain("EXAMPLE.TEST"));  // the same domain in other case
+  EXPECT_EQ(dir().domains(), Strings{"example.test"});
+}
+
+TEST_F(DirectoryTest, InvalidDomainRefused) {
+  for (const char* d : {"", ".example.test", "example.test.", "exa mple.test", "a..b", "a@b.test", "a/b"})
+    EXPECT_FALSE(dir().add_domain(d)) << "'" << d << "' accepted";
+  EXPECT_TRUE(dir().domains().empty());
+}
+
+TEST_F(DirectoryTest, DelUnknownDomainRefused) { EXPECT_FALSE(dir().del_domain("nowhere.test")); }
+
+TEST_F(DirectoryTest, DelDomainWithMailslotsRefused) {
+  ASSERT_TRUE(dir().add_domain("example.test"));
+  ASSERT_TRUE(dir().add_mailslot("alice@example.test", SlotKind::mailbox, "$y$hash"));
+  auto del = dir().del_domain("example.test");
+  ASSERT_FALSE(del);
+  EXPECT_NE(del.error().message.find("mailslot"), std::string::npos) << del.error().message;
+  EXPECT_TRUE(dir().is_local_domain("example.test"));
+  EXPECT_TRUE(dir().find_mailslot("alice@example.test"));
+
+  ASSERT_TRUE(dir().del_mailslot("alice@example.test", SlotKind::mailbox));
+  EXPECT_TRUE(dir().del_domain("example.test"));
+  EXPECT_TRUE(dir().domains().empty());
+}
+
+TEST_F(DirectoryTest, DelDomainWithArchiveRefused) {
+  ASSERT_TRUE(dir().add_domain("example.test"));
+  ASSERT_TRUE(dir().add_mailslot("archive@example.test", SlotKind::archive, ""));
+  EXPECT_FALSE(dir().del_domain("example.test"));
+}
+
+// --- mailslots ------------------------------------------------------------------------------------
+
+TEST_F(DirectoryTest, MailslotAddressNormalizedToLowerCase) {
+  ASSERT_TRUE(dir().add_domain("example.test"));
+  ASSERT_TRUE(dir().add_mailslot("Alice.Smith@Example.TEST", SlotKind::mailbox, "$y$hash1"));
+  for (const char* lookup : {"alice.smith@example.test", "ALICE.SMITH@EXAMPLE.TEST", "Alice.Smith@Example.TEST"}) {
+    auto m = dir().find_mailslot(lookup);
+    ASSERT_TRUE(m) << lookup;
+    EXPECT_EQ(m->address, "alice.smith@example.test");
+    EXPECT_EQ(m->kind, SlotKind::mailbox);
+    EXPECT_EQ(m->password_hash, "$y$hash1");
+  }
+  EXPECT_FALSE(dir().find_mailslot("alice@example.test"));
+  EXPECT_FALSE(dir().add_mailslot("ALICE.SMITH@example.test", SlotKind::mailbox, "x"));  // a duplicate
+  EXPECT_FALSE(dir().add_mailslot("alice.smith@example.test", SlotKind::archive, ""));   // in either kind
+}
+
+TEST_F(DirectoryTest, MailslotInUnknownDomainRefused) {
+  ASSERT_TRUE(dir().add_domain("example.test"));
+  auto r = dir().add_mailslot("bob@other.test", SlotKind::mailbox, "x");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("other.test"), std::string::npos) << r.error().message;
+  EXPECT_FALSE(dir().find_mailslot("bob@other.test"));
+  EXPECT_FALSE(dir().add_mailslot("bob@sub.example.test", SlotKind::archive, ""));
+}
+
+TEST_F(DirectoryTest, MalformedAddressesRefused) {
+  ASSERT_TRUE(dir().add_domain("example.test"));
+  for (const char* a : {"", "bob", "@example.test", "bob@", "bob smith@example.test", "<bob@example.test>",
+                        "bob@example.test@", "bob\t@example.test"})
+    EXPECT_FALSE(dir().add_mailslot(a, SlotKind::mailbox, "x")) << "'" << a << "' accepted";
+  EXPECT_TRUE(dir().mailslots(SlotKind::mailbox).empty());
+}
+
+TEST_F(DirectoryTest, ArchiveAndMailboxKinds) {
+  ASSERT_TRUE(dir().add_domain("example.test"));
+  ASSERT_TRUE(dir().add_domain("a.test"));
+  ASSERT_TRUE(dir().add_mailslot("bob@example.test", SlotKind::mailbox, "$y$b"));
+  ASSERT_TRUE(dir().add_mailslot("alice@example.test", SlotKind::mailbox, "$y$a"));
+  ASSERT_TRUE(dir().add_mailslot("zed@a.test", SlotKind::mailbox, "$y$z"));
+  ASSERT_TRUE(dir().add_mailslot("Archive@Example.test", SlotKind::archive, ""));
+
+  EXPECT_EQ(addresses(dir().mailslots(SlotKind::mailbox)),
+            (Strings{"zed@a.test", "alice@example.test", "bob@example.test"}));  // by domain, then address
+  EXPECT_EQ(addresses(dir().mailslots(SlotKind::archive)), Strings{"archive@example.test"});
+  auto a = dir().find_mailslot("archive@example.test");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->kind, SlotKind::archive);
+  EXPECT_EQ(a->password_hash, "");
+  EXPECT_EQ(kind_name(SlotKind::archive), "archive");
+  EXPECT_EQ(kind_name(SlotKind::mailbox), "mailbox");
+
+  // Deleting takes the kind: `tern user del` never removes an archive, nor `tern archive del` a user.
+  EXPECT_FALSE(dir().del_mailslot("archive@example.test", SlotKind::mailbox));
+  EXPECT_FALSE(dir().del_mailslot("bob@example.test", SlotKind::archive));
+  EXPECT_TRUE(dir().find_mailslot("archive@example.test"));
+  EXPECT_TRUE(dir().find_mailslot("bob@example.test"));
+  EXPECT_TRUE(dir().del_mailslot("ARCHIVE@example.test", SlotKind::archive));
+  EXPECT_TRUE(dir().del_mailslot("bob@example.test", SlotKind::mailbox));
+  EXPECT_FALSE(dir().find_mailslot("archive@example.test"));
+  EXPECT_FALSE(dir().find_mailslot("bob@example.test"));
+  EXPECT_FALSE(dir().del_mailslot("bob@example.test", SlotKind::mailbox));  // gone already
+}
+
+TEST_F(DirectoryTest, SetPassword) {
+  ASSERT_TRUE(dir().add_domain("example.test"));
+  ASSERT_TRUE(dir().add_mailslot("alice@example.test", SlotKind::mailbox, "$y$old"));
+  ASSERT_TRUE(dir().set_password("ALICE@example.test", "$y$new"));
+  EXPECT_EQ(dir().find_mailslot("alice@example.test")->password_hash, "$y$new");
+  EXPECT_FALSE(dir().set_password("nobody@example.test", "$y$x"));
+  ASSERT_TRUE(dir().add_mailslot("archive@example.test", SlotKind::archive, ""));
+  EXPECT_FALSE(dir().set_password("archive@example.test", "$y$x"));  // an archive has no login
+  EXPECT_EQ(dir().find_mailslot("archive@example.test")->password_hash, "");
+}
+
+// --- aliases --------------------------------------------------------------------------------------
+
+TEST_F(DirectoryTest, AliasTargetsKeepTheirOrder) {
+  ASSERT_TRUE(dir().add_domain("example.test"));
+  Strings targets{"zoe@example.test", "Adam@Example.test", "someone@remote.test", "mike@example.test"};
+  ASSERT_TRUE(dir().add_alias("Team@Example.TEST", targets));
+  EXPECT_EQ(dir().alias_targets("team@example.test"),
+            (Strings{"zoe@example.test", "adam@example.test", "someone@remote.test", "mike@example.test"}));
+  EXPECT_EQ(dir().alias_targets("TEAM@example.test"), dir().alias_targets("team@example.test"));
+  auto all = dir().aliases();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all.begin()->first, "team@example.test");
+  EXPECT_EQ(all.begin()->second, dir().alias_targets("team@example.test"));
+  EXPECT_TRUE(dir().alias_targets("nobody@example.test").empty());
+  EXPECT_FALSE(dir().find_mailslot("team@example.test"));  // an alias is not a mailslot
+}
+
+TEST_F(DirectoryTest, AliasDel) {
+  ASSERT_TRUE(dir().add_domain("example.test"));
+  ASSERT_TRUE(dir().add_alias("a@example.test", {"x@example.test"}));
+  ASSERT_TRUE(dir().add_alias("b@example.test", {"y@example.test", "z@example.test"}));
+  ASSERT_TRUE(dir().del_alias("A@example.test"));
+  EXPECT_TRUE(dir().alias_targets("a@example.test").empty());
+  EXPECT_EQ(dir().alias_targets("b@example.test"), (Strings{"y@example.test", "z@example.test"}));
+  EXPECT_EQ(dir().aliases().size(), 1u);
+  EXPECT_FALSE(dir().del_alias("a@example.test"));
+}
+
+TEST_F(DirectoryTest, AliasAndMailslotNamesNeverClash) {
+  ASSERT_TRUE(dir().add_domain("example.test"));
+  ASSERT_TRUE(dir().add_mailslot("alice@example.test", SlotKind::mailbox, "$y$a"));
+  auto r = dir().add_alias("Alice@example.test", {"bob@example.test"});
+  EXPECT_FALSE(r);
+  EXPECT_TRUE(dir().alias_targets("alice@example.test").empty());
+
+  ASSERT_TRUE(dir().add_alias("sales@example.test", {"alice@example.test"}));
+  EXPECT_FALSE(dir().add_mailslot("SALES@example.test", SlotKind::mailbox, "$y$s"));
+  EXPECT_FALSE(dir().add_mailslot("sales@example.test", SlotKind::archive, ""));
+  EXPECT_FALSE(dir().find_mailslot("sales@example.test"));
+}
+
+TEST_F(DirectoryTest, BadAliasesRefused) {
+  ASSERT_TRUE(dir().add_domain("example.test"));
+  EXPECT_FALSE(dir().add_alias("a@other.test", {"b@example.test"}));  // not a local domain
+  EXPECT_FALSE(dir().add_alias("a@example.test", {}));                // no target
+  EXPECT_FALSE(dir().add_alias("a@example.test", {"not an address"}));
+  EXPECT_FALSE(dir().add_alias("a@example.test", {"b@example.test", "bad"}));
+  EXPECT_FALSE(dir().add_alias("nodomain", {"b@example.test"}));
+  EXPECT_TRUE(dir().aliases().empty());
+}
+
+// --- persistence and health -----------------------------------------------------------------------
+
+TEST_F(DirectoryTest, ChangesSurviveReopen) {
+  ASSERT_TRUE(dir().add_domain("example.test"));
+  ASSERT_TRUE(dir().add_mailslot("alice@example.test", SlotKind::mailbox, "$y$a"));
+  ASSERT_TRUE(dir().add_mailslot("arch@example.test", SlotKind::archive, ""));
+  ASSERT_TRUE(dir().add_alias("all@example.test", {"alice@example.test", "arch@example.test"}));
+  reopen();
+  EXPECT_EQ(dir().domains(), Strings{"example.test"});
+  EXPECT_EQ(dir().find_mailslot("alice@example.test")->password_hash, "$y$a");
+  EXPECT_EQ(dir().find_mailslot("arch@example.test")->kind, SlotKind::archive);
+  EXPECT_EQ(dir().alias_targets("all@example.test"), (Strings{"alice@example.test", "arch@example.test"}));
+  EXPECT_EQ(dir().integrity_problems(), "");
+}
+
+TEST_F(DirectoryTest, IntegrityProblemsEmptyWhenHealthy) {
+  EXPECT_EQ(dir().integrity_problems(), "");
+  ASSERT_TRUE(dir().add_domain("example.test"));
+  ASSERT_TRUE(dir().add_mailslot("alice@example.test", SlotKind::mailbox, "$y$a"));
+  EXPECT_EQ(dir().integrity_problems(), "");
+}
+
+TEST(DirectoryOpen, UnopenableFileIsAnErrorNotAThrow) {
+  tern::testing::TempDir tmp;
+  auto d = Directory::open(tmp / "missing-folder" / "tern.db");
+  EXPECT_FALSE(d);
+}
+
+TEST(AddressHelpers, NormalizeAndDomainOf) {
+  EXPECT_EQ(normalize_address("Alice@Example.TEST"), "alice@example.test");
+  EXPECT_EQ(domain_of("alice@Example.TEST"), "example.test");
+  EXPECT_EQ(domain_of("\"a@b\"@example.test"), "example.test");  // the last '@'
+  EXPECT_EQ(domain_of("alice"), "");
+}
+
+}  // namespace
+}  // namespace tern::store
