@@ -30,6 +30,7 @@ fuzz: deps
 
 bench: build
 	@./bench/smtp_ingest
+	@./bench/pop3
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

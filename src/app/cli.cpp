@@ -17,6 +17,7 @@
 #include "base/strings.hpp"
 #include "app/server.hpp"
 #include "auth/password.hpp"
+#include "base/log.hpp"
 #include "config/config.hpp"
 #include "spool/admin.hpp"
 #include "spool/spool.hpp"
@@ -271,6 +272,8 @@ int queue_admin(const Options& o, const std::string& verb) {
 }  // namespace
 
 int run_cli(int argc, char** argv) {
+  // Log lines (an index rebuilt on open, say) go to stderr, never into --json output on stdout.
+  log::init("warn");
   CLI::App app{"Tern: a complete email server"};
   app.require_subcommand(1);
   Options o;

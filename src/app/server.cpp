@@ -331,7 +331,7 @@ int serve(const std::filesystem::path& config_file) {
     std::cerr << "tern: " << cfg.error().message << "\n";
     return 1;
   }
-  log::init(cfg->log_level == "debug");
+  log::init(cfg->log_level);
   Server server(std::move(*cfg));
   return server.run();
 }

@@ -3,10 +3,14 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 namespace tern::log {
-void init(bool verbose) {
+void init(std::string_view level) {
+  spdlog::drop("tern");  // init may run twice (the CLI first, then `serve` with the configured level)
   auto logger = spdlog::stderr_color_mt("tern");
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-  logger->set_level(verbose ? spdlog::level::debug : spdlog::level::info);
+  logger->set_level(level == "debug"  ? spdlog::level::debug
+                    : level == "warn" ? spdlog::level::warn
+                    : level == "error" ? spdlog::level::err
+                                      : spdlog::level::info);
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
 }

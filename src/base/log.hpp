@@ -1,9 +1,12 @@
 // Logging: spdlog to stderr, one logger for the whole program.
 #pragma once
+#include <string_view>
+
 #include <spdlog/spdlog.h>
 
 namespace tern::log {
-void init(bool verbose);
+// level: "debug", "info", "warn" or "error". May be called again to change it.
+void init(std::string_view level);
 using spdlog::debug;
 using spdlog::error;
 using spdlog::info;

@@ -37,8 +37,8 @@ net::awaitable<void> Session::cmd_quit() {
     co_return;
   }
   messages_.clear();  // the marks are done with: nothing is "kept" any more
-  log::info("pop3 {}: {}: quit; {} messages deleted", id_, user_, *removed);
-  send(proto::ok(fmt::format("Bye; {} messages deleted", uids.size())));
+  log::info("pop3 {}: {}: quit; {} message(s) deleted", id_, user_, *removed);
+  send(proto::ok(fmt::format("Bye; {} message(s) deleted", uids.size())));
 }
 
 }  // namespace tern::pop3d

@@ -25,6 +25,9 @@ std::string describe_io_error(const net::Stream& stream, const boost::system::sy
   if (e.code() == boost::asio::error::eof || e.code() == boost::asio::ssl::error::stream_truncated)
     return "client closed the connection";
   if (e.code().category() == boost::asio::error::get_ssl_category()) return "TLS failure: " + e.code().message();
+  // The server closed the socket itself: the grace period after SIGTERM ended.
+  if (e.code() == boost::asio::error::operation_aborted || e.code() == boost::asio::error::bad_descriptor)
+    return "closed by the server (shutting down)";
   return "connection ended: " + e.code().message();
 }
 

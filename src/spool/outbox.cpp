@@ -22,15 +22,6 @@ namespace tern::spool {
 namespace fs = std::filesystem;
 namespace asio = boost::asio;
 
-std::shared_ptr<asio::ssl::context> make_client_tls() {
-  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
-  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
-  boost::system::error_code ec;
-  ctx->set_default_verify_paths(ec);
-  return ctx;
-}
-
 void Spool::wake() {
   asio::post(strand_, [this] { wake_timer_.cancel(); });
 }
@@ -106,7 +97,7 @@ struct Targets {
 smtp::client::TlsMode tls_mode(const std::string& route_tls) {
   if (route_tls == "none") return smtp::client::TlsMode::none;
   if (route_tls == "implicit") return smtp::client::TlsMode::implicit;
-  return smtp::client::TlsMode::starttls;  // "starttls", and "dane" until DANE is built
+  return smtp::client::TlsMode::starttls;  // "starttls" and "dane"
 }
 
 }  // namespace
@@ -173,6 +164,8 @@ asio::awaitable<void> Spool::deliver_remote(std::string destination, std::shared
       opt.tls_name = t.name;
       if (batch->route) {
         opt.tls = tls_mode(batch->route->tls);
+        // "dane" until DANE (RFC 7672) is built: STARTTLS with a certificate that verifies by WebPKI.
+        opt.require_verified_tls = batch->route->tls == "dane";
         if (batch->route->auth) opt.auth = std::make_pair(batch->route->auth->user, batch->route->auth->password);
       }
       auto c = co_await smtp::client::Connection::open(ex, t.address, t.port, opt);
@@ -228,24 +221,17 @@ asio::awaitable<void> Spool::deliver_remote(std::string destination, std::shared
         else
           results[k].push_back({item.rcpts[j], Outcome::temporary(text, status, remote)});
       }
+      // Principle 3: marked done on disk right after the remote 250, before the next message, so a
+      // crash repeats at most the one transaction in flight.
+      co_await record(item.entry, std::move(results[k]));
+      results[k].clear();
     }
     co_await conn->quit();
   }
 
-  // 4. Record the outcomes (file marks, DSNs, index) off the event loop.
-  for (std::size_t k = 0; k < batch->items.size(); ++k) {
-    auto entry = batch->items[k].entry;
-    auto outcomes = results[k];
-    auto job = [this, entry, outcomes] {
-      try {
-        apply(entry, outcomes);
-      } catch (const std::exception& e) {
-        log::error("queue {}: recording delivery results failed: {}", entry->id, e.what());
-      }
-      return true;
-    };
-    co_await net::offload(pool_, std::move(job));
-  }
+  // 4. Record what is left (failures before any transaction) off the event loop.
+  for (std::size_t k = 0; k < batch->items.size(); ++k)
+    if (!results[k].empty()) co_await record(batch->items[k].entry, std::move(results[k]));
   {
     std::lock_guard lock(mu_);
     for (auto& item : batch->items)
@@ -254,6 +240,18 @@ asio::awaitable<void> Spool::deliver_remote(std::string destination, std::shared
     --active_total_;
   }
   wake();
+}
+
+asio::awaitable<void> Spool::record(EntryPtr entry, std::vector<std::pair<std::size_t, Outcome>> outcomes) {
+  auto job = [this, entry, outcomes = std::move(outcomes)] {
+    try {
+      apply(entry, outcomes);
+    } catch (const std::exception& e) {
+      log::error("queue {}: recording delivery results failed: {}", entry->id, e.what());
+    }
+    return true;
+  };
+  co_await net::offload(pool_, std::move(job));
 }
 
 // --- The pending folder ----------------------------------------------------------------------------

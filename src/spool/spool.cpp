@@ -15,6 +15,7 @@
 #include "base/log.hpp"
 #include "base/strings.hpp"
 #include "dns/resolver.hpp"
+#include "smtp/client/client.hpp"
 #include "spool/spool_internal.hpp"
 #include "store/directory.hpp"
 #include "store/files.hpp"
@@ -179,7 +180,7 @@ StartReport Spool::load(bool serve) {
 StartReport Spool::start() {
   auto rep = load(true);
   resolver_ = std::make_unique<dns::Resolver>(io_.get_executor(), config()->dns_servers);
-  client_tls_ = make_client_tls();
+  client_tls_ = smtp::client::make_client_tls_context();
   asio::co_spawn(strand_, scheduler_loop(), asio::detached);
   asio::co_spawn(strand_, pending_loop(), asio::detached);
   return rep;
@@ -286,6 +287,7 @@ void Spool::deliver_local(const EntryPtr& e) {
   }
   if (outcomes.empty()) {
     if (any_remote) wake();
+    finish_if_done(e);  // a file whose recipients were all done before a crash
     return;
   }
   if (!slots.empty()) {

@@ -125,6 +125,7 @@ class Spool {
   void wake();
   boost::asio::awaitable<void> scheduler_loop();
   boost::asio::awaitable<void> pending_loop();
+  boost::asio::awaitable<void> record(EntryPtr entry, std::vector<std::pair<std::size_t, Outcome>> outcomes);
   boost::asio::awaitable<void> deliver_remote(std::string destination, std::shared_ptr<Batch> batch);
   void scan_pending(std::map<std::string, std::pair<std::uintmax_t, std::int64_t>>& seen);
   EntryPtr find(const std::string& id);

@@ -15,7 +15,6 @@ std::int64_t unix_now();
 // The first [[route]] whose pattern matches the domain ("*", "example.test", "*.example.test").
 const config::Route* match_route(const config::Config& cfg, std::string_view domain);
 std::string to_crlf_if_needed(std::string_view s);
-std::shared_ptr<boost::asio::ssl::context> make_client_tls();
 
 // One queued message. The vectors are per recipient, guarded by Spool::mu_.
 struct Spool::Entry {

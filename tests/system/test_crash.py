@@ -6,6 +6,7 @@ died); `tern check` is clean. The counts are printed; the test never asserts on 
 """
 
 import collections
+import os
 import smtplib
 import threading
 import time
@@ -128,6 +129,17 @@ class CrashTests(TernTestCase):
             if not missing or time.monotonic() > deadline:
                 break
             time.sleep(0.1)
+        # And the outbox drains: messages the crashes left there (acknowledged or not) are all delivered.
+        deadline = time.monotonic() + WAIT
+        while t.outbox_files() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = sorted(n for n in os.listdir(os.path.join(t.data, "mail", "outbox")) if n.endswith(".msg"))
+        leftover = ""
+        if left:
+            ids = [n[:-len(".msg")] for n in left]
+            lines = [l for l in t.log().splitlines() if any(i in l for i in ids)]
+            leftover = (f"{len(left)} queue file(s) left in the outbox: {left}\nthe first begins: "
+                        f"{t.outbox_files()[0][:200]!r}\nlog lines naming them:\n" + "\n".join(lines))
         self.assertEqual(t.stop(), 0, "graceful stop after the crashes")
         check = self.assertCheckClean(t)
 
@@ -148,6 +160,7 @@ class CrashTests(TernTestCase):
         print(f"\ncrash: {KILLS} SIGKILLs (after {acked_at_kill} acknowledged); {len(acked)} acknowledged, "
               f"all stored; {len(state.in_flight)} in flight at a kill, {len(dups)} of them stored more than once; "
               f"{sum(stored.values())} messages in the mailbox; {check.stdout.strip().splitlines()[-1]}")
+        self.assertEqual(leftover, "", "the outbox must drain once every recipient is done")
 
 
 if __name__ == "__main__":

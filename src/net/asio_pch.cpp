@@ -1,0 +1,1 @@
+// Compiles the shared Asio precompiled header (see the top CMakeLists.txt).
