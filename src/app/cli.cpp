@@ -249,7 +249,15 @@ int queue_admin(const Options& o, const std::string& verb) {
   if (!ctx) return 1;
   std::string line = verb;
   for (auto& id : o.targets) line += " " + id;
-  if (server_running(ctx->cfg.data_dir)) {
+  // Without a server, hold its lock for the whole operation, so that no server starts meanwhile.
+  int lock = lock_data_dir(ctx->cfg.data_dir);
+  struct Unlock {
+    int fd;
+    ~Unlock() {
+      if (fd >= 0) ::close(fd);
+    }
+  } unlock{lock};
+  if (lock < 0) {
     auto r = control_request(ctx->cfg.data_dir, line);
     if (!r) return fail("tern serve runs on this data directory but its control socket does not answer");
     if (!*r) return fail(r->error().message);

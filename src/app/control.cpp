@@ -58,6 +58,16 @@ bool server_running(const std::filesystem::path& data_dir) {
   return held;
 }
 
+int lock_data_dir(const std::filesystem::path& data_dir) {
+  int fd = ::open((data_dir / "tern.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) return -1;
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 Status start_control(asio::io_context& io, asio::thread_pool& pool, spool::Spool& spool,
                      const std::filesystem::path& data_dir) {
   auto path = (data_dir / "control.sock").string();

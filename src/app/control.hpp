@@ -17,6 +17,8 @@ namespace tern::app {
 
 // True when a `tern serve` holds the data directory's lock.
 bool server_running(const std::filesystem::path& data_dir);
+// Takes data_dir/tern.lock (held until the fd is closed); -1 when another process holds it.
+int lock_data_dir(const std::filesystem::path& data_dir);
 
 // Starts accepting on data_dir/control.sock (replacing a stale socket file).
 Status start_control(boost::asio::io_context& io, boost::asio::thread_pool& pool, spool::Spool& spool,

@@ -41,16 +41,6 @@ struct Listener {
   std::unique_ptr<tcp::acceptor> acceptor;
 };
 
-// One server per data directory: a second `tern serve` would race the first on the queue.
-int lock_data_dir(const std::filesystem::path& data_dir) {
-  auto file = data_dir / "tern.lock";
-  int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-  if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) return -1;
-  auto pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd, 0) == 0 && ::write(fd, pid.data(), pid.size()) < 0) return fd;
-  return fd;
-}
-
 class Server {
  public:
   explicit Server(config::Config cfg)
@@ -62,7 +52,13 @@ class Server {
   int run() {
     const auto& cfg = *cfg_;
     store::ensure_dir(cfg.data_dir);
+    // One server per data directory: a second `tern serve` would race the first on the queue.
     lock_fd_ = lock_data_dir(cfg.data_dir);
+    if (lock_fd_ >= 0) {
+      auto pid = std::to_string(::getpid()) + "\n";
+      if (::ftruncate(lock_fd_, 0) != 0 || ::write(lock_fd_, pid.data(), pid.size()) < 0)
+        log::warn("{}: cannot write the pid", (cfg.data_dir / "tern.lock").string());
+    }
     if (lock_fd_ < 0) {
       std::cerr << fmt::format("tern: another tern serve is running on {}\n", cfg.data_dir.string());
       return 1;
@@ -261,8 +257,9 @@ class Server {
         wait_signal();
         return;
       }
-      log::info("signal {}: stopping (no new connections; sessions get a moment to finish)", sig);
+      log::info("signal {}: stopping (no new connections; sessions and deliveries get a moment to finish)", sig);
       stopping_ = true;
+      spool_->begin_stop();
       for (auto& l : listeners_) {
         boost::system::error_code ignored;
         l.acceptor->close(ignored);
@@ -279,7 +276,7 @@ class Server {
       log::info("closing {} session(s) still open", sessions_.load());
       cancel_sessions();
     }
-    if (sessions_ == 0 || rounds >= 70) {
+    if ((sessions_ == 0 && spool_->active_deliveries() == 0) || rounds >= 70) {
       io_.stop();
       return;
     }

@@ -101,8 +101,9 @@ std::string build_dsn(const DsnInput& in) {
     out += fmt::format("Last-Attempt-Date: {}\r\n", rfc5322_date());
   }
 
-  // 3. The original: whole for failures unless RET=HDRS, headers only otherwise (RFC 3461 4.3).
-  bool full = in.ret == "FULL" || (in.ret.empty() && any_failed);
+  // 3. The original: whole for failures unless RET=HDRS; only its header in delay and success reports
+  //    (RFC 3461 4.3 lets the MTA choose for those; the sender has the message already).
+  bool full = any_failed && in.ret != "HDRS";
   auto part = full ? in.original : header_of(in.original);
   out += fmt::format("\r\n--{}\r\n", boundary);
   out += full ? "Content-Type: message/rfc822\r\n" : "Content-Type: text/rfc822-headers\r\n";

@@ -34,6 +34,16 @@ asio::awaitable<void> Spool::scheduler_loop() {
     boost::system::error_code ec;
     co_await wake_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (stopping_) break;
+    try {
+      start_due_deliveries();
+    } catch (const std::exception& e) {
+      log::error("outbox scheduler: {}", e.what());
+    }
+  }
+}
+
+void Spool::start_due_deliveries() {
+  {
     auto cfg = config();
     auto now = unix_now();
     std::map<std::string, std::shared_ptr<Batch>> by_dest;
@@ -102,7 +112,25 @@ smtp::client::TlsMode tls_mode(const std::string& route_tls) {
 
 }  // namespace
 
+// Runs one batch; whatever happens (even an exception), its recipients are released afterwards and
+// the scheduler may pick them again.
 asio::awaitable<void> Spool::deliver_remote(std::string destination, std::shared_ptr<Batch> batch) {
+  try {
+    co_await deliver_batch(destination, batch);
+  } catch (const std::exception& e) {
+    log::error("outbox {}: delivery aborted: {}", destination, e.what());
+  }
+  {
+    std::lock_guard lock(mu_);
+    for (auto& item : batch->items)
+      for (auto i : item.rcpts) item.entry->busy[i] = 0;
+    --active_[destination];
+    --active_total_;
+  }
+  wake();
+}
+
+asio::awaitable<void> Spool::deliver_batch(const std::string& destination, std::shared_ptr<Batch> batch) {
   auto cfg = config();
   auto ex = co_await asio::this_coro::executor;
   std::vector<std::vector<std::pair<std::size_t, Outcome>>> results(batch->items.size());
@@ -232,14 +260,6 @@ asio::awaitable<void> Spool::deliver_remote(std::string destination, std::shared
   // 4. Record what is left (failures before any transaction) off the event loop.
   for (std::size_t k = 0; k < batch->items.size(); ++k)
     if (!results[k].empty()) co_await record(batch->items[k].entry, std::move(results[k]));
-  {
-    std::lock_guard lock(mu_);
-    for (auto& item : batch->items)
-      for (auto i : item.rcpts) item.entry->busy[i] = 0;
-    --active_[destination];
-    --active_total_;
-  }
-  wake();
 }
 
 asio::awaitable<void> Spool::record(EntryPtr entry, std::vector<std::pair<std::size_t, Outcome>> outcomes) {
@@ -313,8 +333,13 @@ void Spool::scan_pending(std::map<std::string, std::pair<std::uintmax_t, std::in
     e->id = make_unique_id();
     e->file = paths_.queue_file(e->id);
     fs::rename(de.path(), e->file);
-    outbox_sync_.sync();
-    store::fsync_dir(paths_.pending);
+    try {
+      outbox_sync_.sync();
+      store::fsync_dir(paths_.pending);
+    } catch (const std::exception& ex) {
+      // The rename happened: the message is in the outbox now and must be queued whatever the sync said.
+      log::error("pending: {}: {}", name, ex.what());
+    }
     e->data = std::make_shared<const std::string>(std::move(data));
     e->q = std::move(*q);
     if (e->q.envelope.arrived == 0) e->q.envelope.arrived = unix_now();
@@ -382,7 +407,10 @@ Result<std::string> Spool::release(const std::string& id) {
     for (auto& s : e->status) s.next_attempt = 0;
   }
   index_->make_due({id});
-  if (serving_) wake();
+  if (serving_) {
+    post_local(e);  // its local recipients waited too
+    wake();
+  }
   return fmt::format("{} released", id);
 }
 
@@ -396,6 +424,7 @@ Result<std::string> Spool::remove(const std::string& id) {
     for (auto b : e->busy)
       if (b) return Error{fmt::format("{} is being delivered right now; try again in a moment", id)};
     entries_.erase(it);
+    e->gone = true;
   }
   std::error_code ec;
   fs::remove(e->file, ec);

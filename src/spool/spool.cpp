@@ -159,6 +159,7 @@ StartReport Spool::load(bool serve) {
       if (rep.queued % 1000 == 0) log::info("outbox: {} queue files read", rep.queued);
     } catch (const std::exception& ex) {
       log::error("outbox: {}: {}", p.string(), ex.what());
+      holds.erase(name.substr(0, name.size() - 4));  // keep its hold marker for the next start
     }
   }
   for (auto& e : loaded) {
@@ -224,10 +225,10 @@ void Spool::post_local(EntryPtr e) {
     try {
       deliver_local(e);
     } catch (const std::exception& ex) {
-      log::error("queue {}: local delivery failed: {}; retrying in 30s", e->id, ex.what());
-      auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(30));
+      log::error("queue {}: local delivery failed: {}; retrying in 5s", e->id, ex.what());
+      auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(5));
       timer->async_wait([this, timer, e](boost::system::error_code ec) {
-        if (!ec) post_local(e);
+        if (!ec && !stopping_) post_local(e);
       });
     }
     if (--in_flight_ == 0) {
@@ -242,6 +243,7 @@ void Spool::deliver_local(const EntryPtr& e) {
   std::vector<std::size_t> mine;
   {
     std::lock_guard lock(mu_);
+    if (e->gone || e->held) return;
     for (std::size_t i = 0; i < env.recipients.size(); ++i) {
       if (env.recipients[i].state != RcptState::pending || e->remote[i] || e->busy[i]) continue;
       e->busy[i] = 1;
@@ -315,21 +317,66 @@ void Spool::deliver_local(const EntryPtr& e) {
   if (any_remote) wake();
 }
 
+// Records one attempt's outcomes. Order matters for crash safety:
+// - a copy to copy_delivered_to is stored before the DONE mark (the mailbox deduplicates it by origin);
+//   if storing the copy fails, the failure is logged and the recipient is still marked done, so a
+//   local fault never makes the remote receive the message again;
+// - a failure DSN is queued durably before the FAIL mark, so a crash can repeat a DSN but never lose
+//   one; if it cannot be queued the recipient stays pending and is tried again later;
+// - index updates are a cache: their failure is logged, never fatal.
 void Spool::apply(const EntryPtr& e, const std::vector<std::pair<std::size_t, Outcome>>& outcomes) {
   auto cfg = config();
   auto& env = e->q.envelope;
   auto now = unix_now();
-  std::vector<DsnRecipient> failed, delayed, succeeded;
+  std::vector<DsnRecipient> delayed, succeeded;
+  std::vector<std::pair<std::size_t, DsnRecipient>> failing;  // to mark FAIL once their DSN is queued
+  std::vector<std::size_t> failing_silent;                     // NOTIFY without FAILURE: no DSN
+  auto mark = [&](std::size_t i, RcptState state) {
+    store::patch_file_synced(e->file, env.recipients[i].line_offset, keyword(state));
+    std::lock_guard lock(mu_);
+    env.recipients[i].state = state;
+  };
+  auto defer = [&](std::size_t i, const std::string& text, const config::Route* route, DsnRecipient* d) {
+    const auto& schedule = route && !route->retry.empty() ? route->retry : cfg->retry;
+    RecipientStatus st;
+    {
+      std::lock_guard lock(mu_);
+      auto& s = e->status[i];
+      ++s.attempts;
+      s.last_error = text;
+      auto step = schedule[std::min<std::size_t>(s.attempts - 1, schedule.size() - 1)];
+      s.next_attempt = now + step.count();
+      if (d && !s.delay_warned && now - env.arrived >= cfg->delay_warning_after.count() &&
+          notify_wants(env.recipients[i].notify, DsnAction::delayed)) {
+        s.delay_warned = true;
+        d->action = DsnAction::delayed;
+        delayed.push_back(*d);
+      }
+      st = s;
+    }
+    log::info("queue {}: <{}> deferred (attempt {}, next in {}s): {}", e->id, env.recipients[i].address, st.attempts,
+              st.next_attempt - now, text);
+    try {
+      index_->put(e->id, i, st);
+    } catch (const std::exception& ex) {
+      log::error("outbox index: {}", ex.what());
+    }
+  };
+
+  bool copied = false;
   for (auto& [i, o] : outcomes) {
     auto& r = env.recipients[i];
     DsnRecipient d{r.address, r.orcpt, DsnAction::failed, o.status, o.text, o.remote_mta};
     if (o.kind == Outcome::ok) {
-      if (!o.local && !cfg->copy_delivered_to.empty()) copy_delivered(e, cfg->copy_delivered_to);
-      store::patch_file_synced(e->file, r.line_offset, keyword(RcptState::done));
-      {
-        std::lock_guard lock(mu_);
-        r.state = RcptState::done;
+      if (!o.local && !cfg->copy_delivered_to.empty() && !copied) {
+        copied = true;
+        try {
+          copy_delivered(e, cfg->copy_delivered_to);
+        } catch (const std::exception& ex) {
+          log::error("queue {}: no copy for {}: {}", e->id, cfg->copy_delivered_to, ex.what());
+        }
       }
+      mark(i, RcptState::done);
       if (!o.local) log::info("queue {}: <{}> delivered: {}", e->id, r.address, o.text);
       if (notify_wants(r.notify, DsnAction::delivered) && (o.local || !o.remote_dsn)) {
         d.action = o.local ? DsnAction::delivered : DsnAction::relayed;
@@ -341,45 +388,35 @@ void Spool::apply(const EntryPtr& e, const std::vector<std::pair<std::size_t, Ou
     auto give_up = route && route->give_up_after ? *route->give_up_after : cfg->give_up_after;
     bool expired = o.kind == Outcome::temp && now - env.arrived >= give_up.count();
     if (o.kind == Outcome::perm || expired) {
-      store::patch_file_synced(e->file, r.line_offset, keyword(RcptState::failed));
-      {
-        std::lock_guard lock(mu_);
-        r.state = RcptState::failed;
-      }
       if (expired) {
         d.status = "4.4.7";
-        d.diagnostic = fmt::format("gave up after {}: {}", std::chrono::duration_cast<std::chrono::hours>(give_up).count() >= 1
-                                                               ? fmt::format("{} hours", give_up.count() / 3600)
-                                                               : fmt::format("{} seconds", give_up.count()),
+        d.diagnostic = fmt::format("gave up after {}: {}",
+                                   give_up.count() >= 3600 ? fmt::format("{} hours", give_up.count() / 3600)
+                                                           : fmt::format("{} seconds", give_up.count()),
                                    o.text);
       }
       log::warn("queue {}: <{}> failed: {}", e->id, r.address, d.diagnostic);
-      if (notify_wants(r.notify, DsnAction::failed)) failed.push_back(d);
+      if (notify_wants(r.notify, DsnAction::failed) && !env.from.empty())
+        failing.push_back({i, d});
+      else
+        failing_silent.push_back(i);
       continue;
     }
-    // Temporary: schedule the next attempt from the route's (or the default) schedule.
-    const auto& schedule = route && !route->retry.empty() ? route->retry : cfg->retry;
-    RecipientStatus st;
-    {
-      std::lock_guard lock(mu_);
-      auto& s = e->status[i];
-      ++s.attempts;
-      s.last_error = o.text;
-      auto step = schedule[std::min<std::size_t>(s.attempts - 1, schedule.size() - 1)];
-      s.next_attempt = now + step.count();
-      if (!s.delay_warned && now - env.arrived >= cfg->delay_warning_after.count() &&
-          notify_wants(r.notify, DsnAction::delayed)) {
-        s.delay_warned = true;
-        d.action = DsnAction::delayed;
-        delayed.push_back(d);
-      }
-      st = s;
-    }
-    log::info("queue {}: <{}> deferred (attempt {}, next in {}s): {}", e->id, r.address, st.attempts,
-              st.next_attempt - now, o.text);
-    index_->put(e->id, i, st);
+    defer(i, o.text, route, &d);
   }
-  send_dsn(*e, failed);
+  // Failures: the DSN first (durable), then the FAIL marks.
+  if (!failing.empty()) {
+    std::vector<DsnRecipient> rcpts;
+    for (auto& [i, d] : failing) rcpts.push_back(d);
+    if (send_dsn(*e, rcpts)) {
+      for (auto& [i, d] : failing) mark(i, RcptState::failed);
+    } else {
+      for (auto& [i, d] : failing)
+        defer(i, "the failure DSN could not be queued yet: " + d.diagnostic,
+              match_route(*cfg, store::domain_of(env.recipients[i].address)), nullptr);
+    }
+  }
+  for (auto i : failing_silent) mark(i, RcptState::failed);
   send_dsn(*e, delayed);
   send_dsn(*e, succeeded);
   finish_if_done(e);
@@ -402,6 +439,7 @@ void Spool::finish_if_done(const EntryPtr& e) {
     for (auto& r : e->q.envelope.recipients)
       if (r.state == RcptState::pending) return;
     if (entries_.erase(e->id) == 0) return;
+    e->gone = true;
   }
   // Losing this unlink in a crash only repeats deliveries the mailbox then recognises (local) or
   // that were done (remote: at most one more copy, inside the crash window).
@@ -412,10 +450,10 @@ void Spool::finish_if_done(const EntryPtr& e) {
   log::info("queue {}: all recipients done; removed", e->id);
 }
 
-void Spool::send_dsn(const Entry& e, const std::vector<DsnRecipient>& rcpts) {
-  if (rcpts.empty()) return;
+bool Spool::send_dsn(const Entry& e, const std::vector<DsnRecipient>& rcpts) {
+  if (rcpts.empty()) return true;
   const auto& env = e.q.envelope;
-  if (env.from.empty()) return;  // never to the null sender (no bounce loops)
+  if (env.from.empty()) return true;  // never to the null sender (no bounce loops)
   DsnInput in;
   in.reporting_mta = config()->hostname;
   in.sender = env.from;
@@ -427,10 +465,22 @@ void Spool::send_dsn(const Entry& e, const std::vector<DsnRecipient>& rcpts) {
   Envelope dsn;
   dsn.recipients.push_back(Recipient{env.from});
   auto q = enqueue(std::move(dsn), build_dsn(in));
-  if (!q)
+  if (!q) {
     log::error("queue {}: could not queue the DSN to <{}>: {}", e.id, env.from, q.error().message);
-  else
-    log::info("queue {}: DSN to <{}> queued as {}", e.id, env.from, *q);
+    return false;
+  }
+  log::info("queue {}: DSN to <{}> queued as {}", e.id, env.from, *q);
+  return true;
+}
+
+void Spool::begin_stop() {
+  stopping_ = true;
+  wake();
+}
+
+std::size_t Spool::active_deliveries() {
+  std::lock_guard lock(mu_);
+  return active_total_ + in_flight_.load();
 }
 
 void Spool::stop() {

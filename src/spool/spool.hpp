@@ -90,7 +90,10 @@ class Spool {
   // Writes the queue file durably and schedules delivery; returns the queue id. Blocking: call through
   // net::offload. Errors (disk full, I/O) leave nothing behind; Error::sys_errno tells ENOSPC apart.
   Result<std::string> enqueue(Envelope env, std::string_view message, std::string id = {});
-  // Waits for deliveries in progress (queue files stay for the next start).
+  // No new deliveries from now on (graceful stop); active_deliveries() tells when the last has ended.
+  void begin_stop();
+  std::size_t active_deliveries();
+  // Waits for local deliveries in progress (queue files stay for the next start).
   void stop();
   void set_config(std::shared_ptr<const config::Config> cfg);
 
@@ -121,12 +124,14 @@ class Spool {
   void apply(const EntryPtr& e, const std::vector<std::pair<std::size_t, Outcome>>& outcomes);
   void finish_if_done(const EntryPtr& e);
   void copy_delivered(const EntryPtr& e, const std::string& address);
-  void send_dsn(const Entry& e, const std::vector<DsnRecipient>& rcpts);
+  bool send_dsn(const Entry& e, const std::vector<DsnRecipient>& rcpts);  // false: could not queue it
   void wake();
   boost::asio::awaitable<void> scheduler_loop();
   boost::asio::awaitable<void> pending_loop();
   boost::asio::awaitable<void> record(EntryPtr entry, std::vector<std::pair<std::size_t, Outcome>> outcomes);
   boost::asio::awaitable<void> deliver_remote(std::string destination, std::shared_ptr<Batch> batch);
+  boost::asio::awaitable<void> deliver_batch(const std::string& destination, std::shared_ptr<Batch> batch);
+  void start_due_deliveries();
   void scan_pending(std::map<std::string, std::pair<std::uintmax_t, std::int64_t>>& seen);
   EntryPtr find(const std::string& id);
 

@@ -26,6 +26,7 @@ struct Spool::Entry {
   std::vector<char> busy;               // in a delivery right now
   std::vector<char> remote;             // routed: not local, for the outbox
   bool held = false;
+  bool gone = false;  // removed from the queue (delivered, deleted): pending jobs must not touch it
 
   void init_state() {
     auto n = q.envelope.recipients.size();

@@ -37,9 +37,13 @@ void write_all(int fd, std::string_view data, const std::filesystem::path& p) {
 }  // namespace
 
 void ensure_dir(const std::filesystem::path& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) throw std::system_error(ec, "mkdir " + dir.string());
+  if (std::filesystem::is_directory(dir)) return;
+  // Create each missing level and fsync its parent, so the new directory entry itself is durable
+  // (a message acknowledged into a new mailbox must not vanish with its folder after a power loss).
+  auto parent = dir.parent_path();
+  if (!parent.empty() && parent != dir) ensure_dir(parent);
+  if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) fail("mkdir", dir);
+  fsync_dir(parent.empty() ? std::filesystem::path(".") : parent);
 }
 
 void write_file_synced(const std::filesystem::path& tmp, const std::filesystem::path& final,

@@ -338,6 +338,7 @@ Result<std::vector<std::uint32_t>> Mailstore::deliver(std::string_view address, 
             uids[i] = static_cast<std::uint32_t>(find.col_int(0));
             fs::remove(tmps[i]);
             tmps[i].clear();
+            renamed = true;  // the first copy's rename may not be durable yet (its fsync may have failed)
             continue;
           }
         }

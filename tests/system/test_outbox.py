@@ -242,6 +242,73 @@ class OutboxTest(TernTestCase):
         self.assertNotIn(b"MAIL FROM", got[0], "no plaintext fallback")
         self.assertEqual(self.queue(a)[0]["recipients"][0]["state"], "queued")
 
+    def test_temporary_failure_then_success(self):
+        """A remote that answers 451 to the first attempt and 250 to the next: delivered once, and the
+        queue showed the 451 as the last reply in between."""
+        import threading
+        port = free_port()
+        srv = socket.socket()
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind((HOST, port))
+        srv.listen(5)
+        srv.settimeout(WAIT)
+        self.addCleanup(srv.close)
+        delivered = []
+
+        def session(c, refuse):
+            f = c.makefile("rb")
+            c.sendall(b"220 fake ESMTP\r\n")
+            accepted = 0
+            while True:
+                line = f.readline()
+                if not line:
+                    return
+                verb = line[:4].upper()
+                if verb in (b"EHLO", b"HELO"):
+                    c.sendall(b"250-fake\r\n250 PIPELINING\r\n")
+                elif verb == b"MAIL":
+                    c.sendall(b"250 2.1.0 ok\r\n")
+                elif verb == b"RCPT":
+                    c.sendall(b"451 4.3.2 try again later\r\n" if refuse else b"250 2.1.5 ok\r\n")
+                    accepted += 0 if refuse else 1
+                elif verb == b"DATA" and not accepted:
+                    c.sendall(b"554 5.5.1 no valid recipients\r\n")  # RFC 2920 3.1
+                elif verb == b"DATA":
+                    c.sendall(b"354 go\r\n")
+                    data = b""
+                    while not data.endswith(b"\r\n.\r\n"):
+                        data += f.readline()
+                    delivered.append(data)
+                    c.sendall(b"250 2.0.0 accepted\r\n")
+                elif verb == b"QUIT":
+                    c.sendall(b"221 bye\r\n")
+                    return
+                else:
+                    c.sendall(b"250 ok\r\n")
+
+        def serve():
+            n = 0
+            while True:
+                try:
+                    c, _ = srv.accept()
+                except OSError:
+                    return
+                with c:
+                    session(c, refuse=(n == 0))
+                n += 1
+
+        threading.Thread(target=serve, daemon=True).start()
+        route = f'[[route]]\nmatch = "*"\nrelay = "127.0.0.1:{port}"\ntls = "none"\nretry = ["3s"]\n'
+        a = self.sender_side(routes=route)
+        subject = unique("soft")
+        self.submit(a, ["x@soft.test"], subject)
+        self.wait_until(lambda: self.queue(a) and self.queue(a)[0]["recipients"][0]["attempts"] >= 1, "a deferral")
+        self.assertIn("451 4.3.2 try again later", self.queue(a)[0]["recipients"][0]["last_error"])
+        self.wait_queue_empty(a)
+        self.assertEqual(len(delivered), 1)
+        self.assertIn(subject.encode(), delivered[0])
+        self.assertEqual(self.dsns(a), [], "no DSN for a message that got through")
+
     def test_expiry_and_delay_dsn(self):
         closed = free_port()
         route = f'[[route]]\nmatch = "*"\nrelay = "127.0.0.1:{closed}"\nretry = ["1s"]\ngive_up_after = "4s"\n'
