@@ -30,6 +30,7 @@ fuzz: deps
 
 bench: build
 	@./bench/smtp_ingest
+	@./bench/relay
 	@./bench/pop3
 
 clean:
