@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "app/control.hpp"
+#include "spool/admin.hpp"
 #include "spool/queue_file.hpp"
 #include "spool/spool.hpp"
 #include "store/directory.hpp"
@@ -78,6 +79,23 @@ int run_check(const config::Config& cfg, bool repair, bool as_json) {
       }
     }
   }
+  // The outbox index against the files: a cache, so a mismatch is a note (the server heals it at
+  // start); an unreadable index is set aside and rebuilt by the server, or here with --repair.
+  if (auto ids = spool::index_ids(paths); !ids) {
+    notes.push_back("outbox index unreadable (" + ids.error().message + "); rebuilt from the queue files at next start");
+    if (repair) {
+      auto aside = paths.index().string() + ".damaged-check";
+      std::error_code ec;
+      fs::rename(paths.index(), aside, ec);
+      fs::remove(paths.index().string() + "-wal", ec);
+      fs::remove(paths.index().string() + "-shm", ec);
+    }
+  } else {
+    for (auto& id : *ids)
+      if (!fs::exists(paths.queue_file(id)))
+        notes.push_back(fmt::format("outbox index: entry for {} whose queue file is gone (dropped at next start)", id));
+  }
+
   std::size_t lost = 0;
   if (fs::exists(paths.lost_found))
     for (auto& de : fs::directory_iterator(paths.lost_found))

@@ -94,6 +94,28 @@ std::vector<QueueView> list_queue(const Paths& paths) {
   return out;
 }
 
+Result<std::vector<std::string>> index_ids(const Paths& paths) {
+  std::vector<std::string> out;
+  auto file = paths.index();
+  if (!fs::exists(file)) return out;
+  sqlite3* db = nullptr;
+  auto fail = [&](const std::string& what) {
+    sqlite3_close(db);
+    return Error{fmt::format("{}: {}", file.string(), what)};
+  };
+  if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return fail("cannot open");
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT DISTINCT id FROM recipients", -1, &st, nullptr) != SQLITE_OK)
+    return fail(sqlite3_errmsg(db));
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return fail(sqlite3_errmsg(db));
+  sqlite3_close(db);
+  return out;
+}
+
 Result<std::string> show_queue_file(const Paths& paths, const std::string& id) {
   if (id.find('/') != std::string::npos || id.empty()) return Error{fmt::format("no queued message {}", id)};
   try {

@@ -29,6 +29,9 @@ struct QueueView {
 };
 
 std::vector<QueueView> list_queue(const Paths& paths);
+// The ids the outbox index has rows for; an Error when the index exists but cannot be read.
+Result<std::vector<std::string>> index_ids(const Paths& paths);
+
 // The whole queue file for `tern queue show`.
 Result<std::string> show_queue_file(const Paths& paths, const std::string& id);
 
