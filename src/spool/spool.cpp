@@ -169,6 +169,7 @@ StartReport Spool::load(bool serve) {
   for (auto& id : holds) fs::remove(paths_.hold_marker(id));  // markers of messages already gone
   index_->retain(ids);
   if (rep.temp_removed) store::fsync_dir(paths_.outbox);
+  rep.index_rebuilt = rep.index_rebuilt && rep.queued > 0;  // a new, empty outbox rebuilds nothing
   if (serve)
     log::info("outbox: {} queued message(s) resumed{}, {} moved to lost+found, {} unfinished temp file(s) removed",
               rep.queued, rep.index_rebuilt ? " (index rebuilt from the queue files)" : "", rep.quarantined,
