@@ -236,7 +236,11 @@ asio::awaitable<void> Spool::deliver_batch(const std::string& destination, std::
       for (auto i : item.rcpts)
         ce.recipients.push_back(smtp::client::Recipient{env.recipients[i].address, env.recipients[i].notify,
                                                         env.recipients[i].orcpt});
-      auto body = to_crlf_if_needed(item.entry->message());
+      auto entry = item.entry;
+      auto read_job = [this, entry] { return bytes(entry); };
+      auto data = *co_await net::offload(pool_, std::move(read_job));
+      auto body = to_crlf_if_needed(entry->message_in(*data));
+      data.reset();
       auto tr = co_await conn->send(ce, body);
       for (std::size_t j = 0; j < item.rcpts.size(); ++j) {
         auto rep = tr.outcome(j);

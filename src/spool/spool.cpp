@@ -143,7 +143,7 @@ StartReport Spool::load(bool serve) {
       auto e = std::make_shared<Entry>();
       e->id = name.substr(0, name.size() - 4);
       e->file = p;
-      e->data = std::move(data);
+      // e->data stays null: delivery reads the file again, so a large queue is not held in memory at start.
       e->q = std::move(*q);
       if (e->q.envelope.arrived == 0) {
         struct stat st {};
@@ -289,14 +289,20 @@ void Spool::deliver_local(const EntryPtr& e) {
     outcomes.push_back({i, Outcome::success("250 2.0.0 delivered to the local mailbox", true)});
   }
   if (outcomes.empty()) {
-    if (any_remote) wake();
+    if (any_remote) {
+      std::lock_guard lock(mu_);
+      e->data.reset();
+      wake();
+    }
     finish_if_done(e);  // a file whose recipients were all done before a crash
     return;
   }
+  auto data = bytes(e);
+  auto message = e->message_in(*data);
   if (!slots.empty()) {
     // RFC 5321 4.4: the final delivery adds Return-Path with the envelope sender.
     std::string content = "Return-Path: <" + env.from + ">\r\n";
-    content.append(e->message());
+    content.append(message);
     for (auto& s : slots) {
       auto r = mailstore_.deliver(s, "INBOX", {store::NewMessage{content, e->id}});
       if (!r) throw std::runtime_error(r.error().message);
@@ -310,11 +316,15 @@ void Spool::deliver_local(const EntryPtr& e) {
     for (auto& t : forwards) fwd.recipients.push_back(Recipient{t});
     fwd.body = env.body;
     fwd.smtputf8 = env.smtputf8;
-    auto q = enqueue(std::move(fwd), e->message());
+    auto q = enqueue(std::move(fwd), message);
     if (!q) throw std::runtime_error(q.error().message);
     log::info("queue {}: forwarded to {} remote alias target(s) as {}", e->id, forwards.size(), *q);
   }
   apply(e, outcomes);
+  if (any_remote) {
+    std::lock_guard lock(mu_);
+    e->data.reset();  // only remote recipients are left: read the file again when one is due
+  }
   if (any_remote) wake();
 }
 
@@ -409,7 +419,7 @@ void Spool::apply(const EntryPtr& e, const std::vector<std::pair<std::size_t, Ou
   if (!failing.empty()) {
     std::vector<DsnRecipient> rcpts;
     for (auto& [i, d] : failing) rcpts.push_back(d);
-    if (send_dsn(*e, rcpts)) {
+    if (send_dsn(e, rcpts)) {
       for (auto& [i, d] : failing) mark(i, RcptState::failed);
     } else {
       for (auto& [i, d] : failing)
@@ -418,8 +428,8 @@ void Spool::apply(const EntryPtr& e, const std::vector<std::pair<std::size_t, Ou
     }
   }
   for (auto i : failing_silent) mark(i, RcptState::failed);
-  send_dsn(*e, delayed);
-  send_dsn(*e, succeeded);
+  send_dsn(e, delayed);
+  send_dsn(e, succeeded);
   finish_if_done(e);
 }
 
@@ -430,7 +440,8 @@ void Spool::copy_delivered(const EntryPtr& e, const std::string& address) {
     log::error("outbound.copy_delivered_to: {} is not a local mailbox or archive; no copy made", address);
     return;
   }
-  auto r = mailstore_.deliver(slot->address, "INBOX", {store::NewMessage{e->message(), e->id + ".copy"}});
+  auto data = bytes(e);
+  auto r = mailstore_.deliver(slot->address, "INBOX", {store::NewMessage{e->message_in(*data), e->id + ".copy"}});
   if (!r) throw std::runtime_error(r.error().message);
 }
 
@@ -451,9 +462,17 @@ void Spool::finish_if_done(const EntryPtr& e) {
   log::info("queue {}: all recipients done; removed", e->id);
 }
 
-bool Spool::send_dsn(const Entry& e, const std::vector<DsnRecipient>& rcpts) {
+std::shared_ptr<const std::string> Spool::bytes(const EntryPtr& e) {
+  {
+    std::lock_guard lock(mu_);
+    if (e->data) return e->data;
+  }
+  return std::make_shared<const std::string>(store::read_file(e->file));
+}
+
+bool Spool::send_dsn(const EntryPtr& e, const std::vector<DsnRecipient>& rcpts) {
   if (rcpts.empty()) return true;
-  const auto& env = e.q.envelope;
+  const auto& env = e->q.envelope;
   if (env.from.empty()) return true;  // never to the null sender (no bounce loops)
   DsnInput in;
   in.reporting_mta = config()->hostname;
@@ -462,15 +481,16 @@ bool Spool::send_dsn(const Entry& e, const std::vector<DsnRecipient>& rcpts) {
   in.ret = env.ret;
   in.arrival = std::chrono::system_clock::from_time_t(env.arrived);
   in.recipients = rcpts;
-  in.original = e.message();
+  auto data = bytes(e);
+  in.original = e->message_in(*data);
   Envelope dsn;
   dsn.recipients.push_back(Recipient{env.from});
   auto q = enqueue(std::move(dsn), build_dsn(in));
   if (!q) {
-    log::error("queue {}: could not queue the DSN to <{}>: {}", e.id, env.from, q.error().message);
+    log::error("queue {}: could not queue the DSN to <{}>: {}", e->id, env.from, q.error().message);
     return false;
   }
-  log::info("queue {}: DSN to <{}> queued as {}", e.id, env.from, *q);
+  log::info("queue {}: DSN to <{}> queued as {}", e->id, env.from, *q);
   return true;
 }
 

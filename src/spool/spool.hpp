@@ -124,7 +124,9 @@ class Spool {
   void apply(const EntryPtr& e, const std::vector<std::pair<std::size_t, Outcome>>& outcomes);
   void finish_if_done(const EntryPtr& e);
   void copy_delivered(const EntryPtr& e, const std::string& address);
-  bool send_dsn(const Entry& e, const std::vector<DsnRecipient>& rcpts);  // false: could not queue it
+  // The queue file's bytes: kept in memory, or read again (blocking).
+  std::shared_ptr<const std::string> bytes(const EntryPtr& e);
+  bool send_dsn(const EntryPtr& e, const std::vector<DsnRecipient>& rcpts);  // false: could not queue it
   void wake();
   boost::asio::awaitable<void> scheduler_loop();
   boost::asio::awaitable<void> pending_loop();

@@ -20,7 +20,9 @@ std::string to_crlf_if_needed(std::string_view s);
 struct Spool::Entry {
   std::string id;
   std::filesystem::path file;
-  std::shared_ptr<const std::string> data;  // the whole queue file
+  // The whole queue file while local delivery needs it; null afterwards (a message waiting for a
+  // remote server costs no memory: Spool::bytes() reads it again), so a large queue fits in RAM.
+  std::shared_ptr<const std::string> data;
   QueueFile q;
   std::vector<RecipientStatus> status;  // attempts, next attempt, last error (the index's cache)
   std::vector<char> busy;               // in a delivery right now
@@ -34,7 +36,8 @@ struct Spool::Entry {
     busy.assign(n, 0);
     remote.assign(n, 0);
   }
-  std::string_view message() const { return std::string_view(*data).substr(q.message_offset); }
+  // The message inside the queue file's bytes.
+  std::string_view message_in(const std::string& bytes) const { return std::string_view(bytes).substr(q.message_offset); }
 };
 
 // What happened to one recipient in one attempt.
