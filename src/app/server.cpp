@@ -90,7 +90,12 @@ class Server {
       std::cerr << "tern: " << s.error().message << "\n";
       return 1;
     }
-    spool_->start();
+    try {
+      spool_->start();
+    } catch (const std::exception& e) {
+      std::cerr << "tern: cannot start the outbox: " << e.what() << "\n";
+      return 1;
+    }
     if (auto s = start_control(io_, pool_, *spool_, cfg.data_dir); !s) log::warn("control socket: {}", s.error().message);
     for (auto& l : listeners_) asio::co_spawn(io_, accept_loop(l), asio::detached);
     wait_signal();

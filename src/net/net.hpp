@@ -75,6 +75,11 @@ class Stream {
 
   awaitable<std::size_t> read_some(char* buf, std::size_t len);
   awaitable<void> write(std::string_view data);
+  // For line protocols: appends what arrives (at most 16 KB) to `in`; false at the end of the stream
+  // (EOF, or a TLS peer that closed without close_notify).
+  awaitable<bool> read_append(std::string& in);
+  // Writes `out` and clears it (nothing when empty).
+  awaitable<void> write_pending(std::string& out);
   // Server-side TLS handshake (implicit TLS at connect, or after STARTTLS's 220).
   awaitable<void> handshake_server(ssl::context& ctx);
   bool is_tls() const { return tls_ != nullptr; }

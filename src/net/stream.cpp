@@ -57,6 +57,26 @@ awaitable<void> Stream::write(std::string_view data) {
     co_await asio::async_write(socket_, asio::buffer(data), asio::use_awaitable);
 }
 
+awaitable<bool> Stream::read_append(std::string& in) {
+  char buf[16384];
+  std::size_t n = 0;
+  try {
+    n = co_await read_some(buf, sizeof buf);
+  } catch (const boost::system::system_error& e) {
+    if (e.code() == asio::error::eof || e.code() == ssl::error::stream_truncated) co_return false;
+    throw;
+  }
+  in.append(buf, n);
+  co_return true;
+}
+
+awaitable<void> Stream::write_pending(std::string& out) {
+  if (out.empty()) co_return;
+  std::string data;
+  data.swap(out);
+  co_await write(data);
+}
+
 awaitable<void> Stream::handshake_server(ssl::context& ctx) {
   tls_ = std::make_unique<ssl::stream<tcp::socket&>>(socket_, ctx);
   co_await tls_->async_handshake(ssl::stream_base::server, asio::use_awaitable);

@@ -60,26 +60,16 @@ Session::Session(net::Stream& stream, ListenerKind kind, Services services, std:
     : stream_(stream), kind_(kind), svc_(std::move(services)), cfg_(*svc_.config), id_(std::move(id)) {}
 
 net::awaitable<void> Session::flush() {
-  if (out_.empty()) co_return;
+  if (out_.empty()) co_return;  // keeps the read deadline the caller set (DATA has its own)
   stream_.set_timeout(cfg_.limits.command_timeout);
-  std::string out;
-  out.swap(out_);
-  co_await stream_.write(out);
+  co_await stream_.write_pending(out_);
 }
 
 net::awaitable<bool> Session::fill() {
   co_await flush();  // never wait for input with responses unsent (RFC 2449 6.6)
   stream_.set_timeout(idle_timeout);
-  char buf[16384];
-  std::size_t n = 0;
-  try {
-    n = co_await stream_.read_some(buf, sizeof buf);
-  } catch (const boost::system::system_error& e) {
-    if (e.code() == boost::asio::error::eof || e.code() == boost::asio::ssl::error::stream_truncated) co_return false;
-    throw;
-  }
-  in_.append(buf, n);
-  co_return true;
+  bool more = co_await stream_.read_append(in_);
+  co_return more;
 }
 
 net::awaitable<void> Session::pause(std::chrono::seconds d) {

@@ -38,26 +38,15 @@ void Session::reply(int code, std::string_view enhanced, std::string_view text) 
 void Session::reply(const Reply& r) { out_ += r.format(); }
 
 net::awaitable<void> Session::flush() {
-  if (out_.empty()) co_return;
+  if (out_.empty()) co_return;  // keeps the read deadline the caller set (DATA has its own)
   stream_.set_timeout(cfg_.limits.command_timeout);
-  std::string out;
-  out.swap(out_);
-  co_await stream_.write(out);
+  co_await stream_.write_pending(out_);
 }
 
 net::awaitable<bool> Session::fill() {
   co_await flush();  // never wait for input with replies unsent (RFC 2920 3.1)
-  char buf[16384];
-  boost::system::error_code ec;
-  std::size_t n = 0;
-  try {
-    n = co_await stream_.read_some(buf, sizeof buf);
-  } catch (const boost::system::system_error& e) {
-    if (e.code() == boost::asio::error::eof || e.code() == boost::asio::ssl::error::stream_truncated) co_return false;
-    throw;
-  }
-  in_.append(buf, n);
-  co_return true;
+  bool more = co_await stream_.read_append(in_);
+  co_return more;
 }
 
 bool Session::tls_offered() const { return !stream_.is_tls() && svc_.tls && kind_ != ListenerKind::submissions; }

@@ -1,5 +1,7 @@
 #include "spool/outbox_index.hpp"
 
+#include <sqlite3.h>
+
 #include <chrono>
 #include <set>
 
@@ -31,8 +33,9 @@ OutboxIndex::OutboxIndex(const fs::path& file) {
     db_ = std::make_unique<store::Db>(file, false);
     db_->exec(schema);
     Stmt chk(db_->raw(), "PRAGMA quick_check");
-    if (!chk.step() || chk.col_text(0) != "ok") throw store::DbError("quick_check failed");
+    if (!chk.step() || chk.col_text(0) != "ok") throw store::DbError("quick_check failed", SQLITE_CORRUPT);
   } catch (const store::DbError& e) {
+    if (!e.damaged()) throw;  // busy, full, I/O: not a reason to set the index aside
     db_.reset();
     auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     auto aside = fs::path(file.string() + fmt::format(".damaged-{}", now));

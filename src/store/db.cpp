@@ -2,13 +2,18 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
+#include <thread>
+
 #include <fmt/format.h>
 
 namespace tern::store {
 
+bool DbError::damaged() const { return code == SQLITE_CORRUPT || code == SQLITE_NOTADB; }
+
 Stmt::Stmt(sqlite3* db, std::string_view sql) : db_(db) {
   if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &st_, nullptr) != SQLITE_OK)
-    throw DbError(fmt::format("prepare: {}: {}", sqlite3_errmsg(db), sql));
+    throw DbError(fmt::format("prepare: {}: {}", sqlite3_errmsg(db), sql), sqlite3_errcode(db) & 0xff);
 }
 Stmt::~Stmt() { sqlite3_finalize(st_); }
 
@@ -28,7 +33,7 @@ bool Stmt::step() {
   int rc = sqlite3_step(st_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  throw DbError(fmt::format("step: {}", sqlite3_errmsg(db_)));
+  throw DbError(fmt::format("step: {}", sqlite3_errmsg(db_)), rc & 0xff);
 }
 void Stmt::reset() {
   sqlite3_reset(st_);
@@ -46,12 +51,23 @@ Db::Db(const std::filesystem::path& file, bool synchronous_full) : file_(file) {
   if (sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    int code = db_ ? sqlite3_errcode(db_) & 0xff : SQLITE_NOMEM;
     sqlite3_close(db_);
-    throw DbError(fmt::format("{}: {}", file.string(), msg));
+    throw DbError(fmt::format("{}: {}", file.string(), msg), code);
   }
   sqlite3_busy_timeout(db_, 10000);
   try {
-    exec("PRAGMA journal_mode=WAL");
+    // Switching a new file to WAL takes an exclusive lock and may answer SQLITE_BUSY at once, without
+    // the busy handler, when another process (the CLI, the server) opens the same file this instant.
+    for (int attempt = 0;; ++attempt) {
+      try {
+        exec("PRAGMA journal_mode=WAL");
+        break;
+      } catch (const DbError& e) {
+        if ((e.code != SQLITE_BUSY && e.code != SQLITE_LOCKED) || attempt >= 250) throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
     exec(synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     exec("PRAGMA foreign_keys=ON");
   } catch (...) {
@@ -68,7 +84,7 @@ void Db::exec(std::string_view sql) {
   if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
-    throw DbError(fmt::format("{}: {}", file_.string(), msg));
+    throw DbError(fmt::format("{}: {}", file_.string(), msg), sqlite3_errcode(db_) & 0xff);
   }
 }
 std::int64_t Db::last_insert_id() const { return sqlite3_last_insert_rowid(db_); }

@@ -16,7 +16,10 @@ struct sqlite3_stmt;
 namespace tern::store {
 
 struct DbError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+  explicit DbError(const std::string& what, int code = 0) : std::runtime_error(what), code(code) {}
+  int code;  // SQLite's primary result code (SQLITE_CORRUPT, SQLITE_BUSY, ...), 0 when not from SQLite
+  // The file is not a usable database (as opposed to busy, full, or an I/O error).
+  bool damaged() const;
 };
 
 class Stmt {

@@ -1,5 +1,6 @@
 #include "store/mailstore.hpp"
 
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -265,9 +266,11 @@ Result<Mailstore::Slot*> Mailstore::open_slot(std::string_view address) {
       slot->db = std::make_unique<Db>(index, false);
       slot->db->exec(index_schema);
       Stmt chk(slot->db->raw(), "PRAGMA quick_check");
-      if (!chk.step() || chk.col_text(0) != "ok") throw DbError("quick_check failed");
+      if (!chk.step() || chk.col_text(0) != "ok") throw DbError("quick_check failed", SQLITE_CORRUPT);
     } catch (const DbError& e) {
-      // A damaged index is a cache: set it aside (never delete) and rebuild it from the files.
+      // A damaged index is a cache: set it aside (never delete) and rebuild it from the files. Any other
+      // failure (busy, disk full, I/O) is reported as it is: the index may be fine and in use.
+      if (!e.damaged()) throw;
       slot->db.reset();
       auto aside = slot->dir / fmt::format("index.db.damaged-{}", now_seconds());
       log::warn("mailslot {}: index unreadable ({}); moved to {} and rebuilding from the message files", key,
