@@ -25,6 +25,11 @@ std::string make_unique_id();
 // Decimal without sign; nullopt on overflow or non-digits.
 std::optional<std::uint64_t> parse_u64(std::string_view s);
 
+// True when `s` holds a LF not preceded by CR.
+bool has_bare_lf(std::string_view s);
+// `s` with every bare LF turned into CRLF (stored and sent messages always use CRLF).
+std::string to_crlf(std::string_view s);
+
 // RFC 5322 3.3 date-time for now (or a given time), e.g. "Sat, 28 Nov 2026 13:20:05 +0000".
 std::string rfc5322_date(std::chrono::system_clock::time_point t = std::chrono::system_clock::now());
 

@@ -239,7 +239,7 @@ asio::awaitable<void> Spool::deliver_batch(const std::string& destination, std::
       auto entry = item.entry;
       auto read_job = [this, entry] { return bytes(entry); };
       auto data = *co_await net::offload(pool_, std::move(read_job));
-      auto body = to_crlf_if_needed(entry->message_in(*data));
+      auto body = to_crlf(entry->message_in(*data));
       data.reset();
       auto tr = co_await conn->send(ce, body);
       for (std::size_t j = 0; j < item.rcpts.size(); ++j) {

@@ -63,16 +63,6 @@ const config::Route* match_route(const config::Config& cfg, std::string_view dom
   return nullptr;
 }
 
-std::string to_crlf_if_needed(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + s.size() / 32);
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) out += '\r';
-    out += s[i];
-  }
-  return out;
-}
-
 Spool::Spool(Paths paths, std::shared_ptr<const config::Config> cfg, store::Directory& directory,
              store::Mailstore& mailstore, asio::thread_pool& pool, asio::io_context& io)
     : paths_(std::move(paths)), outbox_sync_(paths_.outbox), cfg_(std::move(cfg)), directory_(directory),

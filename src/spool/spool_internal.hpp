@@ -14,7 +14,6 @@ namespace tern::spool {
 std::int64_t unix_now();
 // The first [[route]] whose pattern matches the domain ("*", "example.test", "*.example.test").
 const config::Route* match_route(const config::Config& cfg, std::string_view domain);
-std::string to_crlf_if_needed(std::string_view s);
 
 // One queued message. The vectors are per recipient, guarded by Spool::mu_.
 struct Spool::Entry {

@@ -61,23 +61,6 @@ struct HeaderSummary {
   std::string from, subject;
 };
 
-bool has_bare_lf(std::string_view s) {
-  for (std::size_t i = 0; i < s.size(); ++i)
-    if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) return true;
-  return false;
-}
-
-// Stored messages always have CRLF line ends, so the size in the index is what POP3 and IMAP send.
-std::string to_crlf(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + s.size() / 32);
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) out += '\r';
-    out += s[i];
-  }
-  return out;
-}
-
 HeaderSummary summarize(std::string_view content) {
   auto fields = mime::parse_header(content, 200);
   return {mime::decode_words(mime::first_value(fields, "From")),
