@@ -8,11 +8,12 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libsqlite3-dev sqlite3 libcrypt-dev libc-ares-dev
   libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev
+  libgmime-3.0-dev zlib1g-dev
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev
   python3 openssl swaks libnet-ssleay-perl procps   # swaks needs Net::SSLeay for --tls
   # test and benchmark peers
-  dnsmasq-base curl xz-utils fetchmail
+  dnsmasq-base curl xz-utils fetchmail isync
 )
 
 missing=()
