@@ -10,6 +10,8 @@ namespace tern {
 struct Error {
   std::string message;
   int sys_errno = 0;  // the errno behind a system failure (ENOSPC: disk full), else 0
+  // What kind of expected failure, where callers answer differently (IMAP's NONEXISTENT, ALREADYEXISTS).
+  enum class Kind { failed, not_found, exists, invalid } kind = Kind::failed;
 };
 
 template <typename T>

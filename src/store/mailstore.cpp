@@ -17,6 +17,7 @@
 #include "store/db.hpp"
 #include "store/directory.hpp"
 #include "store/files.hpp"
+#include "store/mailstore_slot.hpp"
 
 namespace tern::store {
 namespace fs = std::filesystem;
@@ -28,7 +29,9 @@ CREATE TABLE IF NOT EXISTS folders(
   id INTEGER PRIMARY KEY,
   name TEXT NOT NULL UNIQUE,
   uidvalidity INTEGER NOT NULL,
-  uidnext INTEGER NOT NULL DEFAULT 1);
+  uidnext INTEGER NOT NULL DEFAULT 1,
+  highestmodseq INTEGER NOT NULL DEFAULT 1,
+  special_use TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS messages(
   folder INTEGER NOT NULL REFERENCES folders(id),
   uid INTEGER NOT NULL,
@@ -39,9 +42,23 @@ CREATE TABLE IF NOT EXISTS messages(
   origin TEXT NOT NULL DEFAULT '',
   hdr_from TEXT NOT NULL DEFAULT '',
   subject TEXT NOT NULL DEFAULT '',
+  modseq INTEGER NOT NULL DEFAULT 1,
+  summary BLOB,
   PRIMARY KEY(folder, uid));
 CREATE INDEX IF NOT EXISTS messages_origin ON messages(origin) WHERE origin != '';
+CREATE INDEX IF NOT EXISTS messages_modseq ON messages(folder, modseq);
+CREATE TABLE IF NOT EXISTS expunged(
+  folder INTEGER NOT NULL,
+  uid INTEGER NOT NULL,
+  modseq INTEGER NOT NULL,
+  PRIMARY KEY(folder, uid));
+CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(folder, modseq);
+CREATE TABLE IF NOT EXISTS subscriptions(name TEXT PRIMARY KEY);
+PRAGMA user_version = 2;
 )";
+constexpr int index_schema_version = 2;
+
+}  // namespace
 
 std::int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -56,6 +73,8 @@ std::optional<std::pair<std::uint32_t, std::string>> parse_message_name(std::str
   if (!uid || *uid == 0 || *uid > 0xffffffffu) return std::nullopt;
   return std::make_pair(static_cast<std::uint32_t>(*uid), std::string(name.substr(dot + 1)));
 }
+
+namespace {
 
 struct HeaderSummary {
   std::string from, subject;
@@ -94,133 +113,247 @@ std::string decode_path_component(std::string_view name) {
   return out;
 }
 
-struct Mailstore::Slot {
-  fs::path dir;
-  std::unique_ptr<Db> db;
-  std::mutex mu;
-  std::map<std::string, std::int64_t> folder_ids;  // name -> id, filled lazily
-  std::map<std::string, std::unique_ptr<DirSyncer>> folder_syncers;  // group commit per folder
-
-  DirSyncer& syncer(std::string_view folder) {  // caller holds mu
-    auto& s = folder_syncers[std::string(folder)];
-    if (!s) s = std::make_unique<DirSyncer>(folder_dir(folder));
-    return *s;
+std::optional<FolderFile> read_folder_file(const fs::path& fdir) {
+  try {
+    auto text = read_file(fdir / ".folder");
+    FolderFile f;
+    bool have = false;
+    for (auto line : split(text, '\n')) {
+      if (line.starts_with("uidvalidity ")) {
+        if (auto v = parse_u64(line.substr(12))) {
+          f.uidvalidity = static_cast<std::int64_t>(*v);
+          have = true;
+        }
+      } else if (line.starts_with("special-use ")) {
+        f.special_use = std::string(line.substr(12));
+      }
+    }
+    if (have) return f;
+  } catch (const std::system_error&) {
   }
+  return std::nullopt;
+}
 
-  fs::path folder_dir(std::string_view folder) const { return dir / "folders" / encode_path_component(folder); }
+void write_folder_file(const fs::path& fdir, std::string_view name, const FolderFile& f) {
+  auto tmp = fdir / (".folder." + make_unique_id());
+  std::string text = fmt::format("uidvalidity {}\nname {}\n", f.uidvalidity, name);
+  if (!f.special_use.empty()) text += fmt::format("special-use {}\n", f.special_use);
+  write_file_synced(tmp.string() + ".w", tmp, text);
+  fs::rename(tmp, fdir / ".folder");
+}
 
-  // The folder's id, creating folder directory, .folder file and row as needed. Caller holds mu.
-  std::int64_t folder_id(std::string_view folder) {
-    if (auto it = folder_ids.find(std::string(folder)); it != folder_ids.end()) return it->second;
-    Stmt sel(db->raw(), "SELECT id FROM folders WHERE name = ?");
-    if (sel.bind(1, folder).step()) return folder_ids[std::string(folder)] = sel.col_int(0);
-    auto fdir = folder_dir(folder);
-    std::int64_t uidvalidity = now_seconds();
-    ensure_dir(fdir);
-    if (!fs::exists(fdir / ".folder")) {
-      // Another process (the CLI, the server) may create the same folder at this moment: link() the
-      // finished file into place, which fails if the other won; then both use the winner's value.
-      auto tmp = fdir / (".folder." + make_unique_id());
-      write_file_synced(tmp.string() + ".w", tmp, fmt::format("uidvalidity {}\nname {}\n", uidvalidity, folder));
-      bool won = ::link(tmp.c_str(), (fdir / ".folder").c_str()) == 0;
-      ::unlink(tmp.c_str());
+namespace {
+
+bool flag_equal(std::string_view a, std::string_view b) { return iequals(a, b); }
+
+}  // namespace
+
+std::vector<std::string> split_flags(std::string_view flags) {
+  std::vector<std::string> out;
+  for (auto f : split(flags, ' '))
+    if (!f.empty()) out.emplace_back(f);
+  return out;
+}
+
+std::string join_flags(const std::vector<std::string>& flags) {
+  std::vector<std::string> kept;
+  for (auto& f : flags) {
+    if (f.empty()) continue;
+    bool dup = false;
+    for (auto& k : kept) dup = dup || flag_equal(k, f);
+    if (!dup) kept.push_back(f);
+  }
+  std::string out;
+  for (auto& k : kept) {
+    if (!out.empty()) out += ' ';
+    out += k;
+  }
+  return out;
+}
+
+bool has_flag(std::string_view flags, std::string_view flag) {
+  for (auto f : split(flags, ' '))
+    if (flag_equal(f, flag)) return true;
+  return false;
+}
+
+std::shared_ptr<DirSyncer> Mailstore::Slot::syncer(std::string_view folder) {
+  auto& s = folder_syncers[std::string(folder)];
+  if (!s) s = std::make_shared<DirSyncer>(folder_dir(folder));
+  return s;
+}
+
+fs::path Mailstore::Slot::folder_dir(std::string_view folder) const {
+  return dir / "folders" / encode_path_component(folder);
+}
+
+std::optional<std::int64_t> Mailstore::Slot::find_folder(std::string_view folder) {
+  if (auto it = folder_ids.find(std::string(folder)); it != folder_ids.end()) return it->second;
+  Stmt sel(db->raw(), "SELECT id FROM folders WHERE name = ?");
+  if (sel.bind(1, folder).step()) return folder_ids[std::string(folder)] = sel.col_int(0);
+  return std::nullopt;
+}
+
+std::int64_t Mailstore::Slot::new_uidvalidity(std::int64_t at_least) {
+  Stmt max(db->raw(), "SELECT coalesce(max(uidvalidity), 0) FROM folders");
+  max.step();
+  return std::max({now_seconds(), max.col_int(0) + 1, at_least});
+}
+
+std::uint64_t Mailstore::Slot::next_modseq(std::int64_t fid) {
+  Stmt up(db->raw(), "UPDATE folders SET highestmodseq = highestmodseq + 1 WHERE id = ? RETURNING highestmodseq");
+  if (!up.bind(1, fid).step()) throw DbError("folder row vanished");
+  return static_cast<std::uint64_t>(up.col_int(0));
+}
+
+void Mailstore::Slot::forget_folders() {
+  folder_ids.clear();
+  folder_syncers.clear();  // holders keep theirs alive (shared_ptr) until their sync returns
+}
+
+std::int64_t Mailstore::Slot::folder_id(std::string_view folder, std::string_view special_use) {
+  if (auto id = find_folder(folder)) return *id;
+  auto fdir = folder_dir(folder);
+  ensure_dir(fdir);
+  FolderFile ff;
+  if (auto existing = read_folder_file(fdir)) {
+    ff = *existing;
+    if (rebuilding) {
+      // Flags and MODSEQs were lost with the index: a new UIDVALIDITY tells clients to drop their
+      // caches (RFC 9051 2.3.1.1). Same UIDs, so POP3's UIDLs do not change.
+      ff.uidvalidity = new_uidvalidity(ff.uidvalidity + 1);
+      write_folder_file(fdir, folder, ff);
       fsync_dir(fdir);
-      fsync_dir(fdir.parent_path());
-      if (!won) uidvalidity = read_uidvalidity(fdir).value_or(uidvalidity);
+      log::warn("mailslot {}: folder {} rebuilt from its files: new UIDVALIDITY {}", dir.string(), folder,
+                ff.uidvalidity);
+    }
+  } else {
+    // Another process (the CLI, the server) may create the same folder at this moment: link() the
+    // finished file into place, which fails if the other won; then both use the winner's value.
+    ff.uidvalidity = new_uidvalidity();
+    ff.special_use = std::string(special_use);
+    auto tmp = fdir / (".folder." + make_unique_id());
+    std::string text = fmt::format("uidvalidity {}\nname {}\n", ff.uidvalidity, folder);
+    if (!ff.special_use.empty()) text += fmt::format("special-use {}\n", ff.special_use);
+    write_file_synced(tmp.string() + ".w", tmp, text);
+    bool won = ::link(tmp.c_str(), (fdir / ".folder").c_str()) == 0;
+    ::unlink(tmp.c_str());
+    fsync_dir(fdir);
+    fsync_dir(fdir.parent_path());
+    if (!won)
+      if (auto other = read_folder_file(fdir)) ff = *other;
+  }
+  // OR IGNORE: another process may have added the row meanwhile (its UIDVALIDITY came from the same
+  // .folder file).
+  Stmt ins(db->raw(), "INSERT OR IGNORE INTO folders(name, uidvalidity, special_use) VALUES (?, ?, ?)");
+  ins.bind(1, folder).bind(2, ff.uidvalidity).bind(3, ff.special_use).step();
+  Stmt again(db->raw(), "SELECT id FROM folders WHERE name = ?");
+  if (!again.bind(1, folder).step()) throw DbError("folder row vanished: " + std::string(folder));
+  if (rebuilding) {
+    // Nothing remembers subscriptions any more: subscribe every folder found.
+    Stmt sub(db->raw(), "INSERT OR IGNORE INTO subscriptions(name) VALUES (?)");
+    sub.bind(1, folder).step();
+  }
+  return folder_ids[std::string(folder)] = again.col_int(0);
+}
+
+void Mailstore::Slot::reconcile(bool repair, CheckReport& report,
+                                const std::function<std::string(std::string_view)>& summarizer) {
+  auto folders_root = dir / "folders";
+  if (!fs::exists(folders_root)) return;
+  std::set<std::string> on_disk;
+  for (auto& entry : fs::directory_iterator(folders_root)) {
+    if (!entry.is_directory()) continue;
+    auto name = decode_path_component(entry.path().filename().string());
+    on_disk.insert(name);
+    std::int64_t fid;
+    if (repair) {
+      fid = folder_id(name);
     } else {
-      uidvalidity = read_uidvalidity(fdir).value_or(uidvalidity);
+      Stmt sel(db->raw(), "SELECT id FROM folders WHERE name = ?");
+      if (!sel.bind(1, name).step()) {
+        report.notes.push_back(fmt::format("{}: folder {} not yet in the index (added at next open)", dir.string(), name));
+        continue;
+      }
+      fid = sel.col_int(0);
     }
-    // OR IGNORE: another process may have added the row meanwhile (its UIDVALIDITY came from the same
-    // .folder file).
-    Stmt ins(db->raw(), "INSERT OR IGNORE INTO folders(name, uidvalidity) VALUES (?, ?)");
-    ins.bind(1, folder).bind(2, uidvalidity).step();
-    Stmt again(db->raw(), "SELECT id FROM folders WHERE name = ?");
-    if (!again.bind(1, folder).step()) throw DbError("folder row vanished: " + std::string(folder));
-    return folder_ids[std::string(folder)] = again.col_int(0);
-  }
+    std::map<std::uint32_t, std::string> rows;
+    Stmt sel(db->raw(), "SELECT uid, file FROM messages WHERE folder = ?");
+    sel.bind(1, fid);
+    while (sel.step()) rows[static_cast<std::uint32_t>(sel.col_int(0))] = sel.col_text(1);
 
-  static std::optional<std::int64_t> read_uidvalidity(const fs::path& fdir) {
-    try {
-      auto text = read_file(fdir / ".folder");
-      for (auto line : split(text, '\n'))
-        if (line.starts_with("uidvalidity "))
-          if (auto v = parse_u64(line.substr(12))) return static_cast<std::int64_t>(*v);
-    } catch (const std::system_error&) {
+    std::uint32_t max_uid = 0;
+    std::set<std::uint32_t> seen;
+    std::uint64_t modseq = 0;
+    for (auto& f : fs::directory_iterator(entry.path())) {
+      auto fname = f.path().filename().string();
+      if (fname.starts_with(".")) continue;
+      auto parsed = parse_message_name(fname);
+      if (!parsed || !f.is_regular_file()) {
+        report.problems.push_back(fmt::format("{}: unexpected file (left in place)", f.path().string()));
+        continue;
+      }
+      ++report.messages;
+      max_uid = std::max(max_uid, parsed->first);
+      seen.insert(parsed->first);
+      if (rows.count(parsed->first)) continue;
+      ++report.rows_added;
+      if (!repair) {
+        report.notes.push_back(fmt::format("{}: message file not yet in the index (added at next open)", f.path().string()));
+        continue;
+      }
+      auto content = read_file(f.path());
+      auto hs = summarize(content);
+      struct stat st {};
+      ::stat(f.path().c_str(), &st);
+      if (!modseq) modseq = next_modseq(fid);
+      Stmt ins(db->raw(),
+               "INSERT OR REPLACE INTO messages(folder, uid, file, size, internal_date, origin, hdr_from, subject, "
+               "modseq, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      ins.bind(1, fid).bind(2, static_cast<std::int64_t>(parsed->first)).bind(3, fname)
+          .bind(4, static_cast<std::int64_t>(content.size())).bind(5, static_cast<std::int64_t>(st.st_mtime))
+          .bind(6, parsed->second).bind(7, hs.from).bind(8, hs.subject).bind(9, static_cast<std::int64_t>(modseq));
+      if (summarizer) ins.bind(10, summarizer(content)); else ins.bind_null(10);
+      ins.step();
     }
-    return std::nullopt;
-  }
-
-  // Compares index and files of every folder on disk; with repair, makes the index match the files.
-  // Caller holds mu.
-  void reconcile(bool repair, CheckReport& report) {
-    auto folders_root = dir / "folders";
-    if (!fs::exists(folders_root)) return;
-    for (auto& entry : fs::directory_iterator(folders_root)) {
-      if (!entry.is_directory()) continue;
-      auto name = decode_path_component(entry.path().filename().string());
-      std::int64_t fid;
-      if (repair) {
-        fid = folder_id(name);
-      } else {
-        Stmt sel(db->raw(), "SELECT id FROM folders WHERE name = ?");
-        if (!sel.bind(1, name).step()) {
-          report.notes.push_back(fmt::format("{}: folder {} not yet in the index (added at next open)", dir.string(), name));
-          continue;
-        }
-        fid = sel.col_int(0);
+    for (auto& [uid, file] : rows) {
+      if (seen.count(uid)) continue;
+      ++report.rows_dropped;
+      if (!repair) {
+        report.notes.push_back(fmt::format("{}: index entry for missing file {} (dropped at next open)", dir.string(), file));
+        continue;
       }
-      std::map<std::uint32_t, std::string> rows;
-      Stmt sel(db->raw(), "SELECT uid, file FROM messages WHERE folder = ?");
-      sel.bind(1, fid);
-      while (sel.step()) rows[static_cast<std::uint32_t>(sel.col_int(0))] = sel.col_text(1);
-
-      std::uint32_t max_uid = 0;
-      std::set<std::uint32_t> seen;
-      for (auto& f : fs::directory_iterator(entry.path())) {
-        auto fname = f.path().filename().string();
-        if (fname.starts_with(".")) continue;
-        auto parsed = parse_message_name(fname);
-        if (!parsed || !f.is_regular_file()) {
-          report.problems.push_back(fmt::format("{}: unexpected file (left in place)", f.path().string()));
-          continue;
-        }
-        ++report.messages;
-        max_uid = std::max(max_uid, parsed->first);
-        seen.insert(parsed->first);
-        if (rows.count(parsed->first)) continue;
-        ++report.rows_added;
-        if (!repair) {
-          report.notes.push_back(fmt::format("{}: message file not yet in the index (added at next open)", f.path().string()));
-          continue;
-        }
-        auto content = read_file(f.path());
-        auto hs = summarize(content);
-        struct stat st {};
-        ::stat(f.path().c_str(), &st);
-        Stmt ins(db->raw(),
-                 "INSERT OR REPLACE INTO messages(folder, uid, file, size, internal_date, origin, hdr_from, subject) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-        ins.bind(1, fid).bind(2, static_cast<std::int64_t>(parsed->first)).bind(3, fname)
-            .bind(4, static_cast<std::int64_t>(content.size())).bind(5, static_cast<std::int64_t>(st.st_mtime))
-            .bind(6, parsed->second).bind(7, hs.from).bind(8, hs.subject).step();
-      }
-      for (auto& [uid, file] : rows) {
-        if (seen.count(uid)) continue;
-        ++report.rows_dropped;
-        if (!repair) {
-          report.notes.push_back(fmt::format("{}: index entry for missing file {} (dropped at next open)", dir.string(), file));
-          continue;
-        }
-        Stmt del(db->raw(), "DELETE FROM messages WHERE folder = ? AND uid = ?");
-        del.bind(1, fid).bind(2, static_cast<std::int64_t>(uid)).step();
-      }
-      if (repair) {
-        Stmt up(db->raw(), "UPDATE folders SET uidnext = max(uidnext, ?) WHERE id = ?");
-        up.bind(1, static_cast<std::int64_t>(max_uid) + 1).bind(2, fid).step();
-      }
+      if (!modseq) modseq = next_modseq(fid);
+      Stmt del(db->raw(), "DELETE FROM messages WHERE folder = ? AND uid = ?");
+      del.bind(1, fid).bind(2, static_cast<std::int64_t>(uid)).step();
+      Stmt gone(db->raw(), "INSERT OR REPLACE INTO expunged(folder, uid, modseq) VALUES (?, ?, ?)");
+      gone.bind(1, fid).bind(2, static_cast<std::int64_t>(uid)).bind(3, static_cast<std::int64_t>(modseq)).step();
+    }
+    if (repair) {
+      Stmt up(db->raw(), "UPDATE folders SET uidnext = max(uidnext, ?) WHERE id = ?");
+      up.bind(1, static_cast<std::int64_t>(max_uid) + 1).bind(2, fid).step();
     }
   }
-};
+  // Index rows of folders whose directory is gone (a folder deletion interrupted after its rename).
+  std::vector<std::pair<std::int64_t, std::string>> stale;
+  {
+    Stmt all(db->raw(), "SELECT id, name FROM folders");
+    while (all.step())
+      if (!on_disk.count(all.col_text(1))) stale.emplace_back(all.col_int(0), all.col_text(1));
+  }
+  for (auto& [fid, name] : stale) {
+    if (!repair) {
+      report.notes.push_back(fmt::format("{}: folder {} in the index has no directory (dropped at next open)", dir.string(), name));
+      continue;
+    }
+    for (auto sql : {"DELETE FROM messages WHERE folder = ?", "DELETE FROM expunged WHERE folder = ?",
+                     "DELETE FROM folders WHERE id = ?"}) {
+      Stmt del(db->raw(), sql);
+      del.bind(1, fid).step();
+    }
+  }
+  if (repair && !stale.empty()) forget_folders();
+}
 
 Mailstore::Mailstore(fs::path root, bool owner) : root_(std::move(root)), owner_(owner) {}
 Mailstore::~Mailstore() = default;
@@ -245,31 +378,50 @@ Result<Mailstore::Slot*> Mailstore::open_slot(std::string_view address) {
     }
     ensure_dir(slot->dir / "folders");
     auto index = slot->dir / "index.db";
-    try {
-      slot->db = std::make_unique<Db>(index, false);
-      slot->db->exec(index_schema);
-      Stmt chk(slot->db->raw(), "PRAGMA quick_check");
-      if (!chk.step() || chk.col_text(0) != "ok") throw DbError("quick_check failed", SQLITE_CORRUPT);
-    } catch (const DbError& e) {
-      // A damaged index is a cache: set it aside (never delete) and rebuild it from the files. Any other
-      // failure (busy, disk full, I/O) is reported as it is: the index may be fine and in use.
-      if (!e.damaged()) throw;
+    bool had_index = fs::exists(index);
+    bool had_folders = !fs::is_empty(slot->dir / "folders");
+    auto set_aside = [&](const std::string& why) {
       slot->db.reset();
       auto aside = slot->dir / fmt::format("index.db.damaged-{}", now_seconds());
-      log::warn("mailslot {}: index unreadable ({}); moved to {} and rebuilding from the message files", key,
-                e.what(), aside.string());
+      log::warn("mailslot {}: index {}; moved to {} and rebuilding from the message files", key, why, aside.string());
       fs::rename(index, aside);
       for (auto suffix : {"-wal", "-shm"}) {
         std::error_code ec;
         fs::rename(index.string() + suffix, aside.string() + suffix, ec);
       }
-      slot->db = std::make_unique<Db>(index, false);
+      had_index = false;
+      slot->db = std::make_unique<Db>(index, true);
       slot->db->exec(index_schema);
+    };
+    try {
+      // synchronous=FULL: flags and MODSEQs live only here, and an IMAP client is told OK only after
+      // its change is committed (principle 1).
+      slot->db = std::make_unique<Db>(index, true);
+      Stmt ver(slot->db->raw(), "PRAGMA user_version");
+      ver.step();
+      auto version = ver.col_int(0);
+      Stmt tables(slot->db->raw(), "SELECT count(*) FROM sqlite_master WHERE name = 'messages'");
+      tables.step();
+      bool old = tables.col_int(0) > 0 && version < index_schema_version;
+      Stmt chk(slot->db->raw(), "PRAGMA quick_check");
+      if (!chk.step() || chk.col_text(0) != "ok") throw DbError("quick_check failed", SQLITE_CORRUPT);
+      if (old) {
+        set_aside(fmt::format("has an older layout (version {})", version));
+      } else {
+        slot->db->exec(index_schema);
+      }
+    } catch (const DbError& e) {
+      // A damaged index is a cache: set it aside (never delete) and rebuild it from the files. Any other
+      // failure (busy, disk full, I/O) is reported as it is: the index may be fine and in use.
+      if (!e.damaged()) throw;
+      set_aside(fmt::format("unreadable ({})", e.what()));
     }
+    slot->rebuilding = !had_index && had_folders;
     CheckReport report;
     Tx tx(*slot->db);
-    slot->reconcile(true, report);
+    slot->reconcile(true, report, summarizer_);
     tx.commit();
+    slot->rebuilding = false;
     if (report.rows_added || report.rows_dropped)
       log::info("mailslot {}: index reconciled with files ({} added, {} dropped)", key, report.rows_added,
                 report.rows_dropped);
@@ -300,13 +452,18 @@ Result<std::vector<std::uint32_t>> Mailstore::deliver(std::string_view address, 
       write_file_synced(tmps[i].string() + ".w", tmps[i], content);
       sizes[i] = content.size();
     }
-    DirSyncer* syncer = nullptr;
+    // Summaries (IMAP's ENVELOPE, BODYSTRUCTURE...) outside the lock too: parsing is the costly part.
+    std::vector<std::string> summaries(messages.size());
+    if (summarizer_)
+      for (std::size_t i = 0; i < messages.size(); ++i)
+        summaries[i] = summarizer_(normalized[i].empty() ? messages[i].content : std::string_view(normalized[i]));
+    std::shared_ptr<DirSyncer> syncer;
     bool renamed = false;
     {
       // 2. Under the lock: deduplicate by origin, assign UIDs, rename into the folder, index rows.
       std::lock_guard lock(s.mu);
       auto fid = s.folder_id(folder);
-      syncer = &s.syncer(folder);
+      syncer = s.syncer(folder);
       Tx tx(*s.db);
       Stmt find(s.db->raw(), "SELECT uid FROM messages WHERE origin = ? AND origin != ''");
       Stmt next(s.db->raw(), "SELECT uidnext FROM folders WHERE id = ?");
@@ -314,8 +471,9 @@ Result<std::vector<std::uint32_t>> Mailstore::deliver(std::string_view address, 
       auto uidnext = static_cast<std::uint32_t>(next.col_int(0));
       auto fdir = s.folder_dir(folder);
       Stmt ins(s.db->raw(),
-               "INSERT INTO messages(folder, uid, file, size, internal_date, origin, hdr_from, subject) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+               "INSERT INTO messages(folder, uid, file, size, internal_date, origin, hdr_from, subject, flags, "
+               "modseq, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      std::uint64_t modseq = 0;
       for (std::size_t i = 0; i < messages.size(); ++i) {
         if (!messages[i].origin.empty()) {
           // A delivery repeated after a crash finds its first copy and stores nothing.
@@ -336,14 +494,20 @@ Result<std::vector<std::uint32_t>> Mailstore::deliver(std::string_view address, 
         tmps[i].clear();
         uids[i] = uid;
         auto hs = summarize(messages[i].content);
+        if (!modseq) modseq = s.next_modseq(fid);
         ins.reset();
         ins.bind(1, fid).bind(2, static_cast<std::int64_t>(uid)).bind(3, fname)
-            .bind(4, static_cast<std::int64_t>(sizes[i])).bind(5, now_seconds())
-            .bind(6, messages[i].origin).bind(7, hs.from).bind(8, hs.subject).step();
+            .bind(4, static_cast<std::int64_t>(sizes[i]))
+            .bind(5, messages[i].internal_date ? messages[i].internal_date : now_seconds())
+            .bind(6, messages[i].origin).bind(7, hs.from).bind(8, hs.subject)
+            .bind(9, join_flags(split_flags(messages[i].flags))).bind(10, static_cast<std::int64_t>(modseq));
+        if (summaries[i].empty()) ins.bind_null(11); else ins.bind(11, summaries[i]);
+        ins.step();
       }
       Stmt up(s.db->raw(), "UPDATE folders SET uidnext = ? WHERE id = ?");
       up.bind(1, static_cast<std::int64_t>(uidnext)).bind(2, fid).step();
       tx.commit();
+      ++s.version;
     }
     // 3. The renames become durable with the folder's fsync, shared with concurrent deliveries. Until
     //    it returns nothing is acknowledged: a crash before it leaves at most an index row without a
@@ -367,12 +531,13 @@ Result<std::vector<MessageEntry>> Mailstore::list(std::string_view address, std:
   try {
     std::vector<MessageEntry> out;
     Stmt st(s.db->raw(),
-            "SELECT m.uid, m.size, m.internal_date, m.flags, m.hdr_from, m.subject, m.file FROM messages m "
+            "SELECT m.uid, m.size, m.internal_date, m.flags, m.hdr_from, m.subject, m.file, m.modseq FROM messages m "
             "JOIN folders f ON f.id = m.folder WHERE f.name = ? ORDER BY m.uid");
     st.bind(1, folder);
     while (st.step())
       out.push_back(MessageEntry{static_cast<std::uint32_t>(st.col_int(0)), static_cast<std::uint64_t>(st.col_int(1)),
-                                 st.col_int(2), st.col_text(3), st.col_text(4), st.col_text(5), st.col_text(6)});
+                                 st.col_int(2), st.col_text(3), st.col_text(4), st.col_text(5), st.col_text(6),
+                                 static_cast<std::uint64_t>(st.col_int(7))});
     return out;
   } catch (const DbError& e) {
     return Error{e.what()};
@@ -385,27 +550,33 @@ Result<std::size_t> Mailstore::expunge(std::string_view address, std::string_vie
   if (!slot) return slot.error();
   Slot& s = **slot;
   std::size_t removed = 0;
-  DirSyncer* syncer = nullptr;
+  std::shared_ptr<DirSyncer> syncer;
   try {
     {
       std::lock_guard lock(s.mu);
-      auto fid = s.folder_id(folder);
-      syncer = &s.syncer(folder);
+      auto fid = s.find_folder(folder);
+      if (!fid) return Error{fmt::format("no folder {}", folder), 0, Error::Kind::not_found};
+      syncer = s.syncer(folder);
       auto fdir = s.folder_dir(folder);
       Tx tx(*s.db);
+      auto modseq = s.next_modseq(*fid);
       Stmt sel(s.db->raw(), "SELECT file FROM messages WHERE folder = ? AND uid = ?");
       Stmt del(s.db->raw(), "DELETE FROM messages WHERE folder = ? AND uid = ?");
+      Stmt gone(s.db->raw(), "INSERT OR REPLACE INTO expunged(folder, uid, modseq) VALUES (?, ?, ?)");
       for (auto uid : uids) {
         sel.reset();
-        if (!sel.bind(1, fid).bind(2, static_cast<std::int64_t>(uid)).step()) continue;
+        if (!sel.bind(1, *fid).bind(2, static_cast<std::int64_t>(uid)).step()) continue;
         std::error_code ec;
         fs::remove(fdir / sel.col_text(0), ec);
         if (ec) throw std::system_error(ec, "unlink " + (fdir / sel.col_text(0)).string());
         del.reset();
-        del.bind(1, fid).bind(2, static_cast<std::int64_t>(uid)).step();
+        del.bind(1, *fid).bind(2, static_cast<std::int64_t>(uid)).step();
+        gone.reset();
+        gone.bind(1, *fid).bind(2, static_cast<std::int64_t>(uid)).bind(3, static_cast<std::int64_t>(modseq)).step();
         ++removed;
       }
-      tx.commit();
+      if (removed) tx.commit();
+      if (removed) ++s.version;
     }
     // Until this fsync returns nothing is acknowledged; a crash before it may bring a file back, and
     // the next open indexes it again (deleted only when the client is told so).
@@ -435,6 +606,21 @@ Result<std::string> Mailstore::read(std::string_view address, std::string_view f
   }
 }
 
+Result<fs::path> Mailstore::path_of(std::string_view address, std::string_view folder, std::uint32_t uid) {
+  auto slot = open_slot(address);
+  if (!slot) return slot.error();
+  Slot& s = **slot;
+  std::lock_guard lock(s.mu);
+  try {
+    Stmt st(s.db->raw(), "SELECT m.file FROM messages m JOIN folders f ON f.id = m.folder WHERE f.name = ? AND m.uid = ?");
+    if (!st.bind(1, folder).bind(2, static_cast<std::int64_t>(uid)).step())
+      return Error{fmt::format("no message {} in {}", uid, folder), 0, Error::Kind::not_found};
+    return s.folder_dir(folder) / st.col_text(0);
+  } catch (const DbError& e) {
+    return Error{e.what()};
+  }
+}
+
 CheckReport Mailstore::check(bool repair) {
   CheckReport report;
   if (!fs::exists(root_)) return report;
@@ -458,13 +644,13 @@ CheckReport Mailstore::check(bool repair) {
         }
         std::lock_guard lock((*slot)->mu);
         CheckReport after;
-        (*slot)->reconcile(false, after);
+        (*slot)->reconcile(false, after, nullptr);
         report.messages += after.messages;
         for (auto& p : after.problems) report.problems.push_back(p);
         continue;
       }
       try {
-        Db db(box.path() / "index.db", false);
+        Db db(box.path() / "index.db", true);
         Stmt chk(db.raw(), "PRAGMA quick_check");
         if (!chk.step() || chk.col_text(0) != "ok") {
           report.problems.push_back(fmt::format("{}: index damaged (repair rebuilds it from the files)", address));
@@ -473,8 +659,8 @@ CheckReport Mailstore::check(bool repair) {
         db.exec(index_schema);
         Slot s;
         s.dir = box.path();
-        s.db = std::unique_ptr<Db>(new Db(box.path() / "index.db", false));
-        s.reconcile(false, report);
+        s.db = std::unique_ptr<Db>(new Db(box.path() / "index.db", true));
+        s.reconcile(false, report, nullptr);
       } catch (const std::exception& e) {
         report.problems.push_back(fmt::format("{}: index unreadable: {} (repair rebuilds it)", address, e.what()));
       }

@@ -1,26 +1,37 @@
-// store/mailstore: mailslots on disk: immutable message files plus a per-mailslot index (a cache).
+// store/mailstore: mailslots on disk: immutable message files plus a per-mailslot index.
 //
 // Layout under data_dir/mail/boxes/<domain>/<local>/ (names percent-encoded):
-//   index.db                 SQLite: folders (name, UIDVALIDITY, UIDNEXT) and messages (uid, size,
-//                            internal date, flags, From, Subject, origin); WAL, synchronous=NORMAL
-//   tmp/                     files being written
-//   folders/<name>/.folder   "uidvalidity N" and the folder's name, written once at creation
+//   index.db                 SQLite (WAL, synchronous=FULL): folders (name, UIDVALIDITY, UIDNEXT,
+//                            HIGHESTMODSEQ, special use), messages (uid, size, internal date, flags,
+//                            MODSEQ, From, Subject, origin, cached IMAP summary), expunged (uid, MODSEQ:
+//                            what QRESYNC's VANISHED reports), subscriptions
+//   tmp/                     files being written; folders being deleted
+//   folders/<name>/.folder   "uidvalidity N", the folder's name and its special use (RFC 6154)
 //   folders/<name>/<uid>.<tag>  one message each, CRLF line ends (a bare LF is stored as CRLF, so the
 //                            indexed size is what POP3 and IMAP send); tag = delivery origin or a unique id
 //
-// Files are the truth (DESIGN.md principle 2): a message's UID is in its file name and the folder's
-// UIDVALIDITY in its .folder file, so a lost or damaged index is rebuilt from the files with the same
-// UIDs and UIDVALIDITY; only flags are lost then. The first open of a mailslot in a process reconciles
-// index and files (an index row without a file is dropped, a file without a row is added).
+// Files are the truth for messages (DESIGN.md principle 2): a message's UID is in its file name, so a
+// lost or damaged index is rebuilt from the files with the same UIDs. Flags, MODSEQs and subscriptions
+// live only in the index: a rebuild loses them, and so it gives every folder a new UIDVALIDITY (written
+// to its .folder file), which tells IMAP clients to forget what they cached (RFC 9051 2.3.1.1). The
+// first open of a mailslot in a process reconciles index and files (a row without a file is dropped, a
+// file without a row is added).
 //
-// Durability: deliver() returns only after each message file was fsync'd, renamed into its folder and
-// the folder fsync'd; the index row follows in the same critical section. A crash in between leaves a
-// file without a row, which the next open adds. Deliveries carry an origin (queue id + recipient
-// index); a second delivery with an origin already stored is skipped, so a crash between the mailbox
-// write and the spool's bookkeeping never duplicates local mail.
+// Durability: every change is on disk before the call returns. deliver()/append: each message file
+// fsync'd in tmp/, renamed into its folder, the folder fsync'd (group commit), the index row committed
+// (synchronous=FULL). Flag changes, expunges, copies, moves and folder changes likewise commit before
+// returning. A crash in between leaves a file without a row (added at the next open) or a row without a
+// file (dropped), never a half message. Deliveries carry an origin (queue id + recipient index); a
+// second delivery with an origin already stored is skipped, so a crash between the mailbox write and the
+// spool's bookkeeping never duplicates local mail.
+//
+// Every function is thread-safe and blocking (fsync): never call one on an event loop.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -40,12 +51,58 @@ struct MessageEntry {
   std::string from;                // decoded From: header
   std::string subject;             // decoded Subject: header
   std::string file;                // file name inside the folder
+  std::uint64_t modseq = 0;        // RFC 7162: the last change of this message (flags or arrival)
 };
 
 struct NewMessage {
   std::string_view content;
-  std::string origin;  // deduplication key; "" for none
+  std::string origin;           // deduplication key; "" for none
+  std::string flags;            // space-separated, as stored (APPEND)
+  std::int64_t internal_date = 0;  // unix seconds; 0: now
 };
+
+struct FolderInfo {
+  std::string name;
+  std::uint32_t uidvalidity = 0;
+  std::uint32_t uidnext = 1;
+  std::uint64_t highestmodseq = 0;
+  std::string special_use;  // "\\Sent" etc., or ""
+  std::uint32_t messages = 0, unseen = 0, deleted = 0;
+  std::uint64_t size = 0;   // octets of all messages (STATUS SIZE, RFC 8438)
+};
+
+enum class FlagMode { replace, add, remove };
+
+struct FlagChange {
+  std::uint32_t uid = 0;
+  std::string flags;
+  std::uint64_t modseq = 0;
+};
+
+struct StoreResult {
+  std::vector<FlagChange> changed;       // messages whose flags changed (new MODSEQ)
+  std::vector<FlagChange> unchanged;     // messages that already had the asked flags (current MODSEQ)
+  std::vector<std::uint32_t> modified;   // UNCHANGEDSINCE failed (RFC 7162 3.1.3)
+};
+
+struct CopyResult {
+  std::uint32_t uidvalidity = 0;  // of the target folder (COPYUID, RFC 4315)
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> uids;  // source UID -> new UID, source order
+};
+
+struct Changes {
+  std::uint64_t highestmodseq = 0;
+  std::vector<MessageEntry> changed;      // messages with MODSEQ > since: new ones or changed flags
+  std::vector<std::uint32_t> expunged;    // UIDs expunged with MODSEQ > since, ascending
+};
+
+// The folders every new mailbox gets (RFC 6154 special use), besides INBOX.
+struct DefaultFolder {
+  const char* name;
+  const char* special_use;
+};
+inline constexpr DefaultFolder default_folders[] = {
+    {"Drafts", "\\Drafts"}, {"Sent", "\\Sent"}, {"Junk", "\\Junk"}, {"Trash", "\\Trash"}, {"Archive", "\\Archive"}};
 
 struct CheckReport {
   std::size_t mailslots = 0;
@@ -74,6 +131,46 @@ class Mailstore {
   Result<std::size_t> expunge(std::string_view address, std::string_view folder,
                               const std::vector<std::uint32_t>& uids);
   Result<std::string> read(std::string_view address, std::string_view folder, std::uint32_t uid);
+  // The message file's path (for reading without a copy); not_found when the UID is not there.
+  Result<std::filesystem::path> path_of(std::string_view address, std::string_view folder, std::uint32_t uid);
+
+  // --- IMAP: folders (the hierarchy delimiter is '/'; names are UTF-8) ---------------------------
+  Result<std::vector<FolderInfo>> folders(std::string_view address);  // sorted by name, with counts
+  Result<FolderInfo> folder(std::string_view address, std::string_view name);  // not_found
+  Status create_folder(std::string_view address, std::string_view name, std::string_view special_use = "");  // exists
+  // Removes the folder and its messages durably (children, "name/...", stay). not_found.
+  Status delete_folder(std::string_view address, std::string_view name);
+  // Renames the folder and its children ("from/x" -> "to/x"), keeping UIDs and UIDVALIDITY. INBOX is
+  // special (RFC 9051 6.3.6): its messages move to the new folder, INBOX stays, empty.
+  Status rename_folder(std::string_view address, std::string_view from, std::string_view to);
+  // Creates each default folder whose special use no folder has yet (and INBOX).
+  Status ensure_default_folders(std::string_view address);
+  Result<std::vector<std::string>> subscriptions(std::string_view address);
+  Status subscribe(std::string_view address, std::string_view name, bool on);
+
+  // --- IMAP: messages ----------------------------------------------------------------------------
+  Result<StoreResult> store_flags(std::string_view address, std::string_view folder,
+                                  const std::vector<std::uint32_t>& uids, FlagMode mode,
+                                  const std::vector<std::string>& flags,
+                                  std::optional<std::uint64_t> unchangedsince = std::nullopt);
+  // Copies (hard links: message files are immutable) or moves messages into another folder, durably;
+  // a move records the expunges in the source (MODSEQ) like expunge() does. not_found for a missing
+  // target folder.
+  Result<CopyResult> copy(std::string_view address, std::string_view from, const std::vector<std::uint32_t>& uids,
+                          std::string_view to, bool move);
+  Result<Changes> changes_since(std::string_view address, std::string_view folder, std::uint64_t since);
+  // Cached per-message data (the IMAP summary: ENVELOPE, BODYSTRUCTURE, sort keys); "" when not cached.
+  Result<std::vector<std::string>> summaries(std::string_view address, std::string_view folder,
+                                             const std::vector<std::uint32_t>& uids);
+  Status set_summaries(std::string_view address, std::string_view folder,
+                       const std::vector<std::pair<std::uint32_t, std::string>>& summaries);
+  // Octets stored in all folders (QUOTA STORAGE, RFC 9208).
+  Result<std::uint64_t> usage(std::string_view address);
+  // Counts every committed change of the mailslot in this process: a session polls it (cheap, no I/O)
+  // to learn that it should look for changes (IDLE, RFC 2177).
+  std::uint64_t version(std::string_view address);
+  // Makes the summaries at delivery (set by the application: the store does not know IMAP).
+  void set_summarizer(std::function<std::string(std::string_view)> f) { summarizer_ = std::move(f); }
 
   // Verifies every mailslot's index against its files. With repair, fixes what it finds (also the
   // rebuild of an unreadable index); without, only reports (and changes nothing).
@@ -81,14 +178,16 @@ class Mailstore {
 
   std::filesystem::path slot_dir(std::string_view address) const;
 
+  struct Slot;  // internal (store/mailstore_slot.hpp)
+
  private:
-  struct Slot;
   Result<Slot*> open_slot(std::string_view address);
 
   std::filesystem::path root_;
   bool owner_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Slot>> slots_;
+  std::function<std::string(std::string_view)> summarizer_;
 };
 
 // Percent-encodes a name for use as one path component ("Sent Items" -> "Sent%20Items").
