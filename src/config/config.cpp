@@ -307,7 +307,7 @@ Result<Config> parse(const std::string& text, const std::filesystem::path& file)
     auto& l = cfg.limits;
     TRY_ERR(c.only(t, "limits", {"max_connections", "max_connections_per_ip", "max_message_size",
                                  "max_recipients", "max_received_headers", "command_timeout",
-                                 "data_timeout", "max_errors"}));
+                                 "data_timeout", "max_errors", "mailbox_quota"}));
     TRY_ERR(get_int(c, t, "max_connections", "limits.max_connections", l.max_connections, 1, 1000000));
     TRY_ERR(get_int(c, t, "max_connections_per_ip", "limits.max_connections_per_ip", l.max_connections_per_ip, 1, 1000000));
     TRY_ERR(get_int(c, t, "max_message_size", "limits.max_message_size", l.max_message_size, 1024, std::int64_t(1) << 40));
@@ -316,6 +316,7 @@ Result<Config> parse(const std::string& text, const std::filesystem::path& file)
     TRY_ERR(get_duration(c, t, "command_timeout", "limits.command_timeout", l.command_timeout));
     TRY_ERR(get_duration(c, t, "data_timeout", "limits.data_timeout", l.data_timeout));
     TRY_ERR(get_int(c, t, "max_errors", "limits.max_errors", l.max_errors, 1, 1000));
+    TRY_ERR(get_int(c, t, "mailbox_quota", "limits.mailbox_quota", l.mailbox_quota, 0, std::int64_t(1) << 50));
   }
 
   auto logt = table("log");
@@ -372,6 +373,7 @@ delay_warning_after = "4h"
 # max_connections_per_ip = 50
 # max_message_size = 52428800
 # max_received_headers = 50
+# mailbox_quota = 0                  # octets per mailbox (IMAP QUOTA, APPEND refused above it); 0: none
 )";
 }
 

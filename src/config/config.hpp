@@ -46,6 +46,7 @@ struct Limits {
   std::chrono::seconds command_timeout{300};  // RFC 5321 4.5.3.2.7 suggests 5 minutes
   std::chrono::seconds data_timeout{600};
   std::uint32_t max_errors = 20;  // protocol errors before the session is closed
+  std::uint64_t mailbox_quota = 0;  // octets per mailbox, all folders (IMAP QUOTA, RFC 9208); 0: none
 };
 
 struct Config {

@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS expunged(
   PRIMARY KEY(folder, uid));
 CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(folder, modseq);
 CREATE TABLE IF NOT EXISTS subscriptions(name TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 PRAGMA user_version = 2;
 )";
 constexpr int index_schema_version = 2;
@@ -195,9 +196,16 @@ std::optional<std::int64_t> Mailstore::Slot::find_folder(std::string_view folder
 }
 
 std::int64_t Mailstore::Slot::new_uidvalidity(std::int64_t at_least) {
-  Stmt max(db->raw(), "SELECT coalesce(max(uidvalidity), 0) FROM folders");
+  // RFC 9051 2.3.1.1: a name must never come back with a UIDVALIDITY it had before. Deleted folders
+  // are gone from `folders`, so the highest value ever given is kept apart.
+  Stmt max(db->raw(),
+           "SELECT max(coalesce((SELECT max(uidvalidity) FROM folders), 0), "
+           "coalesce((SELECT value FROM meta WHERE key = 'uidvalidity'), 0))");
   max.step();
-  return std::max({now_seconds(), max.col_int(0) + 1, at_least});
+  auto v = std::max({now_seconds(), max.col_int(0) + 1, at_least});
+  Stmt up(db->raw(), "INSERT OR REPLACE INTO meta(key, value) VALUES ('uidvalidity', ?)");
+  up.bind(1, v).step();
+  return v;
 }
 
 std::uint64_t Mailstore::Slot::next_modseq(std::int64_t fid) {
@@ -218,7 +226,15 @@ std::int64_t Mailstore::Slot::folder_id(std::string_view folder, std::string_vie
   FolderFile ff;
   if (auto existing = read_folder_file(fdir)) {
     ff = *existing;
-    if (rebuilding) {
+    // A folder whose messages are on disk but not in the index (the index was lost, or a rename was
+    // interrupted by a crash) lost its flags and MODSEQs.
+    bool has_messages = false;
+    for (auto& f : fs::directory_iterator(fdir))
+      if (parse_message_name(f.path().filename().string())) {
+        has_messages = true;
+        break;
+      }
+    if (rebuilding || has_messages) {
       // Flags and MODSEQs were lost with the index: a new UIDVALIDITY tells clients to drop their
       // caches (RFC 9051 2.3.1.1). Same UIDs, so POP3's UIDLs do not change.
       ff.uidvalidity = new_uidvalidity(ff.uidvalidity + 1);
@@ -307,6 +323,9 @@ void Mailstore::Slot::reconcile(bool repair, CheckReport& report,
       struct stat st {};
       ::stat(f.path().c_str(), &st);
       if (!modseq) modseq = next_modseq(fid);
+      // Back after an interrupted move or expunge: no longer expunged.
+      Stmt unexp(db->raw(), "DELETE FROM expunged WHERE folder = ? AND uid = ?");
+      unexp.bind(1, fid).bind(2, static_cast<std::int64_t>(parsed->first)).step();
       Stmt ins(db->raw(),
                "INSERT OR REPLACE INTO messages(folder, uid, file, size, internal_date, origin, hdr_from, subject, "
                "modseq, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -374,7 +393,7 @@ Result<Mailstore::Slot*> Mailstore::open_slot(std::string_view address) {
     ensure_dir(slot->dir / "tmp");
     if (owner_) {
       // Files in tmp/ are writes that a crash interrupted before their rename: never acknowledged.
-      for (auto& t : fs::directory_iterator(slot->dir / "tmp")) fs::remove(t.path());
+      for (auto& t : fs::directory_iterator(slot->dir / "tmp")) fs::remove_all(t.path());
     }
     ensure_dir(slot->dir / "folders");
     auto index = slot->dir / "index.db";
@@ -647,6 +666,10 @@ CheckReport Mailstore::check(bool repair) {
         (*slot)->reconcile(false, after, nullptr);
         report.messages += after.messages;
         for (auto& p : after.problems) report.problems.push_back(p);
+        continue;
+      }
+      if (!fs::exists(box.path() / "index.db")) {
+        report.notes.push_back(fmt::format("{}: no index (rebuilt from the files at next open)", address));
         continue;
       }
       try {
