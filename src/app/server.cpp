@@ -20,6 +20,8 @@
 #include "config/config.hpp"
 #include "net/net.hpp"
 #include "pop3d/session.hpp"
+#include "imapd/session.hpp"
+#include "imap/message/message.hpp"
 #include "smtpd/session.hpp"
 #include "spool/spool.hpp"
 #include "store/directory.hpp"
@@ -33,7 +35,7 @@ using tcp = asio::ip::tcp;
 namespace {
 
 // What a listener serves: one of the SMTP or POP3 listener kinds.
-using ServiceKind = std::variant<smtpd::ListenerKind, pop3d::ListenerKind>;
+using ServiceKind = std::variant<smtpd::ListenerKind, pop3d::ListenerKind, imapd::ListenerKind>;
 
 struct Listener {
   std::string service;
@@ -70,6 +72,8 @@ class Server {
     }
     directory_ = std::move(*dir);
     mailstore_ = std::make_unique<store::Mailstore>(cfg.data_dir / "mail" / "boxes", true);
+    // IMAP's ENVELOPE, BODYSTRUCTURE and sort keys, computed once at delivery and cached in the index.
+    mailstore_->set_summarizer([](std::string_view raw) { return imap::message::summarize(raw).encode(); });
 
     if (!cfg.tls_cert) {
       if (auto s = net::ensure_self_signed(cfg.cert_path(), cfg.key_path(), cfg.hostname); !s) {
@@ -125,7 +129,9 @@ class Server {
         {"submission", smtpd::ListenerKind::submission},
         {"submissions", smtpd::ListenerKind::submissions},
         {"pop3", pop3d::ListenerKind::pop3},
-        {"pop3s", pop3d::ListenerKind::pop3s}};
+        {"pop3s", pop3d::ListenerKind::pop3s},
+        {"imap", imapd::ListenerKind::imap},
+        {"imaps", imapd::ListenerKind::imaps}};
     for (auto& [name, kind] : services) {
       auto it = cfg_->listen.find(name);
       if (it == cfg_->listen.end()) continue;
@@ -204,6 +210,21 @@ class Server {
     return svc;
   }
 
+  imapd::Services imap_services() {
+    imapd::Services svc;
+    {
+      std::lock_guard lock(cfg_mu_);
+      svc.config = cfg_;
+    }
+    svc.directory = directory_.get();
+    svc.mailstore = mailstore_.get();
+    svc.pool = &pool_;
+    svc.tls = tls_;
+    svc.throttle = &pop3_.throttle;
+    svc.shared = &imap_;
+    return svc;
+  }
+
   net::awaitable<void> session(std::unique_ptr<net::Stream> stream, ServiceKind kind, std::string id,
                                net::ConnectionLimiter::Slot /*held until the session ends*/) {
     auto* raw = stream.get();
@@ -214,6 +235,9 @@ class Server {
     if (auto* smtp = std::get_if<smtpd::ListenerKind>(&kind)) {
       auto svc = smtp_services();
       co_await smtpd::run_session(std::move(stream), *smtp, std::move(svc), std::move(id));
+    } else if (auto* imap = std::get_if<imapd::ListenerKind>(&kind)) {
+      auto svc = imap_services();
+      co_await imapd::run_session(std::move(stream), *imap, std::move(svc), std::move(id));
     } else {
       auto svc = pop3_services();
       co_await pop3d::run_session(std::move(stream), std::get<pop3d::ListenerKind>(kind), std::move(svc), std::move(id));
@@ -241,6 +265,9 @@ class Server {
   // [SYS/TEMP] -ERR for POP3 (RFC 3206); nothing on pop3s, whose client expects a TLS handshake.
   static std::string_view busy_reply(const ServiceKind& kind) {
     if (std::holds_alternative<smtpd::ListenerKind>(kind)) return "421 4.7.0 Too many connections, try again later\r\n";
+    if (auto* imap = std::get_if<imapd::ListenerKind>(&kind))
+      return *imap == imapd::ListenerKind::imap ? "* BYE [UNAVAILABLE] Too many connections, try again later\r\n"
+                                                : std::string_view();
     if (std::get<pop3d::ListenerKind>(kind) == pop3d::ListenerKind::pop3)
       return "-ERR [SYS/TEMP] Too many connections, try again later\r\n";
     return {};
@@ -312,7 +339,8 @@ class Server {
   net::ConnectionLimiter limiter_;
   std::unique_ptr<store::Directory> directory_;
   std::unique_ptr<store::Mailstore> mailstore_;
-  pop3d::Shared pop3_;  // maildrop locks and the failed-login throttle
+  pop3d::Shared pop3_;
+  imapd::Shared imap_;  // sessions per user  // maildrop locks and the failed-login throttle
   asio::io_context io_;
   asio::signal_set signals_;
   std::unique_ptr<spool::Spool> spool_;

@@ -416,14 +416,20 @@ Result<Mailstore::Slot*> Mailstore::open_slot(std::string_view address) {
       // synchronous=FULL: flags and MODSEQs live only here, and an IMAP client is told OK only after
       // its change is committed (principle 1).
       slot->db = std::make_unique<Db>(index, true);
-      Stmt ver(slot->db->raw(), "PRAGMA user_version");
-      ver.step();
-      auto version = ver.col_int(0);
-      Stmt tables(slot->db->raw(), "SELECT count(*) FROM sqlite_master WHERE name = 'messages'");
-      tables.step();
-      bool old = tables.col_int(0) > 0 && version < index_schema_version;
-      Stmt chk(slot->db->raw(), "PRAGMA quick_check");
-      if (!chk.step() || chk.col_text(0) != "ok") throw DbError("quick_check failed", SQLITE_CORRUPT);
+      std::int64_t version = 0;
+      bool old = false;
+      {
+        // Statements end (and release their read snapshot) before the schema is written: a write
+        // from inside a read snapshot that another process has moved past fails at once with BUSY.
+        Stmt ver(slot->db->raw(), "PRAGMA user_version");
+        ver.step();
+        version = ver.col_int(0);
+        Stmt tables(slot->db->raw(), "SELECT count(*) FROM sqlite_master WHERE name = 'messages'");
+        tables.step();
+        old = tables.col_int(0) > 0 && version < index_schema_version;
+        Stmt chk(slot->db->raw(), "PRAGMA quick_check");
+        if (!chk.step() || chk.col_text(0) != "ok") throw DbError("quick_check failed", SQLITE_CORRUPT);
+      }
       if (old) {
         set_aside(fmt::format("has an older layout (version {})", version));
       } else {
@@ -674,8 +680,12 @@ CheckReport Mailstore::check(bool repair) {
       }
       try {
         Db db(box.path() / "index.db", true);
-        Stmt chk(db.raw(), "PRAGMA quick_check");
-        if (!chk.step() || chk.col_text(0) != "ok") {
+        bool healthy;
+        {
+          Stmt chk(db.raw(), "PRAGMA quick_check");
+          healthy = chk.step() && chk.col_text(0) == "ok";
+        }
+        if (!healthy) {
           report.problems.push_back(fmt::format("{}: index damaged (repair rebuilds it from the files)", address));
           continue;
         }

@@ -1,0 +1,424 @@
+// SEARCH, SORT and THREAD:
+//   search = "SEARCH" [search-return-opts] SP search-program    RFC 9051 6.4.4, RFC 4731 ESEARCH,
+//                                                                RFC 5182 SEARCHRES, RFC 7162 MODSEQ
+//   sort   = "SORT" [sort-return-opts] SP sort-criteria SP charset 1*(SP search-key)
+//                                                                RFC 5256, RFC 5267 ESORT, RFC 5957
+//   thread = "THREAD" SP thread-alg SP charset 1*(SP search-key) RFC 5256
+// Flags, sizes, UIDs, sequence numbers and internal dates come from the session's view; sent dates
+// and sort keys from the cached summaries; text keys read and parse the message (imap/message),
+// once per message however many keys there are. All of it runs on the worker pool.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "base/log.hpp"
+#include "base/strings.hpp"
+#include "imap/message/message.hpp"
+#include "imapd/session.hpp"
+#include "imapd/util.hpp"
+#include "store/files.hpp"
+
+namespace tern::imapd {
+
+namespace proto = imap::proto;
+namespace msg = imap::message;
+using Key = proto::SearchKey;
+using Op = Key::Op;
+
+namespace {
+
+struct Candidate {
+  std::uint32_t seq = 0;
+  std::uint32_t uid = 0;
+  std::string flags;
+  std::uint64_t modseq = 0;
+  std::uint64_t size = 0;
+  std::int64_t internal_date = 0;
+};
+
+std::int64_t day_of(std::int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
+}
+
+void needs(const Key& k, bool& summary, bool& content) {
+  switch (k.op) {
+    case Op::sentbefore: case Op::senton: case Op::sentsince:
+      summary = true;
+      break;
+    case Op::bcc: case Op::cc: case Op::from: case Op::to: case Op::subject: case Op::body: case Op::text:
+    case Op::header:
+      content = true;
+      break;
+    default:
+      break;
+  }
+  for (auto& c : k.children) needs(c, summary, content);
+}
+
+bool uses_modseq(const Key& k) {
+  if (k.op == Op::modseq) return true;
+  for (auto& c : k.children)
+    if (uses_modseq(c)) return true;
+  return false;
+}
+
+struct Context {
+  std::uint32_t messages = 0;  // '*' for sequence numbers
+  std::uint32_t max_uid = 0;   // '*' for UIDs
+  const std::vector<std::uint32_t>* saved = nullptr;
+};
+
+bool any_header(const msg::Parsed& p, std::string_view name, std::string_view needle) {
+  for (auto& v : p.header_values(name))
+    if (msg::contains(v, needle)) return true;
+  return false;
+}
+
+bool in_set(const proto::SequenceSet& set, std::uint32_t n, std::uint32_t star, const Context& ctx, bool uid,
+            std::uint32_t the_uid) {
+  if (set.saved) return std::find(ctx.saved->begin(), ctx.saved->end(), the_uid) != ctx.saved->end();
+  (void)uid;
+  return set.contains(n, star);
+}
+
+bool eval(const Key& k, const Candidate& c, const msg::Summary* sum, const msg::Parsed* p, const Context& ctx) {
+  switch (k.op) {
+    case Op::all: return true;
+    case Op::and_:
+      for (auto& ch : k.children)
+        if (!eval(ch, c, sum, p, ctx)) return false;
+      return true;
+    case Op::or_:
+      for (auto& ch : k.children)
+        if (eval(ch, c, sum, p, ctx)) return true;
+      return false;
+    case Op::not_: return !eval(k.children.at(0), c, sum, p, ctx);
+    case Op::seqset: return in_set(k.set, c.seq, ctx.messages, ctx, false, c.uid);
+    case Op::uid: return in_set(k.set, c.uid, ctx.max_uid, ctx, true, c.uid);
+    case Op::answered: return has_flag(c.flags, "\\Answered");
+    case Op::deleted: return has_flag(c.flags, "\\Deleted");
+    case Op::draft: return has_flag(c.flags, "\\Draft");
+    case Op::flagged: return has_flag(c.flags, "\\Flagged");
+    case Op::seen: return has_flag(c.flags, "\\Seen");
+    case Op::unanswered: return !has_flag(c.flags, "\\Answered");
+    case Op::undeleted: return !has_flag(c.flags, "\\Deleted");
+    case Op::undraft: return !has_flag(c.flags, "\\Draft");
+    case Op::unflagged: return !has_flag(c.flags, "\\Flagged");
+    case Op::unseen: return !has_flag(c.flags, "\\Seen");
+    // Tern keeps no \Recent (IMAP4rev2 dropped it): nothing is recent, everything old.
+    case Op::recent: return false;
+    case Op::new_: return false;
+    case Op::old: return true;
+    case Op::keyword: return has_flag(c.flags, k.arg);
+    case Op::unkeyword: return !has_flag(c.flags, k.arg);
+    case Op::larger: return c.size > k.number;
+    case Op::smaller: return c.size < k.number;
+    case Op::modseq: return c.modseq >= k.number;
+    case Op::before: return day_of(c.internal_date) < k.date;
+    case Op::on: return day_of(c.internal_date) == k.date;
+    case Op::since: return day_of(c.internal_date) >= k.date;
+    case Op::sentbefore: return sum && sum->sent_day && sum->sent_day < k.date;
+    case Op::senton: return sum && sum->sent_day == k.date;
+    case Op::sentsince: return sum && sum->sent_day && sum->sent_day >= k.date;
+    case Op::bcc: return p && any_header(*p, "Bcc", k.arg);
+    case Op::cc: return p && any_header(*p, "Cc", k.arg);
+    case Op::from: return p && any_header(*p, "From", k.arg);
+    case Op::to: return p && any_header(*p, "To", k.arg);
+    case Op::subject: return p && any_header(*p, "Subject", k.arg);
+    case Op::header: {
+      if (!p) return false;
+      auto values = p->header_values(k.arg);
+      // RFC 9051 6.4.4: HEADER name "" matches every message that has the field.
+      for (auto& v : values)
+        if (msg::contains(v, k.arg2)) return true;
+      return false;
+    }
+    case Op::body: return p && msg::contains(p->body_text(), k.arg);
+    case Op::text: return p && msg::contains(p->text(), k.arg);
+  }
+  return false;
+}
+
+struct SearchOutcome {
+  std::vector<std::size_t> matches;   // positions in the candidate list
+  std::vector<msg::Summary> summaries;  // per match, when asked for
+  std::uint64_t max_modseq = 0;
+  Error error;
+  bool ok = true;
+};
+
+// Loads summaries (from the index, or computed from the file and cached) for the given UIDs.
+std::vector<msg::Summary> load_summaries(store::Mailstore& ms, const std::string& user, const std::string& folder,
+                                         const std::vector<std::uint32_t>& uids) {
+  std::vector<msg::Summary> out(uids.size());
+  auto cached = ms.summaries(user, folder, uids);
+  std::vector<std::pair<std::uint32_t, std::string>> computed;
+  for (std::size_t i = 0; i < uids.size(); ++i) {
+    if (cached && i < cached->size())
+      if (auto s = msg::Summary::decode((*cached)[i])) {
+        out[i] = std::move(*s);
+        continue;
+      }
+    auto path = ms.path_of(user, folder, uids[i]);
+    if (!path) continue;
+    try {
+      auto raw = store::read_file(*path);
+      out[i] = msg::summarize(raw);
+      computed.emplace_back(uids[i], out[i].encode());
+    } catch (const std::exception&) {
+    }
+  }
+  if (!computed.empty()) (void)ms.set_summaries(user, folder, computed);
+  return out;
+}
+
+struct SearchJob {
+  store::Mailstore* ms;
+  std::string user, folder;
+  std::vector<Candidate> candidates;
+  const Key* key;
+  Context ctx;
+  bool want_summaries;
+
+  SearchOutcome operator()() {
+    SearchOutcome out;
+    try {
+      bool summary = false, content = false;
+      needs(*key, summary, content);
+      std::vector<msg::Summary> sums;
+      if (summary) {
+        std::vector<std::uint32_t> uids;
+        for (auto& c : candidates) uids.push_back(c.uid);
+        sums = load_summaries(*ms, user, folder, uids);
+      }
+      for (std::size_t i = 0; i < candidates.size(); ++i) {
+        auto& c = candidates[i];
+        bool hit;
+        if (content) {
+          auto path = ms->path_of(user, folder, c.uid);
+          if (!path) continue;
+          std::string raw;
+          try {
+            raw = store::read_file(*path);
+          } catch (const std::exception&) {
+            continue;  // expunged meanwhile
+          }
+          msg::Parsed p(raw);
+          hit = eval(*key, c, summary ? &sums[i] : nullptr, &p, ctx);
+        } else {
+          hit = eval(*key, c, summary ? &sums[i] : nullptr, nullptr, ctx);
+        }
+        if (hit) {
+          out.matches.push_back(i);
+          out.max_modseq = std::max(out.max_modseq, c.modseq);
+        }
+      }
+      if (want_summaries) {
+        std::vector<std::uint32_t> uids;
+        for (auto i : out.matches) uids.push_back(candidates[i].uid);
+        out.summaries = load_summaries(*ms, user, folder, uids);
+      }
+    } catch (const std::exception& e) {
+      out.ok = false;
+      out.error = Error{e.what()};
+    }
+    return out;
+  }
+};
+
+std::string join_numbers(const std::vector<std::uint32_t>& v) {
+  std::string out;
+  for (auto n : v) out += fmt::format(" {}", n);
+  return out;
+}
+
+// i;ascii-casemap (RFC 4790 9.2), the comparator RFC 5256 asks for.
+int casemap_compare(std::string_view a, std::string_view b) {
+  auto n = std::min(a.size(), b.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    auto x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+    if (x >= 'a' && x <= 'z') x -= 32;
+    if (y >= 'a' && y <= 'z') y -= 32;
+    if (x != y) return x < y ? -1 : 1;
+  }
+  return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1);
+}
+
+}  // namespace
+
+// Shared by SEARCH, SORT and THREAD: evaluates `key` over the whole view.
+static std::vector<Candidate> candidates_of(const Mailbox& mb) {
+  std::vector<Candidate> out;
+  out.reserve(mb.messages.size());
+  for (std::size_t i = 0; i < mb.messages.size(); ++i) {
+    auto& m = mb.messages[i];
+    out.push_back(Candidate{static_cast<std::uint32_t>(i + 1), m.uid, m.flags, m.modseq, m.size, m.internal_date});
+  }
+  return out;
+}
+
+net::awaitable<void> Session::cmd_search(const Command& cmd, bool uid) {
+  auto req = proto::parse_search(cmd.args);
+  if (!req) {
+    if (req.code.empty()) bad(cmd, req.error);
+    else no(cmd, "[" + req.code + "] " + req.error);
+    co_return;
+  }
+  bool modseq = uses_modseq(req->key);
+  if (modseq) condstore_ = true;
+  SearchJob job{svc_.mailstore, user_, mbox_->name, candidates_of(*mbox_), &req->key,
+                Context{static_cast<std::uint32_t>(mbox_->messages.size()), mbox_->max_uid(), &mbox_->saved}, false};
+  auto res = *co_await net::offload(*svc_.pool, std::move(job));
+  if (!res.ok) {
+    store_error(cmd, res.error);
+    co_return;
+  }
+  // Numbers from the view as it is now (the job worked on a copy of it).
+  std::vector<std::uint32_t> numbers, uids;
+  auto cands = candidates_of(*mbox_);
+  for (auto i : res.matches) {
+    if (i >= cands.size()) continue;
+    numbers.push_back(uid ? cands[i].uid : cands[i].seq);
+    uids.push_back(cands[i].uid);
+  }
+  if (req->ret_save) {
+    // RFC 5182 2.1: with MIN or MAX alone, only those are saved.
+    if ((req->ret_min || req->ret_max) && !req->ret_all && !req->ret_count && !uids.empty()) {
+      mbox_->saved.clear();
+      if (req->ret_min) mbox_->saved.push_back(uids.front());
+      if (req->ret_max && uids.size() > 0 && (!req->ret_min || uids.back() != uids.front()))
+        mbox_->saved.push_back(uids.back());
+    } else {
+      mbox_->saved = uids;
+    }
+  }
+  if (!req->has_return) {
+    send("* SEARCH" + join_numbers(numbers) + (modseq && !numbers.empty() ? fmt::format(" (MODSEQ {})", res.max_modseq) : "") +
+         "\r\n");
+  } else {
+    bool only_save = req->ret_save && !req->ret_min && !req->ret_max && !req->ret_all && !req->ret_count;
+    if (!only_save) {
+      bool all = req->ret_all || (!req->ret_min && !req->ret_max && !req->ret_count && !req->ret_save);
+      std::string out = fmt::format("* ESEARCH (TAG \"{}\"){}", cmd.tag, uid ? " UID" : "");
+      if (!numbers.empty()) {
+        if (req->ret_min) out += fmt::format(" MIN {}", numbers.front());
+        if (req->ret_max) out += fmt::format(" MAX {}", numbers.back());
+      }
+      if (req->ret_count) out += fmt::format(" COUNT {}", numbers.size());
+      if (all && !numbers.empty()) out += " ALL " + proto::format_sequence_set(numbers);
+      if (modseq && !numbers.empty()) out += fmt::format(" MODSEQ {}", res.max_modseq);
+      send(out + "\r\n");
+    }
+  }
+  ok(cmd, "SEARCH completed");
+}
+
+net::awaitable<void> Session::cmd_sort(const Command& cmd, bool uid) {
+  auto req = proto::parse_sort(cmd.args);
+  if (!req) {
+    if (req.code.empty()) bad(cmd, req.error);
+    else no(cmd, "[" + req.code + "] " + req.error);
+    co_return;
+  }
+  SearchJob job{svc_.mailstore, user_, mbox_->name, candidates_of(*mbox_), &req->search.key,
+                Context{static_cast<std::uint32_t>(mbox_->messages.size()), mbox_->max_uid(), &mbox_->saved}, true};
+  auto cands = job.candidates;
+  auto res = *co_await net::offload(*svc_.pool, std::move(job));
+  if (!res.ok) {
+    store_error(cmd, res.error);
+    co_return;
+  }
+  std::vector<std::size_t> order(res.matches.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  using K = proto::SortCriterion::Key;
+  auto date_of = [&](std::size_t k) {
+    auto& s = res.summaries[k];
+    // RFC 5256 3: a missing or unparsable Date: sorts by the internal date.
+    return s.sent_date ? s.sent_date : cands[res.matches[k]].internal_date;
+  };
+  auto cmp = [&](std::size_t a, std::size_t b) {
+    for (auto& c : req->criteria) {
+      int r = 0;
+      auto& sa = res.summaries[a];
+      auto& sb = res.summaries[b];
+      auto& ca = cands[res.matches[a]];
+      auto& cb = cands[res.matches[b]];
+      switch (c.key) {
+        case K::arrival: r = ca.internal_date < cb.internal_date ? -1 : ca.internal_date > cb.internal_date; break;
+        case K::date: {
+          auto da = date_of(a), db = date_of(b);
+          r = da < db ? -1 : da > db;
+          break;
+        }
+        case K::size: r = ca.size < cb.size ? -1 : ca.size > cb.size; break;
+        case K::subject: r = casemap_compare(sa.base_subject, sb.base_subject); break;
+        case K::from: r = casemap_compare(sa.sort_from, sb.sort_from); break;
+        case K::to: r = casemap_compare(sa.sort_to, sb.sort_to); break;
+        case K::cc: r = casemap_compare(sa.sort_cc, sb.sort_cc); break;
+        case K::display_from: r = casemap_compare(sa.display_from, sb.display_from); break;
+        case K::display_to: r = casemap_compare(sa.display_to, sb.display_to); break;
+      }
+      if (c.reverse) r = -r;
+      if (r) return r < 0;
+    }
+    // RFC 5256 3: ties are broken by sequence number.
+    return cands[res.matches[a]].seq < cands[res.matches[b]].seq;
+  };
+  std::stable_sort(order.begin(), order.end(), cmp);
+  std::vector<std::uint32_t> numbers;
+  for (auto k : order) {
+    auto& c = cands[res.matches[k]];
+    numbers.push_back(uid ? c.uid : c.seq);
+  }
+  if (req->search.has_return) {
+    // RFC 5267 3: ESORT; ALL keeps the sort order (a comma list, never merged into ranges).
+    std::string out = fmt::format("* ESEARCH (TAG \"{}\"){}", cmd.tag, uid ? " UID" : "");
+    if (!numbers.empty()) {
+      if (req->search.ret_min) out += fmt::format(" MIN {}", numbers.front());
+      if (req->search.ret_max) out += fmt::format(" MAX {}", numbers.back());
+    }
+    if (req->search.ret_count) out += fmt::format(" COUNT {}", numbers.size());
+    bool all = req->search.ret_all || (!req->search.ret_min && !req->search.ret_max && !req->search.ret_count);
+    if (all && !numbers.empty()) {
+      std::string list;
+      for (auto n : numbers) list += (list.empty() ? "" : ",") + std::to_string(n);
+      out += " ALL " + list;
+    }
+    send(out + "\r\n");
+  } else {
+    send("* SORT" + join_numbers(numbers) + "\r\n");
+  }
+  ok(cmd, "SORT completed");
+}
+
+net::awaitable<void> Session::cmd_thread(const Command& cmd, bool uid) {
+  auto req = proto::parse_thread(cmd.args);
+  if (!req) {
+    if (req.code.empty()) bad(cmd, req.error);
+    else no(cmd, "[" + req.code + "] " + req.error);
+    co_return;
+  }
+  SearchJob job{svc_.mailstore, user_, mbox_->name, candidates_of(*mbox_), &req->key,
+                Context{static_cast<std::uint32_t>(mbox_->messages.size()), mbox_->max_uid(), &mbox_->saved}, true};
+  auto cands = job.candidates;
+  auto res = *co_await net::offload(*svc_.pool, std::move(job));
+  if (!res.ok) {
+    store_error(cmd, res.error);
+    co_return;
+  }
+  std::vector<msg::ThreadMessage> input;
+  for (std::size_t k = 0; k < res.matches.size(); ++k) {
+    auto& c = cands[res.matches[k]];
+    input.push_back(msg::thread_message(uid ? c.uid : c.seq, res.summaries[k], c.internal_date));
+  }
+  auto text = req->algorithm == proto::ThreadRequest::Algorithm::references ? msg::thread_references(std::move(input))
+                                                                            : msg::thread_orderedsubject(std::move(input));
+  send(text.empty() ? std::string("* THREAD\r\n") : "* THREAD " + text + "\r\n");
+  ok(cmd, "THREAD completed");
+}
+
+}  // namespace tern::imapd

@@ -1,0 +1,476 @@
+#include "imapd/session.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "base/log.hpp"
+#include "imapd/deflate.hpp"
+#include "imapd/util.hpp"
+
+namespace tern::imapd {
+
+namespace proto = imap::proto;
+
+// --- UserSessions ---------------------------------------------------------------------------------
+
+bool UserSessions::acquire(const std::string& user) {
+  std::lock_guard lock(mu_);
+  auto& n = count_[user];
+  if (n >= max_sessions_per_user) return false;
+  ++n;
+  return true;
+}
+
+void UserSessions::release(const std::string& user) {
+  std::lock_guard lock(mu_);
+  auto it = count_.find(user);
+  if (it == count_.end()) return;
+  if (--it->second == 0) count_.erase(it);
+}
+
+std::size_t Mailbox::index_of(std::uint32_t uid) const {
+  auto it = std::lower_bound(messages.begin(), messages.end(), uid,
+                             [](const Message& m, std::uint32_t u) { return m.uid < u; });
+  if (it == messages.end() || it->uid != uid) return npos;
+  return static_cast<std::size_t>(it - messages.begin());
+}
+
+// --- the session ----------------------------------------------------------------------------------
+
+namespace {
+
+std::string describe_io_error(const net::Stream& stream, const boost::system::system_error& e) {
+  if (stream.timed_out()) return "timeout";
+  if (e.code() == boost::asio::error::eof || e.code() == boost::asio::ssl::error::stream_truncated)
+    return "client closed the connection";
+  if (e.code().category() == boost::asio::error::get_ssl_category()) return "TLS failure: " + e.code().message();
+  if (e.code() == boost::asio::error::operation_aborted || e.code() == boost::asio::error::bad_descriptor)
+    return "closed by the server (shutting down)";
+  return "connection ended: " + e.code().message();
+}
+
+proto::Limits session_limits() {
+  proto::Limits l;
+  l.max_literal = append_limit;
+  l.max_command = append_limit + (1u << 20);
+  return l;
+}
+
+}  // namespace
+
+net::awaitable<void> run_session(std::unique_ptr<net::Stream> owned, ListenerKind kind, Services services,
+                                 std::string session_id) {
+  net::Stream& stream = *owned;
+  Session s(stream, kind, std::move(services), session_id);
+  std::string why;
+  try {
+    stream.start_watchdog();
+    co_await s.run();
+    why = s.end_reason();
+  } catch (const boost::system::system_error& e) {
+    why = describe_io_error(stream, e);
+  } catch (const std::exception& e) {
+    log::error("imap {}: internal error: {}", session_id, e.what());
+    why = "internal error";
+  }
+  log::info("imap {}: disconnect from {}{}: {}", session_id, stream.peer_address(),
+            s.user().empty() ? "" : " (" + s.user() + ")", why);
+  stream.close();
+}
+
+Session::Session(net::Stream& stream, ListenerKind kind, Services services, std::string id)
+    : stream_(stream),
+      kind_(kind),
+      svc_(std::move(services)),
+      cfg_(*svc_.config),
+      id_(std::move(id)),
+      reader_(session_limits()) {}
+
+Session::~Session() {
+  if (counted_) svc_.shared->sessions.release(user_);
+}
+
+void Session::tagged(const Command& cmd, std::string_view status, std::string_view text) {
+  tagged_ += fmt::format("{} {} {}\r\n", cmd.tag, status, text);
+}
+
+void Session::bad(const Command& cmd, std::string_view text) {
+  protocol_error();
+  tagged(cmd, "BAD", text);
+}
+
+void Session::protocol_error() { ++errors_; }
+
+void Session::internal_error(const Command& cmd, std::string_view what) {
+  log::error("imap {}: {}", id_, what);
+  no(cmd, fmt::format("[SERVERBUG] Internal error, please try again later (session {})", id_));
+}
+
+void Session::store_error(const Command& cmd, const Error& e) {
+  switch (e.kind) {
+    case Error::Kind::not_found:
+      no(cmd, "[NONEXISTENT] No such mailbox");
+      return;
+    case Error::Kind::exists:
+      no(cmd, "[ALREADYEXISTS] Mailbox already exists");
+      return;
+    case Error::Kind::invalid:
+      no(cmd, "[CANNOT] " + e.message);
+      return;
+    case Error::Kind::failed:
+      break;
+  }
+  if (e.sys_errno == ENOSPC || e.message.find("No space left") != std::string::npos) {
+    log::error("imap {}: {}", id_, e.message);
+    no(cmd, "[SERVERBUG] The server is out of disk space; try again later");
+    return;
+  }
+  internal_error(cmd, e.message);
+}
+
+net::awaitable<void> Session::flush() {
+  if (out_.empty()) co_return;
+  stream_.set_timeout(cfg_.limits.command_timeout);
+  if (deflate_) {
+    std::string z = deflate_->compress(out_);
+    out_.clear();
+    co_await stream_.write_pending(z);
+    co_return;
+  }
+  co_await stream_.write_pending(out_);
+}
+
+net::awaitable<bool> Session::fill() {
+  if (!idling_) co_await flush();
+  stream_.set_timeout(state_ == State::not_authenticated ? login_timeout : idle_timeout);
+  if (deflate_) {
+    for (;;) {
+      bool more = co_await stream_.read_append(deflate_->raw);
+      if (!more) co_return false;
+      auto before = in_.size();
+      if (!deflate_->inflate_into(in_)) {
+        why_ = "invalid compressed data";
+        co_return false;
+      }
+      if (in_.size() > before) co_return true;
+    }
+  }
+  bool more = co_await stream_.read_append(in_);
+  co_return more;
+}
+
+net::awaitable<std::optional<std::string>> Session::read_line(std::size_t max) {
+  for (;;) {
+    bool too_long = false;
+    auto line = reader_.next_line(in_, max, too_long);
+    if (line) co_return line;
+    if (too_long) co_return std::nullopt;
+    if (!co_await fill()) throw boost::system::system_error(boost::asio::error::eof);
+  }
+}
+
+net::awaitable<void> Session::pause(std::chrono::milliseconds d) {
+  boost::asio::steady_timer timer(stream_.socket().get_executor(), d);
+  co_await timer.async_wait(boost::asio::use_awaitable);
+}
+
+net::awaitable<void> Session::run() {
+  log::info("imap {}: connect from {}:{}{}", id_, stream_.peer_address(), stream_.peer_port(),
+            kind_ == ListenerKind::imaps ? " (implicit TLS)" : "");
+  if (kind_ == ListenerKind::imaps) {
+    stream_.set_timeout(cfg_.limits.command_timeout);
+    co_await stream_.handshake_server(*svc_.tls);
+  }
+  send(fmt::format("* OK [CAPABILITY {}] {} Tern IMAP server ready\r\n", capabilities(), cfg_.hostname));
+  while (state_ != State::logout) {
+    if (errors_ >= std::min(cfg_.limits.max_errors, max_errors)) {
+      send("* BYE Too many errors; closing the connection\r\n");
+      co_await flush();
+      why_ = "too many protocol errors";
+      co_return;
+    }
+    auto ev = reader_.next(in_);
+    switch (ev.kind) {
+      case proto::Event::Kind::need_more:
+        if (!co_await fill()) co_return;
+        break;
+      case proto::Event::Kind::send_continuation:
+        send("+ OK\r\n");
+        co_await flush();
+        break;
+      case proto::Event::Kind::error: {
+        protocol_error();
+        auto code = ev.code.empty() ? std::string() : "[" + ev.code + "] ";
+        // RFC 7889: an APPEND over the limit is a NO [TOOBIG]; anything unparsable a BAD.
+        bool no_status = ev.code == "TOOBIG" && ev.command.name == "APPEND";
+        send(fmt::format("{} {} {}{}\r\n", ev.tag.empty() ? "*" : ev.tag, no_status ? "NO" : "BAD", code, ev.text));
+        if (ev.fatal) {
+          send("* BYE The input cannot be resynchronised; closing the connection\r\n");
+          co_await flush();
+          why_ = "unrecoverable protocol error";
+          co_return;
+        }
+        break;
+      }
+      case proto::Event::Kind::command:
+        co_await run_command(ev.command);
+        break;
+    }
+  }
+  co_await flush();
+}
+
+net::awaitable<void> Session::run_command(Command& cmd) {
+  tagged_.clear();
+  co_await dispatch(cmd);
+  if (state_ == State::selected && mbox_) {
+    // RFC 9051 7.5.1: no EXPUNGE during FETCH, STORE or SEARCH (their UID forms may have them).
+    static const std::set<std::string> no_expunge = {"FETCH", "STORE", "SEARCH", "SORT", "THREAD"};
+    co_await refresh(!no_expunge.count(cmd.name));
+  }
+  out_ += tagged_;
+  tagged_.clear();
+  if (out_.size() > 64 * 1024) co_await flush();
+}
+
+// --- dispatch -------------------------------------------------------------------------------------
+
+net::awaitable<void> Session::dispatch(Command& cmd) {
+  const std::string& n = cmd.name;
+  // Any state (RFC 9051 6.1).
+  if (n == "CAPABILITY") {
+    cmd_capability(cmd);
+    co_return;
+  }
+  if (n == "NOOP") {
+    ok(cmd, "NOOP completed");
+    co_return;
+  }
+  if (n == "LOGOUT") {
+    send("* BYE Logging out\r\n");
+    ok(cmd, "LOGOUT completed");
+    state_ = State::logout;
+    why_ = "logged out";
+    co_return;
+  }
+  if (n == "ID") {
+    cmd_id(cmd);
+    co_return;
+  }
+  if (state_ == State::not_authenticated) {
+    if (n == "STARTTLS") co_await cmd_starttls(cmd);
+    else if (n == "LOGIN") co_await cmd_login(cmd);
+    else if (n == "AUTHENTICATE") co_await cmd_authenticate(cmd);
+    else if (known_command(n)) bad(cmd, "Log in first");
+    else bad(cmd, "Unknown command");
+    co_return;
+  }
+  // Authenticated or selected (RFC 9051 6.3).
+  if (n == "STARTTLS" || n == "LOGIN" || n == "AUTHENTICATE") {
+    bad(cmd, "Already logged in");
+    co_return;
+  }
+  if (n == "ENABLE") cmd_enable(cmd);
+  else if (n == "SELECT") co_await cmd_select(cmd, false);
+  else if (n == "EXAMINE") co_await cmd_select(cmd, true);
+  else if (n == "CREATE") co_await cmd_create(cmd);
+  else if (n == "DELETE") co_await cmd_delete(cmd);
+  else if (n == "RENAME") co_await cmd_rename(cmd);
+  else if (n == "SUBSCRIBE") co_await cmd_subscribe(cmd, true);
+  else if (n == "UNSUBSCRIBE") co_await cmd_subscribe(cmd, false);
+  else if (n == "LIST") co_await cmd_list(cmd, false);
+  else if (n == "LSUB") co_await cmd_list(cmd, true);
+  else if (n == "NAMESPACE") cmd_namespace(cmd);
+  else if (n == "STATUS") co_await cmd_status(cmd);
+  else if (n == "APPEND") co_await cmd_append(cmd);
+  else if (n == "IDLE") co_await cmd_idle(cmd);
+  else if (n == "GETQUOTA" || n == "GETQUOTAROOT" || n == "SETQUOTA") co_await cmd_quota(cmd);
+  else if (n == "COMPRESS") co_await cmd_compress(cmd);
+  else if (!known_command(n)) bad(cmd, "Unknown command");
+  else if (state_ != State::selected) bad(cmd, "No mailbox selected");
+  // Selected (RFC 9051 6.4).
+  else if (n == "CHECK") ok(cmd, "CHECK completed");
+  else if (n == "CLOSE") co_await cmd_close(cmd, true);
+  else if (n == "UNSELECT") co_await cmd_close(cmd, false);
+  else if (n == "EXPUNGE") co_await cmd_expunge(cmd, false);
+  else if (n == "UID EXPUNGE") co_await cmd_expunge(cmd, true);
+  else if (n == "FETCH" || n == "UID FETCH") co_await cmd_fetch(cmd, n != "FETCH");
+  else if (n == "SEARCH" || n == "UID SEARCH") co_await cmd_search(cmd, n != "SEARCH");
+  else if (n == "SORT" || n == "UID SORT") co_await cmd_sort(cmd, n != "SORT");
+  else if (n == "THREAD" || n == "UID THREAD") co_await cmd_thread(cmd, n != "THREAD");
+  else if (n == "STORE" || n == "UID STORE") co_await cmd_store(cmd, n != "STORE");
+  else if (n == "COPY" || n == "UID COPY") co_await cmd_copy(cmd, n != "COPY", false);
+  else if (n == "MOVE" || n == "UID MOVE") co_await cmd_copy(cmd, n != "MOVE", true);
+  else bad(cmd, "Unknown command");
+}
+
+// --- the selected mailbox -------------------------------------------------------------------------
+
+std::string Session::flags_item(const Message& m) const {
+  return "FLAGS (" + m.flags + ")";
+}
+
+std::string Session::flags_list() const {
+  std::string out = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
+  for (auto& k : mbox_->keywords) out += " " + k;
+  return out;
+}
+
+void Session::note_keywords(std::string_view flags) {
+  if (!mbox_) return;
+  bool added = false;
+  for (auto& f : split_words(flags)) {
+    if (f.empty() || f[0] == '\\') continue;
+    added = mbox_->keywords.insert(std::string(f)).second || added;
+  }
+  if (added) send(fmt::format("* FLAGS ({})\r\n", flags_list()));
+}
+
+std::string Session::mailbox_name_out(std::string_view name) const {
+  std::string out;
+  if (utf8()) {
+    proto::append_astring(out, name, true);
+  } else {
+    proto::append_astring(out, proto::mutf7_encode(name), false);
+  }
+  return out;
+}
+
+std::optional<std::string> Session::mailbox_name_in(const Arg& a) const {
+  auto name = proto::mailbox_arg(a);
+  if (!name) return std::nullopt;
+  if (utf8()) {
+    if (!proto::valid_utf8(*name)) return std::nullopt;
+    return name;
+  }
+  // IMAP4rev1: modified UTF-7 (RFC 3501 5.1.3); clients that send raw UTF-8 anyway are taken at
+  // their word when it is valid.
+  if (auto decoded = proto::mutf7_decode(*name)) return decoded;
+  if (proto::valid_utf8(*name)) return name;
+  return std::nullopt;
+}
+
+std::optional<std::vector<std::size_t>> Session::resolve(const proto::SequenceSet& set, bool uid) const {
+  std::vector<std::size_t> out;
+  const auto& msgs = mbox_->messages;
+  if (set.saved) {
+    for (auto u : mbox_->saved)
+      if (auto i = mbox_->index_of(u); i != npos) out.push_back(i);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  if (!uid) {
+    auto ranges = set.resolved(static_cast<std::uint32_t>(msgs.size()));
+    for (auto& r : ranges) {
+      if (r.hi > msgs.size()) return std::nullopt;
+      for (auto n = r.lo; n <= r.hi; ++n) out.push_back(n - 1);
+    }
+    return out;
+  }
+  auto ranges = set.resolved(mbox_->max_uid());
+  for (auto& r : ranges) {
+    auto it = std::lower_bound(msgs.begin(), msgs.end(), r.lo, [](const Message& m, std::uint32_t u) { return m.uid < u; });
+    for (; it != msgs.end() && it->uid <= r.hi; ++it) out.push_back(static_cast<std::size_t>(it - msgs.begin()));
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+void Session::send_expunges(std::span<const std::uint32_t> uids) {
+  if (uids.empty()) return;
+  auto& msgs = mbox_->messages;
+  if (qresync_) {
+    // RFC 7162 3.2.10: VANISHED with the UIDs, no sequence numbers.
+    std::vector<std::uint32_t> gone;
+    for (auto u : uids)
+      if (mbox_->index_of(u) != npos) gone.push_back(u);
+    if (!gone.empty()) send(fmt::format("* VANISHED {}\r\n", proto::format_sequence_set(gone)));
+    for (auto u : gone) msgs.erase(msgs.begin() + static_cast<std::ptrdiff_t>(mbox_->index_of(u)));
+  } else {
+    // Highest sequence number first, so each number is right when the client reads it.
+    std::vector<std::uint32_t> sorted(uids.begin(), uids.end());
+    std::sort(sorted.rbegin(), sorted.rend());
+    for (auto u : sorted) {
+      auto i = mbox_->index_of(u);
+      if (i == npos) continue;
+      send(fmt::format("* {} EXPUNGE\r\n", i + 1));
+      msgs.erase(msgs.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+  }
+  auto& saved = mbox_->saved;
+  saved.erase(std::remove_if(saved.begin(), saved.end(), [&](std::uint32_t u) { return mbox_->index_of(u) == npos; }),
+              saved.end());
+}
+
+net::awaitable<void> Session::refresh(bool expunges) {
+  if (!mbox_) co_return;
+  auto* ms = svc_.mailstore;
+  auto version = ms->version(user_);
+  if (version != mbox_->version) {
+    std::string user = user_, name = mbox_->name;
+    auto since = mbox_->modseq;
+    auto job = [ms, user, name, since] { return ms->changes_since(user, name, since); };
+    auto changes = *co_await net::offload(*svc_.pool, std::move(job));
+    if (!changes) {
+      if (changes.error().kind == Error::Kind::not_found) {
+        // Deleted by another session: RFC 9051 7.1.5 lets the server end the session.
+        send("* BYE The selected mailbox was deleted\r\n");
+        state_ = State::logout;
+        why_ = "selected mailbox deleted";
+      } else {
+        log::error("imap {}: cannot read the changes of {}: {}", id_, mbox_->name, changes.error().message);
+      }
+      co_return;
+    }
+    mbox_->version = version;
+    auto& msgs = mbox_->messages;
+    for (auto u : changes->expunged)
+      if (auto i = mbox_->index_of(u); i != npos) msgs[i].expunged = true;
+    std::vector<std::uint32_t> flag_changes;
+    bool added = false;
+    for (auto& e : changes->changed) {
+      auto i = mbox_->index_of(e.uid);
+      if (i == npos) {
+        if (e.uid <= mbox_->max_uid()) continue;  // expunged already, or not for this view
+        msgs.push_back(Message{e.uid, e.flags, e.modseq, e.size, e.internal_date, false});
+        note_keywords(e.flags);
+        added = true;
+        continue;
+      }
+      auto& m = msgs[i];
+      bool changed = m.flags != e.flags;
+      m.modseq = e.modseq;
+      if (changed) {
+        m.flags = e.flags;
+        note_keywords(e.flags);
+        flag_changes.push_back(e.uid);
+      }
+    }
+    mbox_->modseq = std::max(mbox_->modseq, changes->highestmodseq);
+    mbox_->uidnext = std::max(mbox_->uidnext, mbox_->max_uid() + 1);
+    if (expunges) {
+      std::vector<std::uint32_t> gone;
+      for (auto& m : msgs)
+        if (m.expunged) gone.push_back(m.uid);
+      send_expunges(gone);
+    }
+    if (added) send(fmt::format("* {} EXISTS\r\n", msgs.size()));
+    for (auto u : flag_changes) {
+      auto i = mbox_->index_of(u);
+      if (i == npos || msgs[i].expunged) continue;
+      send(fmt::format("* {} FETCH (UID {} {}{})\r\n", i + 1, u, flags_item(msgs[i]),
+                       condstore_ ? fmt::format(" MODSEQ ({})", msgs[i].modseq) : ""));
+    }
+    co_return;
+  }
+  if (expunges) {
+    std::vector<std::uint32_t> gone;
+    for (auto& m : mbox_->messages)
+      if (m.expunged) gone.push_back(m.uid);
+    send_expunges(gone);
+  }
+}
+
+}  // namespace tern::imapd
