@@ -351,6 +351,8 @@ submission  = ["127.0.0.1:2587"]    # STARTTLS, AUTH required
 submissions = ["127.0.0.1:2465"]    # implicit TLS, AUTH required
 pop3        = ["127.0.0.1:2110"]    # POP3; logins only after STLS
 pop3s       = ["127.0.0.1:2995"]    # POP3 over implicit TLS
+imap        = ["127.0.0.1:2143"]    # IMAP; logins only after STARTTLS
+imaps       = ["127.0.0.1:2993"]    # IMAP over implicit TLS
 
 # [tls]                         # absent: a self-signed certificate is made in data_dir
 # cert = "cert.pem"

@@ -192,11 +192,25 @@ struct Job {
       auto& it = items[k];
       std::string raw;
       bool have_raw = false;
-      auto path = ms->path_of(user, folder, it.uid);
-      if (!path) continue;  // expunged meanwhile: nothing to say about it (RFC 9051 7.5.1)
+      // The file only when something needs it: a FLAGS or ENVELOPE fetch of a large mailbox opens none.
+      std::optional<std::filesystem::path> path;
+      bool gone = false;
       auto load = [&](bool header) {
-        if (have_raw) return;
-        raw = header ? read_header(*path) : store::read_file(*path);
+        if (have_raw || gone) return;
+        if (!path) {
+          auto p = ms->path_of(user, folder, it.uid);
+          if (!p) {
+            gone = true;  // expunged meanwhile: nothing to say about it (RFC 9051 7.5.1)
+            return;
+          }
+          path = *p;
+        }
+        try {
+          raw = header ? read_header(*path) : store::read_file(*path);
+        } catch (const std::system_error&) {
+          gone = true;  // expunged between the lookup and the read
+          return;
+        }
         have_raw = !header;
       };
       std::optional<msg::Summary> sum;
@@ -209,6 +223,7 @@ struct Job {
         }
       }
       if (file) load(header_file);
+      if (gone) continue;
       std::optional<msg::Parsed> parsed;
       auto get_parsed = [&]() -> msg::Parsed& {
         if (!parsed) parsed.emplace(raw);

@@ -198,11 +198,17 @@ std::optional<std::int64_t> Mailstore::Slot::find_folder(std::string_view folder
 std::int64_t Mailstore::Slot::new_uidvalidity(std::int64_t at_least) {
   // RFC 9051 2.3.1.1: a name must never come back with a UIDVALIDITY it had before. Deleted folders
   // are gone from `folders`, so the highest value ever given is kept apart.
-  Stmt max(db->raw(),
-           "SELECT max(coalesce((SELECT max(uidvalidity) FROM folders), 0), "
-           "coalesce((SELECT value FROM meta WHERE key = 'uidvalidity'), 0))");
-  max.step();
-  auto v = std::max({now_seconds(), max.col_int(0) + 1, at_least});
+  std::int64_t highest = 0;
+  {
+    // Ended before the write below: a write from inside a read snapshot that another process has
+    // moved past fails at once with SQLITE_BUSY (no busy wait).
+    Stmt max(db->raw(),
+             "SELECT max(coalesce((SELECT max(uidvalidity) FROM folders), 0), "
+             "coalesce((SELECT value FROM meta WHERE key = 'uidvalidity'), 0))");
+    max.step();
+    highest = max.col_int(0);
+  }
+  auto v = std::max({now_seconds(), highest + 1, at_least});
   Stmt up(db->raw(), "INSERT OR REPLACE INTO meta(key, value) VALUES ('uidvalidity', ?)");
   up.bind(1, v).step();
   return v;
@@ -263,14 +269,18 @@ std::int64_t Mailstore::Slot::folder_id(std::string_view folder, std::string_vie
   // .folder file).
   Stmt ins(db->raw(), "INSERT OR IGNORE INTO folders(name, uidvalidity, special_use) VALUES (?, ?, ?)");
   ins.bind(1, folder).bind(2, ff.uidvalidity).bind(3, ff.special_use).step();
-  Stmt again(db->raw(), "SELECT id FROM folders WHERE name = ?");
-  if (!again.bind(1, folder).step()) throw DbError("folder row vanished: " + std::string(folder));
+  std::int64_t id;
+  {
+    Stmt again(db->raw(), "SELECT id FROM folders WHERE name = ?");
+    if (!again.bind(1, folder).step()) throw DbError("folder row vanished: " + std::string(folder));
+    id = again.col_int(0);
+  }
   if (rebuilding) {
     // Nothing remembers subscriptions any more: subscribe every folder found.
     Stmt sub(db->raw(), "INSERT OR IGNORE INTO subscriptions(name) VALUES (?)");
     sub.bind(1, folder).step();
   }
-  return folder_ids[std::string(folder)] = again.col_int(0);
+  return folder_ids[std::string(folder)] = id;
 }
 
 void Mailstore::Slot::reconcile(bool repair, CheckReport& report,
@@ -487,9 +497,10 @@ Result<std::vector<std::uint32_t>> Mailstore::deliver(std::string_view address, 
     {
       // 2. Under the lock: deduplicate by origin, assign UIDs, rename into the folder, index rows.
       std::lock_guard lock(s.mu);
+      // The transaction first: making the folder writes too, and every write must be inside it.
+      Tx tx(*s.db);
       auto fid = s.folder_id(folder);
       syncer = s.syncer(folder);
-      Tx tx(*s.db);
       Stmt find(s.db->raw(), "SELECT uid FROM messages WHERE origin = ? AND origin != ''");
       Stmt next(s.db->raw(), "SELECT uidnext FROM folders WHERE id = ?");
       next.bind(1, fid).step();
