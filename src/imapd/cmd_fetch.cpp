@@ -4,9 +4,9 @@
 // Also BINARY / BINARY.PEEK / BINARY.SIZE (RFC 3516) and MODSEQ (RFC 7162 3.1.4).
 //
 // ENVELOPE, BODY and BODYSTRUCTURE come from the summary cached in the mailbox index (computed at
-// delivery, or here once for a message stored without one), so a header-list FETCH of 10,000 messages
-// opens no message file. Sections open the file; a header-only section reads only up to the header's
-// end. Messages go in chunks to the worker pool, which builds the response text; a non-PEEK body fetch
+// delivery, or here once for a message stored without one), and header-only sections (HEADER,
+// HEADER.FIELDS, RFC822.HEADER: a client's message list) from the header block the index keeps, so a
+// header-list FETCH of 10,000 messages opens no message file. Other sections open the file. Messages go in chunks to the worker pool, which builds the response text; a non-PEEK body fetch
 // sets \Seen first (durably) and reports the new FLAGS (RFC 9051 6.4.5).
 #include <fcntl.h>
 #include <unistd.h>
@@ -188,6 +188,15 @@ struct Job {
       if (r) summaries = std::move(*r);
       summaries.resize(items.size());
     }
+    // Header-only sections come from the header blocks the index keeps (no file opened).
+    std::vector<std::string> headers;
+    if (file && header_file) {
+      std::vector<std::uint32_t> uids;
+      for (auto& it : items) uids.push_back(it.uid);
+      auto r = ms->headers(user, folder, uids);
+      if (r) headers = std::move(*r);
+      headers.resize(items.size());
+    }
     for (std::size_t k = 0; k < items.size(); ++k) {
       auto& it = items[k];
       std::string raw;
@@ -197,6 +206,10 @@ struct Job {
       bool gone = false;
       auto load = [&](bool header) {
         if (have_raw || gone) return;
+        if (header && k < headers.size() && !headers[k].empty()) {
+          raw = std::move(headers[k]);
+          return;
+        }
         if (!path) {
           auto p = ms->path_of(user, folder, it.uid);
           if (!p) {

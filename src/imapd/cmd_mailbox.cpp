@@ -525,8 +525,9 @@ struct Appended {
 
 }  // namespace
 
-net::awaitable<void> Session::cmd_append(const Command& cmd) {
-  auto req = proto::parse_append(cmd.args);
+net::awaitable<void> Session::cmd_append(Command& cmd) {
+  // Moved, not copied: the messages may be tens of megabytes.
+  auto req = proto::parse_append(std::move(cmd.args));
   if (!req) {
     bad(cmd, req.error);
     co_return;

@@ -50,10 +50,13 @@ std::string describe_io_error(const net::Stream& stream, const boost::system::sy
   return "connection ended: " + e.code().message();
 }
 
-proto::Limits session_limits() {
+// APPENDLIMIT (RFC 7889) is the SMTP message size limit: what could arrive by mail can be appended.
+// LITERAL+ (RFC 7888): non-synchronizing literals up to the same size.
+proto::Limits session_limits(const config::Config& cfg) {
   proto::Limits l;
-  l.max_literal = append_limit;
-  l.max_command = append_limit + (1u << 20);
+  l.max_literal = cfg.limits.max_message_size;
+  l.max_nonsync_literal = cfg.limits.max_message_size;
+  l.max_command = cfg.limits.max_message_size + (1u << 20);
   return l;
 }
 
@@ -85,7 +88,7 @@ Session::Session(net::Stream& stream, ListenerKind kind, Services services, std:
       svc_(std::move(services)),
       cfg_(*svc_.config),
       id_(std::move(id)),
-      reader_(session_limits()) {}
+      reader_(session_limits(cfg_)) {}
 
 Session::~Session() {
   if (counted_) svc_.shared->sessions.release(user_);

@@ -52,7 +52,6 @@ enum class ListenerKind { imap, imaps };
 inline constexpr std::chrono::seconds idle_timeout{30 * 60};
 inline constexpr std::chrono::seconds login_timeout{60};  // before authentication
 inline constexpr std::uint32_t max_sessions_per_user = 50;
-inline constexpr std::uint64_t append_limit = 64u << 20;  // APPENDLIMIT (RFC 7889), the literal limit too
 inline constexpr std::uint32_t max_errors = 20;           // protocol errors before the session closes
 
 // Sessions per user (a cap, and nothing else: several sessions may select one mailbox). Thread-safe.
@@ -167,7 +166,7 @@ class Session {
   net::awaitable<void> cmd_list(const Command& cmd, bool lsub);
   void cmd_namespace(const Command& cmd);
   net::awaitable<void> cmd_status(const Command& cmd);
-  net::awaitable<void> cmd_append(const Command& cmd);
+  net::awaitable<void> cmd_append(Command& cmd);
   net::awaitable<void> cmd_quota(const Command& cmd);  // GETQUOTA, GETQUOTAROOT, SETQUOTA
   // cmd_fetch.cpp / cmd_search.cpp / cmd_store.cpp / cmd_idle.cpp: selected
   net::awaitable<void> cmd_fetch(const Command& cmd, bool uid);

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS messages(
   subject TEXT NOT NULL DEFAULT '',
   modseq INTEGER NOT NULL DEFAULT 1,
   summary BLOB,
+  header BLOB,
   PRIMARY KEY(folder, uid));
 CREATE INDEX IF NOT EXISTS messages_origin ON messages(origin) WHERE origin != '';
 CREATE INDEX IF NOT EXISTS messages_modseq ON messages(folder, modseq);
@@ -55,11 +56,21 @@ CREATE TABLE IF NOT EXISTS expunged(
 CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(folder, modseq);
 CREATE TABLE IF NOT EXISTS subscriptions(name TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;
 )";
-constexpr int index_schema_version = 2;
+constexpr int index_schema_version = 3;
+
+// The header block (through the empty line) kept in the index, so that header fetches (an IMAP
+// client's message list) open no message file. Unusually long headers are read from the file.
+constexpr std::size_t max_cached_header = 16 * 1024;
 
 }  // namespace
+
+std::string_view cached_header(std::string_view content) {
+  auto end = content.substr(0, max_cached_header).find("\r\n\r\n");
+  if (end == std::string_view::npos) return {};
+  return content.substr(0, end + 4);
+}
 
 std::int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -338,11 +349,12 @@ void Mailstore::Slot::reconcile(bool repair, CheckReport& report,
       unexp.bind(1, fid).bind(2, static_cast<std::int64_t>(parsed->first)).step();
       Stmt ins(db->raw(),
                "INSERT OR REPLACE INTO messages(folder, uid, file, size, internal_date, origin, hdr_from, subject, "
-               "modseq, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+               "modseq, summary, header) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
       ins.bind(1, fid).bind(2, static_cast<std::int64_t>(parsed->first)).bind(3, fname)
           .bind(4, static_cast<std::int64_t>(content.size())).bind(5, static_cast<std::int64_t>(st.st_mtime))
           .bind(6, parsed->second).bind(7, hs.from).bind(8, hs.subject).bind(9, static_cast<std::int64_t>(modseq));
       if (summarizer) ins.bind(10, summarizer(content)); else ins.bind_null(10);
+      if (auto h = cached_header(content); !h.empty()) ins.bind(11, h); else ins.bind_null(11);
       ins.step();
     }
     for (auto& [uid, file] : rows) {
@@ -508,7 +520,7 @@ Result<std::vector<std::uint32_t>> Mailstore::deliver(std::string_view address, 
       auto fdir = s.folder_dir(folder);
       Stmt ins(s.db->raw(),
                "INSERT INTO messages(folder, uid, file, size, internal_date, origin, hdr_from, subject, flags, "
-               "modseq, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+               "modseq, summary, header) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
       std::uint64_t modseq = 0;
       for (std::size_t i = 0; i < messages.size(); ++i) {
         if (!messages[i].origin.empty()) {
@@ -538,6 +550,8 @@ Result<std::vector<std::uint32_t>> Mailstore::deliver(std::string_view address, 
             .bind(6, messages[i].origin).bind(7, hs.from).bind(8, hs.subject)
             .bind(9, join_flags(split_flags(messages[i].flags))).bind(10, static_cast<std::int64_t>(modseq));
         if (summaries[i].empty()) ins.bind_null(11); else ins.bind(11, summaries[i]);
+        auto stored = normalized[i].empty() ? messages[i].content : std::string_view(normalized[i]);
+        if (auto h = cached_header(stored); !h.empty()) ins.bind(12, h); else ins.bind_null(12);
         ins.step();
       }
       Stmt up(s.db->raw(), "UPDATE folders SET uidnext = ? WHERE id = ?");

@@ -3,7 +3,8 @@
 // Layout under data_dir/mail/boxes/<domain>/<local>/ (names percent-encoded):
 //   index.db                 SQLite (WAL, synchronous=FULL): folders (name, UIDVALIDITY, UIDNEXT,
 //                            HIGHESTMODSEQ, special use), messages (uid, size, internal date, flags,
-//                            MODSEQ, From, Subject, origin, cached IMAP summary), expunged (uid, MODSEQ:
+//                            MODSEQ, From, Subject, origin, cached IMAP summary and header block),
+//                            expunged (uid, MODSEQ:
 //                            what QRESYNC's VANISHED reports), subscriptions
 //   tmp/                     files being written; folders being deleted
 //   folders/<name>/.folder   "uidvalidity N", the folder's name and its special use (RFC 6154)
@@ -162,6 +163,9 @@ class Mailstore {
   // Cached per-message data (the IMAP summary: ENVELOPE, BODYSTRUCTURE, sort keys); "" when not cached.
   Result<std::vector<std::string>> summaries(std::string_view address, std::string_view folder,
                                              const std::vector<std::uint32_t>& uids);
+  // The cached header blocks (through the empty line) of messages; "" when not cached (too long).
+  Result<std::vector<std::string>> headers(std::string_view address, std::string_view folder,
+                                           const std::vector<std::uint32_t>& uids);
   Status set_summaries(std::string_view address, std::string_view folder,
                        const std::vector<std::pair<std::uint32_t, std::string>>& summaries);
   // Octets stored in all folders (QUOTA STORAGE, RFC 9208).

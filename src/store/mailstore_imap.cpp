@@ -151,11 +151,11 @@ CopyResult copy_locked(Mailstore::Slot& s, std::int64_t src, std::string_view sr
   auto dst_modseq = s.next_modseq(dst);
   std::uint64_t src_modseq = move ? s.next_modseq(src) : 0;
   Stmt sel(s.db->raw(),
-           "SELECT file, size, internal_date, flags, origin, hdr_from, subject, summary FROM messages "
+           "SELECT file, size, internal_date, flags, origin, hdr_from, subject, summary, header FROM messages "
            "WHERE folder = ? AND uid = ?");
   Stmt ins(s.db->raw(),
            "INSERT INTO messages(folder, uid, file, size, internal_date, flags, origin, hdr_from, subject, modseq, "
-           "summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+           "summary, header) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   Stmt del(s.db->raw(), "DELETE FROM messages WHERE folder = ? AND uid = ?");
   Stmt gone(s.db->raw(), "INSERT OR REPLACE INTO expunged(folder, uid, modseq) VALUES (?, ?, ?)");
   auto src_dir = s.folder_dir(src_name);
@@ -175,6 +175,7 @@ CopyResult copy_locked(Mailstore::Slot& s, std::int64_t src, std::string_view sr
         .bind(5, sel.col_int(2)).bind(6, sel.col_text(3)).bind(7, sel.col_text(4)).bind(8, sel.col_text(5))
         .bind(9, sel.col_text(6)).bind(10, static_cast<std::int64_t>(dst_modseq));
     if (sel.col_null(7)) ins.bind_null(11); else ins.bind(11, sel.col_text(7));
+    if (sel.col_null(8)) ins.bind_null(12); else ins.bind(12, sel.col_text(8));
     ins.step();
     if (move) {
       del.reset();
@@ -472,6 +473,28 @@ Result<std::vector<std::string>> Mailstore::summaries(std::string_view address, 
     std::vector<std::string> out;
     out.reserve(uids.size());
     Stmt st(s.db->raw(), "SELECT summary FROM messages WHERE folder = ? AND uid = ?");
+    for (auto uid : uids) {
+      st.reset();
+      out.push_back(st.bind(1, *fid).bind(2, static_cast<std::int64_t>(uid)).step() ? st.col_text(0) : std::string());
+    }
+    return out;
+  } catch (const DbError& e) {
+    return Error{e.what()};
+  }
+}
+
+Result<std::vector<std::string>> Mailstore::headers(std::string_view address, std::string_view folder,
+                                                    const std::vector<std::uint32_t>& uids) {
+  auto slot = open_slot(address);
+  if (!slot) return slot.error();
+  Slot& s = **slot;
+  std::lock_guard lock(s.mu);
+  try {
+    auto fid = s.find_folder(folder);
+    if (!fid) return not_found(folder);
+    std::vector<std::string> out;
+    out.reserve(uids.size());
+    Stmt st(s.db->raw(), "SELECT header FROM messages WHERE folder = ? AND uid = ?");
     for (auto uid : uids) {
       st.reset();
       out.push_back(st.bind(1, *fid).bind(2, static_cast<std::int64_t>(uid)).step() ? st.col_text(0) : std::string());

@@ -28,6 +28,9 @@ struct FolderFile {
 };
 
 std::int64_t now_seconds();
+// The part of a message the index keeps for header fetches: the header through its empty line, or ""
+// when that is longer than the cache takes.
+std::string_view cached_header(std::string_view content);
 // "17.1b2c.3" -> uid 17, tag "1b2c.3"; nullopt when the name is not a message file.
 std::optional<std::pair<std::uint32_t, std::string>> parse_message_name(std::string_view name);
 std::optional<FolderFile> read_folder_file(const std::filesystem::path& fdir);

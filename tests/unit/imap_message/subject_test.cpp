@@ -1,0 +1,54 @@
+// RFC 5256 2.1 base subject extraction.
+#include <gtest/gtest.h>
+
+#include "imap/message/message.hpp"
+#include "imap/message/subject.hpp"
+
+namespace tern::imap::message {
+namespace {
+
+TEST(BaseSubject, RemovesReplyAndForwardMarkers) {
+  EXPECT_EQ(base_subject("Re: hello"), "hello");
+  EXPECT_EQ(base_subject("re:RE: Re : hello"), "hello");
+  EXPECT_EQ(base_subject("Fwd: hello"), "hello");
+  EXPECT_EQ(base_subject("FW: hello"), "hello");
+  EXPECT_EQ(base_subject("Re[2]: hello"), "hello");
+  EXPECT_EQ(base_subject("Re: [list] Re: Fwd: hello (fwd)"), "hello");
+  EXPECT_EQ(base_subject("hello (fwd) (FWD)  "), "hello");
+}
+
+TEST(BaseSubject, BlobsAndForwardBrackets) {
+  EXPECT_EQ(base_subject("[list] hello"), "hello");
+  EXPECT_EQ(base_subject("[list]"), "[list]");  // removing the blob would leave nothing (step 4)
+  EXPECT_EQ(base_subject("[a][b] Re: x"), "x");
+  EXPECT_EQ(base_subject("[Fwd: Re: hello]"), "hello");
+  EXPECT_EQ(base_subject("[fwd: [fwd: hello]]"), "hello");
+}
+
+TEST(BaseSubject, WhiteSpaceIsNormalised) {
+  EXPECT_EQ(base_subject("  hello \t  world  "), "hello world");
+  EXPECT_EQ(base_subject("hello\r\n world"), "hello world");
+}
+
+TEST(BaseSubject, OnlyRealMarkersAreRemoved) {
+  EXPECT_EQ(base_subject("Reply: hello"), "Reply: hello");
+  EXPECT_EQ(base_subject("Regarding x"), "Regarding x");
+  EXPECT_EQ(base_subject("Re: "), "");
+  EXPECT_EQ(base_subject(""), "");
+}
+
+TEST(BaseSubject, EncodedWordsAreDecodedFirst) {
+  EXPECT_EQ(base_subject("=?utf-8?q?Re=3A_caf=C3=A9?="), "caf\xc3\xa9");
+  EXPECT_EQ(base_subject("=?iso-8859-1?q?Fwd=3A_J=F6rg?="), "J\xc3\xb6rg");
+}
+
+TEST(BaseSubject, ReplyOrForwardIsRecorded) {
+  EXPECT_TRUE(detail::extract_base_subject("Re: x").reply_or_forward);
+  EXPECT_TRUE(detail::extract_base_subject("x (fwd)").reply_or_forward);
+  EXPECT_TRUE(detail::extract_base_subject("[fwd: x]").reply_or_forward);
+  EXPECT_FALSE(detail::extract_base_subject("[list] x").reply_or_forward);
+  EXPECT_FALSE(detail::extract_base_subject("x").reply_or_forward);
+}
+
+}  // namespace
+}  // namespace tern::imap::message
