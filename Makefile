@@ -29,9 +29,8 @@ fuzz: deps
 	@cmake --build build-fuzz -j$(JOBS) --target fuzz_smtp_proto fuzz_pop3_proto
 
 bench: build
-	@./bench/smtp_ingest
-	@./bench/relay
-	@./bench/pop3
+	@./scripts/install-bench-deps.sh
+	@./bench/compare
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

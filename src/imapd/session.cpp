@@ -146,6 +146,8 @@ net::awaitable<void> Session::flush() {
 
 net::awaitable<bool> Session::fill() {
   if (!idling_) co_await flush();
+  // An idle session keeps no buffer: most of its time is spent waiting here.
+  if (in_.empty() && in_.capacity() > 1024) std::string().swap(in_);
   stream_.set_timeout(state_ == State::not_authenticated ? login_timeout : idle_timeout);
   if (deflate_) {
     for (;;) {

@@ -58,15 +58,21 @@ awaitable<void> Stream::write(std::string_view data) {
 }
 
 awaitable<bool> Stream::read_append(std::string& in) {
-  char buf[16384];
-  std::size_t n = 0;
+  // Memory of an idle connection: the buffer is grown only once data is there to read (plain TCP:
+  // wait for readability first; TLS keeps its own record buffers, so read at once), and it lives in
+  // `in`, not in the coroutine frame.
+  constexpr std::size_t chunk = 16384;
+  auto old = in.size();
   try {
-    n = co_await read_some(buf, sizeof buf);
+    if (!tls_) co_await socket_.async_wait(tcp::socket::wait_read, asio::use_awaitable);
+    in.resize(old + chunk);
+    auto n = co_await read_some(in.data() + old, chunk);
+    in.resize(old + n);
   } catch (const boost::system::system_error& e) {
+    in.resize(old);
     if (e.code() == asio::error::eof || e.code() == ssl::error::stream_truncated) co_return false;
     throw;
   }
-  in.append(buf, n);
   co_return true;
 }
 
