@@ -296,7 +296,8 @@ net::awaitable<void> Session::cmd_search(const Command& cmd, bool uid) {
       mbox_->saved = uids;
     }
   }
-  if (!req->has_return) {
+  // RFC 9051 6.4.4: an IMAP4rev2 session always gets ESEARCH (ALL when no RETURN options).
+  if (!req->has_return && !rev2_) {
     send("* SEARCH" + join_numbers(numbers) + (modseq && !numbers.empty() ? fmt::format(" (MODSEQ {})", res.max_modseq) : "") +
          "\r\n");
   } else {
