@@ -68,7 +68,7 @@ net::awaitable<void> Session::cmd_starttls(const Command& cmd) {
 
 net::awaitable<void> Session::cmd_login(const Command& cmd) {
   if (!(stream_.is_tls() || cfg_.allow_plaintext)) {
-    bad(cmd, "[PRIVACYREQUIRED] LOGIN is disabled until TLS is active (use STARTTLS)");
+    no(cmd, "[PRIVACYREQUIRED] LOGIN is disabled until TLS is active (use STARTTLS)");
     co_return;
   }
   if (cmd.args.size() != 2) {
@@ -86,7 +86,7 @@ net::awaitable<void> Session::cmd_login(const Command& cmd) {
 
 net::awaitable<void> Session::cmd_authenticate(const Command& cmd) {
   if (!(stream_.is_tls() || cfg_.allow_plaintext)) {
-    bad(cmd, "[PRIVACYREQUIRED] Authentication is disabled until TLS is active (use STARTTLS)");
+    no(cmd, "[PRIVACYREQUIRED] Authentication is disabled until TLS is active (use STARTTLS)");
     co_return;
   }
   if (cmd.args.empty() || cmd.args[0].kind != Arg::Kind::atom) {

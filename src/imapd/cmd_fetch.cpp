@@ -344,6 +344,15 @@ struct Job {
           }
         }
       }
+      // RFC 9051 6.4.5: a \Seen set by this fetch is reported with the data.
+      bool flags_asked = false;
+      for (auto& a : *atts) flags_asked = flags_asked || a.kind == Att::Kind::flags;
+      if (!flags_asked)
+        for (auto& ch : c.seen)
+          if (ch.uid == it.uid) {
+            sep();
+            out += "FLAGS (" + it.flags + ")";
+          }
       if (with_modseq && !modseq_done) {
         sep();
         out += fmt::format("MODSEQ ({})", it.modseq);

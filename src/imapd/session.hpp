@@ -51,7 +51,8 @@ enum class ListenerKind { imap, imaps };
 // RFC 9051 5.4: the autologout timer is at least 30 minutes (IDLE clients re-issue within 29).
 inline constexpr std::chrono::seconds idle_timeout{30 * 60};
 inline constexpr std::chrono::seconds login_timeout{60};  // before authentication
-inline constexpr std::uint32_t max_sessions_per_user = 50;
+// Like Dovecot's mail_max_userip_connections (10), with room for a few devices per user.
+inline constexpr std::uint32_t max_sessions_per_user = 20;
 inline constexpr std::uint32_t max_errors = 20;           // protocol errors before the session closes
 
 // Sessions per user (a cap, and nothing else: several sessions may select one mailbox). Thread-safe.
