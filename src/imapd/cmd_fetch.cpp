@@ -135,6 +135,7 @@ struct Chunk {
   std::string text;
   std::vector<store::FlagChange> seen;  // \Seen set by this fetch
   bool unknown_cte = false;
+  bool expunged = false;  // a message was expunged by another session before its data was read
   Error error;
   bool ok = true;
 };
@@ -236,7 +237,10 @@ struct Job {
         }
       }
       if (file) load(header_file);
-      if (gone) continue;
+      if (gone) {
+        c.expunged = true;
+        continue;
+      }
       std::optional<msg::Parsed> parsed;
       auto get_parsed = [&]() -> msg::Parsed& {
         if (!parsed) parsed.emplace(raw);
@@ -414,9 +418,13 @@ net::awaitable<void> Session::cmd_fetch(const Command& cmd, bool uid) {
     }
   }
   std::vector<Item> all;
+  bool expunged = false;
   for (auto i : *idx) {
     auto& m = mbox_->messages[i];
-    if (m.expunged && file) continue;
+    if (m.expunged && file) {
+      expunged = true;
+      continue;
+    }
     if (req->changedsince && m.modseq <= *req->changedsince) continue;
     all.push_back(Item{i + 1, m.uid, m.flags, m.modseq, m.size, m.internal_date});
   }
@@ -436,11 +444,18 @@ net::awaitable<void> Session::cmd_fetch(const Command& cmd, bool uid) {
       }
     }
     out_ += chunk.text;
+    expunged = expunged || chunk.expunged;
     if (chunk.unknown_cte) {
       no(cmd, "[UNKNOWN-CTE] Unknown Content-Transfer-Encoding");
       co_return;
     }
     if (out_.size() > 256 * 1024) co_await flush();
+  }
+  if (expunged) {
+    // RFC 9051 7.1 (RFC 2180 4.1.2): the data of messages another session expunged is gone; the
+    // EXPUNGE responses come at the next command that allows them.
+    no(cmd, "[EXPUNGEISSUED] Some messages were expunged before they could be fetched");
+    co_return;
   }
   ok(cmd, "FETCH completed");
 }
