@@ -3,7 +3,12 @@
 #include <crypt.h>
 #include <openssl/crypto.h>
 
+#include <algorithm>
+#include <condition_variable>
 #include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <thread>
 #include <string>
 
 namespace tern::auth {
@@ -20,6 +25,40 @@ Result<std::string> hash_password(std::string_view password) {
   return std::string(h);
 }
 
+namespace {
+
+// yescrypt takes ~16 MB per check: a burst of logins (20 clients reconnecting at once) would take
+// 20 x 16 MB at the same moment. Checks beyond the machine's cores gain no speed anyway, so at most
+// that many run at once; the others wait their turn.
+class HashSlots {
+ public:
+  HashSlots() : free_(std::max(2u, std::thread::hardware_concurrency())) {}
+  void acquire() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return free_ > 0; });
+    --free_;
+  }
+  void release() {
+    {
+      std::lock_guard lock(mu_);
+      ++free_;
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  unsigned free_;
+};
+
+HashSlots& hash_slots() {
+  static HashSlots slots;
+  return slots;
+}
+
+}  // namespace
+
 bool verify_password(std::string_view password, std::string_view hash) {
   // Dovecot's scheme prefixes name crypt(3) formats that libxcrypt reads directly.
   for (std::string_view prefix : {"{BLF-CRYPT}", "{SHA512-CRYPT}", "{SHA256-CRYPT}", "{CRYPT}", "{YESCRYPT}"}) {
@@ -29,9 +68,11 @@ bool verify_password(std::string_view password, std::string_view hash) {
     }
   }
   if (hash.empty() || hash.front() != '$') return false;
-  crypt_data data{};
+  auto data = std::make_unique<crypt_data>();
   std::string pw(password), h(hash);
-  const char* out = crypt_rn(pw.c_str(), h.c_str(), &data, sizeof data);
+  hash_slots().acquire();
+  const char* out = crypt_rn(pw.c_str(), h.c_str(), data.get(), sizeof *data);
+  hash_slots().release();
   if (!out || out[0] == '*') return false;
   std::string_view got(out);
   return got.size() == hash.size() && CRYPTO_memcmp(got.data(), hash.data(), hash.size()) == 0;

@@ -428,11 +428,18 @@ net::awaitable<void> Session::cmd_fetch(const Command& cmd, bool uid) {
     if (req->changedsince && m.modseq <= *req->changedsince) continue;
     all.push_back(Item{i + 1, m.uid, m.flags, m.modseq, m.size, m.internal_date});
   }
-  for (std::size_t start = 0; start < all.size(); start += chunk_size) {
-    auto end = std::min(all.size(), start + chunk_size);
+  // Items the view holds (FLAGS, UID, sizes, dates, MODSEQ): formatted here, without a trip to the
+  // worker pool (a client's flag resync of a large mailbox).
+  bool view_only = !file && !summary && !set_seen;
+  std::size_t step = view_only ? all.size() + 1 : chunk_size;
+  for (std::size_t start = 0; start < all.size(); start += step) {
+    auto end = std::min(all.size(), start + step);
     Job job{svc_.mailstore, user_, mbox_->name, std::vector<Item>(all.begin() + start, all.begin() + end),
             &req->atts, uid, set_seen, condstore_ && (flags || want_modseq), file, header_file, summary};
-    auto chunk = *co_await net::offload(*svc_.pool, std::move(job));
+    std::optional<Chunk> done;
+    if (view_only) done = job();
+    else done = *co_await net::offload(*svc_.pool, std::move(job));
+    auto& chunk = *done;
     if (!chunk.ok) {
       store_error(cmd, chunk.error);
       co_return;

@@ -147,18 +147,13 @@ net::awaitable<void> Session::cmd_select(const Command& cmd, bool read_only) {
   auto job = [ms, user, folder, since]() {
     Selected s;
     s.version = ms->version(user);
-    auto info = ms->folder(user, folder);
-    if (!info) {
-      s.error = info.error();
+    auto snap = ms->snapshot(user, folder);
+    if (!snap) {
+      s.error = snap.error();
       return s;
     }
-    s.info = *info;
-    auto list = ms->list(user, folder);
-    if (!list) {
-      s.error = list.error();
-      return s;
-    }
-    s.messages = std::move(*list);
+    s.info = std::move(snap->folder);
+    s.messages = std::move(snap->messages);
     if (since) {
       auto ch = ms->changes_since(user, folder, *since);
       if (ch) s.since = std::move(*ch);

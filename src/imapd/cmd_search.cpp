@@ -44,19 +44,23 @@ std::int64_t day_of(std::int64_t unix_seconds) {
   return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
 }
 
-void needs(const Key& k, bool& summary, bool& content) {
+// What evaluating a key needs beyond the view: the cached summary (sent dates), the header (cached
+// in the index too), or the whole message (BODY, TEXT).
+void needs(const Key& k, bool& summary, bool& header, bool& body) {
   switch (k.op) {
     case Op::sentbefore: case Op::senton: case Op::sentsince:
       summary = true;
       break;
-    case Op::bcc: case Op::cc: case Op::from: case Op::to: case Op::subject: case Op::body: case Op::text:
-    case Op::header:
-      content = true;
+    case Op::bcc: case Op::cc: case Op::from: case Op::to: case Op::subject: case Op::header:
+      header = true;
+      break;
+    case Op::body: case Op::text:
+      body = true;
       break;
     default:
       break;
   }
-  for (auto& c : k.children) needs(c, summary, content);
+  for (auto& c : k.children) needs(c, summary, header, body);
 }
 
 bool uses_modseq(const Key& k) {
@@ -187,25 +191,33 @@ struct SearchJob {
   SearchOutcome operator()() {
     SearchOutcome out;
     try {
-      bool summary = false, content = false;
-      needs(*key, summary, content);
+      bool summary = false, header = false, body = false;
+      needs(*key, summary, header, body);
+      std::vector<std::uint32_t> uids;
+      for (auto& c : candidates) uids.push_back(c.uid);
       std::vector<msg::Summary> sums;
-      if (summary) {
-        std::vector<std::uint32_t> uids;
-        for (auto& c : candidates) uids.push_back(c.uid);
-        sums = load_summaries(*ms, user, folder, uids);
+      if (summary) sums = load_summaries(*ms, user, folder, uids);
+      std::vector<std::string> headers;
+      if (header && !body) {
+        auto r = ms->headers(user, folder, uids);
+        if (r) headers = std::move(*r);
+        headers.resize(uids.size());
       }
       for (std::size_t i = 0; i < candidates.size(); ++i) {
         auto& c = candidates[i];
         bool hit;
-        if (content) {
-          auto path = ms->path_of(user, folder, c.uid);
-          if (!path) continue;
+        if (header || body) {
           std::string raw;
-          try {
-            raw = store::read_file(*path);
-          } catch (const std::exception&) {
-            continue;  // expunged meanwhile
+          if (!body && !headers[i].empty()) {
+            raw = std::move(headers[i]);  // header keys: the index's copy, no file opened
+          } else {
+            auto path = ms->path_of(user, folder, c.uid);
+            if (!path) continue;
+            try {
+              raw = store::read_file(*path);
+            } catch (const std::exception&) {
+              continue;  // expunged meanwhile
+            }
           }
           msg::Parsed p(raw);
           hit = eval(*key, c, summary ? &sums[i] : nullptr, &p, ctx);

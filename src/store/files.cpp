@@ -65,6 +65,18 @@ void write_file_synced(const std::filesystem::path& tmp, const std::filesystem::
   }
 }
 
+void write_new_file_synced(const std::filesystem::path& file, std::string_view data) {
+  Fd f{::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640)};
+  if (f.fd < 0) fail("create", file);
+  try {
+    write_all(f.fd, data, file);
+    if (::fsync(f.fd) != 0) fail("fsync", file);
+  } catch (...) {
+    ::unlink(file.c_str());  // never leave a partial file behind (disk full, I/O error)
+    throw;
+  }
+}
+
 void fsync_dir(const std::filesystem::path& dir) {
   Fd f{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
   if (f.fd < 0) fail("open", dir);

@@ -19,6 +19,9 @@ void ensure_dir(const std::filesystem::path& dir);
 // NOT fsync'd (callers batch that: one fsync_dir for many renames is the group commit).
 void write_file_synced(const std::filesystem::path& tmp, const std::filesystem::path& final,
                        std::string_view data);
+// Creates `file` (exclusively), writes `data` and fsyncs it; removes it again on failure. For files
+// in a scratch folder whose next step is a rename into place (the mailstore's tmp/).
+void write_new_file_synced(const std::filesystem::path& file, std::string_view data);
 void fsync_dir(const std::filesystem::path& dir);
 // Whole file into memory; throws std::system_error.
 std::string read_file(const std::filesystem::path& file);

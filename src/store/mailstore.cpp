@@ -496,7 +496,9 @@ Result<std::vector<std::uint32_t>> Mailstore::deliver(std::string_view address, 
       tmps[i] = s.dir / "tmp" / make_unique_id();
       std::string_view content = messages[i].content;
       if (has_bare_lf(content)) content = normalized[i] = to_crlf(content);
-      write_file_synced(tmps[i].string() + ".w", tmps[i], content);
+      // tmp/ is scratch (emptied at start): the file needs no name change before its rename into
+      // the folder, which is what makes it a message.
+      write_new_file_synced(tmps[i], content);
       sizes[i] = content.size();
     }
     // Summaries (IMAP's ENVELOPE, BODYSTRUCTURE...) outside the lock too: parsing is the costly part.

@@ -97,6 +97,12 @@ struct Changes {
   std::vector<std::uint32_t> expunged;    // UIDs expunged with MODSEQ > since, ascending
 };
 
+// A folder's state and its messages' (without From/Subject/file), as IMAP's SELECT needs them.
+struct Snapshot {
+  FolderInfo folder;  // counts other than `messages` not filled
+  std::vector<MessageEntry> messages;  // uid, size, internal_date, flags, modseq; ascending UID
+};
+
 // The folders every new mailbox gets (RFC 6154 special use), besides INBOX.
 struct DefaultFolder {
   const char* name;
@@ -157,6 +163,7 @@ class Mailstore {
   // Copies (hard links: message files are immutable) or moves messages into another folder, durably;
   // a move records the expunges in the source (MODSEQ) like expunge() does. not_found for a missing
   // target folder.
+  Result<Snapshot> snapshot(std::string_view address, std::string_view folder);  // not_found
   Result<CopyResult> copy(std::string_view address, std::string_view from, const std::vector<std::uint32_t>& uids,
                           std::string_view to, bool move);
   Result<Changes> changes_since(std::string_view address, std::string_view folder, std::uint64_t since);

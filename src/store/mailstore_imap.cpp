@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <set>
 #include <system_error>
 
@@ -461,6 +462,48 @@ Result<Changes> Mailstore::changes_since(std::string_view address, std::string_v
   }
 }
 
+namespace {
+
+// One column for many UIDs, in the order asked ("" for a UID that is not there). Many UIDs are read
+// with one range scan instead of a lookup each (a client's message list asks for hundreds).
+std::vector<std::string> column_of(Db& db, std::int64_t fid, const std::vector<std::uint32_t>& uids,
+                                   const char* column) {
+  std::vector<std::string> out(uids.size());
+  if (uids.empty()) return out;
+  if (uids.size() < 32) {
+    Stmt st(db.raw(), fmt::format("SELECT {} FROM messages WHERE folder = ? AND uid = ?", column));
+    for (std::size_t i = 0; i < uids.size(); ++i) {
+      st.reset();
+      if (st.bind(1, fid).bind(2, static_cast<std::int64_t>(uids[i])).step()) out[i] = st.col_text(0);
+    }
+    return out;
+  }
+  auto [lo, hi] = std::minmax_element(uids.begin(), uids.end());
+  std::vector<std::pair<std::uint32_t, std::size_t>> wanted;
+  wanted.reserve(uids.size());
+  for (std::size_t i = 0; i < uids.size(); ++i) wanted.emplace_back(uids[i], i);
+  std::sort(wanted.begin(), wanted.end());
+  Stmt st(db.raw(), fmt::format("SELECT uid, {} FROM messages WHERE folder = ? AND uid BETWEEN ? AND ? ORDER BY uid",
+                                column));
+  st.bind(1, fid).bind(2, static_cast<std::int64_t>(*lo)).bind(3, static_cast<std::int64_t>(*hi));
+  std::size_t w = 0;
+  while (w < wanted.size() && st.step()) {
+    auto uid = static_cast<std::uint32_t>(st.col_int(0));
+    while (w < wanted.size() && wanted[w].first < uid) ++w;
+    bool first = true;
+    std::string value;
+    while (w < wanted.size() && wanted[w].first == uid) {
+      if (first) value = st.col_text(1);
+      first = false;
+      out[wanted[w].second] = value;
+      ++w;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<std::vector<std::string>> Mailstore::summaries(std::string_view address, std::string_view folder,
                                                       const std::vector<std::uint32_t>& uids) {
   auto slot = open_slot(address);
@@ -470,13 +513,40 @@ Result<std::vector<std::string>> Mailstore::summaries(std::string_view address, 
   try {
     auto fid = s.find_folder(folder);
     if (!fid) return not_found(folder);
-    std::vector<std::string> out;
-    out.reserve(uids.size());
-    Stmt st(s.db->raw(), "SELECT summary FROM messages WHERE folder = ? AND uid = ?");
-    for (auto uid : uids) {
-      st.reset();
-      out.push_back(st.bind(1, *fid).bind(2, static_cast<std::int64_t>(uid)).step() ? st.col_text(0) : std::string());
+    return column_of(*s.db, *fid, uids, "summary");
+  } catch (const DbError& e) {
+    return Error{e.what()};
+  }
+}
+
+Result<Snapshot> Mailstore::snapshot(std::string_view address, std::string_view folder) {
+  auto slot = open_slot(address);
+  if (!slot) return slot.error();
+  Slot& s = **slot;
+  std::lock_guard lock(s.mu);
+  try {
+    auto fid = s.find_folder(folder);
+    if (!fid) return not_found(folder);
+    Snapshot out;
+    Stmt f(s.db->raw(), "SELECT name, uidvalidity, uidnext, highestmodseq, special_use FROM folders WHERE id = ?");
+    f.bind(1, *fid).step();
+    out.folder.name = f.col_text(0);
+    out.folder.uidvalidity = static_cast<std::uint32_t>(f.col_int(1));
+    out.folder.uidnext = static_cast<std::uint32_t>(f.col_int(2));
+    out.folder.highestmodseq = static_cast<std::uint64_t>(f.col_int(3));
+    out.folder.special_use = f.col_text(4);
+    Stmt st(s.db->raw(), "SELECT uid, size, internal_date, flags, modseq FROM messages WHERE folder = ? ORDER BY uid");
+    st.bind(1, *fid);
+    while (st.step()) {
+      MessageEntry e;
+      e.uid = static_cast<std::uint32_t>(st.col_int(0));
+      e.size = static_cast<std::uint64_t>(st.col_int(1));
+      e.internal_date = st.col_int(2);
+      e.flags = st.col_text(3);
+      e.modseq = static_cast<std::uint64_t>(st.col_int(4));
+      out.messages.push_back(std::move(e));
     }
+    out.folder.messages = static_cast<std::uint32_t>(out.messages.size());
     return out;
   } catch (const DbError& e) {
     return Error{e.what()};
@@ -492,14 +562,7 @@ Result<std::vector<std::string>> Mailstore::headers(std::string_view address, st
   try {
     auto fid = s.find_folder(folder);
     if (!fid) return not_found(folder);
-    std::vector<std::string> out;
-    out.reserve(uids.size());
-    Stmt st(s.db->raw(), "SELECT header FROM messages WHERE folder = ? AND uid = ?");
-    for (auto uid : uids) {
-      st.reset();
-      out.push_back(st.bind(1, *fid).bind(2, static_cast<std::int64_t>(uid)).step() ? st.col_text(0) : std::string());
-    }
-    return out;
+    return column_of(*s.db, *fid, uids, "header");
   } catch (const DbError& e) {
     return Error{e.what()};
   }
