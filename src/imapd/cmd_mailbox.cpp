@@ -88,7 +88,7 @@ std::vector<std::string> parents_of(std::string_view name) {
   return out;
 }
 
-std::string status_items(const proto::StatusItems& it, const store::FolderInfo& f) {
+std::string status_items(const proto::StatusItems& it, const store::FolderInfo& f, std::uint64_t append_limit) {
   std::vector<std::string> parts;
   if (it.messages) parts.push_back(fmt::format("MESSAGES {}", f.messages));
   if (it.recent) parts.push_back("RECENT 0");
@@ -98,6 +98,7 @@ std::string status_items(const proto::StatusItems& it, const store::FolderInfo& 
   if (it.deleted) parts.push_back(fmt::format("DELETED {}", f.deleted));
   if (it.size) parts.push_back(fmt::format("SIZE {}", f.size));
   if (it.highestmodseq) parts.push_back(fmt::format("HIGHESTMODSEQ {}", f.highestmodseq));
+  if (it.appendlimit) parts.push_back(fmt::format("APPENDLIMIT {}", append_limit));
   std::string out;
   for (auto& p : parts) out += (out.empty() ? "" : " ") + p;
   return out;
@@ -454,25 +455,38 @@ net::awaitable<void> Session::cmd_list(const Command& cmd, bool lsub) {
     return lb != names.end() && lb->starts_with(n + "/");
   };
   bool only_subscribed = lsub || req->subscribed;
+  auto matches = [&](const std::string& n) {
+    for (auto& p : req->patterns)
+      if (list_match(reference + decode(p), n)) return true;
+    return false;
+  };
+  // A subscribed descendant that the patterns do not match themselves: RFC 5258 3.5 (CHILDINFO with
+  // RECURSIVEMATCH) and RFC 3501 6.3.9 (LSUB "%" shows such a parent as \Noselect).
+  auto subscribed_child_unmatched = [&](const std::string& n) {
+    for (auto it = subscribed.lower_bound(n + "/"); it != subscribed.end() && it->starts_with(n + "/"); ++it)
+      if (!matches(*it)) return true;
+    return false;
+  };
   for (auto& n : names) {
-    bool match = false;
-    for (auto& p : req->patterns) match = match || list_match(reference + decode(p), n);
-    if (!match) continue;
+    if (!matches(n)) continue;
     bool exists = existing.count(n) > 0;
     bool sub = subscribed.count(n) > 0;
-    if (only_subscribed && !sub) continue;
+    bool childinfo = only_subscribed && (req->recursive_match || lsub) && subscribed_child_unmatched(n);
+    if (only_subscribed && !sub && !childinfo) continue;
     if (!only_subscribed && !exists && !has_children(n)) continue;
     if (req->special_use_sel && (!exists || existing[n]->special_use.empty())) continue;
     std::vector<std::string> attrs;
-    if (!exists) attrs.push_back(lsub || !req->extended ? "\\Noselect" : "\\NonExistent");
+    if (lsub && !sub) attrs.push_back("\\Noselect");
+    else if (!exists) attrs.push_back(lsub || !req->extended ? "\\Noselect" : "\\NonExistent");
     if (!lsub) attrs.push_back(has_children(n) ? "\\HasChildren" : "\\HasNoChildren");
     if (sub && !lsub && (req->ret_subscribed || req->subscribed)) attrs.push_back("\\Subscribed");
     if (exists && !existing[n]->special_use.empty() && !lsub) attrs.push_back(existing[n]->special_use);
     std::string a;
     for (auto& x : attrs) a += (a.empty() ? "" : " ") + x;
-    send(fmt::format("* {} ({}) \"/\" {}\r\n", verb, a, mailbox_name_out(n)));
+    std::string extra = childinfo && !lsub && req->recursive_match ? " (\"CHILDINFO\" (\"SUBSCRIBED\"))" : "";
+    send(fmt::format("* {} ({}) \"/\" {}{}\r\n", verb, a, mailbox_name_out(n), extra));
     if (req->ret_status && exists)
-      send(fmt::format("* STATUS {} ({})\r\n", mailbox_name_out(n), status_items(*req->ret_status, *existing[n])));
+      send(fmt::format("* STATUS {} ({})\r\n", mailbox_name_out(n), status_items(*req->ret_status, *existing[n], cfg_.limits.max_message_size)));
   }
   ok(cmd, std::string(verb) + " completed");
 }
@@ -504,7 +518,7 @@ net::awaitable<void> Session::cmd_status(const Command& cmd) {
     store_error(cmd, info.error());
     co_return;
   }
-  send(fmt::format("* STATUS {} ({})\r\n", mailbox_name_out(folder), status_items(req->items, *info)));
+  send(fmt::format("* STATUS {} ({})\r\n", mailbox_name_out(folder), status_items(req->items, *info, cfg_.limits.max_message_size)));
   ok(cmd, "STATUS completed");
 }
 

@@ -275,7 +275,7 @@ std::optional<std::string> normalize_flag(std::string_view flag);
 
 struct StatusItems {
   bool messages = false, uidnext = false, uidvalidity = false, unseen = false, deleted = false,
-       size = false, highestmodseq = false, recent = false;
+       size = false, highestmodseq = false, recent = false, appendlimit = false;
 };
 
 struct StatusRequest {

@@ -111,6 +111,7 @@ Parsed<StatusItems> parse_status_items(const Arg& list) {
     else if (w == "DELETED") s.deleted = true;
     else if (w == "SIZE") s.size = true;
     else if (w == "HIGHESTMODSEQ") s.highestmodseq = true;
+    else if (w == "APPENDLIMIT") s.appendlimit = true;  // RFC 7889 4
     else if (w == "RECENT") s.recent = true;
     else return fail<StatusItems>("Unknown STATUS item");
   }
