@@ -222,6 +222,7 @@ class Server {
     svc.tls = tls_;
     svc.throttle = &pop3_.throttle;
     svc.shared = &imap_;
+    svc.stopping = &stopping_;
     return svc;
   }
 
@@ -291,6 +292,7 @@ class Server {
       }
       log::info("signal {}: stopping (no new connections; sessions and deliveries get a moment to finish)", sig);
       stopping_ = true;
+      imap_.live.shutdown();  // IMAP clients waiting for a command get BYE (idling ones from IDLE)
       spool_->begin_stop();
       for (auto& l : listeners_) {
         boost::system::error_code ignored;

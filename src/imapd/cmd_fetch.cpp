@@ -145,6 +145,8 @@ struct Job {
   std::string user, folder;
   std::vector<Item> items;
   const std::vector<Att>* atts;
+  // uid_cmd: UID first in every response (UID commands, and any FETCH once CONDSTORE is enabled:
+  // RFC 7162 3.2.4 asks a QRESYNC server for UID and MODSEQ in every FETCH response then).
   bool uid_cmd, set_seen, with_modseq, file, header_file, summary;
 
   Chunk operator()() {
@@ -391,7 +393,7 @@ net::awaitable<void> Session::cmd_fetch(const Command& cmd, bool uid) {
     bad(cmd, "Invalid message sequence number");
     co_return;
   }
-  bool file = false, header_file = true, summary = false, set_seen = false, flags = false;
+  bool file = false, header_file = true, summary = false, set_seen = false;
   for (auto& a : req->atts) {
     if (needs_file(a)) {
       file = true;
@@ -399,7 +401,6 @@ net::awaitable<void> Session::cmd_fetch(const Command& cmd, bool uid) {
     }
     summary = summary || needs_summary(a);
     set_seen = set_seen || sets_seen(a);
-    flags = flags || a.kind == Att::Kind::flags;
   }
   if (!file) header_file = false;
   set_seen = set_seen && !mbox_->read_only;
@@ -435,7 +436,7 @@ net::awaitable<void> Session::cmd_fetch(const Command& cmd, bool uid) {
   for (std::size_t start = 0; start < all.size(); start += step) {
     auto end = std::min(all.size(), start + step);
     Job job{svc_.mailstore, user_, mbox_->name, std::vector<Item>(all.begin() + start, all.begin() + end),
-            &req->atts, uid, set_seen, condstore_ && (flags || want_modseq), file, header_file, summary};
+            &req->atts, uid || condstore_, set_seen, condstore_, file, header_file, summary};
     std::optional<Chunk> done;
     if (view_only) done = job();
     else done = *co_await net::offload(*svc_.pool, std::move(job));

@@ -21,6 +21,14 @@ net::awaitable<void> Session::idle_ticker() {
     while (idling_) {
       co_await pause(tick);
       if (!idling_) break;
+      if (svc_.stopping && svc_.stopping->load()) {
+        // RFC 9051 7.1.5: a server going down says BYE first; the read of DONE then ends.
+        send("* BYE Server shutting down\r\n");
+        co_await flush();
+        why_ = "server shutting down";
+        stream_.close();
+        break;
+      }
       co_await refresh(true);
       if (!out_.empty()) {
         co_await flush();

@@ -58,7 +58,8 @@ net::awaitable<void> Session::cmd_store(const Command& cmd, bool uid) {
     m.flags = ch.flags;
     m.modseq = ch.modseq;
     std::string items;
-    if (uid) items += fmt::format("UID {} ", m.uid);
+    // RFC 7162 3.2.4: once CONDSTORE is enabled every FETCH response carries UID and MODSEQ.
+    if (uid || condstore_) items += fmt::format("UID {} ", m.uid);
     if (!req->silent) items += flags_item(m) + " ";
     // RFC 7162 3.1.3: with CONDSTORE the new MODSEQ is reported, even for .SILENT.
     if (condstore_ && (changed || !req->silent)) items += fmt::format("MODSEQ ({}) ", m.modseq);

@@ -29,6 +29,37 @@ void UserSessions::release(const std::string& user) {
   if (--it->second == 0) count_.erase(it);
 }
 
+bool CaseLess::operator()(const std::string& a, const std::string& b) const {
+  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    auto lx = (x >= 'A' && x <= 'Z') ? x + 32 : x;
+    auto ly = (y >= 'A' && y <= 'Z') ? y + 32 : y;
+    return lx < ly;
+  });
+}
+
+void LiveSessions::add(Session* s) {
+  std::lock_guard lock(mu_);
+  live_.insert(s);
+}
+
+void LiveSessions::remove(Session* s) {
+  std::lock_guard lock(mu_);
+  live_.erase(s);
+}
+
+void LiveSessions::shutdown() {
+  std::lock_guard lock(mu_);
+  for (auto* s : live_) {
+    boost::asio::post(s->executor(), [this, s] {
+      {
+        std::lock_guard inner(mu_);
+        if (!live_.count(s)) return;
+      }
+      s->kick();
+    });
+  }
+}
+
 std::size_t Mailbox::index_of(std::uint32_t uid) const {
   auto it = std::lower_bound(messages.begin(), messages.end(), uid,
                              [](const Message& m, std::uint32_t u) { return m.uid < u; });
@@ -88,10 +119,21 @@ Session::Session(net::Stream& stream, ListenerKind kind, Services services, std:
       svc_(std::move(services)),
       cfg_(*svc_.config),
       id_(std::move(id)),
-      reader_(session_limits(cfg_)) {}
+      reader_(session_limits(cfg_)) {
+  svc_.shared->live.add(this);
+}
 
 Session::~Session() {
+  svc_.shared->live.remove(this);
   if (counted_) svc_.shared->sessions.release(user_);
+}
+
+void Session::kick() {
+  // An idling session's ticker says BYE itself; a session in the middle of a command finishes it.
+  if (!reading_ || idling_) return;
+  kicked_ = true;
+  boost::system::error_code ignored;
+  stream_.socket().cancel(ignored);
 }
 
 void Session::tagged(const Command& cmd, std::string_view status, std::string_view text) {
@@ -161,7 +203,25 @@ net::awaitable<bool> Session::fill() {
       if (in_.size() > before) co_return true;
     }
   }
-  bool more = co_await stream_.read_append(in_);
+  reading_ = true;
+  bool more = false;
+  bool bye = false;
+  try {
+    more = co_await stream_.read_append(in_);
+  } catch (const boost::system::system_error& e) {
+    reading_ = false;
+    if (!kicked_ || e.code() != boost::asio::error::operation_aborted) throw;
+    bye = true;
+  }
+  reading_ = false;
+  if (bye) {
+    // RFC 9051 7.1.5: the server is going down; say so before closing.
+    send("* BYE Server shutting down\r\n");
+    co_await flush();
+    why_ = "server shutting down";
+    state_ = State::logout;
+    co_return false;
+  }
   co_return more;
 }
 

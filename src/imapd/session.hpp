@@ -24,6 +24,7 @@
 // logins are delayed and throttled per client address (auth/throttle); sessions per user are capped;
 // repeated protocol errors close the session.
 #pragma once
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -66,9 +67,26 @@ class UserSessions {
   std::map<std::string, std::uint32_t> count_;
 };
 
+class Session;
+
+// The open sessions, so that a shutdown can wake each one waiting for a command to say BYE
+// (RFC 9051 7.1.5). Thread-safe; a session is woken on its own strand, where it also ends, so a
+// session still listed when the wake-up runs is alive for it.
+class LiveSessions {
+ public:
+  void add(Session* s);
+  void remove(Session* s);
+  void shutdown();
+
+ private:
+  std::mutex mu_;
+  std::set<Session*> live_;
+};
+
 // Process-wide state of the IMAP service; owned by the application.
 struct Shared {
   UserSessions sessions;
+  LiveSessions live;
 };
 
 // What sessions use; owned by the application.
@@ -80,6 +98,13 @@ struct Services {
   std::shared_ptr<net::ssl::context> tls;
   auth::LoginThrottle* throttle = nullptr;
   Shared* shared = nullptr;
+  const std::atomic<bool>* stopping = nullptr;  // the server is shutting down: idling clients get BYE
+};
+
+// IMAP keywords compare case-insensitively (RFC 9051 2.3.2 leaves it to the server; clients treat
+// "$Junk" and "$junk" as one).
+struct CaseLess {
+  bool operator()(const std::string& a, const std::string& b) const;
 };
 
 net::awaitable<void> run_session(std::unique_ptr<net::Stream> stream, ListenerKind kind, Services services,
@@ -104,7 +129,7 @@ struct Mailbox {
   std::uint64_t version = 0;  // the mailslot's change counter when last brought up to date
   std::vector<Message> messages;  // sequence order (ascending UID)
   std::vector<std::uint32_t> saved;  // SEARCHRES (RFC 5182), UIDs
-  std::set<std::string> keywords;    // announced in FLAGS
+  std::set<std::string, CaseLess> keywords;  // announced in FLAGS
 
   // The 0-based index of a UID, or npos.
   std::size_t index_of(std::uint32_t uid) const;
@@ -118,6 +143,9 @@ class Session {
   net::awaitable<void> run();
 
   const char* end_reason() const { return why_; }
+  // The server is stopping: a session waiting for a command says BYE and ends (runs on its strand).
+  void kick();
+  boost::asio::any_io_executor executor() { return stream_.socket().get_executor(); }
   const std::string& user() const { return user_; }
 
  private:
@@ -218,6 +246,8 @@ class Session {
   std::optional<Mailbox> mbox_;
   bool idling_ = false;          // IDLE: the ticker writes, fill() does not flush
   bool ticker_running_ = false;
+  bool reading_ = false;  // waiting for the client in fill()
+  bool kicked_ = false;   // kick() cancelled that read
   std::uint32_t errors_ = 0;
   const char* why_ = "client closed the connection";
 
