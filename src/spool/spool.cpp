@@ -191,6 +191,32 @@ Result<std::string> Spool::enqueue(Envelope env, std::string_view message, std::
   e->id = id.empty() ? make_unique_id() : std::move(id);
   e->file = paths_.queue_file(e->id);
   env.arrived = unix_now();
+  // A local alias whose targets are all elsewhere becomes those targets here, in the one queue file
+  // (as Postfix's virtual alias expansion before queueing), instead of a second queued message at
+  // delivery. The original address stays as ORCPT (RFC 3461 4.2) for DSNs.
+  {
+    std::vector<Recipient> expanded;
+    for (auto& r : env.recipients) {
+      auto res = router_.resolve(r.address);
+      bool forward = res.kind == route::Resolution::remote && res.mailslots.empty() && !res.remote_targets.empty() &&
+                     !(res.remote_targets.size() == 1 && iequals(res.remote_targets.front(), r.address));
+      if (!forward) {
+        expanded.push_back(std::move(r));
+        continue;
+      }
+      for (auto& t : res.remote_targets) {
+        bool dup = false;
+        for (auto& x : expanded) dup = dup || iequals(x.address, t);
+        if (dup) continue;
+        Recipient n;
+        n.address = t;
+        n.notify = r.notify;
+        n.orcpt = r.orcpt.empty() ? "rfc822;" + r.address : r.orcpt;
+        expanded.push_back(std::move(n));
+      }
+    }
+    env.recipients = std::move(expanded);
+  }
   auto data = format(env, message);
   e->q.envelope = std::move(env);
   e->q.message_offset = data.size() - message.size();
