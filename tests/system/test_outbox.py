@@ -125,6 +125,45 @@ class OutboxTest(TernTestCase):
         self.assertTrue(stored.endswith(msg), "the message arrives byte for byte")
         self.wait_queue_empty(a)
 
+    def test_alias_to_remote_targets_is_expanded_in_one_queue_file(self):
+        """A local alias pointing only elsewhere: its targets take its place when the message is queued
+        (one queue file, like Postfix's virtual alias expansion), the original address kept as ORCPT;
+        an alias with a local and a remote target still delivers both."""
+        b = self.remote_side(users=("bob@remote.test", "carol@remote.test"))
+        a = self.sender_side(outbound='retry = ["1h"]', start=False)
+        a.cli_ok("alias", "add", "out@tern.test", "bob@remote.test", "carol@remote.test")
+        a.add_user("dave@tern.test")
+        a.cli_ok("alias", "add", "mixed@tern.test", "dave@tern.test", "bob@remote.test")
+        b.stop()  # keep the message queued so that its file can be read
+        a.start()
+        subject = unique("alias")
+        with smtplib.SMTP(HOST, a.ports["smtp"], timeout=WAIT) as s:
+            self.assertEqual(s.sendmail("x@example.test", ["out@tern.test"],
+                                        make_message("x@example.test", "out@tern.test", subject)), {})
+        queued = self.queue(a)
+        self.assertEqual(len(queued), 1, queued)
+        shown = a.cli_ok("queue", "show", queued[0]["id"]).stdout
+        self.assertIn("bob@remote.test", shown)
+        self.assertIn("carol@remote.test", shown)
+        self.assertNotIn("forwarded", a.log())
+        files = a.outbox_files()
+        self.assertEqual(len(files), 1, files)
+        self.assertIn(b"ORCPT:rfc822;out@tern.test", files[0].replace(b": ", b":"))
+        b.start()
+        a.cli_ok("queue", "retry", queued[0]["id"])
+        got = b.wait_for_messages("bob@remote.test", 1)
+        self.assertEqual([m["subject"] for m in got], [subject])
+        self.assertEqual([m["subject"] for m in b.wait_for_messages("carol@remote.test", 1)], [subject])
+        self.wait_queue_empty(a)
+        # mixed: the local part is delivered at once, the remote target by the outbox
+        subject2 = unique("mixed")
+        with smtplib.SMTP(HOST, a.ports["smtp"], timeout=WAIT) as s:
+            s.sendmail("x@example.test", ["mixed@tern.test"], make_message("x@example.test", "mixed@tern.test", subject2))
+        self.assertEqual([m["subject"] for m in a.wait_for_messages("dave@tern.test", 1)], [subject2])
+        got = b.wait_for_messages("bob@remote.test", 2)
+        self.assertEqual(sorted(m["subject"] for m in got), sorted([subject, subject2]))
+        self.wait_queue_empty(a)
+
     def test_remote_down_then_retry_delivers_at_once(self):
         a = self.sender_side(outbound='retry = ["1h"]')
         subject = unique("retry")
