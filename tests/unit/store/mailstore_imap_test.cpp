@@ -1165,3 +1165,41 @@ TEST_F(MailstoreImapTest, CrashAtRandomPointsLosesNoMessage) {
 
 }  // namespace
 }  // namespace tern::store
+
+namespace tern::store {
+namespace {
+
+// Deliveries commit their index rows without an fsync (the files are the truth). A crash that loses
+// such commits must not let a MODSEQ a client saw be given again: the rows added back from the files
+// get a MODSEQ above every one the lost commits could have handed out.
+TEST_F(MailstoreImapTest, RowsLostInACrashComeBackAboveEveryModseqGivenOut) {
+  deliver(message("a@remote.test", "kept"));
+  auto before = info("INBOX").highestmodseq;
+  deliver(message("a@remote.test", "lost 1"));
+  deliver(message("a@remote.test", "lost 2"));
+  auto seen = info("INBOX").highestmodseq;  // what a client could have been told
+  ASSERT_EQ(seen, before + 2);
+  close();
+  {
+    // The crash: the two delivery commits never reached the disk (rows and HIGHESTMODSEQ as before).
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((slot() / "index.db").c_str(), &db), SQLITE_OK);
+    auto sql = "DELETE FROM messages WHERE uid > 1; UPDATE folders SET highestmodseq = " + std::to_string(before) +
+               ", uidnext = 2 WHERE name = 'INBOX';";
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  open();
+  auto back = list("INBOX");
+  ASSERT_EQ(back.size(), 3u);
+  EXPECT_GT(back[1].modseq, seen);
+  EXPECT_GT(back[2].modseq, seen);
+  // A change after the restart gets a new MODSEQ, never one a client may hold.
+  auto r = store("INBOX", {1}, FlagMode::add, {"\\Seen"});
+  ASSERT_EQ(r.changed.size(), 1u);
+  EXPECT_GT(r.changed[0].modseq, seen);
+  EXPECT_EQ(info("INBOX").uidnext, 4u);
+}
+
+}  // namespace
+}  // namespace tern::store
