@@ -20,7 +20,9 @@
 //
 // Durability: every change is on disk before the call returns. deliver()/append: each message file
 // fsync'd in tmp/, renamed into its folder, the folder fsync'd (group commit), the index row committed
-// (synchronous=FULL). Flag changes, expunges, copies, moves and folder changes likewise commit before
+// (synchronous=FULL when the messages carry flags; without flags the row is not fsync'd: the file is the
+// truth, a lost row is added again from it at the next open, with a MODSEQ above any a lost commit
+// could have given out). Flag changes, expunges, copies, moves and folder changes likewise commit before
 // returning. A crash in between leaves a file without a row (added at the next open) or a row without a
 // file (dropped), never a half message. Deliveries carry an origin (queue id + recipient index); a
 // second delivery with an origin already stored is skipped, so a crash between the mailbox write and the
