@@ -19,7 +19,12 @@ constexpr std::chrono::milliseconds tick{500};
 net::awaitable<void> Session::idle_ticker() {
   try {
     while (idling_) {
-      co_await pause(tick);
+      // kick() (shutdown) cancels this wait so that BYE goes out at once.
+      boost::asio::steady_timer timer(stream_.socket().get_executor(), tick);
+      tick_timer_ = &timer;
+      boost::system::error_code ec;
+      co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+      tick_timer_ = nullptr;
       if (!idling_) break;
       if (svc_.stopping && svc_.stopping->load()) {
         // RFC 9051 7.1.5: a server going down says BYE first; the read of DONE then ends.

@@ -129,9 +129,15 @@ Session::~Session() {
 }
 
 void Session::kick() {
-  // An idling session's ticker says BYE itself; a session in the middle of a command finishes it.
-  if (!reading_ || idling_) return;
+  // An idling session's ticker says BYE itself (woken now); a session in the middle of a command
+  // finishes it.
+  if (idling_) {
+    if (tick_timer_) tick_timer_->cancel();
+    return;
+  }
+  // Not reading (a command or a write in progress): the next fill() sees the flag and says BYE.
   kicked_ = true;
+  if (!reading_) return;
   boost::system::error_code ignored;
   stream_.socket().cancel(ignored);
 }
@@ -203,17 +209,19 @@ net::awaitable<bool> Session::fill() {
       if (in_.size() > before) co_return true;
     }
   }
-  reading_ = true;
   bool more = false;
-  bool bye = false;
-  try {
-    more = co_await stream_.read_append(in_);
-  } catch (const boost::system::system_error& e) {
+  bool bye = kicked_ && !idling_;
+  if (!bye) {
+    reading_ = true;
+    try {
+      more = co_await stream_.read_append(in_);
+    } catch (const boost::system::system_error& e) {
+      reading_ = false;
+      if (!kicked_ || e.code() != boost::asio::error::operation_aborted) throw;
+      bye = true;
+    }
     reading_ = false;
-    if (!kicked_ || e.code() != boost::asio::error::operation_aborted) throw;
-    bye = true;
   }
-  reading_ = false;
   if (bye) {
     // RFC 9051 7.1.5: the server is going down; say so before closing.
     send("* BYE Server shutting down\r\n");

@@ -246,6 +246,7 @@ class Session {
   std::optional<Mailbox> mbox_;
   bool idling_ = false;          // IDLE: the ticker writes, fill() does not flush
   bool ticker_running_ = false;
+  boost::asio::steady_timer* tick_timer_ = nullptr;  // the IDLE ticker's current wait
   bool reading_ = false;  // waiting for the client in fill()
   bool kicked_ = false;   // kick() cancelled that read
   std::uint32_t errors_ = 0;
