@@ -148,9 +148,11 @@ struct Job {
   // uid_cmd: UID first in every response (UID commands, and any FETCH once CONDSTORE is enabled:
   // RFC 7162 3.2.4 asks a QRESYNC server for UID and MODSEQ in every FETCH response then).
   bool uid_cmd, set_seen, with_modseq, file, header_file, summary;
+  bool flags_asked = false;  // set once per job from atts
 
   Chunk operator()() {
     Chunk c;
+    for (auto& a : *atts) flags_asked = flags_asked || a.kind == Att::Kind::flags;
     try {
       run(c);
     } catch (const std::exception& e) {
@@ -351,8 +353,6 @@ struct Job {
         }
       }
       // RFC 9051 6.4.5: a \Seen set by this fetch is reported with the data.
-      bool flags_asked = false;
-      for (auto& a : *atts) flags_asked = flags_asked || a.kind == Att::Kind::flags;
       if (!flags_asked)
         for (auto& ch : c.seen)
           if (ch.uid == it.uid) {

@@ -88,6 +88,15 @@ std::vector<std::string> parents_of(std::string_view name) {
   return out;
 }
 
+// RFC 9051 6.3.4: superior names are created as needed (those that exist already are fine).
+Status create_parents(store::Mailstore& ms, const std::string& user, std::string_view name) {
+  for (auto& p : parents_of(name)) {
+    auto r = ms.create_folder(user, p);
+    if (!r && r.error().kind != Error::Kind::exists) return r;
+  }
+  return ok_status();
+}
+
 std::string status_items(const proto::StatusItems& it, const store::FolderInfo& f, std::uint64_t append_limit) {
   std::vector<std::string> parts;
   if (it.messages) parts.push_back(fmt::format("MESSAGES {}", f.messages));
@@ -125,11 +134,7 @@ net::awaitable<void> Session::cmd_select(const Command& cmd, bool read_only) {
     bad(cmd, "QRESYNC must be enabled first (RFC 7162 3.2.3)");
     co_return;
   }
-  // mailbox_arg already made INBOX canonical; run the name through the session's encoding rules.
-  Arg name_arg;
-  name_arg.kind = Arg::Kind::string;
-  name_arg.text = req->mailbox;
-  auto name = mailbox_name_in(name_arg);
+  auto name = mailbox_name_in(req->mailbox);
   if (mbox_) {
     // RFC 7162 3.2.11: the end of the previous selection is marked before the new one's data.
     send("* OK [CLOSED] Previous mailbox closed\r\n");
@@ -270,11 +275,7 @@ net::awaitable<void> Session::cmd_create(const Command& cmd) {
   auto* ms = svc_.mailstore;
   std::string user = user_, folder = *name;
   auto job = [ms, user, folder, use]() -> Status {
-    // RFC 9051 6.3.4: superior names are created as needed.
-    for (auto& p : parents_of(folder)) {
-      auto r = ms->create_folder(user, p);
-      if (!r && r.error().kind != Error::Kind::exists) return r;
-    }
+    if (auto p = create_parents(*ms, user, folder); !p) return p;
     return ms->create_folder(user, folder, use);
   };
   auto made = *co_await net::offload(*svc_.pool, std::move(job));
@@ -339,10 +340,7 @@ net::awaitable<void> Session::cmd_rename(const Command& cmd) {
   auto* ms = svc_.mailstore;
   std::string user = user_, a = *from, b = *to;
   auto job = [ms, user, a, b]() -> Status {
-    for (auto& p : parents_of(b)) {
-      auto r = ms->create_folder(user, p);
-      if (!r && r.error().kind != Error::Kind::exists) return r;
-    }
+    if (auto p = create_parents(*ms, user, b); !p) return p;
     return ms->rename_folder(user, a, b);
   };
   auto done = *co_await net::offload(*svc_.pool, std::move(job));
@@ -502,10 +500,7 @@ net::awaitable<void> Session::cmd_status(const Command& cmd) {
     bad(cmd, req.error);
     co_return;
   }
-  Arg name_arg;
-  name_arg.kind = Arg::Kind::string;
-  name_arg.text = req->mailbox;
-  auto name = mailbox_name_in(name_arg);
+  auto name = mailbox_name_in(req->mailbox);
   if (!name) {
     no(cmd, "[CANNOT] Invalid mailbox name");
     co_return;
@@ -541,10 +536,7 @@ net::awaitable<void> Session::cmd_append(Command& cmd) {
     bad(cmd, req.error);
     co_return;
   }
-  Arg name_arg;
-  name_arg.kind = Arg::Kind::string;
-  name_arg.text = req->mailbox;
-  auto name = mailbox_name_in(name_arg);
+  auto name = mailbox_name_in(req->mailbox);
   if (!name) {
     no(cmd, "[CANNOT] Invalid mailbox name");
     co_return;

@@ -71,16 +71,6 @@ std::size_t Mailbox::index_of(std::uint32_t uid) const {
 
 namespace {
 
-std::string describe_io_error(const net::Stream& stream, const boost::system::system_error& e) {
-  if (stream.timed_out()) return "timeout";
-  if (e.code() == boost::asio::error::eof || e.code() == boost::asio::ssl::error::stream_truncated)
-    return "client closed the connection";
-  if (e.code().category() == boost::asio::error::get_ssl_category()) return "TLS failure: " + e.code().message();
-  if (e.code() == boost::asio::error::operation_aborted || e.code() == boost::asio::error::bad_descriptor)
-    return "closed by the server (shutting down)";
-  return "connection ended: " + e.code().message();
-}
-
 // APPENDLIMIT (RFC 7889) is the SMTP message size limit: what could arrive by mail can be appended.
 // LITERAL+ (RFC 7888): non-synchronizing literals up to the same size.
 proto::Limits session_limits(const config::Config& cfg) {
@@ -103,7 +93,7 @@ net::awaitable<void> run_session(std::unique_ptr<net::Stream> owned, ListenerKin
     co_await s.run();
     why = s.end_reason();
   } catch (const boost::system::system_error& e) {
-    why = describe_io_error(stream, e);
+    why = stream.describe_end(e);
   } catch (const std::exception& e) {
     log::error("imap {}: internal error: {}", session_id, e.what());
     why = "internal error";
@@ -413,6 +403,11 @@ std::string Session::mailbox_name_out(std::string_view name) const {
 std::optional<std::string> Session::mailbox_name_in(const Arg& a) const {
   auto name = proto::mailbox_arg(a);
   if (!name) return std::nullopt;
+  return mailbox_name_in(*name);
+}
+
+std::optional<std::string> Session::mailbox_name_in(const std::string& given) const {
+  std::optional<std::string> name = given;
   if (utf8()) {
     if (!proto::valid_utf8(*name)) return std::nullopt;
     return name;

@@ -224,6 +224,8 @@ class Session {
   std::string flags_list() const;              // the FLAGS response's list
   std::string mailbox_name_out(std::string_view name) const;  // UTF-8, or modified UTF-7 for rev1
   std::optional<std::string> mailbox_name_in(const Arg& a) const;
+  // A name a typed parser already took from an astring (INBOX made canonical).
+  std::optional<std::string> mailbox_name_in(const std::string& name) const;
 
   net::Stream& stream_;
   ListenerKind kind_;

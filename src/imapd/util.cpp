@@ -30,12 +30,6 @@ bool known_command(std::string_view name) {
   return false;
 }
 
-std::string log_safe(std::string_view s) {
-  std::string out;
-  for (char c : s.substr(0, 100)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
-  if (s.size() > 100) out += "...";
-  return out;
-}
 
 bool has_flag(std::string_view flags, std::string_view flag) {
   for (auto f : split_words(flags))

@@ -5,6 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/strings.hpp"
+
 namespace tern::imapd {
 
 inline constexpr std::size_t npos = static_cast<std::size_t>(-1);
@@ -13,8 +15,7 @@ inline constexpr std::size_t npos = static_cast<std::size_t>(-1);
 std::vector<std::string_view> split_words(std::string_view s);
 // Whether `name` is a command Tern implements in some state (for "Log in first" vs "Unknown command").
 bool known_command(std::string_view name);
-// Client-chosen text for a log line: control octets shown as '?', cut at 100 octets.
-std::string log_safe(std::string_view s);
+using tern::log_safe;  // base/strings
 // Whether the stored flags hold `flag` (case-insensitive).
 bool has_flag(std::string_view flags, std::string_view flag);
 

@@ -86,6 +86,9 @@ class Stream {
   std::string tls_description() const;  // "TLSv1.3 TLS_AES_256_GCM_SHA384" or ""
   void close();
 
+  // Why an I/O error ended a session, in words for the disconnect log line.
+  std::string describe_end(const boost::system::system_error& e) const;
+
   const std::string& peer_address() const { return peer_; }
   std::uint16_t peer_port() const { return peer_port_; }
   tcp::socket& socket() { return socket_; }

@@ -57,6 +57,16 @@ awaitable<void> Stream::write(std::string_view data) {
     co_await asio::async_write(socket_, asio::buffer(data), asio::use_awaitable);
 }
 
+std::string Stream::describe_end(const boost::system::system_error& e) const {
+  if (timed_out()) return "timeout";
+  if (e.code() == asio::error::eof || e.code() == ssl::error::stream_truncated) return "client closed the connection";
+  if (e.code().category() == asio::error::get_ssl_category()) return "TLS failure: " + e.code().message();
+  // The server closed the socket itself: the grace period after SIGTERM ended.
+  if (e.code() == asio::error::operation_aborted || e.code() == asio::error::bad_descriptor)
+    return "closed by the server (shutting down)";
+  return "connection ended: " + e.code().message();
+}
+
 awaitable<bool> Stream::read_append(std::string& in) {
   // Memory of an idle connection: the buffer is grown only once data is there to read (plain TCP:
   // wait for readability first; TLS keeps its own record buffers, so read at once), and it lives in

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/strings.hpp"
 #include "pop3/proto/proto.hpp"
 
 namespace tern::pop3d {
@@ -25,7 +26,6 @@ inline constexpr const char* no_such_message = "No such message";
 inline constexpr const char* cancelled = "Authentication cancelled";
 }  // namespace text
 
-// Client-chosen text for a log line: control octets shown as '?', cut at 100 octets.
-std::string log_safe(std::string_view s);
+using tern::log_safe;  // base/strings
 
 }  // namespace tern::pop3d

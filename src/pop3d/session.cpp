@@ -10,28 +10,6 @@ namespace tern::pop3d {
 using pop3::proto::Verb;
 namespace proto = pop3::proto;
 
-std::string log_safe(std::string_view s) {
-  std::string out;
-  for (char c : s.substr(0, 100)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
-  if (s.size() > 100) out += "...";
-  return out;
-}
-
-namespace {
-
-// Why an I/O error ended a session, in words for the log.
-std::string describe_io_error(const net::Stream& stream, const boost::system::system_error& e) {
-  if (stream.timed_out()) return "timeout";
-  if (e.code() == boost::asio::error::eof || e.code() == boost::asio::ssl::error::stream_truncated)
-    return "client closed the connection";
-  if (e.code().category() == boost::asio::error::get_ssl_category()) return "TLS failure: " + e.code().message();
-  // The server closed the socket itself: the grace period after SIGTERM ended.
-  if (e.code() == boost::asio::error::operation_aborted || e.code() == boost::asio::error::bad_descriptor)
-    return "closed by the server (shutting down)";
-  return "connection ended: " + e.code().message();
-}
-
-}  // namespace
 
 net::awaitable<void> run_session(std::unique_ptr<net::Stream> owned, ListenerKind kind, Services services,
                                  std::string session_id) {
@@ -43,7 +21,7 @@ net::awaitable<void> run_session(std::unique_ptr<net::Stream> owned, ListenerKin
     co_await s.run();
     why = s.end_reason();
   } catch (const boost::system::system_error& e) {
-    why = describe_io_error(stream, e);
+    why = stream.describe_end(e);
   } catch (const std::exception& e) {
     log::error("pop3 {}: internal error: {}", session_id, e.what());
     why = "internal error";

@@ -35,6 +35,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <type_traits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -195,6 +196,9 @@ class Mailstore {
 
  private:
   Result<Slot*> open_slot(std::string_view address);
+  template <typename F>
+  auto in_folder(std::string_view address, std::string_view folder, F f)
+      -> Result<std::invoke_result_t<F, Slot&, std::int64_t>>;
 
   std::filesystem::path root_;
   bool owner_;

@@ -504,8 +504,11 @@ std::vector<std::string> column_of(Db& db, std::int64_t fid, const std::vector<s
 
 }  // namespace
 
-Result<std::vector<std::string>> Mailstore::summaries(std::string_view address, std::string_view folder,
-                                                      const std::vector<std::uint32_t>& uids) {
+// The preamble of the read-mostly calls: the slot, its lock, the folder (not_found when absent), and
+// SQLite failures as an Error.
+template <typename F>
+auto Mailstore::in_folder(std::string_view address, std::string_view folder, F f)
+    -> Result<std::invoke_result_t<F, Slot&, std::int64_t>> {
   auto slot = open_slot(address);
   if (!slot) return slot.error();
   Slot& s = **slot;
@@ -513,30 +516,31 @@ Result<std::vector<std::string>> Mailstore::summaries(std::string_view address, 
   try {
     auto fid = s.find_folder(folder);
     if (!fid) return not_found(folder);
-    return column_of(*s.db, *fid, uids, "summary");
+    return f(s, *fid);
   } catch (const DbError& e) {
     return Error{e.what()};
   }
 }
 
+Result<std::vector<std::string>> Mailstore::summaries(std::string_view address, std::string_view folder,
+                                                      const std::vector<std::uint32_t>& uids) {
+  return in_folder(address, folder, [&](Slot& s, std::int64_t fid) {
+    return column_of(*s.db, fid, uids, "summary");
+  });
+}
+
 Result<Snapshot> Mailstore::snapshot(std::string_view address, std::string_view folder) {
-  auto slot = open_slot(address);
-  if (!slot) return slot.error();
-  Slot& s = **slot;
-  std::lock_guard lock(s.mu);
-  try {
-    auto fid = s.find_folder(folder);
-    if (!fid) return not_found(folder);
+  return in_folder(address, folder, [&](Slot& s, std::int64_t fid) {
     Snapshot out;
     Stmt f(s.db->raw(), "SELECT name, uidvalidity, uidnext, highestmodseq, special_use FROM folders WHERE id = ?");
-    f.bind(1, *fid).step();
+    f.bind(1, fid).step();
     out.folder.name = f.col_text(0);
     out.folder.uidvalidity = static_cast<std::uint32_t>(f.col_int(1));
     out.folder.uidnext = static_cast<std::uint32_t>(f.col_int(2));
     out.folder.highestmodseq = static_cast<std::uint64_t>(f.col_int(3));
     out.folder.special_use = f.col_text(4);
     Stmt st(s.db->raw(), "SELECT uid, size, internal_date, flags, modseq FROM messages WHERE folder = ? ORDER BY uid");
-    st.bind(1, *fid);
+    st.bind(1, fid);
     while (st.step()) {
       MessageEntry e;
       e.uid = static_cast<std::uint32_t>(st.col_int(0));
@@ -548,46 +552,28 @@ Result<Snapshot> Mailstore::snapshot(std::string_view address, std::string_view 
     }
     out.folder.messages = static_cast<std::uint32_t>(out.messages.size());
     return out;
-  } catch (const DbError& e) {
-    return Error{e.what()};
-  }
+  });
 }
 
 Result<std::vector<std::string>> Mailstore::headers(std::string_view address, std::string_view folder,
                                                     const std::vector<std::uint32_t>& uids) {
-  auto slot = open_slot(address);
-  if (!slot) return slot.error();
-  Slot& s = **slot;
-  std::lock_guard lock(s.mu);
-  try {
-    auto fid = s.find_folder(folder);
-    if (!fid) return not_found(folder);
-    return column_of(*s.db, *fid, uids, "header");
-  } catch (const DbError& e) {
-    return Error{e.what()};
-  }
+  return in_folder(address, folder, [&](Slot& s, std::int64_t fid) {
+    return column_of(*s.db, fid, uids, "header");
+  });
 }
 
 Status Mailstore::set_summaries(std::string_view address, std::string_view folder,
                                 const std::vector<std::pair<std::uint32_t, std::string>>& summaries) {
-  auto slot = open_slot(address);
-  if (!slot) return slot.error();
-  Slot& s = **slot;
-  std::lock_guard lock(s.mu);
-  try {
-    auto fid = s.find_folder(folder);
-    if (!fid) return not_found(folder);
+  return in_folder(address, folder, [&](Slot& s, std::int64_t fid) {
     Tx tx(*s.db);
     Stmt up(s.db->raw(), "UPDATE messages SET summary = ? WHERE folder = ? AND uid = ?");
     for (auto& [uid, text] : summaries) {
       up.reset();
-      up.bind(1, text).bind(2, *fid).bind(3, static_cast<std::int64_t>(uid)).step();
+      up.bind(1, text).bind(2, fid).bind(3, static_cast<std::int64_t>(uid)).step();
     }
     tx.commit();
-    return ok_status();
-  } catch (const DbError& e) {
-    return Error{e.what()};
-  }
+    return Unit{};
+  });
 }
 
 Result<std::uint64_t> Mailstore::usage(std::string_view address) {
