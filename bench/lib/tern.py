@@ -36,6 +36,7 @@ class Tern:
         extra = os.environ.get("TERN_EXTRA_CONFIG", "")  # appended as is: keys of services still being built
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n" + (extra + "\n" if extra else ""))
+        self.cli("init")  # the config exists: creates the data directory and tern.db only
         self.cli("domain", "add", DOMAIN)
 
     def cli(self, *args, stdin=None):

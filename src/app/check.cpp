@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "app/control.hpp"
+#include "imap/message/message.hpp"
 #include "spool/admin.hpp"
 #include "spool/queue_file.hpp"
 #include "spool/spool.hpp"
@@ -15,6 +16,78 @@
 
 namespace tern::app {
 namespace fs = std::filesystem;
+
+namespace {
+
+std::string held_text(const MailHeld& held) {
+  return fmt::format("{} mailslot(s), {} queued message(s)", held.mailslots, held.queued);
+}
+
+// tern.db and its backup. Never creates a directory database (only `tern init` does): a missing one
+// is a problem, restored from tern.db.bak by --repair.
+void check_directory(const fs::path& data_dir, bool repair, std::vector<std::string>& problems,
+                     std::vector<std::string>& notes) {
+  auto db_file = data_dir / "tern.db";
+  auto health = store::inspect_directory(db_file);
+  auto bak = store::inspect_directory(store::backup_path(db_file));
+  if (!health.usable()) {
+    auto held = mail_held(data_dir);
+    if (repair && bak.usable()) {
+      if (auto r = store::restore_directory(db_file); r)
+        notes.push_back(fmt::format("tern.db: was {}; {}", health.describe(), *r));
+      else
+        problems.push_back("tern.db: " + health.describe() + "; " + r.error().message);
+      return;
+    }
+    problems.push_back(fmt::format(
+        "tern.db: {}{}; {}", health.describe(),
+        held.any() ? fmt::format(" while the data directory holds mail ({})", held_text(held)) : "",
+        bak.usable() ? fmt::format("tern check --repair restores it from tern.db.bak ({} domain(s), {} mailslot(s), "
+                                   "{} alias(es))", bak.domains, bak.mailslots, bak.aliases)
+                     : fmt::format("no usable tern.db.bak ({}): restore it from your own backup{}", bak.describe(),
+                                   held.any() ? "" : ", or create a new one with tern init")));
+    return;
+  }
+  if (!bak.usable()) {
+    if (!repair) {
+      notes.push_back(fmt::format("tern.db.bak: {} (written at the next change, or by tern check --repair)", bak.describe()));
+      return;
+    }
+    auto dir = store::Directory::open(db_file);
+    auto s = dir ? (*dir)->backup() : Status(dir.error());
+    if (s)
+      notes.push_back(fmt::format("tern.db.bak: was {}; written again from tern.db", bak.describe()));
+    else
+      problems.push_back("tern.db.bak: " + s.error().message);
+  }
+}
+
+}  // namespace
+
+MailHeld mail_held(const fs::path& data_dir) {
+  MailHeld held;
+  std::error_code ec;
+  for (auto& dom : fs::directory_iterator(data_dir / "mail" / "boxes", ec))
+    for (auto& box : fs::directory_iterator(dom.path(), ec))
+      if (box.is_directory(ec)) ++held.mailslots;
+  for (auto& f : fs::directory_iterator(data_dir / "mail" / "outbox", ec))
+    if (spool::classify(f.path().filename().string()) == spool::OutboxName::queue_file) ++held.queued;
+  return held;
+}
+
+std::string directory_refusal(const config::Config& cfg, const Error& e, const std::string& config_file) {
+  auto db_file = cfg.data_dir / "tern.db";
+  auto held = mail_held(cfg.data_dir);
+  bool bak = store::inspect_directory(store::backup_path(db_file)).usable();
+  if (held.any())
+    return fmt::format("{}; the data directory holds mail ({}) that would be misrouted without it: not going on. {}",
+                       e.message, held_text(held),
+                       bak ? fmt::format("Restore it from tern.db.bak with: tern check --repair --config {}", config_file)
+                           : "There is no usable tern.db.bak: restore tern.db from your own backup");
+  if (e.kind == Error::Kind::not_found)
+    return fmt::format("{}; create one with: tern init --config {}", e.message, config_file);
+  return e.message + (bak ? fmt::format("; tern check --repair --config {} restores it from tern.db.bak", config_file) : "");
+}
 
 int run_check(const config::Config& cfg, bool repair, bool as_json) {
   std::vector<std::string> problems, notes;
@@ -29,12 +102,7 @@ int run_check(const config::Config& cfg, bool repair, bool as_json) {
     return 1;
   }
 
-  // The directory.
-  if (auto dir = store::Directory::open(cfg.data_dir / "tern.db"); !dir) {
-    problems.push_back("tern.db: " + dir.error().message);
-  } else if (auto p = (*dir)->integrity_problems(); !p.empty()) {
-    problems.push_back("tern.db: integrity check failed: " + p);
-  }
+  check_directory(cfg.data_dir, repair, problems, notes);
 
   // The outbox.
   spool::Paths paths(cfg.data_dir);
@@ -104,6 +172,7 @@ int run_check(const config::Config& cfg, bool repair, bool as_json) {
 
   // The mailslots.
   store::Mailstore ms(cfg.data_dir / "mail" / "boxes", false);
+  ms.set_summarizer([](std::string_view raw) { return imap::message::summarize(raw).encode(); });
   auto rep = ms.check(repair);
   for (auto& p : rep.problems) problems.push_back(p);
   for (auto& n : rep.notes) notes.push_back(n);

@@ -4,8 +4,25 @@
 // indexes; it refuses to run while `tern serve` holds the data directory (the server does the same
 // repairs itself at start).
 #pragma once
+#include <cstddef>
+#include <filesystem>
+#include <string>
+
+#include "base/result.hpp"
 #include "config/config.hpp"
 
 namespace tern::app {
 int run_check(const config::Config& cfg, bool repair, bool json);
+
+// The mail a data directory holds: mailslot folders and queued messages.
+struct MailHeld {
+  std::size_t mailslots = 0, queued = 0;
+  bool any() const { return mailslots + queued > 0; }
+};
+MailHeld mail_held(const std::filesystem::path& data_dir);
+
+// Why the server or a command cannot go on without the directory database, and what to do: a data
+// directory that holds mail but no usable tern.db must never be served (its local mail would be
+// routed as remote and bounced); one without mail needs `tern init`.
+std::string directory_refusal(const config::Config& cfg, const Error& e, const std::string& config_file);
 }

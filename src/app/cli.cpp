@@ -1,5 +1,6 @@
 #include "app/cli.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -36,6 +37,8 @@ struct Options {
   std::string name, folder = "INBOX";
   std::vector<std::string> targets;
   bool repair = false;
+  bool force = false;
+  bool purge = false;
 };
 
 int fail(const std::string& msg) {
@@ -55,15 +58,10 @@ std::optional<Context> open_context(const Options& o) {
     fail(cfg.error().message);
     return std::nullopt;
   }
-  try {
-    store::ensure_dir(cfg->data_dir);
-  } catch (const std::exception& e) {
-    fail(e.what());
-    return std::nullopt;
-  }
+  // Never creates the directory database (only `tern init` does): see directory_refusal.
   auto dir = store::Directory::open(cfg->data_dir / "tern.db");
   if (!dir) {
-    fail(dir.error().message);
+    fail(directory_refusal(*cfg, dir.error(), o.config));
     return std::nullopt;
   }
   return Context{std::move(*cfg), std::move(*dir)};
@@ -94,6 +92,8 @@ std::optional<std::string> read_password() {
   return line;
 }
 
+int admin_request(const Options& o, const std::string& line);
+
 int user_add(const Options& o) {
   auto ctx = open_context(o);
   if (!ctx) return 1;
@@ -101,7 +101,7 @@ int user_add(const Options& o) {
   if (!pw || pw->empty()) return fail("no password given (one line on stdin)");
   auto hash = auth::hash_password(*pw);
   if (!hash) return fail(hash.error().message);
-  return done(ctx->dir->add_mailslot(o.name, store::SlotKind::mailbox, *hash), "added user " + store::normalize_address(o.name));
+  return admin_request(o, fmt::format("user-add {} {}", o.name, *hash));
 }
 
 int user_passwd(const Options& o) {
@@ -169,10 +169,15 @@ int message_list(const Options& o) {
   return 0;
 }
 
+// Writes the configuration when missing, then creates the data directory and its directory database
+// (the only command that may). The configured hostname becomes the first local domain when init wrote
+// the configuration itself (a first `make run`).
 int init(const Options& o) {
+  bool wrote_config = false;
   if (std::filesystem::exists(o.config)) {
     std::cout << o.config << " exists already; left as it is\n";
   } else {
+    wrote_config = true;
     try {
       auto tmp = o.config + ".tmp";
       store::write_file_synced(tmp, o.config, config::default_config_text());
@@ -181,11 +186,32 @@ int init(const Options& o) {
     }
     std::cout << "wrote " << o.config << "\n";
   }
-  auto ctx = open_context(o);
-  if (!ctx) return 1;
-  if (ctx->dir->domains().empty()) {
-    auto d = to_lower(ctx->cfg.hostname);
-    if (auto s = ctx->dir->add_domain(d); !s) return fail(s.error().message);
+  auto cfg = config::load(o.config);
+  if (!cfg) return fail(cfg.error().message);
+  auto db_file = cfg->data_dir / "tern.db";
+  auto health = store::inspect_directory(db_file);
+  if (health.state != store::DirectoryHealth::State::missing && health.state != store::DirectoryHealth::State::healthy) {
+    // An empty, foreign or damaged file is never overwritten: it may be all that is left.
+    return fail(fmt::format("{}: {}; {}", db_file.string(), health.describe(),
+                            store::inspect_directory(store::backup_path(db_file)).usable()
+                                ? "restore it from tern.db.bak with: tern check --repair"
+                                : "move it away first if a new, empty directory is really wanted"));
+  }
+  if (!health.usable() && mail_held(cfg->data_dir).any() && !o.force)
+    return fail(directory_refusal(*cfg, Error{db_file.string() + ": no directory database", 0, Error::Kind::not_found},
+                                  o.config) +
+                " (or, to start with an empty directory anyway: tern init --force)");
+  try {
+    store::ensure_dir(cfg->data_dir);
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+  auto dir = store::Directory::create(db_file);
+  if (!dir) return fail(dir.error().message);
+  if (!health.usable()) std::cout << "created " << db_file.string() << "\n";
+  if (wrote_config && (*dir)->domains().empty()) {
+    auto d = to_lower(cfg->hostname);
+    if (auto s = (*dir)->add_domain(d); !s) return fail(s.error().message);
     std::cout << "added local domain " << d << "\n";
   }
   return 0;
@@ -245,10 +271,16 @@ int queue_show(const Options& o) {
 // retry/hold/release/delete/bounce: through the running server's control socket, or directly on the
 // files when no server runs on this data directory.
 int queue_admin(const Options& o, const std::string& verb) {
-  auto ctx = open_context(o);
-  if (!ctx) return 1;
   std::string line = verb;
   for (auto& id : o.targets) line += " " + id;
+  return admin_request(o, line);
+}
+
+// One administration request, through the running server's control socket, or directly on the files
+// when no server runs on this data directory (the same execute_control either way).
+int admin_request(const Options& o, const std::string& line) {
+  auto ctx = open_context(o);
+  if (!ctx) return 1;
   // Without a server, hold its lock for the whole operation, so that no server starts meanwhile.
   int lock = lock_data_dir(ctx->cfg.data_dir);
   struct Unlock {
@@ -270,7 +302,8 @@ int queue_admin(const Options& o, const std::string& verb) {
   auto cfg = std::make_shared<const config::Config>(ctx->cfg);
   spool::Spool sp(spool::Paths(ctx->cfg.data_dir), cfg, *ctx->dir, ms, pool, io);
   sp.load(false);
-  auto r = execute_control(sp, line);
+  Admin admin{sp, *ctx->dir, ms};
+  auto r = execute_control(admin, line);
   pool.join();
   if (!r) return fail(r.error().message);
   std::cout << *r << "\n";
@@ -280,6 +313,9 @@ int queue_admin(const Options& o, const std::string& verb) {
 }  // namespace
 
 int run_cli(int argc, char** argv) {
+  // Everything Tern writes in the data directory is private to its user (tern.db holds password
+  // hashes, mailboxes hold mail): files 0600, folders 0700, whatever the caller's umask.
+  ::umask(077);
   // Log lines (an index rebuilt on open, say) go to stderr, never into --json output on stdout.
   log::init("warn");
   CLI::App app{"Tern: a complete email server"};
@@ -296,8 +332,9 @@ int run_cli(int argc, char** argv) {
   };
 
   on(global(app.add_subcommand("serve", "run all services in the foreground")), [&] { return serve(o.config); });
-  on(global(app.add_subcommand("init", "write a default configuration and data directory if missing")),
-     [&] { return init(o); });
+  auto* in = global(app.add_subcommand("init", "write a default configuration and data directory if missing"));
+  in->add_flag("--force", o.force, "create an empty directory database even though the data directory holds mail");
+  on(in, [&] { return init(o); });
 
   auto* domain = app.add_subcommand("domain", "local domains")->require_subcommand(1);
   auto* da = global(domain->add_subcommand("add", "add a local domain"));
@@ -326,12 +363,11 @@ int run_cli(int argc, char** argv) {
   auto* up = global(user->add_subcommand("passwd", "set a user's password from one line on stdin"));
   up->add_option("ADDRESS", o.name)->required();
   on(up, [&] { return user_passwd(o); });
-  auto* ud = global(user->add_subcommand("del", "delete a user (the mail files stay on disk)"));
+  auto* ud = global(user->add_subcommand(
+      "del", "delete a user; its mail is moved to data_dir/mail/deleted/ (removed with --purge)"));
   ud->add_option("ADDRESS", o.name)->required();
-  on(ud, [&] {
-    auto c = open_context(o);
-    return c ? done(c->dir->del_mailslot(o.name, store::SlotKind::mailbox), "deleted user " + store::normalize_address(o.name)) : 1;
-  });
+  ud->add_flag("--purge", o.purge, "remove the user's mail for good instead of keeping it under mail/deleted/");
+  on(ud, [&] { return admin_request(o, fmt::format("user-del {} {}", o.name, o.purge ? "purge" : "keep")); });
   on(global(user->add_subcommand("list", "list users")), [&] { return slot_list(o, store::SlotKind::mailbox); });
 
   auto* alias = app.add_subcommand("alias", "aliases")->require_subcommand(1);
@@ -353,16 +389,12 @@ int run_cli(int argc, char** argv) {
   auto* archive = app.add_subcommand("archive", "archive mailslots (receive mail, no login)")->require_subcommand(1);
   auto* ara = global(archive->add_subcommand("add", "add an archive"));
   ara->add_option("ADDRESS", o.name)->required();
-  on(ara, [&] {
-    auto c = open_context(o);
-    return c ? done(c->dir->add_mailslot(o.name, store::SlotKind::archive, ""), "added archive " + store::normalize_address(o.name)) : 1;
-  });
-  auto* ard = global(archive->add_subcommand("del", "delete an archive (the mail files stay on disk)"));
+  on(ara, [&] { return admin_request(o, "archive-add " + o.name); });
+  auto* ard = global(archive->add_subcommand(
+      "del", "delete an archive; its mail is moved to data_dir/mail/deleted/ (removed with --purge)"));
   ard->add_option("ADDRESS", o.name)->required();
-  on(ard, [&] {
-    auto c = open_context(o);
-    return c ? done(c->dir->del_mailslot(o.name, store::SlotKind::archive), "deleted archive " + store::normalize_address(o.name)) : 1;
-  });
+  ard->add_flag("--purge", o.purge, "remove the archive's mail for good");
+  on(ard, [&] { return admin_request(o, fmt::format("archive-del {} {}", o.name, o.purge ? "purge" : "keep")); });
   on(global(archive->add_subcommand("list", "list archives")), [&] { return slot_list(o, store::SlotKind::archive); });
 
   auto* message = app.add_subcommand("message", "stored messages")->require_subcommand(1);

@@ -22,12 +22,12 @@ namespace {
 
 constexpr std::size_t max_request = 65536;
 
-asio::awaitable<void> serve_one(local::socket sock, asio::thread_pool* pool, spool::Spool* spool) {
+asio::awaitable<void> serve_one(local::socket sock, asio::thread_pool* pool, std::shared_ptr<Admin> admin) {
   try {
     std::string line;
     co_await asio::async_read_until(sock, asio::dynamic_buffer(line, max_request), '\n', asio::use_awaitable);
     line = std::string(trim(line.substr(0, line.find('\n'))));
-    auto job = [spool, line] { return execute_control(*spool, line); };
+    auto job = [admin, line] { return execute_control(*admin, line); };
     auto result = *co_await net::offload(*pool, std::move(job));
     auto reply = result ? "ok " + *result + "\n" : "error " + result.error().message + "\n";
     co_await asio::async_write(sock, asio::buffer(reply), asio::use_awaitable);
@@ -36,7 +36,8 @@ asio::awaitable<void> serve_one(local::socket sock, asio::thread_pool* pool, spo
   }
 }
 
-asio::awaitable<void> accept_loop(std::shared_ptr<local::acceptor> acc, asio::thread_pool* pool, spool::Spool* spool) {
+asio::awaitable<void> accept_loop(std::shared_ptr<local::acceptor> acc, asio::thread_pool* pool,
+                                  std::shared_ptr<Admin> admin) {
   for (;;) {
     boost::system::error_code ec;
     auto sock = co_await acc->async_accept(asio::redirect_error(asio::use_awaitable, ec));
@@ -44,7 +45,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<local::acceptor> acc, asio::th
       if (ec == asio::error::operation_aborted) co_return;
       continue;
     }
-    asio::co_spawn(acc->get_executor(), serve_one(std::move(sock), pool, spool), asio::detached);
+    asio::co_spawn(acc->get_executor(), serve_one(std::move(sock), pool, admin), asio::detached);
   }
 }
 
@@ -68,7 +69,7 @@ int lock_data_dir(const std::filesystem::path& data_dir) {
   return fd;
 }
 
-Status start_control(asio::io_context& io, asio::thread_pool& pool, spool::Spool& spool,
+Status start_control(asio::io_context& io, asio::thread_pool& pool, Admin admin,
                      const std::filesystem::path& data_dir) {
   auto path = (data_dir / "control.sock").string();
   if (path.size() >= sizeof(sockaddr_un{}.sun_path))
@@ -77,14 +78,42 @@ Status start_control(asio::io_context& io, asio::thread_pool& pool, spool::Spool
   try {
     auto acc = std::make_shared<local::acceptor>(io, local::endpoint(path));
     ::chmod(path.c_str(), 0600);
-    asio::co_spawn(io, accept_loop(acc, &pool, &spool), asio::detached);
+    asio::co_spawn(io, accept_loop(acc, &pool, std::make_shared<Admin>(admin)), asio::detached);
   } catch (const std::exception& e) {
     return Error{fmt::format("{}: {}", path, e.what())};
   }
   return ok_status();
 }
 
-Result<std::string> execute_control(spool::Spool& spool, const std::string& line) {
+Result<std::string> delete_mailslot(store::Directory& dir, store::Mailstore& ms, const std::string& address,
+                                    store::SlotKind kind, bool purge) {
+  auto a = store::normalize_address(address);
+  if (auto s = dir.del_mailslot(a, kind); !s) return s.error();
+  // A crash here leaves the mail under the address with no mailslot: `user add` of the address later
+  // takes it out of service the same way before the new mailslot is made (see cli.cpp).
+  auto where = ms.retire(a, !purge);
+  if (!where) return Error{fmt::format("deleted {} {}, but {}", store::kind_name(kind), a, where.error().message)};
+  if (!where->empty()) return fmt::format("deleted {} {}; its mail was moved to {}", store::kind_name(kind), a, *where);
+  return fmt::format("deleted {} {}{}", store::kind_name(kind), a, purge ? " and its mail" : "");
+}
+
+Result<std::string> add_mailslot(store::Directory& dir, store::Mailstore& ms, const std::string& address,
+                                 store::SlotKind kind, const std::string& password_hash) {
+  auto a = store::normalize_address(address);
+  std::string leftover;
+  if (!dir.find_mailslot(a) && dir.alias_targets(a).empty() && std::filesystem::exists(ms.slot_dir(a))) {
+    // Mail under this address without a mailslot: a previous owner's (deleted by an older Tern, or a
+    // crash during `user del`). The new owner must never read it.
+    auto where = ms.retire(a, true);
+    if (!where) return where.error();
+    leftover = fmt::format("; mail left by a previous mailslot of this address was moved to {}", *where);
+  }
+  if (auto s = dir.add_mailslot(a, kind, password_hash); !s) return s.error();
+  return fmt::format("added {} {}{}", kind == store::SlotKind::mailbox ? "user" : "archive", a, leftover);
+}
+
+Result<std::string> execute_control(Admin& admin, const std::string& line) {
+  auto& spool = admin.spool;
   std::vector<std::string> words;
   for (auto w : split(line, ' '))
     if (!w.empty()) words.emplace_back(w);
@@ -92,6 +121,16 @@ Result<std::string> execute_control(spool::Spool& spool, const std::string& line
   auto verb = words[0];
   std::vector<std::string> ids(words.begin() + 1, words.end());
   try {
+    if (verb == "user-add" && ids.size() == 2)
+      return add_mailslot(admin.directory, admin.mailstore, ids[0], store::SlotKind::mailbox, ids[1]);
+    if (verb == "archive-add" && ids.size() == 1)
+      return add_mailslot(admin.directory, admin.mailstore, ids[0], store::SlotKind::archive, "");
+    if (verb == "user-del" || verb == "archive-del") {
+      if (ids.size() != 2 || (ids[1] != "keep" && ids[1] != "purge"))
+        return Error{fmt::format("{} takes an address and keep|purge", verb)};
+      return delete_mailslot(admin.directory, admin.mailstore, ids[0],
+                             verb == "user-del" ? store::SlotKind::mailbox : store::SlotKind::archive, ids[1] == "purge");
+    }
     if (verb == "retry") return spool.retry(ids);
     if (ids.size() != 1) return Error{fmt::format("{} takes one queue id", verb)};
     if (verb == "hold") return spool.hold(ids[0]);

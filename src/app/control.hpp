@@ -1,6 +1,7 @@
 // app/control: the administration socket (data_dir/control.sock) through which `tern queue
-// retry|hold|release|delete|bounce` reach a running server, so that queue changes and deliveries in
-// progress never race. One request line, one reply line ("ok ..." or "error ...").
+// retry|hold|release|delete|bounce` and `tern user|archive del` reach a running server, so that queue
+// and mailbox changes never race the deliveries and sessions in progress. The CLI runs the same
+// execute_control directly when no server runs. One request line, one reply line ("ok ..." or "error ...").
 // The socket is created with mode 0600: only the user running Tern may administer it.
 #pragma once
 #include <filesystem>
@@ -12,8 +13,27 @@
 
 #include "base/result.hpp"
 #include "spool/spool.hpp"
+#include "store/directory.hpp"
+#include "store/mailstore.hpp"
 
 namespace tern::app {
+
+// What administration requests act on: the running server's (or the CLI's own) objects.
+struct Admin {
+  spool::Spool& spool;
+  store::Directory& directory;
+  store::Mailstore& mailstore;
+};
+
+// Adds a mailslot; mail found under its address without a mailslot (a previous owner's) is first
+// taken out of service as delete_mailslot does.
+Result<std::string> add_mailslot(store::Directory& dir, store::Mailstore& ms, const std::string& address,
+                                 store::SlotKind kind, const std::string& password_hash);
+// Deletes a mailslot: its directory row first (no new mail is accepted for it), then its mail is taken
+// out of service (kept under mail/deleted/ unless purge), so that a later mailslot of the same address
+// starts empty. Returns what was done.
+Result<std::string> delete_mailslot(store::Directory& dir, store::Mailstore& ms, const std::string& address,
+                                    store::SlotKind kind, bool purge);
 
 // True when a `tern serve` holds the data directory's lock.
 bool server_running(const std::filesystem::path& data_dir);
@@ -21,11 +41,13 @@ bool server_running(const std::filesystem::path& data_dir);
 int lock_data_dir(const std::filesystem::path& data_dir);
 
 // Starts accepting on data_dir/control.sock (replacing a stale socket file).
-Status start_control(boost::asio::io_context& io, boost::asio::thread_pool& pool, spool::Spool& spool,
+Status start_control(boost::asio::io_context& io, boost::asio::thread_pool& pool, Admin admin,
                      const std::filesystem::path& data_dir);
 
-// Executes a request against a spool: "retry [ID...]", "hold ID", "release ID", "delete ID", "bounce ID".
-Result<std::string> execute_control(spool::Spool& spool, const std::string& line);
+// Executes a request: "retry [ID...]", "hold ID", "release ID", "delete ID", "bounce ID",
+// "user-add ADDRESS HASH", "archive-add ADDRESS", "user-del ADDRESS keep|purge",
+// "archive-del ADDRESS keep|purge".
+Result<std::string> execute_control(Admin& admin, const std::string& line);
 
 // Sends a request to the running server; nullopt when no server answers on the socket.
 std::optional<Result<std::string>> control_request(const std::filesystem::path& data_dir, const std::string& line);

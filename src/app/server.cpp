@@ -1,5 +1,6 @@
 #include "app/server.hpp"
 
+#include "app/check.hpp"
 #include "app/control.hpp"
 #include <fcntl.h>
 #include <sys/file.h>
@@ -45,8 +46,9 @@ struct Listener {
 
 class Server {
  public:
-  explicit Server(config::Config cfg)
-      : cfg_(std::make_shared<const config::Config>(std::move(cfg))),
+  Server(config::Config cfg, std::string config_file)
+      : config_file_(std::move(config_file)),
+        cfg_(std::make_shared<const config::Config>(std::move(cfg))),
         pool_(32),
         limiter_(cfg_->limits.max_connections, cfg_->limits.max_connections_per_ip),
         signals_(io_, SIGTERM, SIGINT, SIGHUP) {}
@@ -65,9 +67,10 @@ class Server {
       std::cerr << fmt::format("tern: another tern serve is running on {}\n", cfg.data_dir.string());
       return 1;
     }
+    // Never on a missing or empty directory: local mail would be routed as remote (see check.hpp).
     auto dir = store::Directory::open(cfg.data_dir / "tern.db");
     if (!dir) {
-      std::cerr << "tern: " << dir.error().message << "\n";
+      std::cerr << "tern: " << directory_refusal(cfg, dir.error(), config_file_) << "\n";
       return 1;
     }
     directory_ = std::move(*dir);
@@ -100,7 +103,7 @@ class Server {
       std::cerr << "tern: cannot start the outbox: " << e.what() << "\n";
       return 1;
     }
-    if (auto s = start_control(io_, pool_, *spool_, cfg.data_dir); !s) log::warn("control socket: {}", s.error().message);
+    if (auto s = start_control(io_, pool_, Admin{*spool_, *directory_, *mailstore_}, cfg.data_dir); !s) log::warn("control socket: {}", s.error().message);
     for (auto& l : listeners_) asio::co_spawn(io_, accept_loop(l), asio::detached);
     wait_signal();
 
@@ -335,6 +338,7 @@ class Server {
 
   // Declaration order is teardown order reversed: the event loop (and any session frames it still
   // holds) goes before the limiter, directory and mailstore that sessions refer to.
+  std::string config_file_;  // named in start-up errors
   std::shared_ptr<const config::Config> cfg_;
   std::mutex cfg_mu_;
   asio::thread_pool pool_;
@@ -364,7 +368,13 @@ int serve(const std::filesystem::path& config_file) {
     return 1;
   }
   log::init(cfg->log_level);
-  Server server(std::move(*cfg));
+  if (!std::filesystem::is_directory(cfg->data_dir)) {
+    // Only `tern init` makes a data directory (and its directory database).
+    std::cerr << fmt::format("tern: {}: no data directory; create it with: tern init --config {}\n",
+                             cfg->data_dir.string(), config_file.string());
+    return 1;
+  }
+  Server server(std::move(*cfg), config_file.string());
   return server.run();
 }
 

@@ -23,6 +23,7 @@ inline constexpr const char* login_failed = "Invalid user name or password";
 inline constexpr const char* throttled = "Too many failed logins from your address; try again later";
 inline constexpr const char* in_use = "Mailbox is locked by another POP3 session";
 inline constexpr const char* no_such_message = "No such message";
+inline constexpr const char* damaged = "Message {} is damaged on the server; the administrator can run tern check";
 inline constexpr const char* cancelled = "Authentication cancelled";
 }  // namespace text
 

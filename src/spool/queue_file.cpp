@@ -2,13 +2,14 @@
 
 #include <fmt/format.h>
 
+#include "base/checksum.hpp"
 #include "base/strings.hpp"
 
 namespace tern::spool {
 namespace {
 
 constexpr std::string_view keywords[] = {"FROM", "RCPT", "DONE", "FAIL", "NOTIFY", "ORCPT", "ENVID", "RET",
-                                         "BODY", "SMTPUTF8", "AUTH", "ARRIVED", "CLIENT", "SIZE"};
+                                         "BODY", "SMTPUTF8", "AUTH", "ARRIVED", "CLIENT", "SIZE", "CHECKSUM"};
 
 // "KEYWORD: value" with a known keyword -> keyword, value; else nullopt (the envelope has ended).
 std::optional<std::pair<std::string_view, std::string_view>> envelope_line(std::string_view line) {
@@ -51,6 +52,7 @@ std::string format(Envelope& env, std::string_view message) {
   // SIZE right after FROM: a file cut anywhere after this line no longer matches it, and one cut before
   // it has no recipient; either way it is refused (with SIZE last, a cut in the envelope went unseen).
   out += fmt::format("SIZE: {}\r\n", message.size());
+  out += fmt::format("CHECKSUM: {}\r\n", checksum_text(crc32_of(message)));
   for (auto& r : env.recipients) {
     r.line_offset = out.size();
     out += keyword(r.state);
@@ -75,6 +77,7 @@ Result<QueueFile> parse(std::string_view data) {
   std::size_t pos = 0;
   bool have_from = false;
   std::optional<std::uint64_t> size;
+  std::optional<std::uint32_t> checksum;
   std::size_t line_no = 0;
   while (pos < data.size()) {
     auto eol = data.find('\n', pos);
@@ -122,6 +125,9 @@ Result<QueueFile> parse(std::string_view data) {
     } else if (kw == "SIZE") {
       size = parse_u64(value);
       if (!size) return Error{fmt::format("line {}: bad SIZE: value", line_no)};
+    } else if (kw == "CHECKSUM") {
+      checksum = parse_checksum(value);
+      if (!checksum) return Error{fmt::format("line {}: bad CHECKSUM: value (expected crc32: and 8 hex digits)", line_no)};
     }
     pos = eol + 1;
   }
@@ -132,6 +138,12 @@ Result<QueueFile> parse(std::string_view data) {
   if (size && *size != message_size)
     return Error{fmt::format("truncated or damaged: SIZE: says {} octets, the file holds {}", *size, message_size)};
   if (message_size == 0) return Error{"the message after the envelope is empty"};
+  if (checksum) {
+    auto actual = crc32_of(data.substr(pos));
+    if (actual != *checksum)
+      return Error{fmt::format("damaged: CHECKSUM: says {}, the message's is {}", checksum_text(*checksum),
+                               checksum_text(actual))};
+  }
   return q;
 }
 

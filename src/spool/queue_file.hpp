@@ -3,6 +3,8 @@
 //   FROM: sender@host            (nothing after "FROM:" for the null sender)
 //   SIZE: 1234                   octets of the message after the envelope; detects truncation (second,
 //                                so that a file cut anywhere is refused)
+//   CHECKSUM: crc32:1a2b3c4d     CRC-32 of the same octets; detects damage at the same size (optional:
+//                                files without it, older or written by hand, still load)
 //   RCPT: recipient@host         one per recipient still to deliver
 //   DONE: recipient@host         a delivered recipient: its RCPT line rewritten in place
 //   FAIL: recipient@host         a recipient that failed for good (rewritten in place likewise)

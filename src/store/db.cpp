@@ -47,9 +47,9 @@ std::string Stmt::col_text(int i) const {
 }
 bool Stmt::col_null(int i) const { return sqlite3_column_type(st_, i) == SQLITE_NULL; }
 
-Db::Db(const std::filesystem::path& file, bool synchronous_full) : file_(file) {
-  if (sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
+Db::Db(const std::filesystem::path& file, bool synchronous_full, bool create) : file_(file) {
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  if (sqlite3_open_v2(file.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     int code = db_ ? sqlite3_errcode(db_) & 0xff : SQLITE_NOMEM;
     sqlite3_close(db_);

@@ -45,9 +45,9 @@ class Stmt {
 
 class Db {
  public:
-  // Opens (creating if needed) in WAL mode with a busy timeout, so the CLI and the server share it.
-  // synchronous_full: principle 1 (committed means on disk); false for pure caches.
-  Db(const std::filesystem::path& file, bool synchronous_full);
+  // Opens (creating if needed, unless create is false) in WAL mode with a busy timeout, so the CLI and
+  // the server share it. synchronous_full: principle 1 (committed means on disk); false for caches.
+  Db(const std::filesystem::path& file, bool synchronous_full, bool create = true);
   ~Db();
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;

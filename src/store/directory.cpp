@@ -1,9 +1,19 @@
 #include "store/directory.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <ctime>
+
 #include <fmt/format.h>
 
+#include "base/log.hpp"
 #include "base/strings.hpp"
 #include "store/db.hpp"
+#include "store/files.hpp"
 
 namespace tern::store {
 namespace {
@@ -41,16 +51,6 @@ Status check_address(std::string_view a) {
   return ok_status();
 }
 
-template <typename F>
-auto guarded(std::mutex& mu, F&& f) -> decltype(f()) {
-  std::lock_guard lock(mu);
-  try {
-    return f();
-  } catch (const DbError& e) {
-    return Error{e.what()};
-  }
-}
-
 }  // namespace
 
 std::string_view kind_name(SlotKind k) { return k == SlotKind::mailbox ? "mailbox" : "archive"; }
@@ -62,14 +62,231 @@ std::string domain_of(std::string_view address) {
   return at == std::string_view::npos ? std::string() : to_lower(address.substr(at + 1));
 }
 
-Result<std::unique_ptr<Directory>> Directory::open(const std::filesystem::path& db_file) {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::uintmax_t file_size_or_zero(const fs::path& p) {
+  std::error_code ec;
+  auto n = fs::file_size(p, ec);
+  return ec ? 0 : n;
+}
+
+// The directory holds password hashes: owner-only, whatever the umask was when it was created
+// (SQLite gives its -wal and -shm files the database file's mode).
+void restrict_mode(const fs::path& p) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) == 0 && (st.st_mode & 077)) ::chmod(p.c_str(), st.st_mode & 0700);
+}
+
+// Serialises backups of one data directory across processes (the CLI and the server may both write),
+// so the last tern.db.bak renamed into place is also the last one taken. flock on the folder itself:
+// never on tern.db, whose POSIX locks SQLite owns (closing another descriptor of it would drop them).
+struct FolderLock {
+  int fd;
+  explicit FolderLock(const fs::path& dir) : fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+    if (fd >= 0) ::flock(fd, LOCK_EX);
+  }
+  ~FolderLock() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+void fsync_file(const fs::path& p) {
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + p.string());
+  int rc = ::fsync(fd);
+  int e = errno;
+  ::close(fd);
+  if (rc != 0) throw std::system_error(e, std::generic_category(), "fsync " + p.string());
+}
+
+fs::path parent_or_dot(const fs::path& p) { return p.parent_path().empty() ? fs::path(".") : p.parent_path(); }
+
+}  // namespace
+
+fs::path backup_path(const fs::path& db_file) { return fs::path(db_file.string() + ".bak"); }
+
+std::string DirectoryHealth::describe() const {
+  switch (state) {
+    case State::healthy: return "healthy";
+    case State::missing: return "missing";
+    case State::empty: return "empty (0 bytes)";
+    case State::foreign: return "not a Tern directory database (" + detail + ")";
+    case State::damaged: return "damaged (" + detail + ")";
+  }
+  return "unknown";
+}
+
+DirectoryHealth inspect_directory(const fs::path& db_file) {
+  DirectoryHealth h;
+  std::error_code ec;
+  if (!fs::exists(db_file, ec)) {
+    h.state = DirectoryHealth::State::missing;
+    return h;
+  }
+  if (file_size_or_zero(db_file) == 0) {
+    h.state = DirectoryHealth::State::empty;
+    return h;
+  }
   try {
-    auto db = std::make_unique<Db>(db_file, true);
+    Db db(db_file, true, false);
+    {
+      Stmt chk(db.raw(), "PRAGMA integrity_check");
+      std::string problems;
+      while (chk.step())
+        if (auto r = chk.col_text(0); r != "ok") problems += (problems.empty() ? "" : "; ") + r;
+      if (!problems.empty()) {
+        h.state = DirectoryHealth::State::damaged;
+        h.detail = problems;
+        return h;
+      }
+    }
+    try {
+      Stmt v(db.raw(), "SELECT value FROM meta WHERE key = 'schema_version'");
+      if (!v.step()) throw DbError("no schema_version");
+    } catch (const DbError& e) {
+      h.state = DirectoryHealth::State::foreign;
+      h.detail = e.what();
+      return h;
+    }
+    auto count = [&](const char* sql) {
+      Stmt st(db.raw(), sql);
+      st.step();
+      return static_cast<std::size_t>(st.col_int(0));
+    };
+    h.domains = count("SELECT count(*) FROM domains");
+    h.mailslots = count("SELECT count(*) FROM mailslots");
+    h.aliases = count("SELECT count(DISTINCT address) FROM aliases");
+  } catch (const DbError& e) {
+    h.state = DirectoryHealth::State::damaged;
+    h.detail = e.what();
+  }
+  return h;
+}
+
+Result<std::string> restore_directory(const fs::path& db_file) {
+  auto bak = backup_path(db_file);
+  auto from = inspect_directory(bak);
+  if (!from.usable())
+    return Error{fmt::format("{}: no usable backup ({} is {})", db_file.string(), bak.filename().string(), from.describe()),
+                 0, Error::Kind::not_found};
+  try {
+    auto dir = parent_or_dot(db_file);
+    FolderLock lock(dir);
+    // 1. Set the unusable file aside with its WAL and shared memory: a stale WAL must never be applied
+    //    to the restored file. Kept, never deleted (principle 2).
+    auto suffix = fmt::format(".damaged-{}", static_cast<long long>(std::time(nullptr)));
+    std::string aside;
+    for (auto ext : {"", "-wal", "-shm"}) {
+      fs::path p(db_file.string() + ext);
+      std::error_code ec;
+      if (!fs::exists(p, ec)) continue;
+      fs::rename(p, fs::path(db_file.string() + suffix + ext));
+      if (*ext == 0) aside = db_file.filename().string() + suffix;
+    }
+    // 2. Copy the backup to a temporary file, fsync it, rename it into place, fsync the folder.
+    write_file_synced(db_file.string() + ".restore-tmp", db_file, read_file(bak));
+    restrict_mode(db_file);
+    fsync_dir(dir);
+    struct stat st {};
+    ::stat(bak.c_str(), &st);
+    char when[64] = "";
+    std::tm tm {};
+    std::time_t t = st.st_mtime;
+    gmtime_r(&t, &tm);
+    std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    return fmt::format("restored {} from {} (written {}: {} domain(s), {} mailslot(s), {} alias(es)){}",
+                       db_file.filename().string(), bak.filename().string(), when, from.domains, from.mailslots,
+                       from.aliases, aside.empty() ? "" : "; the unusable file was kept as " + aside);
+  } catch (const std::exception& e) {
+    return Error{fmt::format("{}: restore failed: {}", db_file.string(), e.what())};
+  }
+}
+
+Result<std::unique_ptr<Directory>> Directory::open(const fs::path& db_file) { return open_db(db_file, false); }
+Result<std::unique_ptr<Directory>> Directory::create(const fs::path& db_file) { return open_db(db_file, true); }
+
+Result<std::unique_ptr<Directory>> Directory::open_db(const fs::path& db_file, bool create) {
+  bool fresh = file_size_or_zero(db_file) == 0;
+  if (fresh && !create) {
+    std::error_code ec;
+    bool exists = fs::exists(db_file, ec);
+    return Error{fmt::format("{}: {}", db_file.string(), exists ? "empty directory database (0 bytes)" : "no directory database"),
+                 0, Error::Kind::not_found};
+  }
+  try {
+    auto db = std::make_unique<Db>(db_file, true, create);
+    if (!fresh) {
+      // An existing file must already be Tern's: never add a schema to a stranger's database.
+      try {
+        Stmt v(db->raw(), "SELECT value FROM meta WHERE key = 'schema_version'");
+        if (!v.step()) throw DbError("no schema_version in meta");
+      } catch (const DbError& e) {
+        if (e.damaged()) throw;
+        return Error{fmt::format("{}: not a Tern directory database ({})", db_file.string(), e.what()), 0,
+                     Error::Kind::invalid};
+      }
+    }
     db->exec(schema);
-    return std::unique_ptr<Directory>(new Directory(std::move(db)));
+    restrict_mode(db_file);
+    std::unique_ptr<Directory> dir(new Directory(std::move(db)));
+    std::error_code ec;
+    if (fresh || !fs::exists(backup_path(db_file), ec)) {
+      std::lock_guard lock(dir->mu_);
+      if (auto s = dir->backup_locked(); !s) log::warn("{}", s.error().message);
+    }
+    return dir;
   } catch (const DbError& e) {
     return Error{e.what()};
   }
+}
+
+Status Directory::backup() {
+  std::lock_guard lock(mu_);
+  return backup_locked();
+}
+
+// A consistent snapshot (VACUUM INTO reads inside one transaction), made durable before it replaces the
+// previous backup: 1. VACUUM INTO a new temporary file; 2. fsync it; 3. rename over tern.db.bak;
+// 4. fsync the folder.
+Status Directory::backup_locked() {
+  static std::atomic<unsigned> counter{0};
+  auto file = db_->file();
+  auto dir = parent_or_dot(file);
+  auto tmp = fs::path(fmt::format("{}.bak-tmp.{}.{}", file.string(), ::getpid(), counter++));
+  try {
+    FolderLock lock(dir);
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    Stmt st(db_->raw(), "VACUUM INTO ?");
+    st.bind(1, tmp.string()).step();
+    restrict_mode(tmp);
+    fsync_file(tmp);
+    fs::rename(tmp, backup_path(file));
+    fsync_dir(dir);
+    return ok_status();
+  } catch (const std::exception& e) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    return Error{fmt::format("{}: cannot write the backup: {}", backup_path(file).string(), e.what())};
+  }
+}
+
+template <typename F>
+Status Directory::change(F&& f) {
+  std::lock_guard lock(mu_);
+  Status s = ok_status();
+  try {
+    s = f();
+  } catch (const DbError& e) {
+    return Error{e.what()};
+  }
+  if (s) {
+    // The change is committed; a failed backup does not undo it, but is said loudly.
+    if (auto b = backup_locked(); !b) log::warn("{}", b.error().message);
+  }
+  return s;
 }
 
 Directory::Directory(std::unique_ptr<Db> db) : db_(std::move(db)) {}
@@ -78,7 +295,7 @@ Directory::~Directory() = default;
 Status Directory::add_domain(std::string_view name) {
   auto d = to_lower(name);
   if (!valid_domain(d)) return Error{fmt::format("'{}' is not a valid domain name", name)};
-  return guarded(mu_, [&]() -> Status {
+  return change([&]() -> Status {
     Stmt st(db_->raw(), "INSERT OR IGNORE INTO domains(name) VALUES (?)");
     st.bind(1, d).step();
     if (db_->changes() == 0) return Error{fmt::format("domain {} exists already", d)};
@@ -88,7 +305,7 @@ Status Directory::add_domain(std::string_view name) {
 
 Status Directory::del_domain(std::string_view name) {
   auto d = to_lower(name);
-  return guarded(mu_, [&]() -> Status {
+  return change([&]() -> Status {
     Stmt count(db_->raw(), "SELECT count(*) FROM mailslots WHERE domain = ?");
     count.bind(1, d).step();
     if (auto n = count.col_int(0); n > 0)
@@ -117,7 +334,7 @@ bool Directory::is_local_domain(std::string_view name) {
 Status Directory::add_mailslot(std::string_view address, SlotKind kind, std::string_view password_hash) {
   auto a = normalize_address(address);
   if (auto s = check_address(a); !s) return s;
-  return guarded(mu_, [&]() -> Status {
+  return change([&]() -> Status {
     auto d = domain_of(a);
     Stmt dom(db_->raw(), "SELECT 1 FROM domains WHERE name = ?");
     if (!dom.bind(1, d).step()) return Error{fmt::format("{} is not a local domain (add it with: tern domain add {})", d, d)};
@@ -132,7 +349,7 @@ Status Directory::add_mailslot(std::string_view address, SlotKind kind, std::str
 
 Status Directory::del_mailslot(std::string_view address, SlotKind kind) {
   auto a = normalize_address(address);
-  return guarded(mu_, [&]() -> Status {
+  return change([&]() -> Status {
     Stmt st(db_->raw(), "DELETE FROM mailslots WHERE address = ? AND kind = ?");
     st.bind(1, a).bind(2, kind_name(kind)).step();
     if (db_->changes() == 0) return Error{fmt::format("no {} {}", kind_name(kind), a)};
@@ -142,7 +359,7 @@ Status Directory::del_mailslot(std::string_view address, SlotKind kind) {
 
 Status Directory::set_password(std::string_view address, std::string_view password_hash) {
   auto a = normalize_address(address);
-  return guarded(mu_, [&]() -> Status {
+  return change([&]() -> Status {
     Stmt st(db_->raw(), "UPDATE mailslots SET password = ? WHERE address = ? AND kind = 'mailbox'");
     st.bind(1, password_hash).bind(2, a).step();
     if (db_->changes() == 0) return Error{fmt::format("no user {}", a)};
@@ -173,7 +390,7 @@ Status Directory::add_alias(std::string_view address, const std::vector<std::str
   if (targets.empty()) return Error{"an alias needs at least one target"};
   for (auto& t : targets)
     if (auto s = check_address(normalize_address(t)); !s) return s;
-  return guarded(mu_, [&]() -> Status {
+  return change([&]() -> Status {
     auto d = domain_of(a);
     Stmt dom(db_->raw(), "SELECT 1 FROM domains WHERE name = ?");
     if (!dom.bind(1, d).step()) return Error{fmt::format("{} is not a local domain (add it with: tern domain add {})", d, d)};
@@ -195,7 +412,7 @@ Status Directory::add_alias(std::string_view address, const std::vector<std::str
 
 Status Directory::del_alias(std::string_view address) {
   auto a = normalize_address(address);
-  return guarded(mu_, [&]() -> Status {
+  return change([&]() -> Status {
     Stmt st(db_->raw(), "DELETE FROM aliases WHERE address = ?");
     st.bind(1, a).step();
     if (db_->changes() == 0) return Error{fmt::format("no alias {}", a)};

@@ -3,6 +3,12 @@
 // The CLI and the server open the same file; SQLite's WAL mode and busy timeout let both work at once.
 // Every change commits with synchronous=FULL before the call returns (principle 1). Addresses are
 // stored lower-cased (ASCII), as Postfix and Dovecot compare them. Thread-safe (one mutex).
+//
+// The directory is what tells local mail from remote mail, so an empty one is dangerous: a server
+// started on it would route queued local mail as remote and bounce it. Therefore only create() (used
+// by `tern init`) makes a new database; open() refuses a missing, empty or foreign file. After every
+// change a consistent copy is written to tern.db.bak (SQLite's VACUUM INTO, fsync'd, renamed into
+// place), from which `tern check --repair` restores a lost or damaged tern.db.
 #pragma once
 #include <filesystem>
 #include <map>
@@ -33,10 +39,31 @@ std::string normalize_address(std::string_view address);
 // The domain of "local@domain" (after the last '@'), or "".
 std::string domain_of(std::string_view address);
 
+// What `tern check` finds at a directory database's path, without changing anything.
+struct DirectoryHealth {
+  enum class State { healthy, missing, empty, foreign, damaged } state = State::healthy;
+  std::string detail;           // what SQLite said, for foreign and damaged
+  std::size_t domains = 0, mailslots = 0, aliases = 0;  // when healthy
+  bool usable() const { return state == State::healthy; }
+  std::string describe() const;  // "missing", "empty (0 bytes)", "damaged: ..."
+};
+DirectoryHealth inspect_directory(const std::filesystem::path& db_file);
+// The backup beside a directory database: tern.db -> tern.db.bak.
+std::filesystem::path backup_path(const std::filesystem::path& db_file);
+// Replaces an unusable db_file by its backup (the old file and its -wal/-shm set aside with the suffix
+// ".damaged-<unix time>", never deleted); returns a sentence saying what was done.
+Result<std::string> restore_directory(const std::filesystem::path& db_file);
+
 class Directory {
  public:
+  // Opens an existing directory database; never creates one. Kind not_found: no file or an empty one;
+  // invalid: a database without Tern's schema; failed: damaged or unreadable.
   static Result<std::unique_ptr<Directory>> open(const std::filesystem::path& db_file);
+  // Creates a new directory database (`tern init`), or opens the existing one.
+  static Result<std::unique_ptr<Directory>> create(const std::filesystem::path& db_file);
   ~Directory();
+  // Writes tern.db.bak from the current state (done after every change; public for check --repair).
+  Status backup();
 
   Status add_domain(std::string_view name);
   Status del_domain(std::string_view name);
@@ -59,6 +86,10 @@ class Directory {
 
  private:
   explicit Directory(std::unique_ptr<Db> db);
+  static Result<std::unique_ptr<Directory>> open_db(const std::filesystem::path& db_file, bool create);
+  template <typename F>
+  Status change(F&& f);  // runs f under the mutex; after a success, refreshes the backup
+  Status backup_locked();
   std::unique_ptr<Db> db_;
   std::mutex mu_;
 };

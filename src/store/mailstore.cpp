@@ -17,6 +17,7 @@
 #include "store/db.hpp"
 #include "store/directory.hpp"
 #include "store/files.hpp"
+#include "base/checksum.hpp"
 #include "store/mailstore_slot.hpp"
 
 namespace tern::store {
@@ -45,6 +46,7 @@ CREATE TABLE IF NOT EXISTS messages(
   modseq INTEGER NOT NULL DEFAULT 1,
   summary BLOB,
   header BLOB,
+  crc INTEGER,
   PRIMARY KEY(folder, uid));
 CREATE INDEX IF NOT EXISTS messages_origin ON messages(origin) WHERE origin != '';
 CREATE INDEX IF NOT EXISTS messages_modseq ON messages(folder, modseq);
@@ -56,9 +58,39 @@ CREATE TABLE IF NOT EXISTS expunged(
 CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(folder, modseq);
 CREATE TABLE IF NOT EXISTS subscriptions(name TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;
 )";
-constexpr int index_schema_version = 3;
+constexpr int index_schema_version = 4;
+
+// Brings an index of an older layout up to this one without losing flags or MODSEQs, where a column
+// was only added (3 -> 4: crc). Older ones are set aside by the caller and rebuilt from the files.
+// Returns false when the index is older than any migration knows.
+bool migrate_index(Db& db) {
+  std::int64_t version;
+  bool has_messages;
+  {
+    Stmt ver(db.raw(), "PRAGMA user_version");
+    ver.step();
+    version = ver.col_int(0);
+    Stmt tables(db.raw(), "SELECT count(*) FROM sqlite_master WHERE name = 'messages'");
+    tables.step();
+    has_messages = tables.col_int(0) > 0;
+  }
+  if (!has_messages || version >= index_schema_version) return true;
+  if (version < 3) return false;
+  // Another process may migrate the same index at this moment: look again inside the transaction.
+  Tx tx(db);
+  bool has_crc = false;
+  {
+    Stmt cols(db.raw(), "SELECT count(*) FROM pragma_table_info('messages') WHERE name = 'crc'");
+    cols.step();
+    has_crc = cols.col_int(0) > 0;
+  }
+  if (!has_crc) db.exec("ALTER TABLE messages ADD COLUMN crc INTEGER");
+  db.exec(fmt::format("PRAGMA user_version = {}", index_schema_version));
+  tx.commit();
+  return true;
+}
 
 // The header block (through the empty line) kept in the index, so that header fetches (an IMAP
 // client's message list) open no message file. Unusually long headers are read from the file.
@@ -112,17 +144,38 @@ std::string encode_path_component(std::string_view name) {
   return out;
 }
 
-std::string decode_path_component(std::string_view name) {
+std::optional<std::string> decode_path_component(std::string_view name) {
   std::string out;
+  auto hex = [](char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+  };
   for (std::size_t i = 0; i < name.size(); ++i) {
-    if (name[i] == '%' && i + 2 < name.size() + 0) {
-      out += static_cast<char>(std::stoi(std::string(name.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
+    if (name[i] != '%') {
       out += name[i];
+      continue;
     }
+    // Names on disk come from encode_path_component, but the data directory is the operator's: a
+    // folder made by hand ("%zz", a lone '%') is reported, never a crash.
+    int hi = i + 2 < name.size() ? hex(name[i + 1]) : -1, lo = i + 2 < name.size() ? hex(name[i + 2]) : -1;
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
   }
   return out;
+}
+
+fs::path set_aside_in_lost_found(const fs::path& lost_found, const fs::path& what, std::string_view why) {
+  ensure_dir(lost_found);
+  auto name = what.filename().string();
+  auto target = lost_found / name;
+  for (int i = 1; fs::exists(target) || fs::exists(target.string() + ".why"); ++i)
+    target = lost_found / fmt::format("{}.{}", name, i);
+  auto note = fmt::format("{}\nfrom: {}\nwhen: {}\n", why, what.string(), rfc5322_date());
+  write_file_synced(target.string() + ".why.tmp", target.string() + ".why", note);
+  fs::rename(what, target);
+  fsync_dir(lost_found);
+  fsync_dir(what.parent_path());
+  return target;
 }
 
 std::optional<FolderFile> read_folder_file(const fs::path& fdir) {
@@ -294,14 +347,55 @@ std::int64_t Mailstore::Slot::folder_id(std::string_view folder, std::string_vie
   return folder_ids[std::string(folder)] = id;
 }
 
+namespace {
+
+struct IndexRow {
+  std::string file;
+  std::uint64_t size = 0;
+  std::optional<std::uint32_t> crc;  // absent in rows made before the index kept one
+};
+
+// "" when the message file matches its index row, else what is wrong. Reads the file only when the
+// sizes agree and a CRC is there to compare.
+std::string damage_of(const fs::path& file, const IndexRow& row) {
+  std::error_code ec;
+  auto size = fs::file_size(file, ec);
+  if (ec) return "unreadable: " + ec.message();
+  if (size != row.size) return fmt::format("{} octets on disk, {} in the index", size, row.size);
+  if (row.crc) {
+    auto crc = crc32_of(read_file(file));
+    if (crc != *row.crc)
+      return fmt::format("content changed on disk (checksum {}, the index says {})", checksum_text(crc),
+                         checksum_text(*row.crc));
+  }
+  return {};
+}
+
+}  // namespace
+
 void Mailstore::Slot::reconcile(bool repair, CheckReport& report,
-                                const std::function<std::string(std::string_view)>& summarizer) {
+                                const std::function<std::string(std::string_view)>& summarizer, bool verify) {
   auto folders_root = dir / "folders";
   if (!fs::exists(folders_root)) return;
   std::set<std::string> on_disk;
   for (auto& entry : fs::directory_iterator(folders_root)) {
     if (!entry.is_directory()) continue;
-    auto name = decode_path_component(entry.path().filename().string());
+    auto decoded = decode_path_component(entry.path().filename().string());
+    if (!decoded) {
+      // Not a name Tern wrote (made by hand, or damaged): never served, never a crash.
+      auto what = fmt::format("{}: folder directory name is not a valid encoded name", entry.path().string());
+      if (repair && verify) {
+        auto to = set_aside_in_lost_found(dir.parent_path().parent_path().parent_path() / "lost+found", entry.path(),
+                                          what);
+        report.notes.push_back(fmt::format("{}; moved to {}", what, to.string()));
+      } else if (repair) {
+        log::warn("{} (skipped; tern check --repair moves it to lost+found)", what);
+      } else {
+        report.problems.push_back(what + " (tern check --repair moves it to lost+found)");
+      }
+      continue;
+    }
+    auto name = *decoded;
     on_disk.insert(name);
     std::int64_t fid;
     if (repair) {
@@ -314,10 +408,16 @@ void Mailstore::Slot::reconcile(bool repair, CheckReport& report,
       }
       fid = sel.col_int(0);
     }
-    std::map<std::uint32_t, std::string> rows;
-    Stmt sel(db->raw(), "SELECT uid, file FROM messages WHERE folder = ?");
-    sel.bind(1, fid);
-    while (sel.step()) rows[static_cast<std::uint32_t>(sel.col_int(0))] = sel.col_text(1);
+    std::map<std::uint32_t, IndexRow> rows;
+    {
+      Stmt sel(db->raw(), "SELECT uid, file, size, crc FROM messages WHERE folder = ?");
+      sel.bind(1, fid);
+      while (sel.step()) {
+        IndexRow r{sel.col_text(1), static_cast<std::uint64_t>(sel.col_int(2)), std::nullopt};
+        if (!sel.col_null(3)) r.crc = static_cast<std::uint32_t>(sel.col_int(3));
+        rows[static_cast<std::uint32_t>(sel.col_int(0))] = std::move(r);
+      }
+    }
 
     std::uint32_t max_uid = 0;
     std::set<std::uint32_t> seen;
@@ -336,7 +436,10 @@ void Mailstore::Slot::reconcile(bool repair, CheckReport& report,
       Stmt jump(db->raw(), "UPDATE folders SET highestmodseq = highestmodseq + ? WHERE id = ?");
       jump.bind(1, missing).bind(2, fid).step();
     }
-    for (auto& f : fs::directory_iterator(entry.path())) {
+    // Collected first: a damaged message is renamed inside this folder while the list is walked.
+    std::vector<fs::directory_entry> files(fs::directory_iterator(entry.path()), fs::directory_iterator());
+    for (std::size_t k = 0; k < files.size(); ++k) {
+      auto f = files[k];
       auto fname = f.path().filename().string();
       if (fname.starts_with(".")) continue;
       auto parsed = parse_message_name(fname);
@@ -347,7 +450,41 @@ void Mailstore::Slot::reconcile(bool repair, CheckReport& report,
       ++report.messages;
       max_uid = std::max(max_uid, parsed->first);
       seen.insert(parsed->first);
-      if (rows.count(parsed->first)) continue;
+      if (auto row = rows.find(parsed->first); row != rows.end()) {
+        if (!verify) continue;
+        auto damage = damage_of(f.path(), row->second);
+        if (damage.empty()) {
+          if (repair && !row->second.crc) {  // a row from before the index kept checksums
+            Stmt up(db->raw(), "UPDATE messages SET crc = ? WHERE folder = ? AND uid = ?");
+            up.bind(1, static_cast<std::int64_t>(crc32_of(read_file(f.path())))).bind(2, fid)
+                .bind(3, static_cast<std::int64_t>(parsed->first)).step();
+          }
+          continue;
+        }
+        auto what = fmt::format("{}: message {} of folder {} is damaged: {}", dir.string(), parsed->first, name, damage);
+        if (!repair) {
+          report.problems.push_back(what + " (tern check --repair indexes it again under a new UID)");
+          continue;
+        }
+        // IMAP promises that a UID's content never changes (RFC 9051 2.3.1.1): the file as it now is
+        // becomes a new message (a new UID, so clients fetch it afresh), the old UID is expunged. As
+        // Dovecot does with a maildir file whose size is wrong, the content is kept as found.
+        std::int64_t new_uid;
+        {
+          Stmt next(db->raw(), "UPDATE folders SET uidnext = max(uidnext, ?) + 1 WHERE id = ? RETURNING uidnext - 1");
+          next.bind(1, static_cast<std::int64_t>(std::max(max_uid, parsed->first)) + 1).bind(2, fid).step();
+          new_uid = next.col_int(0);
+        }
+        auto renamed = entry.path() / fmt::format("{}.{}", new_uid, parsed->second);
+        fs::rename(f.path(), renamed);
+        fsync_dir(entry.path());
+        report.notes.push_back(fmt::format("{}; indexed again as UID {}", what, new_uid));
+        log::warn("{}; indexed again as UID {}", what, new_uid);
+        seen.erase(parsed->first);
+        --report.messages;
+        files.emplace_back(renamed);
+        continue;
+      }
       ++report.rows_added;
       if (!repair) {
         report.notes.push_back(fmt::format("{}: message file not yet in the index (added at next open)", f.path().string()));
@@ -363,19 +500,20 @@ void Mailstore::Slot::reconcile(bool repair, CheckReport& report,
       unexp.bind(1, fid).bind(2, static_cast<std::int64_t>(parsed->first)).step();
       Stmt ins(db->raw(),
                "INSERT OR REPLACE INTO messages(folder, uid, file, size, internal_date, origin, hdr_from, subject, "
-               "modseq, summary, header) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+               "modseq, summary, header, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
       ins.bind(1, fid).bind(2, static_cast<std::int64_t>(parsed->first)).bind(3, fname)
           .bind(4, static_cast<std::int64_t>(content.size())).bind(5, static_cast<std::int64_t>(st.st_mtime))
           .bind(6, parsed->second).bind(7, hs.from).bind(8, hs.subject).bind(9, static_cast<std::int64_t>(modseq));
       if (summarizer) ins.bind(10, summarizer(content)); else ins.bind_null(10);
       if (auto h = cached_header(content); !h.empty()) ins.bind(11, h); else ins.bind_null(11);
+      ins.bind(12, static_cast<std::int64_t>(crc32_of(content)));
       ins.step();
     }
-    for (auto& [uid, file] : rows) {
+    for (auto& [uid, row] : rows) {
       if (seen.count(uid)) continue;
       ++report.rows_dropped;
       if (!repair) {
-        report.notes.push_back(fmt::format("{}: index entry for missing file {} (dropped at next open)", dir.string(), file));
+        report.notes.push_back(fmt::format("{}: index entry for missing file {} (dropped at next open)", dir.string(), row.file));
         continue;
       }
       if (!modseq) modseq = next_modseq(fid);
@@ -452,22 +590,14 @@ Result<Mailstore::Slot*> Mailstore::open_slot(std::string_view address) {
       // synchronous=FULL: flags and MODSEQs live only here, and an IMAP client is told OK only after
       // its change is committed (principle 1).
       slot->db = std::make_unique<Db>(index, true);
-      std::int64_t version = 0;
-      bool old = false;
       {
         // Statements end (and release their read snapshot) before the schema is written: a write
         // from inside a read snapshot that another process has moved past fails at once with BUSY.
-        Stmt ver(slot->db->raw(), "PRAGMA user_version");
-        ver.step();
-        version = ver.col_int(0);
-        Stmt tables(slot->db->raw(), "SELECT count(*) FROM sqlite_master WHERE name = 'messages'");
-        tables.step();
-        old = tables.col_int(0) > 0 && version < index_schema_version;
         Stmt chk(slot->db->raw(), "PRAGMA quick_check");
         if (!chk.step() || chk.col_text(0) != "ok") throw DbError("quick_check failed", SQLITE_CORRUPT);
       }
-      if (old) {
-        set_aside(fmt::format("has an older layout (version {})", version));
+      if (!migrate_index(*slot->db)) {
+        set_aside("has an older layout");
       } else {
         slot->db->exec(index_schema);
       }
@@ -502,6 +632,7 @@ Result<std::vector<std::uint32_t>> Mailstore::deliver(std::string_view address, 
   std::vector<std::uint32_t> uids(messages.size(), 0);
   std::vector<fs::path> tmps(messages.size());
   std::vector<std::size_t> sizes(messages.size(), 0);
+  std::vector<std::uint32_t> crcs(messages.size(), 0);
   try {
     // 1. Content durable in tmp/, outside the mailslot's lock: concurrent deliveries fsync in
     //    parallel (the file system batches their journal commits).
@@ -514,6 +645,7 @@ Result<std::vector<std::uint32_t>> Mailstore::deliver(std::string_view address, 
       // the folder, which is what makes it a message.
       write_new_file_synced(tmps[i], content);
       sizes[i] = content.size();
+      crcs[i] = crc32_of(content);  // kept in the index: `tern check` notices a file changed on disk
     }
     // Summaries (IMAP's ENVELOPE, BODYSTRUCTURE...) outside the lock too: parsing is the costly part.
     std::vector<std::string> summaries(messages.size());
@@ -554,7 +686,7 @@ Result<std::vector<std::uint32_t>> Mailstore::deliver(std::string_view address, 
       auto fdir = s.folder_dir(folder);
       Stmt ins(s.db->raw(),
                "INSERT INTO messages(folder, uid, file, size, internal_date, origin, hdr_from, subject, flags, "
-               "modseq, summary, header) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+               "modseq, summary, header, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
       std::uint64_t modseq = 0;
       for (std::size_t i = 0; i < messages.size(); ++i) {
         if (!messages[i].origin.empty()) {
@@ -586,6 +718,7 @@ Result<std::vector<std::uint32_t>> Mailstore::deliver(std::string_view address, 
         if (summaries[i].empty()) ins.bind_null(11); else ins.bind(11, summaries[i]);
         auto stored = normalized[i].empty() ? messages[i].content : std::string_view(normalized[i]);
         if (auto h = cached_header(stored); !h.empty()) ins.bind(12, h); else ins.bind_null(12);
+        ins.bind(13, static_cast<std::int64_t>(crcs[i]));
         ins.step();
       }
       Stmt up(s.db->raw(), "UPDATE folders SET uidnext = ? WHERE id = ?");
@@ -675,16 +808,29 @@ Result<std::string> Mailstore::read(std::string_view address, std::string_view f
   auto slot = open_slot(address);
   if (!slot) return slot.error();
   Slot& s = **slot;
-  std::string file;
+  IndexRow row;
   {
     std::lock_guard lock(s.mu);
-    Stmt st(s.db->raw(), "SELECT m.file FROM messages m JOIN folders f ON f.id = m.folder WHERE f.name = ? AND m.uid = ?");
+    Stmt st(s.db->raw(),
+            "SELECT m.file, m.size, m.crc FROM messages m JOIN folders f ON f.id = m.folder WHERE f.name = ? AND m.uid = ?");
     if (!st.bind(1, folder).bind(2, static_cast<std::int64_t>(uid)).step())
-      return Error{fmt::format("no message {} in {}", uid, folder)};
-    file = st.col_text(0);
+      return Error{fmt::format("no message {} in {}", uid, folder), 0, Error::Kind::not_found};
+    row = IndexRow{st.col_text(0), static_cast<std::uint64_t>(st.col_int(1)), std::nullopt};
+    if (!st.col_null(2)) row.crc = static_cast<std::uint32_t>(st.col_int(2));
   }
   try {
-    return read_file(s.folder_dir(folder) / file);
+    auto content = read_file(s.folder_dir(folder) / row.file);
+    // A client was told the indexed size (POP3 LIST, IMAP RFC822.SIZE): never hand out other bytes.
+    std::string damage;
+    if (content.size() != row.size)
+      damage = fmt::format("{} octets on disk, {} in the index", content.size(), row.size);
+    else if (row.crc && crc32_of(content) != *row.crc)
+      damage = "content changed on disk (checksum differs from the index)";
+    if (!damage.empty())
+      return Error{fmt::format("mailslot {}: message {} of folder {} is damaged: {}; tern check --repair indexes it "
+                               "again", address, uid, folder, damage),
+                   0, Error::Kind::invalid};
+    return content;
   } catch (const std::system_error& e) {
     return Error{e.what()};
   }
@@ -705,6 +851,43 @@ Result<fs::path> Mailstore::path_of(std::string_view address, std::string_view f
   }
 }
 
+Result<std::string> Mailstore::retire(std::string_view address, bool keep) {
+  auto key = normalize_address(address);
+  auto dir = slot_dir(key);
+  try {
+    std::lock_guard lock(mu_);
+    if (auto it = slots_.find(key); it != slots_.end()) {
+      std::lock_guard slot_lock(it->second->mu);  // a delivery or session command in flight ends first
+      retired_.push_back(std::move(it->second));
+      slots_.erase(it);
+    }
+    if (!fs::exists(dir)) return std::string();
+    auto domain_dir = dir.parent_path();
+    if (!keep) {
+      // Renamed out of the way first (one atomic step), then removed: a crash in between leaves a
+      // folder in deleted/, never a half-removed mailbox under the address.
+      auto doomed = root_.parent_path() / "deleted" / fmt::format(".removing-{}", make_unique_id());
+      ensure_dir(doomed.parent_path());
+      fs::rename(dir, doomed);
+      fsync_dir(domain_dir);
+      fs::remove_all(doomed);
+      fsync_dir(doomed.parent_path());
+      return std::string();
+    }
+    auto target_dir = root_.parent_path() / "deleted" / domain_dir.filename();
+    ensure_dir(target_dir);
+    auto target = target_dir / fmt::format("{}.{}", dir.filename().string(), now_seconds());
+    for (int i = 1; fs::exists(target); ++i)
+      target = target_dir / fmt::format("{}.{}.{}", dir.filename().string(), now_seconds(), i);
+    fs::rename(dir, target);
+    fsync_dir(target_dir);
+    fsync_dir(domain_dir);
+    return target.string();
+  } catch (const std::exception& e) {
+    return Error{fmt::format("mailslot {}: cannot take its mail out of service: {}", key, e.what())};
+  }
+}
+
 CheckReport Mailstore::check(bool repair) {
   CheckReport report;
   if (!fs::exists(root_)) return report;
@@ -712,9 +895,20 @@ CheckReport Mailstore::check(bool repair) {
     if (!dom.is_directory()) continue;
     for (auto& box : fs::directory_iterator(dom.path())) {
       if (!box.is_directory()) continue;
+      auto local = decode_path_component(box.path().filename().string());
+      auto domain = decode_path_component(dom.path().filename().string());
+      if (!local || !domain) {
+        auto what = fmt::format("{}: mailslot directory name is not a valid encoded address", box.path().string());
+        if (repair) {
+          auto to = set_aside_in_lost_found(root_.parent_path() / "lost+found", box.path(), what);
+          report.notes.push_back(fmt::format("{}; moved to {}", what, to.string()));
+        } else {
+          report.problems.push_back(what + " (tern check --repair moves it to lost+found)");
+        }
+        continue;
+      }
       ++report.mailslots;
-      auto address = decode_path_component(box.path().filename().string()) + "@" +
-                     decode_path_component(dom.path().filename().string());
+      auto address = *local + "@" + *domain;
       if (repair) {
         // Opening reconciles (and rebuilds a damaged index); count what it did.
         {
@@ -728,9 +922,20 @@ CheckReport Mailstore::check(bool repair) {
         }
         std::lock_guard lock((*slot)->mu);
         CheckReport after;
-        (*slot)->reconcile(false, after, nullptr);
+        try {
+          // Opening fixed what a crash leaves; this pass also compares every file with its row.
+          Tx tx(*(*slot)->db);
+          (*slot)->reconcile(true, after, summarizer_, true);
+          tx.commit();
+          (*slot)->forget_folders();
+          ++(*slot)->version;
+        } catch (const std::exception& e) {
+          report.problems.push_back(fmt::format("mailslot {}: {}", address, e.what()));
+          continue;
+        }
         report.messages += after.messages;
         for (auto& p : after.problems) report.problems.push_back(p);
+        for (auto& n : after.notes) report.notes.push_back(n);
         continue;
       }
       if (!fs::exists(box.path() / "index.db")) {
@@ -748,11 +953,15 @@ CheckReport Mailstore::check(bool repair) {
           report.problems.push_back(fmt::format("{}: index damaged (repair rebuilds it from the files)", address));
           continue;
         }
+        if (!migrate_index(db)) {
+          report.notes.push_back(fmt::format("{}: index of an older layout (rebuilt from the files at next open)", address));
+          continue;
+        }
         db.exec(index_schema);
         Slot s;
         s.dir = box.path();
         s.db = std::unique_ptr<Db>(new Db(box.path() / "index.db", true));
-        s.reconcile(false, report, nullptr);
+        s.reconcile(false, report, nullptr, true);
       } catch (const std::exception& e) {
         report.problems.push_back(fmt::format("{}: index unreadable: {} (repair rebuilds it)", address, e.what()));
       }

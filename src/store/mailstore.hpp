@@ -192,6 +192,13 @@ class Mailstore {
 
   std::filesystem::path slot_dir(std::string_view address) const;
 
+  // Takes a mailslot's mail out of service when its owner is deleted, so that a mailslot made later
+  // with the same address starts empty (never with the previous owner's mail). keep: the folder is
+  // moved to data_dir/mail/deleted/<domain>/<local>.<unix time> (kept until the operator removes it);
+  // otherwise it is removed for good. Returns where it went, "" when removed or when there was none.
+  // Sessions still holding the slot keep a valid object (retired, not destroyed).
+  Result<std::string> retire(std::string_view address, bool keep);
+
   struct Slot;  // internal (store/mailstore_slot.hpp)
 
  private:
@@ -204,11 +211,13 @@ class Mailstore {
   bool owner_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Slot>> slots_;
+  std::vector<std::unique_ptr<Slot>> retired_;  // slots of deleted mailslots: alive for their last users
   std::function<std::string(std::string_view)> summarizer_;
 };
 
 // Percent-encodes a name for use as one path component ("Sent Items" -> "Sent%20Items").
 std::string encode_path_component(std::string_view name);
-std::string decode_path_component(std::string_view name);
+// nullopt when the name holds an invalid escape (a folder made by hand, say).
+std::optional<std::string> decode_path_component(std::string_view name);
 
 }  // namespace tern::store

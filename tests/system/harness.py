@@ -99,6 +99,15 @@ class Tern:
         self._log_file = None
         self.saved_log = ""
         self.write_config()
+        # Only `tern init` creates the data directory and its directory database (tern.db); given a
+        # configuration that exists, it adds no domain. A minimal one of its own, since some tests
+        # write a broken tern.toml on purpose.
+        init_config = os.path.join(self.dir, "init.toml")
+        with open(init_config, "w", encoding="utf-8") as f:
+            f.write('hostname = "mx.tern.test"\ndata_dir = "data"\n')
+        r = self.cli("init", config=init_config)
+        if r.returncode != 0:
+            raise AssertionError(f"tern init exited {r.returncode}\nstdout: {r.stdout}\nstderr: {r.stderr}")
 
     # -- configuration and command line ------------------------------------------------------------
 

@@ -24,7 +24,7 @@ Strings sorted(Strings v) {
 class RouterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto d = store::Directory::open(tmp_ / "tern.db");
+    auto d = store::Directory::create(tmp_ / "tern.db");
     ASSERT_TRUE(d) << d.error().message;
     dir_ = std::move(*d);
     ASSERT_TRUE(dir_->add_domain("example.test"));

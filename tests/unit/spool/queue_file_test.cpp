@@ -233,6 +233,27 @@ TEST(QueueFileErrors, SizeMismatchTruncatedFile) {
   error_of("FROM: a@remote.test\r\nRCPT: b@example.test\r\nSIZE: -1\r\nSubject: s\r\n\r\nb\r\n");
 }
 
+// Damage at the same size (a flipped bit, a block of zeros) is caught by the CHECKSUM: line; a file
+// without one (older, or written by hand) still loads.
+TEST(QueueFileErrors, ChecksumCatchesDamageAtTheSameSize) {
+  Envelope env;
+  env.from = "a@remote.test";
+  env.recipients.push_back(Recipient{"b@example.test"});
+  auto text = format(env, msg);
+  EXPECT_NE(text.find("\r\nCHECKSUM: crc32:"), std::string::npos) << text;
+  ASSERT_TRUE(parse(text));
+  auto damaged = text;
+  damaged[damaged.size() - 4] ^= 0x20;  // "Hello." -> "HelLo.": same size
+  auto e = error_of(damaged);
+  EXPECT_NE(e.find("CHECKSUM"), std::string::npos) << e;
+  // Without the line the same bytes load (nothing to check them against).
+  auto start = damaged.find("CHECKSUM: ");
+  auto without = damaged.substr(0, start) + damaged.substr(damaged.find('\n', start) + 1);
+  EXPECT_TRUE(parse(without));
+  error_of("FROM: a@remote.test\r\nCHECKSUM: md5:abc\r\nRCPT: b@example.test\r\nSubject: s\r\n\r\nb\r\n");
+  error_of("FROM: a@remote.test\r\nCHECKSUM: crc32:12345\r\nRCPT: b@example.test\r\nSubject: s\r\n\r\nb\r\n");
+}
+
 TEST(QueueFileErrors, EmptyMessage) {
   error_of("FROM: a@remote.test\r\nRCPT: b@example.test\r\n");
   error_of("FROM: a@remote.test\nRCPT: b@example.test\n");

@@ -1,11 +1,14 @@
 // store/directory: domains, mailslots (mailbox and archive), passwords and aliases in tern.db.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "../temp_dir.hpp"
+#include "store/db.hpp"
 #include "store/directory.hpp"
 
 namespace tern::store {
@@ -19,7 +22,7 @@ class DirectoryTest : public ::testing::Test {
 
   void reopen() {
     dir_.reset();
-    auto d = Directory::open(tmp_ / "tern.db");
+    auto d = Directory::create(tmp_ / "tern.db");
     ASSERT_TRUE(d) << d.error().message;
     dir_ = std::move(*d);
   }
@@ -242,6 +245,80 @@ TEST(DirectoryOpen, UnopenableFileIsAnErrorNotAThrow) {
   tern::testing::TempDir tmp;
   auto d = Directory::open(tmp / "missing-folder" / "tern.db");
   EXPECT_FALSE(d);
+}
+
+// Only create() (tern init) makes a database: a missing or empty tern.db is an error, never silently
+// a new empty directory (which would route local mail as remote).
+TEST(DirectoryOpen, MissingOrEmptyIsNotFoundAndNothingIsCreated) {
+  tern::testing::TempDir tmp;
+  auto missing = Directory::open(tmp / "tern.db");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().kind, Error::Kind::not_found);
+  EXPECT_FALSE(std::filesystem::exists(tmp / "tern.db"));
+  { std::ofstream(tmp / "tern.db"); }
+  auto empty = Directory::open(tmp / "tern.db");
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().kind, Error::Kind::not_found);
+  EXPECT_NE(empty.error().message.find("empty"), std::string::npos) << empty.error().message;
+  EXPECT_EQ(std::filesystem::file_size(tmp / "tern.db"), 0u);
+  EXPECT_EQ(inspect_directory(tmp / "tern.db").state, DirectoryHealth::State::empty);
+}
+
+TEST(DirectoryOpen, ForeignDatabaseIsRefusedUnchanged) {
+  tern::testing::TempDir tmp;
+  { Db other(tmp / "tern.db", true); other.exec("CREATE TABLE t(x)"); }
+  auto d = Directory::open(tmp / "tern.db");
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().kind, Error::Kind::invalid);
+  EXPECT_EQ(inspect_directory(tmp / "tern.db").state, DirectoryHealth::State::foreign);
+}
+
+TEST(DirectoryBackup, EveryChangeIsInTheBackupAndRestoreBringsItBack) {
+  tern::testing::TempDir tmp;
+  auto db = tmp / "tern.db";
+  {
+    auto d = Directory::create(db);
+    ASSERT_TRUE(d) << d.error().message;
+    ASSERT_TRUE((*d)->add_domain("example.test"));
+    ASSERT_TRUE((*d)->add_mailslot("alice@example.test", SlotKind::mailbox, "$y$a"));
+    ASSERT_TRUE((*d)->add_alias("all@example.test", {"alice@example.test"}));
+  }
+  auto bak = inspect_directory(backup_path(db));
+  ASSERT_EQ(bak.state, DirectoryHealth::State::healthy) << bak.describe();
+  EXPECT_EQ(bak.domains, 1u);
+  EXPECT_EQ(bak.mailslots, 1u);
+  EXPECT_EQ(bak.aliases, 1u);
+  // Owner-only: the file holds password hashes.
+  EXPECT_EQ(std::filesystem::status(db).permissions() & std::filesystem::perms::others_all, std::filesystem::perms::none);
+  EXPECT_EQ(std::filesystem::status(backup_path(db)).permissions() & std::filesystem::perms::group_all,
+            std::filesystem::perms::none);
+
+  // Garble the database: open refuses it, restore sets it aside and copies the backup back.
+  {
+    std::ofstream f(db, std::ios::binary | std::ios::trunc);
+    f << std::string(8192, 'x');
+  }
+  std::filesystem::remove(db.string() + "-wal");
+  EXPECT_FALSE(Directory::open(db));
+  EXPECT_EQ(inspect_directory(db).state, DirectoryHealth::State::damaged);
+  auto r = restore_directory(db);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_NE(r->find("1 mailslot(s)"), std::string::npos) << *r;
+  auto d = Directory::open(db);
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_TRUE((*d)->find_mailslot("alice@example.test"));
+  EXPECT_EQ((*d)->alias_targets("all@example.test"), Strings{"alice@example.test"});
+  std::size_t aside = 0;
+  for (auto& e : std::filesystem::directory_iterator(tmp.path()))
+    if (e.path().filename().string().starts_with("tern.db.damaged-")) ++aside;
+  EXPECT_EQ(aside, 1u);
+}
+
+TEST(DirectoryBackup, RestoreWithoutBackupIsAnError) {
+  tern::testing::TempDir tmp;
+  auto r = restore_directory(tmp / "tern.db");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, Error::Kind::not_found);
 }
 
 TEST(AddressHelpers, NormalizeAndDomainOf) {
