@@ -257,8 +257,11 @@ Status Directory::backup_locked() {
   auto tmp = fs::path(fmt::format("{}.bak-tmp.{}.{}", file.string(), ::getpid(), counter++));
   try {
     FolderLock lock(dir);
+    // Under the lock no other process is writing one: any temporary copy left is a killed writer's.
+    auto stale_prefix = file.filename().string() + ".bak-tmp.";
     std::error_code ec;
-    fs::remove(tmp, ec);
+    for (auto& e : fs::directory_iterator(dir, ec))
+      if (e.path().filename().string().starts_with(stale_prefix)) fs::remove(e.path(), ec);
     Stmt st(db_->raw(), "VACUUM INTO ?");
     st.bind(1, tmp.string()).step();
     restrict_mode(tmp);

@@ -4,12 +4,14 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "../temp_dir.hpp"
+#include "store/db.hpp"
 #include "store/mailstore.hpp"
 
 namespace tern::store {
@@ -375,6 +377,66 @@ TEST_F(MailstoreTest, StrayFileInAFolderIsAProblemAndLeftInPlace) {
   EXPECT_TRUE(fs::exists(inbox_dir() / "notes.txt"));
 }
 
+// --- integrity of message files ------------------------------------------------------------------
+
+TEST_F(MailstoreTest, ReadRefusesAFileThatNoLongerMatchesItsIndexRow) {
+  auto uid = deliver(message("a@remote.test", "s", "The amount is 100.\r\n"))[0];
+  auto file = inbox_dir() / list()[0].file;
+  {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-6, std::ios::end);
+    f << "9";  // same size, other content
+  }
+  auto r = ms().read(alice, "INBOX", uid);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, Error::Kind::invalid);
+  fs::resize_file(file, 20);
+  r = ms().read(alice, "INBOX", uid);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("20 octets on disk"), std::string::npos) << r.error().message;
+  // check reports it; repair indexes the file again under a new UID, with its content as found.
+  close();
+  Mailstore cli(root(), false);
+  auto rep = cli.check(false);
+  ASSERT_EQ(rep.problems.size(), 1u);
+  EXPECT_NE(rep.problems[0].find("is damaged"), std::string::npos) << rep.problems[0];
+  rep = cli.check(true);
+  EXPECT_TRUE(rep.problems.empty()) << rep.problems[0];
+  auto after = cli.list(alice, "INBOX");
+  ASSERT_TRUE(after);
+  ASSERT_EQ(after->size(), 1u);
+  EXPECT_GT((*after)[0].uid, uid);
+  EXPECT_EQ((*after)[0].size, 20u);
+  EXPECT_TRUE(cli.read(alice, "INBOX", (*after)[0].uid));
+  EXPECT_TRUE(cli.check(false).problems.empty());
+}
+
+// An index written before it kept checksums (layout 3) is migrated in place: flags stay, no rebuild.
+TEST_F(MailstoreTest, IndexOfLayout3IsMigratedKeepingFlags) {
+  auto uid = deliver(message("a@remote.test", "s"))[0];
+  ASSERT_TRUE(ms().store_flags(alice, "INBOX", {uid}, FlagMode::add, {"\\Seen", "$Important"}));
+  auto validity = ms().folder(alice, "INBOX")->uidvalidity;
+  close();
+  {
+    Db db(slot() / "index.db", true);
+    db.exec("ALTER TABLE messages DROP COLUMN crc");
+    db.exec("PRAGMA user_version = 3");
+  }
+  open();
+  auto entries = list();
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].flags, "\\Seen $Important");
+  EXPECT_EQ(ms().folder(alice, "INBOX")->uidvalidity, validity);
+  EXPECT_TRUE(ms().read(alice, "INBOX", uid));  // no checksum yet: only the size is compared
+  close();
+  Mailstore cli(root(), false);
+  EXPECT_TRUE(cli.check(true).problems.empty());  // fills the checksum in
+  Db db(slot() / "index.db", true);
+  Stmt st(db.raw(), "SELECT crc FROM messages");
+  ASSERT_TRUE(st.step());
+  EXPECT_FALSE(st.col_null(0));
+}
+
 // --- path components ------------------------------------------------------------------------------
 
 TEST(PathComponent, EncodeDecodeRoundTrip) {
@@ -384,6 +446,11 @@ TEST(PathComponent, EncodeDecodeRoundTrip) {
   EXPECT_EQ(encode_path_component("a/b"), "a%2Fb");
   for (std::string s : {"Sent Items", "..", ".hidden", "a/b", "Gr\xc3\xbc\xc3\x9f" "e", "100%", "x%41"})
     EXPECT_EQ(decode_path_component(encode_path_component(s)), s) << s;
+}
+
+TEST(PathComponent, InvalidEscapesAreNotDecoded) {
+  for (std::string s : {"%zz", "odd%", "%4", "%G0", "a%2"}) EXPECT_FALSE(decode_path_component(s)) << s;
+  EXPECT_EQ(decode_path_component("%41%62"), "Ab");
 }
 
 TEST(PathComponent, SlotDirIsLowerCasedDomainThenLocal) {
