@@ -1,6 +1,7 @@
 #include "app/cli.hpp"
 
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -83,13 +84,48 @@ void print_list(const std::vector<std::string>& items, bool as_json) {
   for (auto& i : items) std::cout << i << "\n";
 }
 
-// One line from stdin (no echo when it is a terminal).
-std::optional<std::string> read_password() {
-  if (isatty(STDIN_FILENO)) std::cerr << "password: " << std::flush;
+// Reads one line from the terminal with echo off (restored however the read ends).
+std::optional<std::string> read_hidden_line(const char* prompt) {
+  std::cerr << prompt << std::flush;
+  termios old {};
+  bool restore = ::tcgetattr(STDIN_FILENO, &old) == 0;
+  if (restore) {
+    termios quiet = old;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  }
   std::string line;
-  if (!std::getline(std::cin, line)) return std::nullopt;
-  if (!line.empty() && line.back() == '\r') line.pop_back();
+  bool got = static_cast<bool>(std::getline(std::cin, line));
+  if (restore) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+  std::cerr << "\n";
+  if (!got) return std::nullopt;
   return line;
+}
+
+// The password: one line on stdin (scripts), or typed twice without echo at a terminal (as passwd(1)).
+// An error message is printed for a mismatch or an empty password; nullopt then.
+std::optional<std::string> read_password() {
+  if (!isatty(STDIN_FILENO)) {
+    std::string line;
+    if (!std::getline(std::cin, line)) line.clear();
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) {
+      fail("no password given (one line on stdin)");
+      return std::nullopt;
+    }
+    return line;
+  }
+  auto first = read_hidden_line("password: ");
+  if (!first || first->empty()) {
+    fail("no password given");
+    return std::nullopt;
+  }
+  auto second = read_hidden_line("password again: ");
+  if (!second || *second != *first) {
+    fail("the passwords did not match; nothing changed");
+    return std::nullopt;
+  }
+  return first;
 }
 
 int admin_request(const Options& o, const std::string& line);
@@ -98,7 +134,7 @@ int user_add(const Options& o) {
   auto ctx = open_context(o);
   if (!ctx) return 1;
   auto pw = read_password();
-  if (!pw || pw->empty()) return fail("no password given (one line on stdin)");
+  if (!pw) return 1;
   auto hash = auth::hash_password(*pw);
   if (!hash) return fail(hash.error().message);
   return admin_request(o, fmt::format("user-add {} {}", o.name, *hash));
@@ -108,7 +144,7 @@ int user_passwd(const Options& o) {
   auto ctx = open_context(o);
   if (!ctx) return 1;
   auto pw = read_password();
-  if (!pw || pw->empty()) return fail("no password given (one line on stdin)");
+  if (!pw) return 1;
   auto hash = auth::hash_password(*pw);
   if (!hash) return fail(hash.error().message);
   return done(ctx->dir->set_password(o.name, *hash), "password changed for " + store::normalize_address(o.name));
@@ -151,6 +187,11 @@ int message_list(const Options& o) {
   auto slot = ctx->dir->find_mailslot(o.name);
   if (!slot) return fail(fmt::format("no mailbox or archive {}", store::normalize_address(o.name)));
   store::Mailstore ms(ctx->cfg.data_dir / "mail" / "boxes", false);
+  // INBOX always exists (made at the first delivery); any other folder must.
+  if (o.folder != "INBOX")
+    if (auto f = ms.folder(slot->address, o.folder); !f)
+      return fail(f.error().kind == Error::Kind::not_found ? fmt::format("{} has no folder {}", slot->address, o.folder)
+                                                           : f.error().message);
   auto list = ms.list(slot->address, o.folder);
   if (!list) return fail(list.error().message);
   if (o.json) {
@@ -320,6 +361,7 @@ int run_cli(int argc, char** argv) {
   log::init("warn");
   CLI::App app{"Tern: a complete email server"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("tern ") + TERN_VERSION);
   Options o;
   app.add_option("--config", o.config, "configuration file")->capture_default_str();
   app.add_flag("--json", o.json, "machine-readable output");
@@ -433,6 +475,8 @@ int run_cli(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);

@@ -7,6 +7,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include <boost/asio.hpp>
 #include <fmt/format.h>
 
@@ -59,10 +62,26 @@ bool server_running(const std::filesystem::path& data_dir) {
   return held;
 }
 
-int lock_data_dir(const std::filesystem::path& data_dir) {
-  int fd = ::open((data_dir / "tern.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-  if (fd < 0) return -1;
+int lock_data_dir(const std::filesystem::path& data_dir, std::string* why) {
+  auto file = data_dir / "tern.lock";
+  int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (why) *why = fmt::format("{}: cannot open the lock file: {}", file.string(), std::strerror(errno));
+    return -1;
+  }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    if (why) {
+      if (e == EWOULDBLOCK) {
+        char buf[32] = {};
+        auto n = ::pread(fd, buf, sizeof buf - 1, 0);
+        std::string pid = n > 0 ? std::string(trim(std::string_view(buf, static_cast<std::size_t>(n)))) : "";
+        *why = fmt::format("another tern serve{} is running on {}", pid.empty() ? "" : " (pid " + pid + ")",
+                           data_dir.string());
+      } else {
+        *why = fmt::format("{}: cannot lock: {}", file.string(), std::strerror(e));
+      }
+    }
     ::close(fd);
     return -1;
   }

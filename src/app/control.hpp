@@ -37,8 +37,9 @@ Result<std::string> delete_mailslot(store::Directory& dir, store::Mailstore& ms,
 
 // True when a `tern serve` holds the data directory's lock.
 bool server_running(const std::filesystem::path& data_dir);
-// Takes data_dir/tern.lock (held until the fd is closed); -1 when another process holds it.
-int lock_data_dir(const std::filesystem::path& data_dir);
+// Takes data_dir/tern.lock (held until the fd is closed); -1 when another process holds it or the
+// file cannot be opened, with why (naming the other server's PID when one holds it) in *why.
+int lock_data_dir(const std::filesystem::path& data_dir, std::string* why = nullptr);
 
 // Starts accepting on data_dir/control.sock (replacing a stale socket file).
 Status start_control(boost::asio::io_context& io, boost::asio::thread_pool& pool, Admin admin,

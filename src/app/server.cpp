@@ -57,14 +57,15 @@ class Server {
     const auto& cfg = *cfg_;
     store::ensure_dir(cfg.data_dir);
     // One server per data directory: a second `tern serve` would race the first on the queue.
-    lock_fd_ = lock_data_dir(cfg.data_dir);
+    std::string lock_error;
+    lock_fd_ = lock_data_dir(cfg.data_dir, &lock_error);
     if (lock_fd_ >= 0) {
       auto pid = std::to_string(::getpid()) + "\n";
       if (::ftruncate(lock_fd_, 0) != 0 || ::write(lock_fd_, pid.data(), pid.size()) < 0)
         log::warn("{}: cannot write the pid", (cfg.data_dir / "tern.lock").string());
     }
     if (lock_fd_ < 0) {
-      std::cerr << fmt::format("tern: another tern serve is running on {}\n", cfg.data_dir.string());
+      std::cerr << "tern: " << lock_error << "\n";
       return 1;
     }
     // Never on a missing or empty directory: local mail would be routed as remote (see check.hpp).
@@ -121,6 +122,12 @@ class Server {
     for (auto& t : runners) t.join();
     spool_->stop();
     pool_.join();
+    // A clean stop leaves no socket and no lock file behind (the lock is held until the close).
+    std::error_code ec;
+    std::filesystem::remove(cfg.data_dir / "control.sock", ec);
+    std::filesystem::remove(cfg.data_dir / "tern.lock", ec);
+    ::close(lock_fd_);
+    lock_fd_ = -1;
     log::info("tern stopped");
     return 0;
   }

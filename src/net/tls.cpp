@@ -46,7 +46,11 @@ Status ensure_self_signed(const std::filesystem::path& cert, const std::filesyst
   X509V3_CTX v3;
   X509V3_set_ctx_nodb(&v3);
   X509V3_set_ctx(&v3, x.get(), x.get(), nullptr, nullptr, 0);
+  // Valid for every name a local client uses: the configured hostname, localhost and the loopback
+  // addresses (a client connecting to 127.0.0.1 checks the IP SAN, RFC 6125 6.2.1).
   std::string san = "DNS:" + hostname;
+  if (hostname != "localhost") san += ",DNS:localhost";
+  san += ",IP:127.0.0.1,IP:::1";
   if (auto* ext = X509V3_EXT_conf_nid(nullptr, &v3, NID_subject_alt_name, san.c_str())) {
     X509_add_ext(x.get(), ext, -1);
     X509_EXTENSION_free(ext);

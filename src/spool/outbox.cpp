@@ -363,10 +363,14 @@ Result<std::string> Spool::retry(const std::vector<std::string>& ids) {
   std::size_t n = 0;
   {
     std::lock_guard lock(mu_);
-    for (auto& id : ids)
-      if (!entries_.count(id)) return Error{fmt::format("no queued message {}", id)};
+    for (auto& id : ids) {
+      auto it = entries_.find(id);
+      if (it == entries_.end()) return Error{fmt::format("no queued message {}", id)};
+      if (it->second->held) return Error{fmt::format("{} is held; release it first (tern queue release {})", id, id)};
+    }
     for (auto& [id, e] : entries_) {
       if (!ids.empty() && std::find(ids.begin(), ids.end(), id) == ids.end()) continue;
+      if (e->held) continue;  // "retry all" leaves held messages held
       for (auto& s : e->status) s.next_attempt = 0;
       // Forget the routing decision: the next pass routes local/remote afresh.
       for (std::size_t i = 0; i < e->remote.size(); ++i)
@@ -386,22 +390,33 @@ Result<std::string> Spool::retry(const std::vector<std::string>& ids) {
     for (auto& e : all) post_local(e);
     wake();
   }
+  log::info("queue: {} message(s) rerouted and made due by the administrator{}", n,
+            ids.empty() ? " (retry of every message)" : "");
   return fmt::format("{} message(s) rerouted and due now", n);
 }
 
 Result<std::string> Spool::hold(const std::string& id) {
   auto e = find(id);
   if (!e) return Error{fmt::format("no queued message {}", id)};
+  {
+    std::lock_guard lock(mu_);
+    if (e->held) return Error{fmt::format("{} is held already", id)};
+  }
   store::write_file_synced(paths_.outbox / (id + ".hold.tmp"), paths_.hold_marker(id), "held\n");
   outbox_sync_.sync();
   std::lock_guard lock(mu_);
   e->held = true;
+  log::info("queue {}: held by the administrator", id);
   return fmt::format("{} held", id);
 }
 
 Result<std::string> Spool::release(const std::string& id) {
   auto e = find(id);
   if (!e) return Error{fmt::format("no queued message {}", id)};
+  {
+    std::lock_guard lock(mu_);
+    if (!e->held) return Error{fmt::format("{} is not held; nothing changed", id)};
+  }
   std::error_code ec;
   fs::remove(paths_.hold_marker(id), ec);
   outbox_sync_.sync();
@@ -415,6 +430,7 @@ Result<std::string> Spool::release(const std::string& id) {
     post_local(e);  // its local recipients waited too
     wake();
   }
+  log::info("queue {}: released by the administrator", id);
   return fmt::format("{} released", id);
 }
 

@@ -302,6 +302,9 @@ class SignalTests(TernTestCase):
             self.assertEqual(s.sendmail(SENDER, [BOB], msg), {})
         self.assertStored(t, BOB, subj, msg, SENDER)
         self.assertEqual(t.stop(signal.SIGTERM), 0)
+        # A clean stop leaves neither the control socket nor the lock file behind.
+        self.assertFalse(os.path.exists(os.path.join(t.data, "control.sock")))
+        self.assertFalse(os.path.exists(os.path.join(t.data, "tern.lock")))
         self.assertCheckClean(t)
         # It starts again on the same data, with the mail still there; SIGINT stops it the same way.
         t.start()
@@ -320,8 +323,18 @@ class SignalTests(TernTestCase):
         t = self.make_server(users=(BOB,))
         r = t.cli("serve")
         self.assertEqual(r.returncode, 1)
-        self.assertIn("another tern serve", r.stderr)
+        self.assertIn(f"another tern serve (pid {t.proc.pid}) is running", r.stderr)
         self.assertTrue(t.running())
+
+    def test_version_and_missing_folder(self):
+        t = self.make_server(users=(BOB,), start=False)
+        r = t.cli("--version")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout.strip(), r"^tern \d+\.\d+\.\d+$")
+        r = t.cli("message", "list", BOB, "--folder", "NoSuch")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("has no folder NoSuch", r.stderr)
+        self.assertEqual(t.message_list(BOB), [])  # INBOX: empty, not an error, before any delivery
 
 
 if __name__ == "__main__":

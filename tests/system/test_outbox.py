@@ -451,10 +451,20 @@ class OutboxTest(TernTestCase):
             self.submit(a, ["bob@remote.test"], unique("admin"))
         self.wait_until(lambda: len(self.queue(a)) == 3, "three queued")
         ids = [q["id"] for q in self.queue(a)]
+        # release of a message that is not held says so and changes nothing
+        r = a.cli("queue", "release", ids[0])
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("is not held", r.stderr)
         a.cli_ok("queue", "hold", ids[0])
+        self.assertEqual(self.queue(a)[0]["recipients"][0]["state"], "held")
+        r = a.cli("queue", "retry", ids[0])
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("is held", r.stderr)
         self.assertEqual(self.queue(a)[0]["recipients"][0]["state"], "held")
         a.cli_ok("queue", "release", ids[0])
         self.assertEqual(self.queue(a)[0]["recipients"][0]["state"], "queued")
+        for verb in ("held", "released"):
+            a.wait_for_log(f"queue {ids[0]}: {verb} by the administrator")
         a.cli_ok("queue", "delete", ids[1])
         self.assertNotIn(ids[1], [q["id"] for q in self.queue(a)])
         a.cli_ok("queue", "bounce", ids[2])
