@@ -103,10 +103,15 @@ net::awaitable<void> Session::cmd_rcpt(const std::string& arg) {
     reply(code::insufficient_storage, "4.5.3", "Too many recipients");
     co_return;
   }
-  if (rcpt.recipient.domain.empty()) rcpt.recipient.domain = to_lower(cfg_.hostname);  // <postmaster>
-  auto address = rcpt.recipient.str();
   auto* dir = svc_.directory;
-  auto job = [dir, address] { return route::Router(*dir).resolve(address); };
+  if (rcpt.recipient.domain.empty()) {
+    // RFC 5321 4.1.1.3: <postmaster> without a domain is this host's postmaster: one of our domains.
+    auto host = cfg_.hostname;
+    auto job = [dir, host] { return route::Router(*dir).postmaster_domain(host); };
+    rcpt.recipient.domain = *co_await net::offload(*svc_.pool, std::move(job));
+  }
+  auto address = rcpt.recipient.str();
+  auto job = [dir, address, postmaster = cfg_.postmaster] { return route::Router(*dir).resolve(address, postmaster); };
   auto res = *co_await net::offload(*svc_.pool, std::move(job));
   switch (res.kind) {
     case route::Resolution::unknown_user:
