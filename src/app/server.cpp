@@ -203,6 +203,7 @@ class Server {
     svc.spool = spool_.get();
     svc.pool = &pool_;
     svc.tls = tls_;
+    svc.throttle = &pop3_.throttle;  // one failed-login throttle for SMTP AUTH, IMAP and POP3
     return svc;
   }
 

@@ -212,10 +212,14 @@ Result<Config> parse(const std::string& text, const std::filesystem::path& file)
   cfg.file = file;
   auto base = file.has_parent_path() ? std::filesystem::absolute(file).parent_path()
                                      : std::filesystem::current_path();
-  TRY_ERR(c.only(root, "", {"hostname", "data_dir", "listen", "tls", "auth", "dns", "outbound", "route",
+  TRY_ERR(c.only(root, "", {"hostname", "postmaster", "data_dir", "listen", "tls", "auth", "dns", "outbound", "route",
                             "limits", "log"}));
   TRY_ERR(get_string(c, root, "hostname", "hostname", cfg.hostname));
   if (cfg.hostname.empty()) return c.at(root.get("hostname"), "hostname", "expected a host name");
+  // RFC 5321 4.5.1: where postmaster@ a local domain goes when no mailbox or alias has that name.
+  TRY_ERR(get_string(c, root, "postmaster", "postmaster", cfg.postmaster));
+  if (!cfg.postmaster.empty() && cfg.postmaster.find('@') == std::string::npos)
+    return c.at(root.get("postmaster"), "postmaster", "expected an address user@domain");
   std::string data_dir = "data";
   TRY_ERR(get_string(c, root, "data_dir", "data_dir", data_dir));
   cfg.data_dir = (base / data_dir).lexically_normal();
@@ -344,6 +348,8 @@ std::string default_config_text() {
 
 hostname = "localhost"          # EHLO name and Received: host
 data_dir = "data"               # relative to this file's folder
+# postmaster = "admin@localhost"  # gets postmaster@ each local domain that has no such mailbox or alias
+                                  # (absent: the domain's first mailbox)
 
 [listen]                        # each a list of "address:port"; remove a key to turn a service off
 smtp        = ["127.0.0.1:2525"]    # MX: mail for local domains; relay only for authenticated users

@@ -52,6 +52,7 @@ struct Limits {
 struct Config {
   std::filesystem::path file;      // the configuration file itself
   std::string hostname = "localhost";
+  std::string postmaster;  // "" = the first mailbox of the domain (route/router)
   std::filesystem::path data_dir;  // absolute, resolved against the file's folder
   std::map<std::string, std::vector<Endpoint>> listen;  // service -> endpoints
   std::optional<std::filesystem::path> tls_cert, tls_key;  // absolute when set

@@ -8,7 +8,8 @@
 //   id           = "ID" SP ( "(" ... ")" / nil )                RFC 2971
 //   compress     = "COMPRESS" SP "DEFLATE"                      RFC 4978
 // Plaintext credentials only over TLS unless [auth] allow_plaintext (LOGINDISABLED is advertised
-// then, RFC 9051 6.2.3). Failures are delayed and throttled per client address (auth/throttle).
+// then, RFC 9051 6.2.3). Failures are delayed and throttled per client address and per account (auth/throttle,
+// shared with POP3 and SMTP AUTH).
 #include <fmt/format.h>
 
 #include "auth/password.hpp"
@@ -176,6 +177,11 @@ net::awaitable<void> Session::login(const Command& cmd, std::string user, std::s
     no(cmd, "[UNAVAILABLE] Too many failed logins from your address; try again later");
     co_return;
   }
+  if (auto wait = throttle.account_delay(user, auth::LoginThrottle::Clock::now()); wait.count() > 0) {
+    log::info("imap {}: login as '{}' delayed {} s: recent failed logins for this account", id_, log_safe(user),
+              wait.count());
+    co_await pause(wait);
+  }
   auto* dir = svc_.directory;
   auto verify = [dir, user, password]() -> std::string {
     auto slot = dir->find_mailslot(user);
@@ -186,7 +192,7 @@ net::awaitable<void> Session::login(const Command& cmd, std::string user, std::s
   };
   std::string address = *co_await net::offload(*svc_.pool, std::move(verify));
   if (address.empty()) {
-    auto delay = throttle.record_failure(peer, auth::LoginThrottle::Clock::now());
+    auto delay = throttle.record_failure(peer, user, auth::LoginThrottle::Clock::now());
     protocol_error();
     log::warn("imap {}: {} login failed for '{}' from {}", id_, mech, log_safe(user), peer);
     co_await pause(delay);

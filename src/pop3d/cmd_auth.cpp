@@ -121,6 +121,11 @@ net::awaitable<void> Session::login(std::string user, std::string password, std:
     send(proto::err(RespCode::sys_temp, text::throttled));
     co_return;
   }
+  if (auto wait = throttle.account_delay(user, LoginThrottle::Clock::now()); wait.count() > 0) {
+    log::info("pop3 {}: login as '{}' delayed {} s: recent failed logins for this account", id_, log_safe(user),
+              wait.count());
+    co_await pause(wait);
+  }
 
   auto* dir = svc_.directory;
   auto verify = [dir, user, password]() -> std::string {
@@ -132,7 +137,7 @@ net::awaitable<void> Session::login(std::string user, std::string password, std:
   };
   std::string address = *co_await net::offload(*svc_.pool, std::move(verify));
   if (address.empty()) {
-    auto delay = throttle.record_failure(peer, LoginThrottle::Clock::now());
+    auto delay = throttle.record_failure(peer, user, LoginThrottle::Clock::now());
     protocol_error();
     log::warn("pop3 {}: {} login failed for '{}' from {}", id_, mechanism, log_safe(user), peer);
     // Slow down password guessing: the answer waits longer the more this address has failed.

@@ -4,14 +4,60 @@
 
 namespace tern::route {
 
-Resolution Router::resolve(std::string_view address) {
-  Resolution r;
+namespace {
+
+constexpr std::string_view postmaster_local_part = "postmaster";
+
+bool is_postmaster(const std::string& normalized) {
+  return normalized.size() > postmaster_local_part.size() &&
+         normalized.compare(0, postmaster_local_part.size(), postmaster_local_part) == 0 &&
+         normalized[postmaster_local_part.size()] == '@';
+}
+
+}  // namespace
+
+Resolution Router::resolve(std::string_view address, std::string_view postmaster) {
   auto start = store::normalize_address(address);
   if (!dir_.is_local_domain(store::domain_of(start))) {
+    Resolution r;
     r.kind = Resolution::remote;
     r.remote_targets.push_back(std::string(address));
     return r;
   }
+  auto r = expand(start);
+  if (r.kind == Resolution::unknown_user && is_postmaster(start)) return postmaster_fallback(start, postmaster);
+  return r;
+}
+
+// RFC 5321 4.5.1: postmaster@ a local domain with no mailbox or alias of that name.
+Resolution Router::postmaster_fallback(const std::string& start, std::string_view postmaster) {
+  if (!postmaster.empty()) {
+    auto target = store::normalize_address(postmaster);
+    if (target != start) {
+      auto r = resolve(target, {});  // remote, or expanded here (with no second fallback)
+      if (r.kind == Resolution::local || r.kind == Resolution::remote) return r;
+    }
+  }
+  auto slot = dir_.first_mailbox(store::domain_of(start));
+  if (!slot) slot = dir_.first_mailbox("");
+  Resolution r;
+  if (slot) {
+    r.kind = Resolution::local;
+    r.mailslots.push_back(*slot);
+  }
+  return r;
+}
+
+std::string Router::postmaster_domain(std::string_view hostname) {
+  auto host = store::normalize_address(hostname);
+  if (dir_.is_local_domain(host)) return host;
+  auto domains = dir_.domains();
+  return domains.empty() ? host : domains.front();
+}
+
+// Alias expansion of a local address (see the head comment of router.hpp).
+Resolution Router::expand(const std::string& start) {
+  Resolution r;
   std::set<std::string> seen{start};
   std::vector<std::string> level{start};
   bool any_alias = false;

@@ -1,5 +1,6 @@
 // AUTH (RFC 4954):  "AUTH" SP sasl-mech [SP initial-response] CRLF
-// Mechanisms PLAIN (RFC 4616) and LOGIN; only over TLS unless [auth] allow_plaintext.
+// Mechanisms PLAIN (RFC 4616) and LOGIN; only over TLS unless [auth] allow_plaintext. Failed logins are
+// throttled per client address and per account, together with IMAP and POP3 (auth/throttle).
 #include <fmt/format.h>
 
 #include "auth/password.hpp"
@@ -10,6 +11,15 @@
 #include "smtpd/session.hpp"
 
 namespace tern::smtpd {
+namespace {
+
+// RFC 4954 6: 454 4.7.0 is a temporary authentication failure (Postfix and Dovecot answer a throttled
+// client the same way).
+const smtp::proto::Reply throttled{code::temp_auth_failure, "4.7.0", "Too many failed authentication attempts, try later"};
+// A refused attempt still waits a little, so hammering a refused address stays slow.
+constexpr std::chrono::seconds throttled_pause{1};
+
+}  // namespace
 
 net::awaitable<std::optional<std::string>> Session::read_sasl_line() {
   co_await flush();
@@ -110,6 +120,28 @@ net::awaitable<void> Session::cmd_auth(const std::string& arg) {
     co_return;
   }
 
+  co_await login(mech, authcid, password);
+}
+
+// The password check, behind the throttle that IMAP and POP3 share (auth/throttle): an address with too
+// many recent failures is refused with a temporary error (as Postfix/Dovecot: 454 4.7.0) before its
+// credentials are looked at; an account under attack is checked only after a delay; each failure is
+// answered late and counts against both the address and the account, on every protocol.
+net::awaitable<void> Session::login(const std::string& mech, const std::string& authcid, const std::string& password) {
+  auto& throttle = *svc_.throttle;
+  const std::string& peer = stream_.peer_address();
+  if (throttle.refused(peer, auth::LoginThrottle::Clock::now())) {
+    log::warn("smtp {}: AUTH {} as '{}' from {} refused: too many failed logins from this address", id_, mech,
+              log_safe(authcid), peer);
+    co_await pause(throttled_pause);
+    reply(throttled);
+    co_return;
+  }
+  if (auto wait = throttle.account_delay(authcid, auth::LoginThrottle::Clock::now()); wait.count() > 0) {
+    log::info("smtp {}: AUTH as '{}' delayed {} s: recent failed logins for this account", id_, log_safe(authcid),
+              wait.count());
+    co_await pause(wait);
+  }
   auto* dir = svc_.directory;
   auto job = [dir, authcid, password] {
     auto slot = dir->find_mailslot(authcid);
@@ -117,18 +149,22 @@ net::awaitable<void> Session::cmd_auth(const std::string& arg) {
   };
   bool ok = *co_await net::offload(*svc_.pool, std::move(job));
   if (!ok) {
-    ++auth_failures_;
+    auto delay = throttle.record_failure(peer, authcid, auth::LoginThrottle::Clock::now());
     protocol_error();
-    log::warn("smtp {}: AUTH {} failed for '{}' from {}", id_, mech, authcid, stream_.peer_address());
-    // Slow down password guessing: each failure costs the client more time.
-    boost::asio::steady_timer delay(stream_.socket().get_executor(), std::chrono::seconds(std::min(auth_failures_, 5u)));
-    co_await delay.async_wait(boost::asio::use_awaitable);
+    log::warn("smtp {}: AUTH {} failed for '{}' from {}", id_, mech, log_safe(authcid), peer);
+    co_await pause(delay);  // slow down password guessing: the answer waits longer the more this address failed
     reply(code::auth_failed, "5.7.8", "Authentication credentials invalid");
     co_return;
   }
   user_ = store::normalize_address(authcid);
   log::info("smtp {}: authenticated as {} ({})", id_, user_, mech);
   reply(code::auth_ok, "2.7.0", "Authentication successful");
+}
+
+net::awaitable<void> Session::pause(std::chrono::seconds how_long) {
+  co_await flush();
+  boost::asio::steady_timer timer(stream_.socket().get_executor(), how_long);
+  co_await timer.async_wait(boost::asio::use_awaitable);
 }
 
 }  // namespace tern::smtpd

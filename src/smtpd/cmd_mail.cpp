@@ -47,32 +47,37 @@ net::awaitable<void> Session::cmd_mail(const std::string& arg) {
     reply(code::param_not_implemented, "5.5.4", "BODY=BINARYMIME is not supported");
     co_return;
   }
-  if (kind_ != ListenerKind::smtp) {
-    // Submission: the sender must be the user or one of the user's aliases (no forged senders).
-    if (!mail.sender) {
-      reply(code::bad_mailbox_name, "5.7.1", "The null sender is not allowed on submission");
-      co_return;
-    }
-    auto sender = store::normalize_address(mail.sender->str());
-    bool owned = sender == user_;
-    if (!owned) {
-      auto* dir = svc_.directory;
-      auto user = user_;
-      auto job = [dir, sender, user] {
-        for (auto& t : dir->alias_targets(sender))
-          if (t == user) return true;
-        return false;
-      };
-      owned = *co_await net::offload(*svc_.pool, std::move(job));
-    }
-    if (!owned) {
-      reply(code::bad_mailbox_name, "5.7.1", fmt::format("Sender address <{}> not owned by user {}", sender, user_));
-      co_return;
-    }
-  }
+  if (!user_.empty() && !co_await sender_owned(mail)) co_return;
   tx_.emplace();
   tx_->mail = std::move(mail);
   reply(code::ok, "2.1.0", "Ok");
+}
+
+// An authenticated session, on any listener (submission, or smtp after AUTH), may only send as the user
+// or one of the aliases that lead to the user: no forged senders (Postfix's
+// reject_sender_login_mismatch). Otherwise the refusal is queued and false returned.
+net::awaitable<bool> Session::sender_owned(const smtp::proto::MailFrom& mail) {
+  if (!mail.sender) {
+    reply(code::bad_mailbox_name, "5.7.1", "The null sender is not allowed for authenticated users");
+    co_return false;
+  }
+  auto sender = store::normalize_address(mail.sender->str());
+  bool owned = sender == user_;
+  if (!owned) {
+    auto* dir = svc_.directory;
+    auto user = user_;
+    auto job = [dir, sender, user] {
+      for (auto& t : dir->alias_targets(sender))
+        if (t == user) return true;
+      return false;
+    };
+    owned = *co_await net::offload(*svc_.pool, std::move(job));
+  }
+  if (!owned) {
+    log::info("smtp {}: MAIL FROM <{}> refused: not owned by {}", id_, log_safe(sender), user_);
+    reply(code::bad_mailbox_name, "5.7.1", fmt::format("Sender address <{}> not owned by user {}", sender, user_));
+  }
+  co_return owned;
 }
 
 net::awaitable<void> Session::cmd_rcpt(const std::string& arg) {
@@ -98,10 +103,15 @@ net::awaitable<void> Session::cmd_rcpt(const std::string& arg) {
     reply(code::insufficient_storage, "4.5.3", "Too many recipients");
     co_return;
   }
-  if (rcpt.recipient.domain.empty()) rcpt.recipient.domain = to_lower(cfg_.hostname);  // <postmaster>
-  auto address = rcpt.recipient.str();
   auto* dir = svc_.directory;
-  auto job = [dir, address] { return route::Router(*dir).resolve(address); };
+  if (rcpt.recipient.domain.empty()) {
+    // RFC 5321 4.1.1.3: <postmaster> without a domain is this host's postmaster: one of our domains.
+    auto host = cfg_.hostname;
+    auto job = [dir, host] { return route::Router(*dir).postmaster_domain(host); };
+    rcpt.recipient.domain = *co_await net::offload(*svc_.pool, std::move(job));
+  }
+  auto address = rcpt.recipient.str();
+  auto job = [dir, address, postmaster = cfg_.postmaster] { return route::Router(*dir).resolve(address, postmaster); };
   auto res = *co_await net::offload(*svc_.pool, std::move(job));
   switch (res.kind) {
     case route::Resolution::unknown_user:

@@ -1,6 +1,7 @@
 // smtpd: the SMTP daemon side: one coroutine per client session (RFC 5321), for the listeners
 // smtp (MX: local domains from anyone, relay only when authenticated), submission (STARTTLS, AUTH
-// required, sender must belong to the user) and submissions (implicit TLS, same rules).
+// required) and submissions (implicit TLS, same rules). On every listener, an authenticated session's
+// sender must belong to the user.
 //
 // session.cpp holds the loop, the input buffer and the dispatch table; each command lives in a
 // cmd_<verb>.cpp. Replies are queued and flushed before the session blocks on input, which is all
@@ -9,7 +10,7 @@
 // Security posture: every read has a deadline; lines are bounded (smtp/proto); bytes pipelined behind
 // STARTTLS are discarded (RFC 3207 5, CVE-2011-0411 class); DATA ends only at CRLF.CRLF and a bare CR
 // or LF refuses the message (SMTP smuggling); AUTH only over TLS unless allow_plaintext; repeated
-// protocol errors close the session; failed AUTH is delayed.
+// protocol errors close the session; failed AUTH is delayed and throttled (auth/throttle).
 #pragma once
 #include <memory>
 #include <optional>
@@ -18,6 +19,7 @@
 
 #include <boost/asio/thread_pool.hpp>
 
+#include "auth/throttle.hpp"
 #include "config/config.hpp"
 #include "net/net.hpp"
 #include "route/router.hpp"
@@ -36,6 +38,7 @@ struct Services {
   spool::Spool* spool = nullptr;
   boost::asio::thread_pool* pool = nullptr;
   std::shared_ptr<net::ssl::context> tls;
+  auth::LoginThrottle* throttle = nullptr;  // failed logins, shared with IMAP and POP3
 };
 
 net::awaitable<void> run_session(std::unique_ptr<net::Stream> stream, ListenerKind kind, Services services, std::string session_id);
@@ -67,7 +70,10 @@ class Session {
   void cmd_ehlo(const smtp::proto::Command& cmd, bool extended);
   net::awaitable<void> cmd_starttls();
   net::awaitable<void> cmd_auth(const std::string& arg);
+  net::awaitable<void> login(const std::string& mech, const std::string& authcid, const std::string& password);
+  net::awaitable<void> pause(std::chrono::seconds how_long);  // flushes replies first
   net::awaitable<void> cmd_mail(const std::string& arg);
+  net::awaitable<bool> sender_owned(const smtp::proto::MailFrom& mail);
   net::awaitable<void> cmd_rcpt(const std::string& arg);
   net::awaitable<void> cmd_data();
   net::awaitable<void> cmd_bdat(const std::string& arg);
@@ -91,7 +97,6 @@ class Session {
   std::string user_;  // authenticated user ("" = none)
   std::optional<Transaction> tx_;
   std::uint32_t errors_ = 0;
-  std::uint32_t auth_failures_ = 0;
   bool quit_ = false;
 };
 

@@ -197,7 +197,7 @@ Result<std::string> Spool::enqueue(Envelope env, std::string_view message, std::
   {
     std::vector<Recipient> expanded;
     for (auto& r : env.recipients) {
-      auto res = router_.resolve(r.address);
+      auto res = router_.resolve(r.address, config()->postmaster);
       bool forward = res.kind == route::Resolution::remote && res.mailslots.empty() && !res.remote_targets.empty() &&
                      !(res.remote_targets.size() == 1 && iequals(res.remote_targets.front(), r.address));
       if (!forward) {
@@ -284,7 +284,7 @@ void Spool::deliver_local(const EntryPtr& e) {
   bool any_remote = false;
   for (auto i : mine) {
     auto& r = env.recipients[i];
-    auto res = router_.resolve(r.address);
+    auto res = router_.resolve(r.address, config()->postmaster);
     if (res.kind == route::Resolution::unknown_user || res.kind == route::Resolution::loop) {
       bool loop = res.kind == route::Resolution::loop;
       outcomes.push_back({i, Outcome::permanent(loop ? "550 5.4.6 alias loop" : "550 5.1.1 no such user here",

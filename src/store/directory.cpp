@@ -387,6 +387,15 @@ std::vector<Mailslot> Directory::mailslots(SlotKind kind) {
   return out;
 }
 
+std::optional<std::string> Directory::first_mailbox(std::string_view domain) {
+  std::lock_guard lock(mu_);
+  // rowid grows with each insert, so it orders mailslots created within the same second too.
+  Stmt st(db_->raw(), "SELECT address FROM mailslots WHERE kind = 'mailbox' AND (?1 = '' OR domain = ?1) "
+                      "ORDER BY created, rowid LIMIT 1");
+  if (!st.bind(1, normalize_address(domain)).step()) return std::nullopt;
+  return st.col_text(0);
+}
+
 Status Directory::add_alias(std::string_view address, const std::vector<std::string>& targets) {
   auto a = normalize_address(address);
   if (auto s = check_address(a); !s) return s;

@@ -75,6 +75,8 @@ class Directory {
   Status set_password(std::string_view address, std::string_view password_hash);
   std::optional<Mailslot> find_mailslot(std::string_view address);
   std::vector<Mailslot> mailslots(SlotKind kind);
+  // The mailbox (not archive) created first in `domain`, or in any domain when `domain` is "".
+  std::optional<std::string> first_mailbox(std::string_view domain);
 
   Status add_alias(std::string_view address, const std::vector<std::string>& targets);
   Status del_alias(std::string_view address);

@@ -230,7 +230,11 @@ class OutboxTest(TernTestCase):
         self.assertEqual(b.log().count(": queued "), 1, "one transaction for all recipients")
 
     def test_relay_route_with_auth_and_required_starttls(self):
-        b = self.remote_side(domains=("partner.test",), users=("relay@partner.test", "erin@partner.test"))
+        b = self.remote_side(domains=("partner.test", "tern.test"), users=("relay@partner.test", "erin@partner.test"))
+        # An authenticated session may only send as its own addresses, on every listener (issue 10
+        # item 8): the relay account owns alice's address on B, as Postfix's smtpd_sender_login_maps
+        # would say for a smarthost client.
+        b.cli_ok("alias", "add", "alice@tern.test", "relay@partner.test")
         route = f'[[route]]\nmatch = "*.partner.test"\nrelay = "127.0.0.1:{b.ports["smtp"]}"\ntls = "starttls"\n' \
                 f'auth = {{ user = "relay@partner.test", password = "{PASSWORD}" }}\n' \
                 f'[[route]]\nmatch = "partner.test"\nrelay = "127.0.0.1:{b.ports["smtp"]}"\ntls = "starttls"\n' \

@@ -271,6 +271,76 @@ class ExtensionTests(TernTestCase):
         self.assertStored(self.t, BOB, subj, msg, SENDER)
 
 
+class LongLineTests(TernTestCase):
+    """Issue 10 item 13: a body line over 64 KB was refused with 552 5.3.4 although the limit is 50 MB.
+    RFC 5322 2.1.1's 998 binds generators; like Postfix, Tern accepts and stores such a line as it came."""
+
+    def setUp(self):
+        self.t = self.make_server(users=(BOB,))
+
+    def test_100k_line_is_accepted_and_stored_byte_exact(self):
+        subj = unique("long-line")
+        line = bytes(ord("a") + (i // 61) % 26 if i % 61 == 0 else ord("x") for i in range(100 * 1024))
+        msg = make_message(SENDER, BOB, subj, b"Before.\r\n" + line + b"\r\n." + line[:70000] + b"\r\nAfter.\r\n")
+        with smtp(self.t.ports["smtp"]) as s:
+            self.assertEqual(s.sendmail(SENDER, [BOB], msg), {})  # smtplib dot-stuffs the second line
+        entry, stored = self.assertStored(self.t, BOB, subj, msg, SENDER)
+        self.assertEqual(entry["subject"], subj)
+        self.assertIn(b"\r\n" + line + b"\r\n", stored)
+
+
+class PostmasterTests(TernTestCase):
+    """Issue 10 item 9, RFC 5321 4.5.1: postmaster@ every local domain is accepted. With no mailbox or
+    alias of that name it goes to the configured `postmaster`, else to the domain's first mailbox."""
+
+    def send(self, t, rcpt, subj):
+        msg = make_message(SENDER, rcpt, subj)
+        with smtp(t.ports["smtp"]) as s:
+            self.assertEqual(s.sendmail(SENDER, [rcpt], msg), {})
+        return msg
+
+    def test_postmaster_goes_to_the_first_mailbox_of_the_domain(self):
+        t = self.make_server(users=(BOB, ALICE))  # bob was created first
+        subj = unique("pm")
+        msg = self.send(t, "postmaster@tern.test", subj)
+        self.assertStored(t, BOB, subj, msg, SENDER)
+        subj2 = unique("pm-case")
+        msg2 = self.send(t, "PostMaster@TERN.test", subj2)  # case-insensitive
+        self.assertStored(t, BOB, subj2, msg2, SENDER)
+        # RFC 5321 4.1.1.3: <postmaster> without a domain (the hostname mx.tern.test is not a local
+        # domain here: the first local domain's postmaster).
+        subj3 = unique("pm-bare")
+        msg3 = make_message(SENDER, "postmaster", subj3)
+        c = RawSMTP(t.ports["smtp"])
+        self.addCleanup(c.close)
+        c.greeting()
+        c.ehlo()
+        self.assertReply(c.cmd(f"MAIL FROM:<{SENDER}>"), 250)
+        self.assertReply(c.cmd("RCPT TO:<postmaster>"), 250)
+        self.assertReply(c.cmd("DATA"), 354)
+        c.send(msg3 + b".\r\n")
+        self.assertReply(c.reply(), 250)
+        self.assertStored(t, BOB, subj3, msg3, SENDER)
+        self.assertEqual([m["subject"] for m in t.message_list(ALICE)], [])
+        # Other unknown users are still refused.
+        with smtp(t.ports["smtp"]) as s:
+            s.ehlo()
+            s.mail(SENDER)
+            self.assertEqual(s.rcpt("nobody@tern.test")[0], 550)
+
+    def test_configured_postmaster_and_explicit_alias_win(self):
+        t = self.make_server(users=(BOB, ALICE), domains=("tern.test", "other.test"), start=False)
+        t.write_config(t.config_text().replace("data_dir =", 'postmaster = "alice@tern.test"\ndata_dir =', 1))
+        t.cli_ok("alias", "add", "postmaster@other.test", BOB)
+        t.start()
+        subj = unique("pm-config")
+        msg = self.send(t, "postmaster@tern.test", subj)
+        self.assertStored(t, ALICE, subj, msg, SENDER)  # the configured address, not bob (first)
+        subj2 = unique("pm-alias")
+        msg2 = self.send(t, "postmaster@other.test", subj2)
+        self.assertStored(t, BOB, subj2, msg2, SENDER)  # the domain's own alias wins
+
+
 class SessionHelpers:
     def sentinel(self, c):
         """Sends a small message on session c, which proves the session still works; returns its subject."""

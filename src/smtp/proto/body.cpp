@@ -5,7 +5,8 @@
 // SMTP smuggling defence: the message ends only at CRLF "." CRLF; "\n.\n", "\r.\r", "\n.\r\n" and
 // "\r\n.\n" are message content, and any bare CR or LF marks the message as one to refuse, so a
 // receiver that would end the message elsewhere can never be handed a second, smuggled message.
-// Memory is bounded by max_size: past it the reader keeps reading to the end but stores nothing.
+// Memory is bounded by max_size: past it the reader keeps reading to the end but stores nothing. A line
+// has no limit of its own: a long line is stored whole, as it came.
 #include "smtp/proto/proto.hpp"
 
 #include <algorithm>
@@ -26,29 +27,21 @@ enum State : int {
 
 std::size_t DataReader::feed(std::string_view in) {
   if (done_) return 0;
-  // Adds octets to the message: counted always, stored only while within both limits.
+  // Adds octets to the message: counted always, stored only while within max_size. Lines of any length
+  // are kept as they came (see proto.hpp: no line limit).
   auto emit = [this](std::string_view s) {
     size_ += s.size();
     if (too_big_) return;
-    if (size_ > max_size_ || line_len_ > max_data_line) {
+    if (size_ > max_size_) {
       too_big_ = true;
       std::string().swap(out_);  // the message will be refused: give its memory back now
       return;
     }
     out_.append(s);
   };
-  auto line_end = [&](std::string_view s) {
-    line_len_ = 0;
-    emit(s);
-  };
-  auto content = [&](std::string_view s) {
-    line_len_ += s.size();
-    emit(s);
-  };
   auto bare = [&](char c) {  // a lone CR or LF: kept in the message, which must be refused
     bare_ = true;
-    if (c == '\n') line_end("\n");
-    else content("\r");
+    emit(std::string_view(&c, 1));
   };
 
   std::size_t i = 0;
@@ -77,13 +70,13 @@ std::size_t DataReader::feed(std::string_view in) {
             if (static_cast<unsigned char>(in[end]) >= 0x80) eight_bit_ = true;
             ++end;
           }
-          content(in.substr(i, end - i));
+          emit(in.substr(i, end - i));
           i = end;
         }
         break;
       case after_cr:
         if (c == '\n') {
-          line_end("\r\n");
+          emit("\r\n");
           state_ = line_start;
           ++i;
         } else {

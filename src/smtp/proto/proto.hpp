@@ -28,9 +28,9 @@ inline constexpr std::size_t max_command_line = 2048;
 inline constexpr std::size_t max_local_part = 64;
 inline constexpr std::size_t max_domain = 255;
 inline constexpr std::size_t max_path = 256;
-// A line of the message body (RFC 5321 4.5.3.1.6 sets 1000 including CRLF; we accept up to 64 KB,
-// since real mail exceeds 1000 and refusing it helps nobody; beyond that the message is refused).
-inline constexpr std::size_t max_data_line = 65536;
+// A line of the message body has no limit of its own, only the message's size: RFC 5321 4.5.3.1.6 (1000
+// octets with CRLF) and RFC 5322 2.1.1 (998) bind senders, and real mail exceeds them; like Postfix,
+// Tern accepts such lines rather than lose the mail, and stores them as they came.
 
 // An SMTP reply: basic code, RFC 3463 enhanced code ("5.1.1"; empty for 220/221 greetings), text.
 struct Reply {
@@ -159,7 +159,6 @@ class DataReader {
   std::uint64_t size_ = 0;  // unstuffed size, counted even after too_big
   // State machine: at_line_start, after CR, in a leading dot, etc. (implementation-defined)
   int state_ = 0;
-  std::size_t line_len_ = 0;  // octets of the current line so far, for max_data_line
   bool done_ = false;
   bool too_big_ = false;
   bool bare_ = false;

@@ -181,5 +181,52 @@ TEST_F(RouterTest, IsLocalDomain) {
   EXPECT_FALSE(router_->is_local_domain("remote.test"));
 }
 
+// --- postmaster (RFC 5321 4.5.1), issue 10 item 9 ---------------------------------------------------
+
+TEST_F(RouterTest, PostmasterGoesToTheDomainsFirstMailbox) {
+  // alice was created before bob; the archive is no mailbox.
+  for (const char* a : {"postmaster@example.test", "PostMaster@Example.TEST"}) {
+    auto r = resolve(a);
+    EXPECT_EQ(r.kind, Resolution::local) << a;
+    EXPECT_EQ(r.mailslots, Strings{"alice@example.test"}) << a;
+  }
+  EXPECT_EQ(resolve("postmaster@other.test").mailslots, Strings{"carol@other.test"});
+  EXPECT_EQ(resolve("postmaster2@example.test").kind, Resolution::unknown_user);  // only postmaster
+  EXPECT_EQ(resolve("postmaster@remote.test").kind, Resolution::remote);          // not ours
+}
+
+TEST_F(RouterTest, PostmasterOfADomainWithoutMailboxesGoesToTheFirstMailboxCreated) {
+  ASSERT_TRUE(dir_->add_domain("empty.test"));
+  EXPECT_EQ(resolve("postmaster@empty.test").mailslots, Strings{"alice@example.test"});
+}
+
+TEST_F(RouterTest, ConfiguredPostmaster) {
+  auto r = router_->resolve("postmaster@example.test", "Bob@example.test");
+  EXPECT_EQ(r.kind, Resolution::local);
+  EXPECT_EQ(r.mailslots, Strings{"bob@example.test"});
+  // Through an alias, or remote (the outbox delivers it).
+  alias("admins@example.test", {"carol@other.test"});
+  EXPECT_EQ(router_->resolve("postmaster@other.test", "admins@example.test").mailslots, Strings{"carol@other.test"});
+  r = router_->resolve("postmaster@example.test", "admin@remote.test");
+  EXPECT_EQ(r.kind, Resolution::remote);
+  EXPECT_EQ(r.remote_targets, Strings{"admin@remote.test"});
+  // A configured address that leads nowhere falls back to the first mailbox.
+  EXPECT_EQ(router_->resolve("postmaster@example.test", "gone@example.test").mailslots, Strings{"alice@example.test"});
+  EXPECT_EQ(router_->resolve("postmaster@example.test", "postmaster@example.test").mailslots,
+            Strings{"alice@example.test"});
+}
+
+TEST_F(RouterTest, ExplicitPostmasterAliasOrMailboxWins) {
+  alias("postmaster@example.test", {"bob@example.test"});
+  EXPECT_EQ(router_->resolve("postmaster@example.test", "carol@other.test").mailslots, Strings{"bob@example.test"});
+  ASSERT_TRUE(dir_->add_mailslot("postmaster@other.test", SlotKind::mailbox, "$y$x"));
+  EXPECT_EQ(router_->resolve("postmaster@other.test", "bob@example.test").mailslots, Strings{"postmaster@other.test"});
+}
+
+TEST_F(RouterTest, PostmasterWithoutDomain) {
+  EXPECT_EQ(router_->postmaster_domain("Example.test"), "example.test");     // the hostname, when ours
+  EXPECT_EQ(router_->postmaster_domain("mx.example.test"), "example.test");  // else the first by name
+}
+
 }  // namespace
 }  // namespace tern::route
