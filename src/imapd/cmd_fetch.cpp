@@ -43,7 +43,7 @@ namespace {
 // chunk_bytes plus one read block whatever the message sizes, and a client that does not read holds
 // no more (its writes wait; the command timeout ends it).
 constexpr std::size_t chunk_size = 100;
-constexpr std::uint64_t chunk_bytes = 1u << 20;
+constexpr std::uint64_t chunk_bytes = 512 * 1024;
 constexpr std::uint64_t inline_max = 64 * 1024;
 // What a streamed message counts against chunk_bytes: it costs no memory, but holds a file open until
 // it is sent, so a chunk holds at most chunk_bytes / streamed_cost of them.
@@ -601,7 +601,8 @@ net::awaitable<void> Session::cmd_fetch(const Command& cmd, bool uid) {
       }
     }
     for (auto& p : chunk.pieces) {
-      out_ += p.text;
+      if (out_.empty()) out_.swap(p.text);
+      else out_ += p.text;
       std::string().swap(p.text);
       if (p.file) co_await write_file(p.file->fd, p.offset, p.length);
       else if (out_.size() > flush_at) co_await flush();

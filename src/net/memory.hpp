@@ -14,7 +14,9 @@
 namespace tern::net {
 
 // Buffers of at least this size are mapped and unmapped on their own.
-inline constexpr std::size_t mmap_threshold = 256 * 1024;
+// Below it, the batches of small responses (a FETCH chunk, the output buffer: up to about 512 KB,
+// allocated and freed for every batch) stay in the arenas, where mapping each would cost page faults.
+inline constexpr std::size_t mmap_threshold = 1024 * 1024;
 
 // Call once, early in main (before the threads start).
 void limit_allocator_caches();

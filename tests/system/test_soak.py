@@ -224,6 +224,11 @@ class SoakTests(TernTestCase):
         # Mixed load, side by side.
         sampler = threading.Thread(target=self.sampler)
         sampler.start()
+
+        def stop_sampling():
+            self.sampling.set()
+            sampler.join()
+        self.addCleanup(stop_sampling)  # before the server's cleanup (cleanups run last in, first out)
         errors = []
 
         def run(f, *args):
@@ -233,7 +238,7 @@ class SoakTests(TernTestCase):
                 errors.append(f"{f.__name__}: {e!r}")
 
         stuck = [self.never_reader(), self.never_reader()]
-        more = [message(f"more {i}", body=b"x" * (200 + i * 50) + b"\r\n") for i in range(40)]
+        more = [message(f"more {i}", body=(b"x" * 70 + b"\r\n") * (3 + 20 * i)) for i in range(40)]
         more += [big_message(f"more big {i}", BIG, 200 + i) for i in range(2)]
         jobs = [threading.Thread(target=run, args=a) for a in [
             (self.smtp_send, self.mix_user, more[0::2]), (self.smtp_send, self.mix_user, more[1::2]),
@@ -260,8 +265,7 @@ class SoakTests(TernTestCase):
         c.ok("STORE 1:* +FLAGS.SILENT (\\Deleted)")
         c.ok("EXPUNGE")
         c.logout()
-        self.sampling.set()
-        sampler.join()
+        stop_sampling()
 
         self.wait_sessions_closed()
         end = self.sample()
