@@ -7,8 +7,8 @@
 #include "base/log.hpp"
 #include "imapd/deflate.hpp"
 #include "imapd/message_file.hpp"
-#include "net/memory.hpp"
 #include "imapd/util.hpp"
+#include "net/memory.hpp"
 
 namespace tern::imapd {
 
@@ -207,11 +207,9 @@ net::awaitable<void> Session::write_file(int fd, std::uint64_t offset, std::uint
     auto want = std::min<std::uint64_t>(length, block.size());
     auto read = [fd, buf = block.data(), offset, want] { return pread_full(fd, buf, want, offset); };
     auto got = *co_await net::offload(*svc_.pool, std::move(read));
-    if (got < 0 || static_cast<std::uint64_t>(got) != want) {
-      why_ = "message file changed while being sent";
+    if (got < 0 || static_cast<std::uint64_t>(got) != want)
       throw std::runtime_error(fmt::format("a message file gave {} of the {} octets announced (changed on disk while "
                                            "being sent); closing the session", got, want));
-    }
     co_await write_now(std::string_view(block.data(), want));
     streamed_ += want;
     offset += want;

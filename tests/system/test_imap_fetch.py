@@ -10,16 +10,20 @@ COMPRESS=DEFLATE, pipelining, byte-split input, and bad input after which the se
 
 import base64
 import datetime
+import fcntl
 import imaplib
 import os
 import random
 import re
 import socket
+import ssl
+import struct
+import termios
 import time
 import zlib
 
 from harness import HOST, PASSWORD, WAIT, main, message_path, tls_context
-from imap_client import (ImapCase, apply_expunges, caps_of, code_of, dated, deliver, internaldate, message, norm,
+from imap_client import (Conn, ImapCase, apply_expunges, caps_of, code_of, dated, deliver, internaldate, message, norm,
                          parse, select_info, seq_set, status_of)
 
 
@@ -1304,6 +1308,42 @@ class StreamingFetchTests(ImapCase):
     def test_truncated_file_is_refused(self):
         """A file shorter than its indexed size is never announced with a literal it cannot fill."""
         self.check_damaged("truncate")
+
+    def test_file_cut_while_sent_ends_the_session(self):
+        """A file cut short after its literal's size went out: the session ends (the client is never
+        handed fewer octets as if they were the message) and the server logs why. The client reads
+        nothing until the cut, so the server has read at most its socket buffers' worth (4 MB) of the
+        24 MB then."""
+        msg = big_message("cut", 24 * 1024 * 1024, 6)
+        uid = self.append(self.conn(), msg)
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(WAIT)
+        s.connect((HOST, self.t.ports["imap"]))
+        c = Conn.__new__(Conn)
+        c.sock, c.buf, c.n, c.inflate, c.deflate = s, b"", 0, None, None
+        self.addCleanup(c.close)
+        c.response()
+        c.starttls()
+        c.login(self.user)
+        c.select()
+        c.send("f1 FETCH 1 BODY.PEEK[]\r\n")
+        deadline = time.monotonic() + WAIT
+        while struct.unpack("i", fcntl.ioctl(c.sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0] == 0:
+            self.assertLess(time.monotonic(), deadline, "nothing sent")
+            time.sleep(0.01)
+        os.truncate(message_path(self.t, self.user, uid), 12 * 1024 * 1024)
+        got = len(c.buf)
+        try:
+            while True:
+                chunk = c.sock.recv(1 << 20)
+                if not chunk:
+                    break
+                got += len(chunk)
+        except (ConnectionError, ssl.SSLError):
+            pass
+        self.assertLess(got, len(msg))
+        self.t.wait_for_log("changed on disk while being sent")
 
     def test_longer_file_is_refused(self):
         """A file longer than its indexed size: refused too (RFC822.SIZE would not match the data)."""
