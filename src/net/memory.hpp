@@ -5,7 +5,8 @@
 // mmap threshold is dynamic: once a block of 5 MB that was mapped is freed, the threshold rises to 5 MB
 // and later blocks of that size come from the arenas, where they stay after they are freed (a server
 // that had sent large messages kept 1.6 GB). So: a fixed threshold (large buffers are always mapped,
-// and unmapped when freed) and a trim of the free pages of every arena after work that moved much data.
+// and unmapped when freed), fewer arenas, and a trim of the free pages of every arena after work that
+// moved much data.
 //
 // Thread-safe (both calls are glibc's own, which lock the arenas).
 #pragma once
@@ -17,6 +18,7 @@ namespace tern::net {
 // Below it, the batches of small responses (a FETCH chunk, the output buffer: up to about 512 KB,
 // allocated and freed for every batch) stay in the arenas, where mapping each would cost page faults.
 inline constexpr std::size_t mmap_threshold = 1024 * 1024;
+inline constexpr unsigned arenas_per_core = 2;
 
 // Call once, early in main (before the threads start).
 void limit_allocator_caches();
