@@ -208,6 +208,14 @@ struct Content {
   bool gone = false;      // expunged meanwhile: nothing to say about it (RFC 9051 7.5.1)
   bool damaged = false;   // the file's size is not the indexed one: never announce a wrong literal
   std::shared_ptr<MessageFile> file;
+  std::optional<msg::Parsed> parsed_;  // a view of raw
+
+  // The message parsed once for its sections: what was loaded, the whole message or only its header
+  // block when every section asked is of the header (header_file).
+  msg::Parsed& parsed() {
+    if (!parsed_) parsed_.emplace(raw);
+    return *parsed_;
+  }
 
   // Opens the file and checks its size against the index's (principle 2: the file is the truth, but
   // RFC822.SIZE and every literal's {N} come from sizes that must be the file's).
@@ -360,136 +368,112 @@ struct Job {
     else if (m.open()) append_literal(out, read_range(*m.file, offset, length), false);
   }
 
-  // One message's FETCH response into the chunk. false: stop the command (UNKNOWN-CTE).
-  bool format(Chunk& c, Item& it, Content& m, const std::optional<msg::Summary>& sum) {
-    std::optional<msg::Parsed> parsed;
-    auto get_parsed = [&]() -> msg::Parsed& {
-      // What was loaded: the whole message, or only its header block when every section asked is
-      // of the header (header_file).
-      if (!parsed) parsed.emplace(m.raw);
-      return *parsed;
-    };
-    std::string out = fmt::format("* {} FETCH (", it.seq);
+  // One response line being built: items separated by spaces.
+  struct Line {
+    std::string out;
     bool first = true;
-    auto sep = [&] {
+    bool uid_done = false, modseq_done = false;
+    void sep() {
       if (!first) out += ' ';
       first = false;
-    };
-    bool uid_done = false, modseq_done = false;
-    if (uid_cmd) {
+    }
+    void item(std::string_view s) {
       sep();
-      out += fmt::format("UID {}", it.uid);
-      uid_done = true;
+      out += s;
+    }
+  };
+
+  // One message's FETCH response into the chunk. false: stop the command (UNKNOWN-CTE).
+  bool format(Chunk& c, Item& it, Content& m, const std::optional<msg::Summary>& sum) {
+    Line line{fmt::format("* {} FETCH (", it.seq)};
+    if (uid_cmd) {
+      line.item(fmt::format("UID {}", it.uid));
+      line.uid_done = true;
     }
     for (auto& a : *atts) {
-      switch (a.kind) {
-        case Att::Kind::uid:
-          if (uid_done) break;
-          sep();
-          out += fmt::format("UID {}", it.uid);
-          uid_done = true;
-          break;
-        case Att::Kind::flags:
-          sep();
-          out += "FLAGS (" + it.flags + ")";
-          break;
-        case Att::Kind::internaldate:
-          sep();
-          out += "INTERNALDATE \"" + proto::format_date_time(it.internal_date) + "\"";
-          break;
-        case Att::Kind::rfc822_size:
-          sep();
-          out += fmt::format("RFC822.SIZE {}", it.size);
-          break;
-        case Att::Kind::modseq:
-          if (modseq_done) break;
-          sep();
-          out += fmt::format("MODSEQ ({})", it.modseq);
-          modseq_done = true;
-          break;
-        case Att::Kind::save_date:
-          sep();
-          out += "SAVEDATE NIL";
-          break;
-        case Att::Kind::envelope:
-          sep();
-          out += "ENVELOPE " + sum->envelope;
-          break;
-        case Att::Kind::body_structure:
-          sep();
-          out += "BODYSTRUCTURE " + sum->body_structure;
-          break;
-        case Att::Kind::body:
-          sep();
-          out += "BODY " + sum->body;
-          break;
-        case Att::Kind::body_section: {
-          sep();
-          out += a.name + " ";
-          if (whole_message(a)) {
-            whole(c, out, m, a);
-            break;
-          }
-          auto data = get_parsed().section(a.section.part, section_text(a.section.text), a.section.fields);
-          append_literal(out, partial_of(data, a), false);
-          break;
-        }
-        case Att::Kind::rfc822:
-          sep();
-          out += "RFC822 ";
-          whole(c, out, m, a);
-          break;
-        case Att::Kind::rfc822_header:
-          sep();
-          out += "RFC822.HEADER ";
-          append_literal(out, get_parsed().section({}, msg::SectionText::header), false);
-          break;
-        case Att::Kind::rfc822_text:
-          sep();
-          out += "RFC822.TEXT ";
-          append_literal(out, get_parsed().section({}, msg::SectionText::text), false);
-          break;
-        case Att::Kind::binary: {
-          auto b = get_parsed().binary(a.section.part);
-          if (!b.ok) {
-            c.unknown_cte = true;
-            return false;
-          }
-          sep();
-          auto data = partial_of(b.data, a);
-          out += a.name + " ";
-          append_literal(out, data, data.find('\0') != std::string_view::npos);
-          break;
-        }
-        case Att::Kind::binary_size: {
-          auto n = get_parsed().binary_size(a.section.part);
-          if (!n) {
-            c.unknown_cte = true;
-            return false;
-          }
-          sep();
-          out += fmt::format("{} {}", a.name, *n);
-          break;
-        }
-      }
+      if (!needs_file(a)) view_item(line, it, a, sum);
+      else if (!body_item(c, line, m, a)) return false;
     }
     // RFC 9051 6.4.5: a \Seen set by this fetch is reported with the data.
     if (!flags_asked)
       for (auto& ch : c.seen)
-        if (ch.uid == it.uid) {
-          sep();
-          out += "FLAGS (" + it.flags + ")";
-        }
-    if (with_modseq && !modseq_done) {
-      sep();
-      out += fmt::format("MODSEQ ({})", it.modseq);
-    }
-    out += ")\r\n";
-    c.add_text(std::move(out));
+        if (ch.uid == it.uid) line.item("FLAGS (" + it.flags + ")");
+    if (with_modseq && !line.modseq_done) line.item(fmt::format("MODSEQ ({})", it.modseq));
+    line.out += ")\r\n";
+    c.add_text(std::move(line.out));
     return true;
   }
-};
 
+  // The items the session's view and the cached summary answer.
+  static void view_item(Line& line, const Item& it, const Att& a, const std::optional<msg::Summary>& sum) {
+    switch (a.kind) {
+      case Att::Kind::uid:
+        if (line.uid_done) break;
+        line.item(fmt::format("UID {}", it.uid));
+        line.uid_done = true;
+        break;
+      case Att::Kind::flags: line.item("FLAGS (" + it.flags + ")"); break;
+      case Att::Kind::internaldate:
+        line.item("INTERNALDATE \"" + proto::format_date_time(it.internal_date) + "\"");
+        break;
+      case Att::Kind::rfc822_size: line.item(fmt::format("RFC822.SIZE {}", it.size)); break;
+      case Att::Kind::modseq:
+        if (line.modseq_done) break;
+        line.item(fmt::format("MODSEQ ({})", it.modseq));
+        line.modseq_done = true;
+        break;
+      case Att::Kind::save_date: line.item("SAVEDATE NIL"); break;
+      case Att::Kind::envelope: line.item("ENVELOPE " + sum->envelope); break;
+      case Att::Kind::body_structure: line.item("BODYSTRUCTURE " + sum->body_structure); break;
+      case Att::Kind::body: line.item("BODY " + sum->body); break;
+      default: break;
+    }
+  }
+
+  // The items that read the message: sections, the RFC822 forms, BINARY. false: UNKNOWN-CTE.
+  bool body_item(Chunk& c, Line& line, Content& m, const Att& a) {
+    auto& out = line.out;
+    switch (a.kind) {
+      case Att::Kind::body_section:
+        line.item(a.name + " ");
+        if (whole_message(a)) whole(c, out, m, a);
+        else
+          append_literal(out, partial_of(m.parsed().section(a.section.part, section_text(a.section.text), a.section.fields), a),
+                         false);
+        return true;
+      case Att::Kind::rfc822:
+        line.item("RFC822 ");
+        whole(c, out, m, a);
+        return true;
+      case Att::Kind::rfc822_header:
+        line.item("RFC822.HEADER ");
+        append_literal(out, m.parsed().section({}, msg::SectionText::header), false);
+        return true;
+      case Att::Kind::rfc822_text:
+        line.item("RFC822.TEXT ");
+        append_literal(out, m.parsed().section({}, msg::SectionText::text), false);
+        return true;
+      case Att::Kind::binary: {
+        auto b = m.parsed().binary(a.section.part);
+        if (!b.ok) break;
+        auto data = partial_of(b.data, a);
+        line.item(a.name + " ");
+        append_literal(out, data, data.find('\0') != std::string_view::npos);
+        return true;
+      }
+      case Att::Kind::binary_size: {
+        auto n = m.parsed().binary_size(a.section.part);
+        if (!n) break;
+        line.item(fmt::format("{} {}", a.name, *n));
+        return true;
+      }
+      default:
+        return true;
+    }
+    c.unknown_cte = true;
+    return false;
+  }
+};
 
 // Where the chunk that starts at `start` ends: chunk_size messages, and when message data is read
 // (bodies) about chunk_bytes of it (at least one message, whatever its size).
