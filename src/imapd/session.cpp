@@ -6,7 +6,9 @@
 
 #include "base/log.hpp"
 #include "imapd/deflate.hpp"
+#include "imapd/message_file.hpp"
 #include "imapd/util.hpp"
+#include "net/memory.hpp"
 
 namespace tern::imapd {
 
@@ -86,6 +88,7 @@ proto::Limits session_limits(const config::Config& cfg) {
 net::awaitable<void> run_session(std::unique_ptr<net::Stream> owned, ListenerKind kind, Services services,
                                  std::string session_id) {
   net::Stream& stream = *owned;
+  auto* pool = services.pool;
   Session s(stream, kind, std::move(services), session_id);
   std::string why;
   try {
@@ -101,6 +104,11 @@ net::awaitable<void> run_session(std::unique_ptr<net::Stream> owned, ListenerKin
   log::info("imap {}: disconnect from {}{}: {}", session_id, stream.peer_address(),
             s.user().empty() ? "" : " (" + s.user() + ")", why);
   stream.close();
+  if (s.streamed() >= trim_after && pool)
+    co_await net::offload(*pool, [] {
+      net::release_free_memory();
+      return true;
+    });
 }
 
 Session::Session(net::Stream& stream, ListenerKind kind, Services services, std::string id)
@@ -180,6 +188,33 @@ net::awaitable<void> Session::flush() {
     co_return;
   }
   co_await stream_.write_pending(out_);
+}
+
+net::awaitable<void> Session::write_now(std::string_view data) {
+  co_await flush();
+  stream_.set_timeout(cfg_.limits.command_timeout);
+  if (deflate_) {
+    std::string z = deflate_->compress(data);
+    co_await stream_.write(z);
+    co_return;
+  }
+  co_await stream_.write(data);
+}
+
+net::awaitable<void> Session::write_file(int fd, std::uint64_t offset, std::uint64_t length) {
+  std::string block(std::min<std::uint64_t>(length, file_block), '\0');
+  while (length > 0) {
+    auto want = std::min<std::uint64_t>(length, block.size());
+    auto read = [fd, buf = block.data(), offset, want] { return pread_full(fd, buf, want, offset); };
+    auto got = *co_await net::offload(*svc_.pool, std::move(read));
+    if (got < 0 || static_cast<std::uint64_t>(got) != want)
+      throw std::runtime_error(fmt::format("a message file gave {} of the {} octets announced (changed on disk while "
+                                           "being sent); closing the session", got, want));
+    co_await write_now(std::string_view(block.data(), want));
+    streamed_ += want;
+    offset += want;
+    length -= want;
+  }
 }
 
 net::awaitable<bool> Session::fill() {

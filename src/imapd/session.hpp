@@ -55,6 +55,13 @@ inline constexpr std::chrono::seconds login_timeout{60};  // before authenticati
 // Like Dovecot's mail_max_userip_connections (10), with room for a few devices per user.
 inline constexpr std::uint32_t max_sessions_per_user = 20;
 inline constexpr std::uint32_t max_errors = 20;           // protocol errors before the session closes
+// Output: responses are batched up to flush_at octets before a write (fewer system calls for many
+// small responses); a literal streamed from a message file goes out file_block octets at a time.
+inline constexpr std::size_t flush_at = 256 * 1024;
+inline constexpr std::size_t file_block = 256 * 1024;
+// A session that streamed at least this much gives the allocator's free pages back when it ends
+// (net/memory.hpp): its blocks and chunks came from the worker pool's and the loop's arenas.
+inline constexpr std::uint64_t trim_after = 4u << 20;
 
 // Sessions per user (a cap, and nothing else: several sessions may select one mailbox). Thread-safe.
 class UserSessions {
@@ -68,6 +75,7 @@ class UserSessions {
 };
 
 class Session;
+struct DamagedFile;
 
 // The open sessions, so that a shutdown can wake each one waiting for a command to say BYE
 // (RFC 9051 7.1.5). Thread-safe; a session is woken on its own strand, where it also ends, so a
@@ -147,6 +155,7 @@ class Session {
   void kick();
   boost::asio::any_io_executor executor() { return stream_.socket().get_executor(); }
   const std::string& user() const { return user_; }
+  std::uint64_t streamed() const { return streamed_; }  // octets sent from message files
 
  private:
   using Command = imap::proto::Command;
@@ -160,6 +169,13 @@ class Session {
   void no(const Command& cmd, std::string_view text) { tagged(cmd, "NO", text); }
   void bad(const Command& cmd, std::string_view text);  // counts a protocol error
   net::awaitable<void> flush();
+  // Writes `data` now (after what flush() had), through COMPRESS when active.
+  net::awaitable<void> write_now(std::string_view data);
+  // Streams `length` octets of the open file `fd` from `offset` (a literal whose size was sent): a
+  // block is read on the worker pool, written, and only then the next one read, so a client that
+  // does not read holds at most one block. A file that ends early (changed after its size was
+  // checked) ends the session: the client was promised octets that do not exist.
+  net::awaitable<void> write_file(int fd, std::uint64_t offset, std::uint64_t length);
   net::awaitable<bool> fill();  // false at EOF
   net::awaitable<std::optional<std::string>> read_line(std::size_t max);  // AUTHENTICATE, IDLE
   net::awaitable<void> pause(std::chrono::milliseconds d);
@@ -199,6 +215,7 @@ class Session {
   net::awaitable<void> cmd_quota(const Command& cmd);  // GETQUOTA, GETQUOTAROOT, SETQUOTA
   // cmd_fetch.cpp / cmd_search.cpp / cmd_store.cpp / cmd_idle.cpp: selected
   net::awaitable<void> cmd_fetch(const Command& cmd, bool uid);
+  void refuse_damaged(const Command& cmd, const std::vector<DamagedFile>& damaged);  // logged, NO [SERVERBUG]
   net::awaitable<void> cmd_search(const Command& cmd, bool uid);
   net::awaitable<void> cmd_sort(const Command& cmd, bool uid);
   net::awaitable<void> cmd_thread(const Command& cmd, bool uid);
@@ -252,6 +269,7 @@ class Session {
   bool reading_ = false;  // waiting for the client in fill()
   bool kicked_ = false;   // kick() cancelled that read
   std::uint32_t errors_ = 0;
+  std::uint64_t streamed_ = 0;
   const char* why_ = "client closed the connection";
 
   struct Deflate;  // COMPRESS=DEFLATE state (zlib), session.cpp

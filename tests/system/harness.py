@@ -438,3 +438,23 @@ def main():
         sys.stderr.write(f"TERN_BIN={TERN_BIN} is not an executable; build tern first\n")
         sys.exit(1)
     unittest.main(verbosity=2)
+
+
+# --- message files and memory (added for the FETCH streaming and soak tests) ----------------------
+
+def message_path(server, address, uid, folder="INBOX"):
+    """The path of message `uid`'s file (folders/<folder>/<uid>.<tag>), to damage it on purpose."""
+    d = server.folder_dir(address, folder)
+    names = [n for n in os.listdir(d) if n.split(".", 1)[0] == str(uid) and "." in n]
+    if len(names) != 1:
+        raise AssertionError(f"expected one file for uid {uid} in {d}, found {sorted(os.listdir(d))}")
+    return os.path.join(d, names[0])
+
+
+def rss_kib(server):
+    """The server's resident set size in KiB (VmRSS of /proc/PID/status)."""
+    with open(f"/proc/{server.proc.pid}/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS in /proc/PID/status")

@@ -10,15 +10,20 @@ COMPRESS=DEFLATE, pipelining, byte-split input, and bad input after which the se
 
 import base64
 import datetime
+import fcntl
 import imaplib
+import os
 import random
 import re
 import socket
+import ssl
+import struct
+import termios
 import time
 import zlib
 
-from harness import HOST, PASSWORD, WAIT, main, tls_context
-from imap_client import (ImapCase, apply_expunges, caps_of, code_of, dated, deliver, internaldate, message, norm,
+from harness import HOST, PASSWORD, WAIT, main, message_path, tls_context
+from imap_client import (Conn, ImapCase, apply_expunges, caps_of, code_of, dated, deliver, internaldate, message, norm,
                          parse, select_info, seq_set, status_of)
 
 
@@ -1214,6 +1219,135 @@ class LargeMailboxTests(ImapCase):
         self.assertEqual(f["BODY[]<1000000>"], msg[1000000:1000100])
         self.assertEqual(f["BINARY[2]"], payload)
         self.assertEqual(int(f["BINARY.SIZE[2]"]), len(payload))
+
+
+
+# --- large messages streamed from their files; files that do not match the index ------------------
+
+def big_message(subject, size, seed):
+    """A message of about `size` octets: a base64 body of random bytes (CRLF line ends)."""
+    payload = random.Random(seed).randbytes(size * 3 // 4)
+    head = (f"From: big@example.test\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n").encode()
+    return head + base64.encodebytes(payload).replace(b"\n", b"\r\n")
+
+
+class StreamingFetchTests(ImapCase):
+    def test_large_messages_byte_exact(self):
+        """Messages larger than the read block arrive whole, byte for byte, in every form (whole,
+        partial, RFC822 with its \\Seen, TEXT), between small ones in one FETCH."""
+        c = self.conn()
+        msgs = [big_message("big one", 5 * 1024 * 1024 + 17, 1), message("small", body=b"tiny\r\n"),
+                big_message("big two", 3 * 1024 * 1024 + 5, 2), big_message("medium", 300 * 1024, 3)]
+        uids = [self.append(c, m) for m in msgs]
+        c.select()
+        f = c.ok("FETCH 1:* (UID RFC822.SIZE BODY.PEEK[] FLAGS)").fetches()
+        self.assertEqual(len(f), len(msgs))
+        for i, m in enumerate(msgs):
+            self.assertEqual(int(f[i + 1]["UID"]), uids[i])
+            self.assertEqual(int(f[i + 1]["RFC822.SIZE"]), len(m))
+            self.assertEqual(f[i + 1]["BODY[]"], m, f"message {i + 1}")
+        big = msgs[0]
+        f = c.ok("FETCH 1 (BODY.PEEK[]<1000.3000000> BODY.PEEK[]<5000000.9999999> BODY.PEEK[TEXT])").fetches()[1]
+        self.assertEqual(f["BODY[]<1000>"], big[1000:3001000])
+        self.assertEqual(f["BODY[]<5000000>"], big[5000000:])
+        self.assertEqual(f["BODY[TEXT]"], big[big.index(b"\r\n\r\n") + 4:])
+        f = c.ok("FETCH 3 RFC822").fetches()[3]
+        self.assertEqual(f["RFC822"], msgs[2])
+        self.assertIn("\\SEEN", norm(f["FLAGS"]))
+        self.assertEqual(self.t.message_bytes(self.user, uids[2]), msgs[2])
+
+    def test_large_message_compressed(self):
+        """The streamed path goes through COMPRESS=DEFLATE like the rest (RFC 4978)."""
+        c = self.conn()
+        msgs = [big_message("zipped", 4 * 1024 * 1024, 4), message("small", body=b"tiny\r\n")]
+        for m in msgs:
+            self.append(c, m)
+        c.start_compress()
+        c.select()
+        f = c.ok("FETCH 1:* BODY.PEEK[]").fetches()
+        self.assertEqual([f[1]["BODY[]"], f[2]["BODY[]"]], msgs)
+
+    def damage(self, uid, how):
+        path = message_path(self.t, self.user, uid)
+        if how == "truncate":
+            os.truncate(path, 10)
+        else:
+            with open(path, "ab") as f:
+                f.write(b"X-Appended: after delivery\r\n")
+        return path
+
+    def assertDamagedRefused(self, c, seq, uid):
+        """FETCH of a damaged message: a NO [SERVERBUG] naming it, no literal, and the error logged."""
+        r = c.cmd(f"FETCH {seq} (RFC822.SIZE BODY.PEEK[])")
+        self.assertStatus(r, "NO", "SERVERBUG")
+        self.assertIn(f"UID {uid}".encode(), r.tagged)
+        self.assertEqual(r.fetches(), {}, r)
+        self.t.wait_for_log(f"UID {uid} is damaged")
+        return r
+
+    def check_damaged(self, how):
+        c = self.conn()
+        msgs = [message("first", body=b"one\r\n" * 40), big_message("big", 2 * 1024 * 1024, 5),
+                message("third", body=b"three\r\n")]
+        uids = [self.append(c, m) for m in msgs]
+        c.select()
+        self.damage(uids[0], how)
+        self.damage(uids[1], how)
+        self.assertDamagedRefused(c, 1, uids[0])
+        self.assertDamagedRefused(c, 2, uids[1])
+        # The session is in step: the good message comes whole, also in a FETCH with damaged ones.
+        self.assertEqual(c.ok("FETCH 3 BODY.PEEK[]").fetches()[3]["BODY[]"], msgs[2])
+        r = c.cmd("FETCH 1:* (UID BODY.PEEK[])")
+        self.assertStatus(r, "NO", "SERVERBUG")
+        f = r.fetches()
+        self.assertEqual(list(f), [3])
+        self.assertEqual(f[3]["BODY[]"], msgs[2])
+        self.assertEqual(c.ok("NOOP").status, "OK")
+
+    def test_truncated_file_is_refused(self):
+        """A file shorter than its indexed size is never announced with a literal it cannot fill."""
+        self.check_damaged("truncate")
+
+    def test_file_cut_while_sent_ends_the_session(self):
+        """A file cut short after its literal's size went out: the session ends (the client is never
+        handed fewer octets as if they were the message) and the server logs why. The client reads
+        nothing until the cut, so the server has read at most its socket buffers' worth (4 MB) of the
+        24 MB then."""
+        msg = big_message("cut", 24 * 1024 * 1024, 6)
+        uid = self.append(self.conn(), msg)
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(WAIT)
+        s.connect((HOST, self.t.ports["imap"]))
+        c = Conn.__new__(Conn)
+        c.sock, c.buf, c.n, c.inflate, c.deflate = s, b"", 0, None, None
+        self.addCleanup(c.close)
+        c.response()
+        c.starttls()
+        c.login(self.user)
+        c.select()
+        c.send("f1 FETCH 1 BODY.PEEK[]\r\n")
+        deadline = time.monotonic() + WAIT
+        while struct.unpack("i", fcntl.ioctl(c.sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0] == 0:
+            self.assertLess(time.monotonic(), deadline, "nothing sent")
+            time.sleep(0.01)
+        os.truncate(message_path(self.t, self.user, uid), 12 * 1024 * 1024)
+        got = len(c.buf)
+        try:
+            while True:
+                chunk = c.sock.recv(1 << 20)
+                if not chunk:
+                    break
+                got += len(chunk)
+        except (ConnectionError, ssl.SSLError):
+            pass
+        self.assertLess(got, len(msg))
+        self.t.wait_for_log("changed on disk while being sent")
+
+    def test_longer_file_is_refused(self):
+        """A file longer than its indexed size: refused too (RFC822.SIZE would not match the data)."""
+        self.check_damaged("append")
 
 
 if __name__ == "__main__":
