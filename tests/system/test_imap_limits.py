@@ -12,6 +12,7 @@ or failed CREATE leaves no folder behind (LIST shows none).
 """
 
 import imaplib
+import os
 import re
 
 from harness import HOST, PASSWORD, WAIT, main, tls_context
@@ -140,17 +141,35 @@ class SearchLimitTests(ImapCase):
         self.assertEqual(self.search(c, 'TEXT {11+}\r\ntest>\nipsum'), ("OK", [1, 11]))
         self.assertEqual(self.search(c, 'BODY ""'), ("OK", list(range(1, self.MESSAGES + 1))))
 
+    def test_unreadable_message_fails_the_search(self):
+        c = self.conn()
+        c.select()
+        # An I/O error on message 3 (its file replaced by a directory: read() fails with EISDIR, even
+        # for root): the command fails and says so, never a result without message 3.
+        d = self.t.folder_dir(self.user)
+        name = [n for n in os.listdir(d) if n.split(".", 1)[0] == "3" and "." in n][0]
+        os.unlink(os.path.join(d, name))
+        os.mkdir(os.path.join(d, name))
+        r = c.cmd("SEARCH BODY lorem")
+        self.assertEqual(r.status, "NO", r)
+        self.assertTrue(r.code.upper().startswith("SERVERBUG"), r)
+        self.assertEqual(r.named("SEARCH"), [], r)
+        self.t.wait_for_log("Is a directory")
+        # Keys that need no message text still work.
+        self.assertEqual(self.search(c, "UID 1:2"), ("OK", [1, 2]))
+        c.ok("NOOP")
+
     def test_client_gone_mid_search_leaves_server_responsive(self):
         first = self.conn()
         first.select()
-        first.send(f"t99 SEARCH {body_tree(12)}\r\n".encode())
+        first.send(f"t99 SEARCH {literal_tree(12)}\r\n".encode())
         first.close()
         # Another session of the same user, at once: it logs in, searches the same mailbox and is
         # answered while the first one's search is cancelled (or has ended).
         second = self.conn()
         second.select()
         second.ok("NOOP")
-        self.assertAnsweredOrLimit(self.search(second, body_tree(9)), [5, 9])
+        self.assertAnsweredOrLimit(self.search(second, literal_tree(12)), [5, 9])
         self.assertEqual(self.search(second, f"BODY {needle(511)}"), ("OK", [5]))
         second.logout()
 
