@@ -10,8 +10,9 @@ namespace tern {
 struct Error {
   std::string message;
   int sys_errno = 0;  // the errno behind a system failure (ENOSPC: disk full), else 0
-  // What kind of expected failure, where callers answer differently (IMAP's NONEXISTENT, ALREADYEXISTS).
-  enum class Kind { failed, not_found, exists, invalid } kind = Kind::failed;
+  // What kind of expected failure, where callers answer differently (IMAP's NONEXISTENT, ALREADYEXISTS,
+  // LIMIT). limit: over a fixed bound of the server (a name too long for the file system...).
+  enum class Kind { failed, not_found, exists, invalid, limit } kind = Kind::failed;
 };
 
 template <typename T>

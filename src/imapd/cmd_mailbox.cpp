@@ -74,7 +74,6 @@ bool list_match(const std::string& pattern, const std::string& name) {
 
 bool valid_new_name(std::string_view name) {
   if (name.empty() || name.front() == delimiter || name.find("//") != std::string_view::npos) return false;
-  if (name.size() > 512) return false;
   for (unsigned char c : name)
     if (c < 0x20 || c == 0x7f || c == '*' || c == '%') return false;
   return true;
@@ -88,13 +87,39 @@ std::vector<std::string> parents_of(std::string_view name) {
   return out;
 }
 
-// RFC 9051 6.3.4: superior names are created as needed (those that exist already are fine).
-Status create_parents(store::Mailstore& ms, const std::string& user, std::string_view name) {
+// RFC 9051 6.3.4: superior names are created as needed (those that exist already are fine). The ones
+// this call created are added to `made`, for remove_parents.
+Status create_parents(store::Mailstore& ms, const std::string& user, std::string_view name,
+                      std::vector<std::string>& made) {
   for (auto& p : parents_of(name)) {
     auto r = ms.create_folder(user, p);
-    if (!r && r.error().kind != Error::Kind::exists) return r;
+    if (r) made.push_back(p);
+    else if (r.error().kind != Error::Kind::exists) return r;
   }
   return ok_status();
+}
+
+// A CREATE or RENAME that failed leaves nothing behind: the parents it made are removed again,
+// deepest first; one that another session has put a message into meanwhile is kept.
+void remove_parents(store::Mailstore& ms, const std::string& user, const std::vector<std::string>& made) {
+  for (auto it = made.rbegin(); it != made.rend(); ++it) {
+    auto f = ms.folder(user, *it);
+    if (!f || f->messages != 0) continue;
+    if (auto r = ms.delete_folder(user, *it); !r)
+      log::warn("imap: {}: could not remove folder {} again: {}", user, *it, r.error().message);
+  }
+}
+
+// Creates `name`'s parents, then runs `op` (the CREATE or RENAME itself); when either fails, the
+// parents made are removed again. A name too long to store is refused before anything is made.
+template <typename Op>
+Status with_parents(store::Mailstore& ms, const std::string& user, const std::string& name, Op op) {
+  if (auto v = store::check_folder_name(name); !v) return v;
+  std::vector<std::string> made;
+  auto r = create_parents(ms, user, name, made);
+  if (r) r = op();
+  if (!r) remove_parents(ms, user, made);
+  return r;
 }
 
 std::string status_items(const proto::StatusItems& it, const store::FolderInfo& f, std::uint64_t append_limit) {
@@ -275,8 +300,7 @@ net::awaitable<void> Session::cmd_create(const Command& cmd) {
   auto* ms = svc_.mailstore;
   std::string user = user_, folder = *name;
   auto job = [ms, user, folder, use]() -> Status {
-    if (auto p = create_parents(*ms, user, folder); !p) return p;
-    return ms->create_folder(user, folder, use);
+    return with_parents(*ms, user, folder, [&] { return ms->create_folder(user, folder, use); });
   };
   auto made = *co_await net::offload(*svc_.pool, std::move(job));
   if (!made) {
@@ -340,8 +364,7 @@ net::awaitable<void> Session::cmd_rename(const Command& cmd) {
   auto* ms = svc_.mailstore;
   std::string user = user_, a = *from, b = *to;
   auto job = [ms, user, a, b]() -> Status {
-    if (auto p = create_parents(*ms, user, b); !p) return p;
-    return ms->rename_folder(user, a, b);
+    return with_parents(*ms, user, b, [&] { return ms->rename_folder(user, a, b); });
   };
   auto done = *co_await net::offload(*svc_.pool, std::move(job));
   if (!done) {

@@ -7,14 +7,31 @@
 // Flags, sizes, UIDs, sequence numbers and internal dates come from the session's view; sent dates
 // and sort keys from the cached summaries; text keys read and parse the message (imap/message),
 // once per message however many keys there are. All of it runs on the worker pool.
+//
+// Bounds (a client controls both the program and, by APPEND, the messages): the BODY and TEXT
+// strings of a program are matched together, one pass over each message's decoded text
+// (imap/message/needles), so a tree of thousands of keys costs about what one key costs; a command
+// runs for at most search_time_limit (checked between messages; then NO [LIMIT], RFC 5530); and it
+// stops between messages when the client closes the connection or the server shuts down (a
+// watcher on the session's strand looks every client_check_interval).
+//
+// Errors: a message expunged meanwhile (its row or file gone) is no match; any other failure to read
+// one fails the command (logged, NO [SERVERBUG] with the session id): a SEARCH never answers as if
+// an unreadable message did not match.
 #include <fmt/format.h>
+#include <poll.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <ctime>
+#include <system_error>
+#include <unordered_map>
 
 #include "base/log.hpp"
 #include "base/strings.hpp"
 #include "imap/message/message.hpp"
+#include "imap/message/needles.hpp"
 #include "imapd/session.hpp"
 #include "imapd/util.hpp"
 #include "store/files.hpp"
@@ -25,6 +42,11 @@ namespace proto = imap::proto;
 namespace msg = imap::message;
 using Key = proto::SearchKey;
 using Op = Key::Op;
+
+// Long enough for an honest search of a large mailbox (Dovecot sets no limit at all), short enough
+// that clients, which mostly give up after a minute or two, still get the answer.
+inline constexpr std::chrono::seconds search_time_limit{60};
+inline constexpr std::chrono::milliseconds client_check_interval{200};
 
 namespace {
 
@@ -82,6 +104,36 @@ bool any_header(const msg::Parsed& p, std::string_view name, std::string_view ne
   return false;
 }
 
+// The BODY and TEXT strings of one program, each in the NeedleSet of its key (BODY reads the body
+// text, TEXT the header text and then the body text).
+struct TextKeys {
+  msg::NeedleSet body, text;
+  std::unordered_map<const Key*, std::uint32_t> index;  // leaf -> its string in body or text
+
+  explicit TextKeys(const Key& program) {
+    collect(program);
+    body.build();
+    text.build();
+  }
+  void collect(const Key& k) {
+    if (k.op == Op::body) index[&k] = body.add(k.arg);
+    if (k.op == Op::text) index[&k] = text.add(k.arg);
+    for (auto& c : k.children) collect(c);
+  }
+};
+
+// Which strings one message holds.
+struct Found {
+  const TextKeys* keys = nullptr;
+  std::vector<bool> body, text;
+
+  Found(const TextKeys& k, const msg::Parsed& p) : keys(&k) {
+    if (k.body.size()) body = k.body.find({p.body_text()});
+    if (k.text.size()) text = k.text.find({p.header_text(), p.body_text()});
+  }
+  bool has(const Key& k) const { return (k.op == Op::body ? body : text)[keys->index.at(&k)]; }
+};
+
 bool in_set(const proto::SequenceSet& set, std::uint32_t n, std::uint32_t star, const Context& ctx, bool uid,
             std::uint32_t the_uid) {
   if (set.saved) return std::find(ctx.saved->begin(), ctx.saved->end(), the_uid) != ctx.saved->end();
@@ -89,18 +141,20 @@ bool in_set(const proto::SequenceSet& set, std::uint32_t n, std::uint32_t star, 
   return set.contains(n, star);
 }
 
-bool eval(const Key& k, const Candidate& c, const msg::Summary* sum, const msg::Parsed* p, const Context& ctx) {
+// `p` and `found` are null when the program has no header or text keys.
+bool eval(const Key& k, const Candidate& c, const msg::Summary* sum, const msg::Parsed* p, const Found* found,
+          const Context& ctx) {
   switch (k.op) {
     case Op::all: return true;
     case Op::and_:
       for (auto& ch : k.children)
-        if (!eval(ch, c, sum, p, ctx)) return false;
+        if (!eval(ch, c, sum, p, found, ctx)) return false;
       return true;
     case Op::or_:
       for (auto& ch : k.children)
-        if (eval(ch, c, sum, p, ctx)) return true;
+        if (eval(ch, c, sum, p, found, ctx)) return true;
       return false;
-    case Op::not_: return !eval(k.children.at(0), c, sum, p, ctx);
+    case Op::not_: return !eval(k.children.at(0), c, sum, p, found, ctx);
     case Op::seqset: return in_set(k.set, c.seq, ctx.messages, ctx, false, c.uid);
     case Op::uid: return in_set(k.set, c.uid, ctx.max_uid, ctx, true, c.uid);
     case Op::answered: return has_flag(c.flags, "\\Answered");
@@ -141,11 +195,14 @@ bool eval(const Key& k, const Candidate& c, const msg::Summary* sum, const msg::
         if (msg::contains(v, k.arg2)) return true;
       return false;
     }
-    case Op::body: return p && msg::contains(p->body_text(), k.arg);
-    case Op::text: return p && msg::contains(p->text(), k.arg);
+    case Op::body: return found && found->has(k);
+    case Op::text: return found && found->has(k);
   }
   return false;
 }
+
+// Why a search stopped before the end.
+enum class Stop { none, too_long, client_gone, shutting_down };
 
 struct SearchOutcome {
   std::vector<std::size_t> matches;   // positions in the candidate list
@@ -153,9 +210,29 @@ struct SearchOutcome {
   std::uint64_t max_modseq = 0;
   Error error;
   bool ok = true;
+  Stop stop = Stop::none;
+  std::size_t done = 0;  // candidates evaluated
 };
 
-// Loads summaries (from the index, or computed from the file and cached) for the given UIDs.
+// A message's bytes; nullopt when it was expunged meanwhile (its index row or its file is gone).
+// Any other failure throws (std::system_error for the file, std::runtime_error for the index).
+std::optional<std::string> read_message(store::Mailstore& ms, const std::string& user, const std::string& folder,
+                                        std::uint32_t uid) {
+  auto path = ms.path_of(user, folder, uid);
+  if (!path) {
+    if (path.error().kind == Error::Kind::not_found) return std::nullopt;
+    throw std::runtime_error(path.error().message);
+  }
+  try {
+    return store::read_file(*path);
+  } catch (const std::system_error& e) {
+    if (e.code() == std::errc::no_such_file_or_directory) return std::nullopt;
+    throw;
+  }
+}
+
+// Loads summaries (from the index, or computed from the file and cached) for the given UIDs; a
+// message expunged meanwhile keeps an empty summary.
 std::vector<msg::Summary> load_summaries(store::Mailstore& ms, const std::string& user, const std::string& folder,
                                          const std::vector<std::uint32_t>& uids) {
   std::vector<msg::Summary> out(uids.size());
@@ -167,14 +244,10 @@ std::vector<msg::Summary> load_summaries(store::Mailstore& ms, const std::string
         out[i] = std::move(*s);
         continue;
       }
-    auto path = ms.path_of(user, folder, uids[i]);
-    if (!path) continue;
-    try {
-      auto raw = store::read_file(*path);
-      out[i] = msg::summarize(raw);
-      computed.emplace_back(uids[i], out[i].encode());
-    } catch (const std::exception&) {
-    }
+    auto raw = read_message(ms, user, folder, uids[i]);
+    if (!raw) continue;
+    out[i] = msg::summarize(*raw);
+    computed.emplace_back(uids[i], out[i].encode());
   }
   if (!computed.empty()) (void)ms.set_summaries(user, folder, computed);
   return out;
@@ -187,60 +260,135 @@ struct SearchJob {
   const Key* key;
   Context ctx;
   bool want_summaries;
+  std::shared_ptr<const std::atomic<Stop>> stop;  // set by the session's watcher (run_job)
+  std::chrono::steady_clock::time_point deadline;
 
   SearchOutcome operator()() {
     SearchOutcome out;
     try {
-      bool summary = false, header = false, body = false;
-      needs(*key, summary, header, body);
-      std::vector<std::uint32_t> uids;
-      for (auto& c : candidates) uids.push_back(c.uid);
-      std::vector<msg::Summary> sums;
-      if (summary) sums = load_summaries(*ms, user, folder, uids);
-      std::vector<std::string> headers;
-      if (header && !body) {
-        auto r = ms->headers(user, folder, uids);
-        if (r) headers = std::move(*r);
-        headers.resize(uids.size());
-      }
-      for (std::size_t i = 0; i < candidates.size(); ++i) {
-        auto& c = candidates[i];
-        bool hit;
-        if (header || body) {
-          std::string raw;
-          if (!body && !headers[i].empty()) {
-            raw = std::move(headers[i]);  // header keys: the index's copy, no file opened
-          } else {
-            auto path = ms->path_of(user, folder, c.uid);
-            if (!path) continue;
-            try {
-              raw = store::read_file(*path);
-            } catch (const std::exception&) {
-              continue;  // expunged meanwhile
-            }
-          }
-          msg::Parsed p(raw);
-          hit = eval(*key, c, summary ? &sums[i] : nullptr, &p, ctx);
-        } else {
-          hit = eval(*key, c, summary ? &sums[i] : nullptr, nullptr, ctx);
-        }
-        if (hit) {
-          out.matches.push_back(i);
-          out.max_modseq = std::max(out.max_modseq, c.modseq);
-        }
-      }
-      if (want_summaries) {
-        std::vector<std::uint32_t> uids;
-        for (auto i : out.matches) uids.push_back(candidates[i].uid);
-        out.summaries = load_summaries(*ms, user, folder, uids);
-      }
+      run(out);
     } catch (const std::exception& e) {
       out.ok = false;
       out.error = Error{e.what()};
+      if (auto* se = dynamic_cast<const std::system_error*>(&e)) out.error.sys_errno = se->code().value();
     }
     return out;
   }
+
+  Stop should_stop() const {
+    if (stop)
+      if (auto s = stop->load(); s != Stop::none) return s;
+    return std::chrono::steady_clock::now() >= deadline ? Stop::too_long : Stop::none;
+  }
+
+  void run(SearchOutcome& out) {
+    bool summary = false, header = false, body = false;
+    needs(*key, summary, header, body);
+    std::vector<std::uint32_t> uids;
+    for (auto& c : candidates) uids.push_back(c.uid);
+    std::vector<msg::Summary> sums;
+    if (summary) sums = load_summaries(*ms, user, folder, uids);
+    std::vector<std::string> headers;
+    if (header && !body) {
+      auto r = ms->headers(user, folder, uids);
+      if (r) headers = std::move(*r);
+      headers.resize(uids.size());
+    }
+    std::optional<TextKeys> texts;
+    if (body) texts.emplace(*key);
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+      out.done = i;
+      if ((out.stop = should_stop()) != Stop::none) return;
+      if (!matches(i, summary ? &sums[i] : nullptr, header || body, headers, texts ? &*texts : nullptr)) continue;
+      out.matches.push_back(i);
+      out.max_modseq = std::max(out.max_modseq, candidates[i].modseq);
+    }
+    out.done = candidates.size();
+    if (want_summaries) {
+      std::vector<std::uint32_t> hits;
+      for (auto i : out.matches) hits.push_back(candidates[i].uid);
+      out.summaries = load_summaries(*ms, user, folder, hits);
+    }
+  }
+
+  // Whether candidate i matches; a message expunged meanwhile does not.
+  bool matches(std::size_t i, const msg::Summary* sum, bool read, std::vector<std::string>& headers,
+               const TextKeys* texts) const {
+    auto& c = candidates[i];
+    if (!read) return eval(*key, c, sum, nullptr, nullptr, ctx);
+    std::string raw;
+    if (!texts && !headers[i].empty()) {
+      raw = std::move(headers[i]);  // header keys: the index's copy, no file opened
+    } else {
+      auto file = read_message(*ms, user, folder, c.uid);
+      if (!file) return false;
+      raw = std::move(*file);
+    }
+    msg::Parsed p(raw);
+    if (!texts) return eval(*key, c, sum, &p, nullptr, ctx);
+    Found found(*texts, p);
+    return eval(*key, c, sum, &p, &found, ctx);
+  }
 };
+
+// The client's side of a running search, on the session's strand.
+struct Watch {
+  explicit Watch(const boost::asio::any_io_executor& ex) : timer(ex) {}
+  std::shared_ptr<std::atomic<Stop>> stop = std::make_shared<std::atomic<Stop>>(Stop::none);
+  bool done = false;  // the job has returned: the socket may be gone
+  boost::asio::steady_timer timer;
+};
+
+// The peer has closed its side (FIN or reset): POLLRDHUP, even with unread commands still queued
+// (as Dovecot, a session ends at the client's EOF, so they would never be answered anyway).
+bool client_gone(net::tcp::socket& socket) {
+  if (!socket.is_open()) return true;
+  pollfd p{socket.native_handle(), POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+// A free coroutine taking its state by value (not a capturing lambda: see offload in net.hpp).
+net::awaitable<void> watch_client(std::shared_ptr<Watch> w, net::tcp::socket* socket,
+                                  const std::atomic<bool>* stopping) {
+  for (;;) {
+    w->timer.expires_after(client_check_interval);
+    boost::system::error_code ec;
+    co_await w->timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    if (w->done) co_return;
+    if (client_gone(*socket)) *w->stop = Stop::client_gone;
+    else if (stopping && *stopping) *w->stop = Stop::shutting_down;
+    if (*w->stop != Stop::none) co_return;
+  }
+}
+
+// Runs `job` on the pool with its time limit, stopping it between messages when the client goes
+// away or the server shuts down. `job` by reference: a coroutine's by-value parameters are what GCC 12
+// miscopies (net.hpp).
+net::awaitable<SearchOutcome> run_job(boost::asio::thread_pool& pool, net::tcp::socket& socket,
+                                      const std::atomic<bool>* stopping, SearchJob& job) {
+  auto w = std::make_shared<Watch>(socket.get_executor());
+  job.stop = w->stop;
+  job.deadline = std::chrono::steady_clock::now() + search_time_limit;
+  boost::asio::co_spawn(socket.get_executor(), watch_client(w, &socket, stopping), boost::asio::detached);
+  auto res = *co_await net::offload(pool, std::move(job));
+  w->done = true;
+  w->timer.cancel();
+  co_return res;
+}
+
+// The reply to a search that stopped early; "" when it ran to the end. Logged with how far it got.
+std::string_view stop_reply(const SearchOutcome& res, std::string_view session_id, std::string_view command) {
+  if (res.stop == Stop::none) return "";
+  log::info("imap {}: {} stopped after {} messages: {}", session_id, command, res.done,
+            res.stop == Stop::too_long ? "time limit" : res.stop == Stop::client_gone ? "client gone" : "shutdown");
+  switch (res.stop) {
+    case Stop::none: break;
+    case Stop::too_long: return "[LIMIT] Search too complex or mailbox too large; try a narrower search";
+    case Stop::client_gone: return "[UNAVAILABLE] Search stopped: the connection closed";
+    case Stop::shutting_down: return "[UNAVAILABLE] Search stopped: the server is shutting down";
+  }
+  return "";
+}
 
 std::string join_numbers(const std::vector<std::uint32_t>& v) {
   std::string out;
@@ -284,7 +432,11 @@ net::awaitable<void> Session::cmd_search(const Command& cmd, bool uid) {
   if (modseq) condstore_ = true;
   SearchJob job{svc_.mailstore, user_, mbox_->name, candidates_of(*mbox_), &req->key,
                 Context{static_cast<std::uint32_t>(mbox_->messages.size()), mbox_->max_uid(), &mbox_->saved}, false};
-  auto res = *co_await net::offload(*svc_.pool, std::move(job));
+  auto res = co_await run_job(*svc_.pool, stream_.socket(), svc_.stopping, job);
+  if (auto why = stop_reply(res, id_, cmd.name); !why.empty()) {
+    no(cmd, why);
+    co_return;
+  }
   if (!res.ok) {
     store_error(cmd, res.error);
     co_return;
@@ -340,7 +492,11 @@ net::awaitable<void> Session::cmd_sort(const Command& cmd, bool uid) {
   SearchJob job{svc_.mailstore, user_, mbox_->name, candidates_of(*mbox_), &req->search.key,
                 Context{static_cast<std::uint32_t>(mbox_->messages.size()), mbox_->max_uid(), &mbox_->saved}, true};
   auto cands = job.candidates;
-  auto res = *co_await net::offload(*svc_.pool, std::move(job));
+  auto res = co_await run_job(*svc_.pool, stream_.socket(), svc_.stopping, job);
+  if (auto why = stop_reply(res, id_, cmd.name); !why.empty()) {
+    no(cmd, why);
+    co_return;
+  }
   if (!res.ok) {
     store_error(cmd, res.error);
     co_return;
@@ -418,7 +574,11 @@ net::awaitable<void> Session::cmd_thread(const Command& cmd, bool uid) {
   SearchJob job{svc_.mailstore, user_, mbox_->name, candidates_of(*mbox_), &req->key,
                 Context{static_cast<std::uint32_t>(mbox_->messages.size()), mbox_->max_uid(), &mbox_->saved}, true};
   auto cands = job.candidates;
-  auto res = *co_await net::offload(*svc_.pool, std::move(job));
+  auto res = co_await run_job(*svc_.pool, stream_.socket(), svc_.stopping, job);
+  if (auto why = stop_reply(res, id_, cmd.name); !why.empty()) {
+    no(cmd, why);
+    co_return;
+  }
   if (!res.ok) {
     store_error(cmd, res.error);
     co_return;

@@ -167,6 +167,9 @@ void Session::store_error(const Command& cmd, const Error& e) {
     case Error::Kind::invalid:
       no(cmd, "[CANNOT] " + e.message);
       return;
+    case Error::Kind::limit:
+      no(cmd, "[LIMIT] " + e.message);
+      return;
     case Error::Kind::failed:
       break;
   }

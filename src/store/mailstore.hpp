@@ -220,4 +220,10 @@ std::string encode_path_component(std::string_view name);
 // nullopt when the name holds an invalid escape (a folder made by hand, say).
 std::optional<std::string> decode_path_component(std::string_view name);
 
+// A folder is one directory named encode_path_component(its full name), which the file system
+// allows up to NAME_MAX bytes (docs/imap.md "Limits"). check_folder_name: an Error of kind limit for
+// a longer name (Mailstore::create_folder and rename_folder check it before changing anything).
+inline constexpr std::size_t max_folder_dir_name = 255;
+Status check_folder_name(std::string_view name);
+
 }  // namespace tern::store

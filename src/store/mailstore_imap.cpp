@@ -85,7 +85,17 @@ Result<FolderInfo> Mailstore::folder(std::string_view address, std::string_view 
   }
 }
 
+Status check_folder_name(std::string_view name) {
+  auto encoded = encode_path_component(name).size();
+  if (encoded <= max_folder_dir_name) return ok_status();
+  return Error{fmt::format("Mailbox name too long ({} bytes stored, at most {}; other than letters, digits and "
+                           "_-+@. each byte takes three)",
+                           encoded, max_folder_dir_name),
+               0, Error::Kind::limit};
+}
+
 Status Mailstore::create_folder(std::string_view address, std::string_view name, std::string_view special_use) {
+  if (auto v = check_folder_name(name); !v) return v;
   auto slot = open_slot(address);
   if (!slot) return slot.error();
   Slot& s = **slot;
@@ -207,6 +217,7 @@ void finish_copy(DirSyncer& dst, DirSyncer* src, const std::vector<fs::path>& un
 }  // namespace
 
 Status Mailstore::rename_folder(std::string_view address, std::string_view from, std::string_view to) {
+  if (auto v = check_folder_name(to); !v) return v;
   auto slot = open_slot(address);
   if (!slot) return slot.error();
   Slot& s = **slot;
@@ -246,6 +257,7 @@ Status Mailstore::rename_folder(std::string_view address, std::string_view from,
     }
     for (auto& n : names) {
       auto target = std::string(to) + n.substr(from.size());
+      if (auto v = check_folder_name(target); !v) return v;  // a child's new name may be too long
       if (s.find_folder(target) || fs::exists(s.folder_dir(target)))
         return Error{fmt::format("folder {} exists", target), 0, Error::Kind::exists};
     }

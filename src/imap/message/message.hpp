@@ -93,7 +93,9 @@ class Parsed {
   // separated by "\n". Computed on first use.
   const std::string& body_text() const;
   // SEARCH TEXT: the top-level header unfolded and decoded ("Name: value\n" per field), then body_text.
+  // header_text is the first half, computed on first use (NeedleSet::find reads both without a copy).
   std::string text() const;
+  const std::string& header_text() const;
 
  private:
   struct Impl;

@@ -15,7 +15,10 @@ using detail::Part;
 struct Parsed::Impl {
   std::string_view raw;
   Part root;
+  // Computed on first use, so a SEARCH with many keys decodes each field and part once.
   mutable std::optional<std::string> body_text;
+  mutable std::optional<std::string> header_text;
+  mutable std::optional<std::vector<std::pair<std::string_view, std::string>>> decoded_fields;  // name, value
 };
 
 Parsed::Parsed(std::string_view raw) : impl_(std::make_unique<Impl>()) {
@@ -107,9 +110,15 @@ std::optional<std::uint64_t> Parsed::binary_size(const std::vector<std::uint32_t
 }
 
 std::vector<std::string> Parsed::header_values(std::string_view name) const {
+  if (!impl_->decoded_fields) {
+    std::vector<std::pair<std::string_view, std::string>> all;
+    for (auto& f : impl_->root.fields)
+      if (!f.name.empty()) all.emplace_back(f.name, gm::decode_header(detail::unfold(f.value)));
+    impl_->decoded_fields = std::move(all);
+  }
   std::vector<std::string> out;
-  for (auto& f : impl_->root.fields)
-    if (!f.name.empty() && iequals(f.name, name)) out.push_back(gm::decode_header(detail::unfold(f.value)));
+  for (auto& [n, v] : *impl_->decoded_fields)
+    if (iequals(n, name)) out.push_back(v);
   return out;
 }
 
@@ -155,12 +164,16 @@ const std::string& Parsed::body_text() const {
   return *impl_->body_text;
 }
 
-std::string Parsed::text() const {
-  std::string out;
-  append_header_text(out, impl_->root.fields);
-  out += body_text();
-  return out;
+const std::string& Parsed::header_text() const {
+  if (!impl_->header_text) {
+    std::string out;
+    append_header_text(out, impl_->root.fields);
+    impl_->header_text = std::move(out);
+  }
+  return *impl_->header_text;
 }
+
+std::string Parsed::text() const { return header_text() + body_text(); }
 
 std::string section(std::string_view raw, const std::vector<std::uint32_t>& part, SectionText text,
                     const std::vector<std::string>& fields) {

@@ -269,6 +269,44 @@ TEST_F(MailstoreImapTest, CreateExistingFolderFailsWithExists) {
   expect_clean("failed operations");
 }
 
+TEST(FolderNames, LimitIsTheEncodedDirectoryName) {
+  EXPECT_TRUE(check_folder_name(std::string(max_folder_dir_name, 'x')));
+  auto too_long = check_folder_name(std::string(max_folder_dir_name + 1, 'x'));
+  ASSERT_FALSE(too_long);
+  EXPECT_EQ(too_long.error().kind, Error::Kind::limit);
+  EXPECT_TRUE(check_folder_name(std::string(85, '#')));   // "%23" x 85 = 255 bytes
+  EXPECT_FALSE(check_folder_name(std::string(86, '#')));  // 258
+  std::string deep;
+  for (int i = 0; i < 64; ++i) deep += i ? "/A" : "A";  // 64 + 63 x 3 = 253
+  EXPECT_TRUE(check_folder_name(deep));
+  EXPECT_FALSE(check_folder_name(deep + "/A"));
+}
+
+TEST_F(MailstoreImapTest, TooLongNamesChangeNothing) {
+  auto before = folder_names();
+  auto r = ms().create_folder(alice, std::string(300, 'x'));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, Error::Kind::limit);
+  ASSERT_TRUE(ms().create_folder(alice, "P"));
+  ASSERT_TRUE(ms().create_folder(alice, "P/" + std::string(200, 'c')));
+  deliver("Subject: kept\r\n\r\nbody\r\n", "P/" + std::string(200, 'c'));
+  // The child's new name ("QQ...%2Fccc...", 263 bytes) is too long: nothing is renamed.
+  r = ms().rename_folder(alice, "P", std::string(60, 'Q'));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, Error::Kind::limit);
+  r = ms().rename_folder(alice, "P", std::string(300, 'Q'));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, Error::Kind::limit);
+  auto after = before;
+  after.push_back("P");
+  after.push_back("P/" + std::string(200, 'c'));
+  std::sort(after.begin(), after.end());
+  auto names = folder_names();
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, after);
+  EXPECT_EQ(list("P/" + std::string(200, 'c')).size(), 1u);
+}
+
 TEST_F(MailstoreImapTest, DeleteFolderRemovesItsFilesAndKeepsChildren) {
   ASSERT_OK(ms().create_folder(alice, "Work"));
   ASSERT_OK(ms().create_folder(alice, "Work/Sub"));
