@@ -13,6 +13,7 @@ namespace tern::smtpd {
 
 net::awaitable<std::optional<std::string>> Session::read_sasl_line() {
   co_await flush();
+  stream_.set_timeout(cfg_.limits.command_timeout);  // for the whole line
   for (;;) {
     std::size_t consumed = 0;
     auto ev = reader_.feed(in_, consumed);
@@ -24,7 +25,6 @@ net::awaitable<std::optional<std::string>> Session::read_sasl_line() {
       co_return line;
     }
     if (ev.kind == smtp::proto::CommandEvent::error) co_return std::nullopt;
-    stream_.set_timeout(cfg_.limits.command_timeout);
     if (!co_await fill()) throw boost::system::system_error(boost::asio::error::eof);
   }
 }
