@@ -13,7 +13,7 @@ import select
 import socket
 import time
 
-from harness import HOST, PASSWORD, WAIT, RawSMTP, TernTestCase, main
+from harness import HOST, PASSWORD, WAIT, RawSMTP, TernTestCase, main, tls_context
 
 BOB = "bob@tern.test"
 SENDER = "sender@example.test"
@@ -72,7 +72,8 @@ class CommandDeadlineTests(TernTestCase):
     data_timeout = 3s: the same for a whole message, with min_data_rate."""
 
     def setUp(self):
-        self.t = self.make_server(users=(BOB,), allow_plaintext=True, services=("smtp", "imap", "pop3"),
+        self.t = self.make_server(users=(BOB,), allow_plaintext=True,
+                                  services=("smtp", "submissions", "imaps", "imap", "pop3"),
                                   limits={"command_timeout": "2s", "data_timeout": "3s", "login_timeout": "1m"})
 
     def assertSmtpTimeout(self, data):
@@ -86,6 +87,17 @@ class CommandDeadlineTests(TernTestCase):
         self.addCleanup(s.close)
         self.assertTrue(read_line(s).startswith(b"220 "))
         self.assertSmtpTimeout(read_to_close(s))
+
+    def test_timeout_reply_inside_tls(self):
+        # The read cancelled by the deadline was a TLS read: the reply still goes out, encrypted.
+        for service, greeting, pattern in (("submissions", b"220 ", rb"^421 4\.4\.2 .*timeout.*\r\n\Z"),
+                                           ("imaps", b"* OK", rb"^\* BYE .*timeout\r\n\Z")):
+            with self.subTest(service=service):
+                s = tls_context().wrap_socket(connect(self.t.ports[service]), server_hostname="mx.tern.test")
+                self.addCleanup(s.close)
+                self.assertTrue(read_line(s).startswith(greeting))
+                s.sendall(b"a")  # a begun command: IMAP's idle wait is long, its command deadline 2 s
+                self.assertRegex(read_to_close(s), pattern)
 
     def test_smtp_dripping_command_line(self):
         s = connect(self.t.ports["smtp"])
