@@ -50,7 +50,7 @@ class Server {
       : config_file_(std::move(config_file)),
         cfg_(std::make_shared<const config::Config>(std::move(cfg))),
         pool_(32),
-        limiter_(cfg_->limits.max_connections, cfg_->limits.max_connections_per_ip),
+        limiter_(limiter_limits(*cfg_)),
         signals_(io_, SIGTERM, SIGINT, SIGHUP) {}
 
   int run() {
@@ -178,18 +178,20 @@ class Server {
       }
       auto stream = std::make_unique<net::Stream>(std::move(socket));
       net::ConnectionLimiter::Refusal why;
-      auto slot = limiter_.acquire(stream->peer_address(), why);
+      auto slot = limiter_.acquire(l.service, stream->peer_address(), why);
       std::string id = make_unique_id();
       if (!slot) {
         log::warn("{} {}: refused {}: too many connections{}", l.service, id, stream->peer_address(),
-                  why == net::ConnectionLimiter::Refusal::per_address ? " from this address" : "");
+                  refusal_text(why));
         auto ex = stream->socket().get_executor();
         asio::co_spawn(ex, refuse(std::move(stream), busy_reply(l.kind)), asio::detached);
         continue;
       }
+      // The stream holds the slot: closing the connection gives it back before the client sees EOF.
+      stream->hold(std::move(slot));
       auto ex = stream->socket().get_executor();
       ++sessions_;
-      asio::co_spawn(ex, session(std::move(stream), l.kind, std::move(id), std::move(slot)), asio::detached);
+      asio::co_spawn(ex, session(std::move(stream), l.kind, std::move(id)), asio::detached);
     }
   }
 
@@ -237,8 +239,7 @@ class Server {
     return svc;
   }
 
-  net::awaitable<void> session(std::unique_ptr<net::Stream> stream, ServiceKind kind, std::string id,
-                               net::ConnectionLimiter::Slot /*held until the session ends*/) {
+  net::awaitable<void> session(std::unique_ptr<net::Stream> stream, ServiceKind kind, std::string id) {
     auto* raw = stream.get();
     {
       std::lock_guard lock(streams_mu_);
@@ -273,6 +274,18 @@ class Server {
     }
   }
 
+  static net::ConnectionLimiter::Limits limiter_limits(const config::Config& cfg) {
+    return {cfg.limits.max_connections, cfg.limits.connections_per_service(), cfg.limits.max_connections_per_ip};
+  }
+
+  static std::string_view refusal_text(net::ConnectionLimiter::Refusal why) {
+    switch (why) {
+      case net::ConnectionLimiter::Refusal::per_service: return " on this service";
+      case net::ConnectionLimiter::Refusal::per_address: return " from this address";
+      default: return "";
+    }
+  }
+
   // What a connection over the limits is told before it is closed: RFC 5321 3.8's 421 for SMTP, a
   // [SYS/TEMP] -ERR for POP3 (RFC 3206); nothing on pop3s, whose client expects a TLS handshake.
   static std::string_view busy_reply(const ServiceKind& kind) {
@@ -288,7 +301,8 @@ class Server {
   static net::awaitable<void> refuse(std::unique_ptr<net::Stream> stream, std::string_view reply) {
     try {
       if (!reply.empty()) co_await stream->write(reply);
-    } catch (...) {
+    } catch (const boost::system::system_error& e) {
+      log::debug("refused {}: the busy reply was not delivered: {}", stream->peer_address(), e.code().message());
     }
     stream->close();
   }
@@ -337,7 +351,7 @@ class Server {
     }
     if (fresh->listen != cfg_->listen || fresh->data_dir != cfg_->data_dir)
       log::warn("reload: listener and data_dir changes take effect at the next restart");
-    limiter_.set_limits(fresh->limits.max_connections, fresh->limits.max_connections_per_ip);
+    limiter_.set_limits(limiter_limits(*fresh));
     std::lock_guard lock(cfg_mu_);
     cfg_ = std::make_shared<const config::Config>(std::move(*fresh));
     spool_->set_config(cfg_);

@@ -309,16 +309,24 @@ Result<Config> parse(const std::string& text, const std::filesystem::path& file)
   if (*limits) {
     const auto& t = **limits;
     auto& l = cfg.limits;
-    TRY_ERR(c.only(t, "limits", {"max_connections", "max_connections_per_ip", "max_message_size",
-                                 "max_recipients", "max_received_headers", "command_timeout",
-                                 "data_timeout", "max_errors", "mailbox_quota"}));
+    TRY_ERR(c.only(t, "limits", {"max_connections", "max_connections_per_ip", "max_connections_per_service",
+                                 "max_message_size", "max_recipients", "max_received_headers",
+                                 "command_timeout", "data_timeout", "min_data_rate", "login_timeout",
+                                 "max_errors", "mailbox_quota"}));
     TRY_ERR(get_int(c, t, "max_connections", "limits.max_connections", l.max_connections, 1, 1000000));
     TRY_ERR(get_int(c, t, "max_connections_per_ip", "limits.max_connections_per_ip", l.max_connections_per_ip, 1, 1000000));
+    TRY_ERR(get_int(c, t, "max_connections_per_service", "limits.max_connections_per_service",
+                    l.max_connections_per_service, 1, 1000000));
     TRY_ERR(get_int(c, t, "max_message_size", "limits.max_message_size", l.max_message_size, 1024, std::int64_t(1) << 40));
     TRY_ERR(get_int(c, t, "max_recipients", "limits.max_recipients", l.max_recipients, 1, 100000));
     TRY_ERR(get_int(c, t, "max_received_headers", "limits.max_received_headers", l.max_received_headers, 1, 1000));
     TRY_ERR(get_duration(c, t, "command_timeout", "limits.command_timeout", l.command_timeout));
     TRY_ERR(get_duration(c, t, "data_timeout", "limits.data_timeout", l.data_timeout));
+    TRY_ERR(get_int(c, t, "min_data_rate", "limits.min_data_rate", l.min_data_rate, 0, 1000000000));
+    TRY_ERR(get_duration(c, t, "login_timeout", "limits.login_timeout", l.login_timeout));
+    for (auto [key, value] : {std::pair{"command_timeout", l.command_timeout}, std::pair{"data_timeout", l.data_timeout},
+                              std::pair{"login_timeout", l.login_timeout}})
+      if (value.count() == 0) return c.at(t.get(key), std::string("limits.") + key, "expected a duration of at least 1s");
     TRY_ERR(get_int(c, t, "max_errors", "limits.max_errors", l.max_errors, 1, 1000));
     TRY_ERR(get_int(c, t, "mailbox_quota", "limits.mailbox_quota", l.mailbox_quota, 0, std::int64_t(1) << 50));
   }
@@ -379,6 +387,11 @@ delay_warning_after = "4h"
 # [limits]
 # max_connections = 1000
 # max_connections_per_ip = 50
+# max_connections_per_service = 500 # per listener (smtp, imap, ...); default: half of max_connections
+# command_timeout = "5m"             # a whole command line; also each reply write
+# data_timeout = "10m"               # DATA/BDAT, extended while at least min_data_rate arrives
+# min_data_rate = 500                # octets per second
+# login_timeout = "1m"               # the whole session before login (SMTP: before AUTH or MAIL)
 # max_message_size = 52428800
 # max_received_headers = 50
 # mailbox_quota = 0                  # octets per mailbox (IMAP QUOTA, APPEND refused above it); 0: none

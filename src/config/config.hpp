@@ -4,6 +4,7 @@
 // the key and what was expected ("tern.toml:7: listen.smtp: expected a list of \"address:port\"").
 // Unknown keys are errors too, so that a typo never silently leaves a default in place.
 #pragma once
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -40,13 +41,27 @@ struct Route {
 struct Limits {
   std::uint32_t max_connections = 1000;
   std::uint32_t max_connections_per_ip = 50;
+  // Per listener name (smtp, imap, ...), so a flood on one service leaves slots for the others;
+  // 0: half of max_connections.
+  std::uint32_t max_connections_per_service = 0;
   std::uint64_t max_message_size = 50ull * 1024 * 1024;
   std::uint32_t max_recipients = 1000;
   std::uint32_t max_received_headers = 50;  // hop limit, RFC 5321 6.3
-  std::chrono::seconds command_timeout{300};  // RFC 5321 4.5.3.2.7 suggests 5 minutes
-  std::chrono::seconds data_timeout{600};
+  // A whole command line (from the wait for it; IMAP and POP3: from its first octet) must arrive
+  // within this; RFC 5321 4.5.3.2.7 suggests 5 minutes. Also the deadline of each reply write.
+  std::chrono::seconds command_timeout{300};
+  std::chrono::seconds data_timeout{600};  // DATA/BDAT, with min_data_rate
+  // Octets per second that DATA, BDAT and IMAP literals must keep up (Postfix's smtpd_min_data_rate).
+  std::uint32_t min_data_rate = 500;
+  // The whole session before login (SMTP: before AUTH or the first MAIL), like Dovecot's login
+  // processes and Postfix's postscreen bound it.
+  std::chrono::seconds login_timeout{60};
   std::uint32_t max_errors = 20;  // protocol errors before the session is closed
   std::uint64_t mailbox_quota = 0;  // octets per mailbox, all folders (IMAP QUOTA, RFC 9208); 0: none
+
+  std::uint32_t connections_per_service() const {
+    return max_connections_per_service ? max_connections_per_service : std::max(1u, max_connections / 2);
+  }
 };
 
 struct Config {

@@ -101,6 +101,7 @@ net::awaitable<void> run_session(std::unique_ptr<net::Stream> owned, ListenerKin
     log::error("imap {}: internal error: {}", session_id, e.what());
     why = "internal error";
   }
+  if (stream.timed_out()) co_await s.say_timeout();
   log::info("imap {}: disconnect from {}{}: {}", session_id, stream.peer_address(),
             s.user().empty() ? "" : " (" + s.user() + ")", why);
   stream.close();
@@ -181,9 +182,15 @@ void Session::store_error(const Command& cmd, const Error& e) {
   internal_error(cmd, e.message);
 }
 
+net::awaitable<void> Session::say_timeout() {
+  // RFC 9051 7.1.5: BYE before the server closes the connection.
+  std::string bye = "* BYE Disconnected: timeout\r\n";
+  if (deflate_) bye = deflate_->compress(bye);
+  co_await stream_.send_farewell(bye);
+}
+
 net::awaitable<void> Session::flush() {
-  if (out_.empty()) co_return;
-  stream_.set_timeout(cfg_.limits.command_timeout);
+  if (out_.empty()) co_return;  // a write has its own deadline: the read deadline stays as it was
   if (deflate_) {
     std::string z = deflate_->compress(out_);
     out_.clear();
@@ -224,7 +231,10 @@ net::awaitable<bool> Session::fill() {
   if (!idling_) co_await flush();
   // An idle session keeps no buffer: most of its time is spent waiting here.
   if (in_.empty() && in_.capacity() > 1024) std::string().swap(in_);
-  stream_.set_timeout(state_ == State::not_authenticated ? login_timeout : idle_timeout);
+  // Waiting for a command: idle_timeout (login_timeout before login); once it has begun, the whole
+  // command, literals included (at min_data_rate), within command_timeout.
+  clock_.arm(command_started_, state_ == State::not_authenticated ? login_timeout : idle_timeout,
+             cfg_.limits.command_timeout, cfg_.limits.min_data_rate);
   if (deflate_) {
     for (;;) {
       bool more = co_await stream_.read_append(deflate_->raw);
@@ -279,6 +289,8 @@ net::awaitable<void> Session::pause(std::chrono::milliseconds d) {
 net::awaitable<void> Session::run() {
   log::info("imap {}: connect from {}:{}{}", id_, stream_.peer_address(), stream_.peer_port(),
             kind_ == ListenerKind::imaps ? " (implicit TLS)" : "");
+  stream_.set_write_timeout(cfg_.limits.command_timeout);
+  stream_.set_session_deadline(cfg_.limits.login_timeout);  // cleared at login
   if (kind_ == ListenerKind::imaps) {
     stream_.set_timeout(cfg_.limits.command_timeout);
     co_await stream_.handshake_server(*svc_.tls);
@@ -291,7 +303,11 @@ net::awaitable<void> Session::run() {
       why_ = "too many protocol errors";
       co_return;
     }
+    bool fed = !in_.empty();
     auto ev = reader_.next(in_);
+    command_started_ = ev.kind == proto::Event::Kind::send_continuation ||
+                       (ev.kind == proto::Event::Kind::need_more && (command_started_ || fed));
+    if (!command_started_) clock_.next_command();
     switch (ev.kind) {
       case proto::Event::Kind::need_more:
         if (!co_await fill()) co_return;
@@ -325,6 +341,7 @@ net::awaitable<void> Session::run() {
 net::awaitable<void> Session::run_command(Command& cmd) {
   tagged_.clear();
   co_await dispatch(cmd);
+  if (state_ != State::not_authenticated) stream_.clear_session_deadline();  // logged in
   if (state_ == State::selected && mbox_) {
     // RFC 9051 7.5.1: no EXPUNGE during FETCH, STORE or SEARCH (their UID forms may have them).
     static const std::set<std::string> no_expunge = {"FETCH", "STORE", "SEARCH", "SORT", "THREAD"};

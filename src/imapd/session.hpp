@@ -156,6 +156,8 @@ class Session {
   boost::asio::any_io_executor executor() { return stream_.socket().get_executor(); }
   const std::string& user() const { return user_; }
   std::uint64_t streamed() const { return streamed_; }  // octets sent from message files
+  // After a timeout: BYE (compressed when COMPRESS is on) within the stream's grace period.
+  net::awaitable<void> say_timeout();
 
  private:
   using Command = imap::proto::Command;
@@ -245,6 +247,8 @@ class Session {
   std::optional<std::string> mailbox_name_in(const std::string& name) const;
 
   net::Stream& stream_;
+  net::CommandClock clock_{stream_};
+  bool command_started_ = false;  // octets of the next command have arrived
   ListenerKind kind_;
   Services svc_;
   const config::Config& cfg_;

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -60,7 +61,57 @@ auto offload(asio::thread_pool& pool, F f) {
       asio::use_awaitable);
 }
 
-// A TCP connection, plain or TLS, with a deadline that closes it when it passes.
+// Limits on connections in total, per service (listener name: a flood on one service leaves slots
+// for the others, as Postfix's per-service process limits and Dovecot's per-service client limits do)
+// and per client address. Thread-safe.
+class ConnectionLimiter {
+ public:
+  struct Limits {
+    std::uint32_t total = 1000;
+    std::uint32_t per_service = 500;
+    std::uint32_t per_address = 50;
+  };
+  explicit ConnectionLimiter(Limits limits) : limits_(limits) {}
+  class Slot {
+   public:
+    Slot() = default;
+    Slot(ConnectionLimiter* l, std::string service, std::string addr)
+        : l_(l), service_(std::move(service)), addr_(std::move(addr)) {}
+    Slot(Slot&& o) noexcept
+        : l_(std::exchange(o.l_, nullptr)), service_(std::move(o.service_)), addr_(std::move(o.addr_)) {}
+    Slot& operator=(Slot&& o) noexcept;
+    ~Slot() { release(); }
+    explicit operator bool() const { return l_ != nullptr; }
+    void release();  // gives the slot back now (idempotent)
+
+   private:
+    ConnectionLimiter* l_ = nullptr;
+    std::string service_;
+    std::string addr_;
+  };
+  enum class Refusal { none, total, per_service, per_address };
+  // An empty Slot with the reason when over a limit.
+  Slot acquire(const std::string& service, const std::string& address, Refusal& why);
+  void set_limits(Limits limits);
+
+ private:
+  std::mutex mu_;
+  Limits limits_;
+  std::uint32_t count_ = 0;
+  std::map<std::string, std::uint32_t> per_service_;
+  std::map<std::string, std::uint32_t> per_address_;
+};
+
+// A TCP connection, plain or TLS, with three deadlines (DESIGN.md: every read and write has one):
+//   - the read deadline, set by the session for what it reads next (set_timeout). With a minimum
+//     rate, each octet read moves it 1/min_rate s later, never further than the timeout from now
+//     (Postfix's smtpd_per_record_deadline with smtpd_min_data_rate): a large message at a fair rate
+//     never times out, a client dripping octets does.
+//   - the write deadline: each write must finish within the write timeout.
+//   - the session deadline, a bound on the whole session until it is cleared (before login).
+// When one passes during a read (or while the session is busy elsewhere), the pending read fails and
+// every later read fails at once; the session may still write one farewell (send_farewell) within a
+// short grace period. When one passes during a write, the connection is closed at once.
 class Stream {
  public:
   explicit Stream(tcp::socket socket);
@@ -70,8 +121,20 @@ class Stream {
 
   // Starts the watchdog; call once, from the session's coroutine.
   void start_watchdog();
-  void set_timeout(std::chrono::seconds t);  // the deadline for the next reads and writes
+  // The read deadline: `t` from now; with min_rate (octets per second, 0: none), extended by what
+  // arrives (see above).
+  void set_timeout(std::chrono::seconds t, std::uint32_t min_rate = 0);
+  void set_write_timeout(std::chrono::seconds t);  // for each write from now on
+  void set_session_deadline(std::chrono::seconds t);  // `t` from now, for the whole session
+  void clear_session_deadline();
   bool timed_out() const { return watch_->timed_out; }
+  // After a timeout that came while the session was reading or busy: writes `text` (the protocol's
+  // "closing for timeout" reply) within a short grace period; a failure is only logged at debug level.
+  // Nothing is written when the TLS handshake had not finished.
+  awaitable<void> send_farewell(std::string_view text);
+  // Keeps the connection's limiter slot until close(), which releases it before closing the socket:
+  // a client that saw its connection close must find the slot free for its next one.
+  void hold(ConnectionLimiter::Slot slot) { watch_->slot = std::move(slot); }
 
   awaitable<std::size_t> read_some(char* buf, std::size_t len);
   awaitable<void> write(std::string_view data);
@@ -96,48 +159,50 @@ class Stream {
  public:
   // Shared with the watchdog coroutine, which may outlive the Stream by one wake-up.
   struct Watch {
+    using clock = std::chrono::steady_clock;
     explicit Watch(const asio::any_io_executor& ex) : timer(ex) {}
     asio::steady_timer timer;
-    std::chrono::steady_clock::time_point deadline;
-    tcp::socket* socket = nullptr;  // null once closed
+    clock::time_point read_deadline;
+    clock::time_point write_deadline;
+    clock::time_point session_deadline = clock::time_point::max();
+    clock::duration read_timeout{};   // the cap of the rate credit
+    std::uint32_t min_rate = 0;       // octets per second; 0: no credit
+    tcp::socket* socket = nullptr;    // null once closed
+    ConnectionLimiter::Slot slot;     // released just before the socket is closed
+    bool writing = false;
     bool timed_out = false;
+    // When the watchdog must act next.
+    clock::time_point due() const { return std::min(session_deadline, writing ? write_deadline : read_deadline); }
+    void credit(std::size_t octets);  // a read brought `octets`
+    void rearm();                     // wakes the watchdog earlier when due() moved earlier
   };
 
  private:
   tcp::socket socket_;
   std::unique_ptr<ssl::stream<tcp::socket&>> tls_;
   std::shared_ptr<Watch> watch_;
+  std::chrono::seconds write_timeout_{300};
+  bool tls_ready_ = false;  // the handshake finished: a farewell may go out inside TLS
   std::string peer_;
   std::uint16_t peer_port_ = 0;
 };
 
-// Limits on connections in total and per client address. Thread-safe.
-class ConnectionLimiter {
+// The read deadlines of a command loop. Waiting for a command may take `idle`; from its first octet,
+// the whole command (its line, and an IMAP command's literals at min_rate) must arrive within
+// `command`, so a client sending one octet every few seconds is cut off instead of keeping its
+// connection slot forever. The writes of replies in between never move these deadlines.
+class CommandClock {
  public:
-  ConnectionLimiter(std::uint32_t total, std::uint32_t per_address) : total_(total), per_address_(per_address) {}
-  class Slot {
-   public:
-    Slot() = default;
-    Slot(ConnectionLimiter* l, std::string addr) : l_(l), addr_(std::move(addr)) {}
-    Slot(Slot&& o) noexcept : l_(std::exchange(o.l_, nullptr)), addr_(std::move(o.addr_)) {}
-    Slot& operator=(Slot&&) = delete;
-    ~Slot();
-    explicit operator bool() const { return l_ != nullptr; }
-
-   private:
-    ConnectionLimiter* l_ = nullptr;
-    std::string addr_;
-  };
-  enum class Refusal { none, total, per_address };
-  // An empty Slot with the reason when over a limit.
-  Slot acquire(const std::string& address, Refusal& why);
-  void set_limits(std::uint32_t total, std::uint32_t per_address);
+  explicit CommandClock(Stream& stream) : stream_(stream) {}
+  // Before each read of the command loop; `started`: octets of the next command have arrived.
+  void arm(bool started, std::chrono::seconds idle, std::chrono::seconds command, std::uint32_t min_rate = 0);
+  // A whole command (or a refused line) was read: the next read waits for a new command.
+  void next_command() { armed_ = Armed::none; }
 
  private:
-  std::mutex mu_;
-  std::uint32_t total_, per_address_;
-  std::uint32_t count_ = 0;
-  std::map<std::string, std::uint32_t> per_;
+  enum class Armed { none, idle, command };
+  Stream& stream_;
+  Armed armed_ = Armed::none;
 };
 
 // A server TLS context from PEM files (TLS 1.2 and later).

@@ -1,5 +1,7 @@
 #include "net/net.hpp"
 
+#include "base/log.hpp"
+
 namespace tern::net {
 
 Stream::Stream(tcp::socket socket)
@@ -14,47 +16,127 @@ Stream::Stream(tcp::socket socket)
     peer_port_ = ep.port();
   }
   socket_.set_option(tcp::no_delay(true), ec);
-  watch_->deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
+  // Until the session sets its own: RFC 5321 4.5.3.2.7's five minutes.
+  watch_->read_timeout = std::chrono::seconds(300);
+  watch_->read_deadline = Watch::clock::now() + watch_->read_timeout;
 }
 
 Stream::~Stream() { close(); }
 
 namespace {
 
-// Wakes at the deadline; if it has not moved meanwhile, closes the socket so the pending I/O fails.
-// A free coroutine taking its state by value (not a capturing lambda: see offload in net.hpp).
+// After a timeout, the session's farewell must go out within this, or the connection is closed.
+constexpr std::chrono::seconds farewell_grace{5};
+
+// Wakes when the earliest deadline is due. The first time: marks the stream timed out and cancels
+// the pending read, so the session ends its read with an error and may say goodbye; if a write was
+// in progress (a reply cut in the middle cannot be followed by a farewell) or the farewell's grace
+// has passed too, closes the socket. A free coroutine taking its state by value (not a capturing
+// lambda: see offload in net.hpp).
 awaitable<void> watchdog(std::shared_ptr<Stream::Watch> w) {
   while (w->socket) {
-    w->timer.expires_at(w->deadline);
+    w->timer.expires_at(w->due());
     boost::system::error_code ec;
     co_await w->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (!w->socket) break;
-    if (std::chrono::steady_clock::now() >= w->deadline) {
+    auto now = Stream::Watch::clock::now();
+    if (now < w->due()) continue;  // moved later meanwhile, or re-armed earlier (a cancelled wait)
+    boost::system::error_code ignored;
+    if (w->timed_out || w->writing) {
       w->timed_out = true;
-      boost::system::error_code ignored;
+      w->slot.release();
       w->socket->close(ignored);
       w->socket = nullptr;
       break;
     }
+    w->timed_out = true;
+    w->session_deadline = Stream::Watch::clock::time_point::max();
+    w->read_deadline = w->write_deadline = now + farewell_grace;
+    w->socket->cancel(ignored);
   }
 }
 
 }  // namespace
 
+void Stream::Watch::credit(std::size_t octets) {
+  if (min_rate == 0 || timed_out) return;
+  auto gained = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(double(octets) / min_rate));
+  read_deadline = std::min(read_deadline + gained, clock::now() + read_timeout);
+}
+
+void Stream::Watch::rearm() {
+  if (socket && due() < timer.expiry()) timer.expires_at(due());  // the watchdog's wait ends now
+}
+
 void Stream::start_watchdog() { asio::co_spawn(socket_.get_executor(), watchdog(watch_), asio::detached); }
 
-void Stream::set_timeout(std::chrono::seconds t) { watch_->deadline = std::chrono::steady_clock::now() + t; }
+void Stream::set_timeout(std::chrono::seconds t, std::uint32_t min_rate) {
+  if (watch_->timed_out) return;  // the farewell's grace is not the session's to extend
+  watch_->read_timeout = t;
+  watch_->min_rate = min_rate;
+  watch_->read_deadline = Watch::clock::now() + t;
+  watch_->rearm();
+}
+
+void Stream::set_write_timeout(std::chrono::seconds t) { write_timeout_ = t; }
+
+void Stream::set_session_deadline(std::chrono::seconds t) {
+  if (watch_->timed_out) return;
+  watch_->session_deadline = Watch::clock::now() + t;
+  watch_->rearm();
+}
+
+void Stream::clear_session_deadline() {
+  if (!watch_->timed_out) watch_->session_deadline = Watch::clock::time_point::max();
+}
+
+awaitable<void> Stream::send_farewell(std::string_view text) {
+  if (!watch_->socket || (tls_ && !tls_ready_)) co_return;
+  try {
+    co_await write(text);
+  } catch (const boost::system::system_error& e) {
+    // The client is gone or does not read; the connection is closed next anyway.
+    log::debug("{}: the timeout reply was not delivered: {}", peer_, e.code().message());
+  }
+}
+
+namespace {
+
+// Every read after a timeout fails at once: the session ends even if the deadline passed while it
+// was busy with something else (a store query, a password hash).
+void throw_if_timed_out(const Stream::Watch& w) {
+  if (w.timed_out) throw boost::system::system_error(asio::error::timed_out);
+}
+
+}  // namespace
 
 awaitable<std::size_t> Stream::read_some(char* buf, std::size_t len) {
-  if (tls_) co_return co_await tls_->async_read_some(asio::buffer(buf, len), asio::use_awaitable);
-  co_return co_await socket_.async_read_some(asio::buffer(buf, len), asio::use_awaitable);
+  throw_if_timed_out(*watch_);
+  std::size_t n = 0;
+  if (tls_)
+    n = co_await tls_->async_read_some(asio::buffer(buf, len), asio::use_awaitable);
+  else
+    n = co_await socket_.async_read_some(asio::buffer(buf, len), asio::use_awaitable);
+  watch_->credit(n);
+  co_return n;
 }
 
 awaitable<void> Stream::write(std::string_view data) {
-  if (tls_)
-    co_await asio::async_write(*tls_, asio::buffer(data), asio::use_awaitable);
-  else
-    co_await asio::async_write(socket_, asio::buffer(data), asio::use_awaitable);
+  auto w = watch_;
+  w->write_deadline = Watch::clock::now() + (w->timed_out ? farewell_grace : write_timeout_);
+  w->writing = true;
+  w->rearm();
+  try {
+    if (tls_)
+      co_await asio::async_write(*tls_, asio::buffer(data), asio::use_awaitable);
+    else
+      co_await asio::async_write(socket_, asio::buffer(data), asio::use_awaitable);
+  } catch (...) {
+    w->writing = false;
+    throw;
+  }
+  w->writing = false;
+  w->rearm();  // back to the read deadline, which may be due before the write deadline was
 }
 
 std::string Stream::describe_end(const boost::system::system_error& e) const {
@@ -74,6 +156,7 @@ awaitable<bool> Stream::read_append(std::string& in) {
   constexpr std::size_t chunk = 16384;
   auto old = in.size();
   try {
+    throw_if_timed_out(*watch_);
     if (!tls_) co_await socket_.async_wait(tcp::socket::wait_read, asio::use_awaitable);
     in.resize(old + chunk);
     auto n = co_await read_some(in.data() + old, chunk);
@@ -96,6 +179,7 @@ awaitable<void> Stream::write_pending(std::string& out) {
 awaitable<void> Stream::handshake_server(ssl::context& ctx) {
   tls_ = std::make_unique<ssl::stream<tcp::socket&>>(socket_, ctx);
   co_await tls_->async_handshake(ssl::stream_base::server, asio::use_awaitable);
+  tls_ready_ = true;
 }
 
 std::string Stream::tls_description() const {
@@ -106,40 +190,64 @@ std::string Stream::tls_description() const {
 
 void Stream::close() {
   boost::system::error_code ec;
+  watch_->slot.release();  // before the client can see the close (see hold())
   watch_->socket = nullptr;
   watch_->timer.cancel();
   socket_.shutdown(tcp::socket::shutdown_both, ec);
   socket_.close(ec);
 }
 
-ConnectionLimiter::Slot::~Slot() {
+ConnectionLimiter::Slot& ConnectionLimiter::Slot::operator=(Slot&& o) noexcept {
+  if (this != &o) {
+    release();
+    l_ = std::exchange(o.l_, nullptr);
+    service_ = std::move(o.service_);
+    addr_ = std::move(o.addr_);
+  }
+  return *this;
+}
+
+void ConnectionLimiter::Slot::release() {
   if (!l_) return;
   std::lock_guard lock(l_->mu_);
   --l_->count_;
-  if (--l_->per_[addr_] == 0) l_->per_.erase(addr_);
+  if (--l_->per_service_[service_] == 0) l_->per_service_.erase(service_);
+  if (--l_->per_address_[addr_] == 0) l_->per_address_.erase(addr_);
+  l_ = nullptr;
 }
 
-ConnectionLimiter::Slot ConnectionLimiter::acquire(const std::string& address, Refusal& why) {
+ConnectionLimiter::Slot ConnectionLimiter::acquire(const std::string& service, const std::string& address,
+                                                   Refusal& why) {
   std::lock_guard lock(mu_);
   why = Refusal::none;
-  if (count_ >= total_) {
+  auto service_it = per_service_.find(service);
+  auto address_it = per_address_.find(address);
+  if (count_ >= limits_.total)
     why = Refusal::total;
-    return {};
-  }
-  auto& n = per_[address];
-  if (n >= per_address_) {
+  else if (service_it != per_service_.end() && service_it->second >= limits_.per_service)
+    why = Refusal::per_service;
+  else if (address_it != per_address_.end() && address_it->second >= limits_.per_address)
     why = Refusal::per_address;
-    return {};
-  }
-  ++n;
+  if (why != Refusal::none) return {};
   ++count_;
-  return Slot(this, address);
+  ++per_service_[service];
+  ++per_address_[address];
+  return Slot(this, service, address);
 }
 
-void ConnectionLimiter::set_limits(std::uint32_t total, std::uint32_t per_address) {
+void ConnectionLimiter::set_limits(Limits limits) {
   std::lock_guard lock(mu_);
-  total_ = total;
-  per_address_ = per_address;
+  limits_ = limits;
+}
+
+void CommandClock::arm(bool started, std::chrono::seconds idle, std::chrono::seconds command, std::uint32_t min_rate) {
+  if (!started && armed_ == Armed::none) {
+    stream_.set_timeout(idle);
+    armed_ = Armed::idle;
+  } else if (started && armed_ != Armed::command) {
+    stream_.set_timeout(command, min_rate);
+    armed_ = Armed::command;
+  }
 }
 
 }  // namespace tern::net

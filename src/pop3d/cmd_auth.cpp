@@ -19,6 +19,7 @@ namespace proto = pop3::proto;
 
 net::awaitable<Session::SaslResponse> Session::read_sasl_response() {
   reader_.expect_sasl_response();
+  stream_.set_timeout(cfg_.limits.command_timeout);  // for the whole response line
   for (;;) {
     std::size_t consumed = 0;
     auto ev = reader_.feed(in_, consumed);

@@ -26,6 +26,8 @@ net::awaitable<void> run_session(std::unique_ptr<net::Stream> owned, ListenerKin
     log::error("pop3 {}: internal error: {}", session_id, e.what());
     why = "internal error";
   }
+  // As Dovecot does (RFC 1939 3 would allow closing silently): the client learns why.
+  if (stream.timed_out()) co_await stream.send_farewell(proto::err("Disconnected: timeout"));
   // RFC 1939 6: only QUIT enters the UPDATE state; anything else leaves the maildrop as it was.
   std::string kept;
   if (auto n = s.marked()) kept = fmt::format("; {} message(s) marked for deletion kept", n);
@@ -38,14 +40,12 @@ Session::Session(net::Stream& stream, ListenerKind kind, Services services, std:
     : stream_(stream), kind_(kind), svc_(std::move(services)), cfg_(*svc_.config), id_(std::move(id)) {}
 
 net::awaitable<void> Session::flush() {
-  if (out_.empty()) co_return;  // keeps the read deadline the caller set (DATA has its own)
-  stream_.set_timeout(cfg_.limits.command_timeout);
+  if (out_.empty()) co_return;  // a write has its own deadline: the read deadline stays as it was
   co_await stream_.write_pending(out_);
 }
 
 net::awaitable<bool> Session::fill() {
   co_await flush();  // never wait for input with responses unsent (RFC 2449 6.6)
-  stream_.set_timeout(idle_timeout);
   bool more = co_await stream_.read_append(in_);
   co_return more;
 }
@@ -96,6 +96,8 @@ Session::Message* Session::message_of(const Command& cmd) {
 net::awaitable<void> Session::run() {
   log::info("pop3 {}: connect from {}:{}{}", id_, stream_.peer_address(), stream_.peer_port(),
             kind_ == ListenerKind::pop3s ? " (implicit TLS)" : "");
+  stream_.set_write_timeout(cfg_.limits.command_timeout);
+  stream_.set_session_deadline(cfg_.limits.login_timeout);  // cleared at login
   if (kind_ == ListenerKind::pop3s) {
     stream_.set_timeout(cfg_.limits.command_timeout);
     co_await stream_.handshake_server(*svc_.tls);
@@ -111,8 +113,16 @@ net::awaitable<void> Session::run() {
     std::size_t consumed = 0;
     auto ev = reader_.feed(in_, consumed);
     in_.erase(0, consumed);
+    if (ev.kind != proto::Event::need_more) {
+      clock_.next_command();
+      line_started_ = false;
+    }
     switch (ev.kind) {
       case proto::Event::need_more:
+        // RFC 1939 3's ten-minute autologout between commands; a command's line, once begun, must
+        // arrive whole within command_timeout.
+        line_started_ = line_started_ || consumed > 0;
+        clock_.arm(line_started_, idle_timeout, cfg_.limits.command_timeout);
         if (!co_await fill()) co_return;
         break;
       case proto::Event::error:
@@ -126,6 +136,7 @@ net::awaitable<void> Session::run() {
           co_await flush();
           co_return;
         }
+        if (state_ != State::authorization) stream_.clear_session_deadline();  // logged in
         break;
     }
   }

@@ -12,7 +12,9 @@
 // TRANSACTION state expunges the marked messages durably (Mailstore::expunge fsyncs before it returns)
 // and only then answers +OK. A dropped connection, a timeout or too many errors delete nothing.
 //
-// Security posture: every read has a deadline (idle_timeout, RFC 1939 3's ten-minute autologout);
+// Security posture: every read has a deadline (idle_timeout, RFC 1939 3's ten-minute autologout,
+// between commands; a begun command line within command_timeout; the session before login within
+// login_timeout);
 // lines are bounded (pop3/proto); input pipelined behind STLS is discarded (RFC 2595 4); USER/PASS and
 // AUTH only over TLS unless [auth] allow_plaintext; archives cannot log in; failed logins are delayed
 // and counted per client address, and an address with too many is refused for a while
@@ -121,6 +123,8 @@ class Session {
   void internal_error(std::string_view what);
 
   net::Stream& stream_;
+  net::CommandClock clock_{stream_};
+  bool line_started_ = false;  // octets of the next command have arrived
   ListenerKind kind_;
   Services svc_;
   const config::Config& cfg_;

@@ -23,6 +23,7 @@ constexpr std::chrono::seconds throttled_pause{1};
 
 net::awaitable<std::optional<std::string>> Session::read_sasl_line() {
   co_await flush();
+  stream_.set_timeout(cfg_.limits.command_timeout);  // for the whole line
   for (;;) {
     std::size_t consumed = 0;
     auto ev = reader_.feed(in_, consumed);
@@ -34,7 +35,6 @@ net::awaitable<std::optional<std::string>> Session::read_sasl_line() {
       co_return line;
     }
     if (ev.kind == smtp::proto::CommandEvent::error) co_return std::nullopt;
-    stream_.set_timeout(cfg_.limits.command_timeout);
     if (!co_await fill()) throw boost::system::system_error(boost::asio::error::eof);
   }
 }

@@ -1,6 +1,7 @@
 // DATA (RFC 5321 4.1.1.4):  "DATA" CRLF, then the message ending with CRLF "." CRLF
 // BDAT (RFC 3030):          "BDAT" SP chunk-size [SP "LAST"] CRLF, then chunk-size octets
 #include <cerrno>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -21,11 +22,12 @@ net::awaitable<void> Session::cmd_data() {
   reply(code::start_input, "", "End data with <CR><LF>.<CR><LF>");
   co_await flush();
   smtp::proto::DataReader reader(cfg_.limits.max_message_size);
+  // One deadline for the whole message, extended only while min_data_rate keeps up.
+  stream_.set_timeout(cfg_.limits.data_timeout, cfg_.limits.min_data_rate);
   for (;;) {
     auto n = reader.feed(in_);
     in_.erase(0, n);
     if (reader.done()) break;
-    stream_.set_timeout(cfg_.limits.data_timeout);
     if (!co_await fill()) throw boost::system::system_error(boost::asio::error::eof);
   }
   co_await finish_message(reader.take_message(), reader.bare_line_end(), reader.too_big());
@@ -46,11 +48,13 @@ net::awaitable<void> Session::cmd_bdat(const std::string& arg) {
   std::string& target = refused ? sink : tx_->bdat_message;
   if (!refused) tx_->bdat_started = true;
   smtp::proto::BdatReader reader(args.size, target, refused ? 0 : cfg_.limits.max_message_size);
+  bool deadline_set = false;  // one deadline for the whole chunk, as for DATA
   for (;;) {
     auto n = reader.feed(in_);
     in_.erase(0, n);
     if (reader.done()) break;
-    stream_.set_timeout(cfg_.limits.data_timeout);
+    co_await flush();
+    if (!std::exchange(deadline_set, true)) stream_.set_timeout(cfg_.limits.data_timeout, cfg_.limits.min_data_rate);
     if (!co_await fill()) throw boost::system::system_error(boost::asio::error::eof);
     if (refused) sink.clear();
   }

@@ -14,6 +14,9 @@ net::awaitable<void> run_session(std::unique_ptr<net::Stream> owned, ListenerKin
                                  std::string session_id) {
   net::Stream& stream = *owned;
   const char* why = "client quit";
+  // RFC 5321 4.5.3.2.7: a server that times out should say so (421) before it closes, as Postfix does.
+  auto timeout_reply =
+      smtp::proto::Reply{code::unavailable, "4.4.2", fmt::format("{} Error: timeout exceeded", services.config->hostname)}.format();
   try {
     stream.start_watchdog();
     Session s(stream, kind, std::move(services), session_id);
@@ -25,7 +28,12 @@ net::awaitable<void> run_session(std::unique_ptr<net::Stream> owned, ListenerKin
     why = nullptr;
     log::error("smtp {}: internal error: {}", session_id, e.what());
   }
-  if (why) log::debug("smtp {}: disconnect from {}: {}", session_id, stream.peer_address(), why);
+  if (stream.timed_out()) {
+    co_await stream.send_farewell(timeout_reply);
+    log::info("smtp {}: disconnect from {}: timeout", session_id, stream.peer_address());
+  } else if (why) {
+    log::debug("smtp {}: disconnect from {}: {}", session_id, stream.peer_address(), why);
+  }
   stream.close();
 }
 
@@ -38,8 +46,7 @@ void Session::reply(int code, std::string_view enhanced, std::string_view text) 
 void Session::reply(const Reply& r) { out_ += r.format(); }
 
 net::awaitable<void> Session::flush() {
-  if (out_.empty()) co_return;  // keeps the read deadline the caller set (DATA has its own)
-  stream_.set_timeout(cfg_.limits.command_timeout);
+  if (out_.empty()) co_return;  // a write has its own deadline: the read deadline stays as it was
   co_await stream_.write_pending(out_);
 }
 
@@ -64,6 +71,8 @@ void Session::protocol_error() { ++errors_; }
 net::awaitable<void> Session::run() {
   log::info("smtp {}: connect from {}:{}{}", id_, stream_.peer_address(), stream_.peer_port(),
             kind_ == ListenerKind::submissions ? " (implicit TLS)" : "");
+  stream_.set_write_timeout(cfg_.limits.command_timeout);
+  stream_.set_session_deadline(cfg_.limits.login_timeout);  // cleared by AUTH or the first MAIL
   if (kind_ == ListenerKind::submissions) {
     stream_.set_timeout(cfg_.limits.command_timeout);
     co_await stream_.handshake_server(*svc_.tls);
@@ -81,18 +90,24 @@ net::awaitable<void> Session::run() {
     in_.erase(0, consumed);
     switch (ev.kind) {
       case smtp::proto::CommandEvent::need_more:
-        stream_.set_timeout(cfg_.limits.command_timeout);
+        // SMTP has no idle wait apart: RFC 5321 4.5.3.2.7's timeout covers waiting for and reading
+        // the whole line, however it trickles in.
+        co_await flush();
+        clock_.arm(false, cfg_.limits.command_timeout, cfg_.limits.command_timeout);
         if (!co_await fill()) co_return;
         break;
       case smtp::proto::CommandEvent::error:
+        clock_.next_command();
         protocol_error();
         reply(ev.err.reply);
         break;
       case smtp::proto::CommandEvent::command:
+        clock_.next_command();
         if (!co_await dispatch(ev.cmd)) {
           co_await flush();
           co_return;
         }
+        if (!user_.empty() || tx_) stream_.clear_session_deadline();  // logged in, or mail under way
         break;
     }
   }

@@ -7,7 +7,8 @@
 // cmd_<verb>.cpp. Replies are queued and flushed before the session blocks on input, which is all
 // PIPELINING (RFC 2920) asks of a server.
 //
-// Security posture: every read has a deadline; lines are bounded (smtp/proto); bytes pipelined behind
+// Security posture: every read has a deadline (a whole command line within command_timeout, DATA at
+// min_data_rate, the session before AUTH or the first MAIL within login_timeout); lines are bounded (smtp/proto); bytes pipelined behind
 // STARTTLS are discarded (RFC 3207 5, CVE-2011-0411 class); DATA ends only at CRLF.CRLF and a bare CR
 // or LF refuses the message (SMTP smuggling); AUTH only over TLS unless allow_plaintext; repeated
 // protocol errors close the session; failed AUTH is delayed and throttled (auth/throttle).
@@ -85,6 +86,7 @@ class Session {
   void protocol_error();
 
   net::Stream& stream_;
+  net::CommandClock clock_{stream_};
   ListenerKind kind_;
   Services svc_;
   const config::Config& cfg_;

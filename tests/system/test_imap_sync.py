@@ -218,9 +218,8 @@ class ViewModel:
                 continue
             m = re.match(rb"^\* VANISHED (?!\(EARLIER\))(\S+)$", r)
             if m:
-                # UIDs only: the QRESYNC observer learns the UIDs of new messages at once
-                gone = set(seq_set(m.group(1).decode()))
-                self.uids = [u for u in self.uids if u not in gone]
+                for uid in seq_set(m.group(1).decode()):
+                    self.vanish(uid)
                 continue
             m = re.match(rb"^\* (\d+) FETCH \(.*UID (\d+)", r)
             if m:
@@ -232,8 +231,51 @@ class ViewModel:
                 else:
                     self.uids[n - 1] = uid
 
+    def vanish(self, uid):
+        """RFC 7162 3.2.10: VANISHED (without EARLIER) names only messages the client was told of, and
+        each UID in it decrements the message count like an EXPUNGE, also the UID of a message the
+        client knows only from EXISTS (None here). UIDs ascend with sequence numbers, so such a UID
+        takes the place of an unknown one between its known neighbours (which one does not matter:
+        they are all unknown)."""
+        if uid in self.uids:
+            self.uids.remove(uid)
+            return
+        below = [i for i, u in enumerate(self.uids) if u is not None and u < uid]
+        above = [i for i, u in enumerate(self.uids) if u is not None and u > uid]
+        lo = below[-1] + 1 if below else 0
+        hi = above[0] if above else len(self.uids)
+        for i in range(lo, hi):
+            if self.uids[i] is None:
+                del self.uids[i]
+                return
+        self.errors.append(f"VANISHED {uid}: not a message the client was told of")
+
 
 class ConcurrentViewTests(ImapCase):
+    def test_vanished_message_known_only_by_exists(self):
+        """A QRESYNC client that learned of a message by EXISTS alone (no UID yet) is told of its
+        expunge by VANISHED with that UID; its count must drop by one (RFC 7162 3.2.10), or its next
+        FETCH n:* names a message number the server no longer has."""
+        setup = self.conn()
+        first = [self.append(setup, message(f"vk {i}")) for i in range(3)]
+        o = self.conn()
+        o.ok("ENABLE QRESYNC")
+        o.select()
+        model = ViewModel([int(v["UID"]) for _, v in sorted(o.ok("FETCH 1:* UID").fetches().items())])
+        self.assertEqual(model.uids, first)
+        new = self.append(setup, message("vk new"))
+        model.apply(o.ok("NOOP").untagged)
+        self.assertEqual(model.uids, first + [None])
+        setup.select()
+        setup.ok(f"UID STORE {new} +FLAGS.SILENT (\\Deleted)")
+        setup.ok(f"UID EXPUNGE {new}")
+        r = o.ok("NOOP")
+        self.assertIn(f"* VANISHED {new}".encode(), r.untagged)
+        model.apply(r.untagged)
+        self.assertEqual(model.errors, [])
+        self.assertEqual(model.uids, first)
+        self.assertEqual(o.cmd(f"FETCH {len(model.uids)}:* UID").status, "OK")
+
     def test_views_stay_consistent_under_concurrent_changes(self):
         """Writers APPEND, flag and EXPUNGE at once while observers (IDLE, NOOP polling, QRESYNC) keep
         a model of the mailbox from the untagged responses only; at the end each model must be the

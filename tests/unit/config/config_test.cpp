@@ -219,6 +219,32 @@ TEST(ConfigDefaults, EmptyFile) {
   EXPECT_EQ(c.log_level, "info");
 }
 
+TEST(ConfigLimits, TimeoutsAndServiceSlots) {
+  auto r = parse("[limits]\nmax_connections = 40\nmax_connections_per_service = 7\ncommand_timeout = \"2s\"\n"
+                 "data_timeout = \"3s\"\nmin_data_rate = 0\nlogin_timeout = \"20s\"\n",
+                 "/opt/tern/tern.toml");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->limits.connections_per_service(), 7u);
+  EXPECT_EQ(r->limits.command_timeout, 2s);
+  EXPECT_EQ(r->limits.data_timeout, 3s);
+  EXPECT_EQ(r->limits.min_data_rate, 0u);
+  EXPECT_EQ(r->limits.login_timeout, 20s);
+  // Without the key each service may take half of the slots.
+  auto d = parse("[limits]\nmax_connections = 40\n", "/opt/tern/tern.toml");
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->limits.connections_per_service(), 20u);
+  EXPECT_EQ(Limits{}.connections_per_service(), 500u);
+  EXPECT_EQ(Limits{}.min_data_rate, 500u);
+  EXPECT_EQ(Limits{}.login_timeout, 60s);
+}
+
+TEST(ConfigLimits, BadTimeoutsAndSlots) {
+  EXPECT_CONFIG_ERROR("[limits]\nmax_connections_per_service = 0\n", 2, "limits.max_connections_per_service");
+  EXPECT_CONFIG_ERROR("[limits]\nlogin_timeout = \"soon\"\n", 2, "limits.login_timeout");
+  EXPECT_CONFIG_ERROR("[limits]\ncommand_timeout = \"0s\"\n", 2, "limits.command_timeout");
+  EXPECT_CONFIG_ERROR("[limits]\nmin_data_rate = -1\n", 2, "limits.min_data_rate");
+}
+
 TEST(ConfigDefaults, EmptyTablesKeepDefaults) {
   auto r = parse("[listen]\n[auth]\n[dns]\n[outbound]\n[limits]\n[log]\n", "/opt/tern/tern.toml");
   ASSERT_TRUE(r) << r.error().message;
