@@ -124,8 +124,10 @@ class Server {
     pool_.join();
     // A clean stop leaves no socket and no lock file behind (the lock is held until the close).
     std::error_code ec;
-    std::filesystem::remove(cfg.data_dir / "control.sock", ec);
-    std::filesystem::remove(cfg.data_dir / "tern.lock", ec);
+    // cfg_ itself, not the `cfg` reference taken at start: a SIGHUP reload replaced that object.
+    auto data_dir = cfg_->data_dir;
+    std::filesystem::remove(data_dir / "control.sock", ec);
+    std::filesystem::remove(data_dir / "tern.lock", ec);
     ::close(lock_fd_);
     lock_fd_ = -1;
     log::info("tern stopped");
