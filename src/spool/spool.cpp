@@ -29,16 +29,7 @@ Paths::Paths(const fs::path& data_dir)
       lost_found(data_dir / "mail" / "lost+found") {}
 
 void quarantine(const Paths& paths, const fs::path& file, const std::string& why) {
-  store::ensure_dir(paths.lost_found);
-  auto name = file.filename().string();
-  auto target = paths.lost_found / name;
-  for (int i = 1; fs::exists(target) || fs::exists(target.string() + ".why"); ++i)
-    target = paths.lost_found / fmt::format("{}.{}", name, i);
-  auto note = fmt::format("{}\nfrom: {}\nwhen: {}\n", why, file.string(), rfc5322_date());
-  store::write_file_synced(target.string() + ".why.tmp", target.string() + ".why", note);
-  fs::rename(file, target);
-  store::fsync_dir(paths.lost_found);
-  store::fsync_dir(file.parent_path());
+  auto target = store::set_aside_in_lost_found(paths.lost_found, file, why);
   log::warn("moved {} to {}: {}", file.string(), target.string(), why);
 }
 

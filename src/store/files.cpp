@@ -9,6 +9,10 @@
 #include <exception>
 #include <system_error>
 
+#include <fmt/format.h>
+
+#include "base/strings.hpp"
+
 namespace tern::store {
 namespace {
 
@@ -143,6 +147,20 @@ void patch_file_synced(const std::filesystem::path& file, std::size_t offset, st
     offset += static_cast<std::size_t>(n);
   }
   if (::fdatasync(f.fd) != 0) fail("fsync", file);
+}
+
+std::filesystem::path set_aside_in_lost_found(const std::filesystem::path& lost_found, const std::filesystem::path& what, std::string_view why) {
+  ensure_dir(lost_found);
+  auto name = what.filename().string();
+  auto target = lost_found / name;
+  for (int i = 1; std::filesystem::exists(target) || std::filesystem::exists(target.string() + ".why"); ++i)
+    target = lost_found / fmt::format("{}.{}", name, i);
+  auto note = fmt::format("{}\nfrom: {}\nwhen: {}\n", why, what.string(), rfc5322_date());
+  write_file_synced(target.string() + ".why.tmp", target.string() + ".why", note);
+  std::filesystem::rename(what, target);
+  fsync_dir(lost_found);
+  fsync_dir(what.parent_path());
+  return target;
 }
 
 }  // namespace tern::store

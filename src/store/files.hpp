@@ -41,6 +41,12 @@ class DirSyncer {
   bool syncing_ = false;
 };
 
+// Moves `what` (a file or a folder) into `lost_found` with a .why note beside it saying why (principle
+// 2: set aside, never deleted): note written and fsync'd first, then the rename, then both folders
+// fsync'd. Returns where it went. The one way the spool and the mailstore quarantine.
+std::filesystem::path set_aside_in_lost_found(const std::filesystem::path& lost_found, const std::filesystem::path& what,
+                                              std::string_view why);
+
 // Overwrites `len` bytes at `offset` and fsyncs (used to mark a recipient done in place).
 void patch_file_synced(const std::filesystem::path& file, std::size_t offset, std::string_view bytes);
 

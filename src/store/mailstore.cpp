@@ -164,20 +164,6 @@ std::optional<std::string> decode_path_component(std::string_view name) {
   return out;
 }
 
-fs::path set_aside_in_lost_found(const fs::path& lost_found, const fs::path& what, std::string_view why) {
-  ensure_dir(lost_found);
-  auto name = what.filename().string();
-  auto target = lost_found / name;
-  for (int i = 1; fs::exists(target) || fs::exists(target.string() + ".why"); ++i)
-    target = lost_found / fmt::format("{}.{}", name, i);
-  auto note = fmt::format("{}\nfrom: {}\nwhen: {}\n", why, what.string(), rfc5322_date());
-  write_file_synced(target.string() + ".why.tmp", target.string() + ".why", note);
-  fs::rename(what, target);
-  fsync_dir(lost_found);
-  fsync_dir(what.parent_path());
-  return target;
-}
-
 std::optional<FolderFile> read_folder_file(const fs::path& fdir) {
   try {
     auto text = read_file(fdir / ".folder");

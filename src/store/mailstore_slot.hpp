@@ -34,9 +34,6 @@ std::string_view cached_header(std::string_view content);
 // "17.1b2c.3" -> uid 17, tag "1b2c.3"; nullopt when the name is not a message file.
 std::optional<std::pair<std::uint32_t, std::string>> parse_message_name(std::string_view name);
 std::optional<FolderFile> read_folder_file(const std::filesystem::path& fdir);
-// Moves `what` (a file or folder) into lost+found with a .why note saying why; returns where it went.
-std::filesystem::path set_aside_in_lost_found(const std::filesystem::path& lost_found, const std::filesystem::path& what,
-                                              std::string_view why);
 // Writes .folder atomically (tmp + rename; the caller fsyncs the folder directory).
 void write_folder_file(const std::filesystem::path& fdir, std::string_view name, const FolderFile& f);
 // Flags as stored: space-separated, no duplicates (system flags compare case-insensitively, keywords too).
