@@ -239,7 +239,7 @@ int init(const Options& o) {
                                 : "move it away first if a new, empty directory is really wanted"));
   }
   if (!health.usable() && mail_held(cfg->data_dir).any() && !o.force)
-    return fail(directory_refusal(*cfg, Error{db_file.string() + ": no directory database", 0, Error::Kind::not_found},
+    return fail(directory_refusal(*cfg, Error{db_file.string() + ": no directory database", Error::Kind::not_found},
                                   o.config) +
                 " (or, to start with an empty directory anyway: tern init --force)");
   try {

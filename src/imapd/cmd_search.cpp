@@ -270,7 +270,7 @@ struct SearchJob {
     } catch (const std::exception& e) {
       out.ok = false;
       out.error = Error{e.what()};
-      if (auto* se = dynamic_cast<const std::system_error*>(&e)) out.error.sys_errno = se->code().value();
+      if (auto* se = dynamic_cast<const std::system_error*>(&e)) out.error = Error::from(*se);
     }
     return out;
   }

@@ -157,6 +157,8 @@ void Session::internal_error(const Command& cmd, std::string_view what) {
   no(cmd, fmt::format("[SERVERBUG] Internal error, please try again later (session {})", id_));
 }
 
+// Every store error's reply, by kind, in one place (as Dovecot's imap_get_error_string): RFC 5530's
+// response codes tell the client whether to retry, give up, or tell the user.
 void Session::store_error(const Command& cmd, const Error& e) {
   switch (e.kind) {
     case Error::Kind::not_found:
@@ -171,13 +173,25 @@ void Session::store_error(const Command& cmd, const Error& e) {
     case Error::Kind::limit:
       no(cmd, "[LIMIT] " + e.message);
       return;
+    case Error::Kind::over_quota:
+      no(cmd, "[OVERQUOTA] " + e.message);
+      return;
+    case Error::Kind::expunged:
+      no(cmd, "[EXPUNGEISSUED] " + e.message);
+      return;
+    case Error::Kind::in_use:
+      no(cmd, "[INUSE] " + e.message);
+      return;
+    case Error::Kind::temporary:
+      log::warn("imap {}: {}", id_, e.message);
+      no(cmd, "[UNAVAILABLE] The mailbox is busy; try again later");
+      return;
+    case Error::Kind::no_space:
+      log::error("imap {}: {}", id_, e.message);
+      no(cmd, "[SERVERBUG] The server is out of disk space; try again later");
+      return;
     case Error::Kind::failed:
       break;
-  }
-  if (e.sys_errno == ENOSPC || e.message.find("No space left") != std::string::npos) {
-    log::error("imap {}: {}", id_, e.message);
-    no(cmd, "[SERVERBUG] The server is out of disk space; try again later");
-    return;
   }
   internal_error(cmd, e.message);
 }

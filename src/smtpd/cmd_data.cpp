@@ -133,7 +133,7 @@ net::awaitable<void> Session::finish_message(std::string message, bool bare_line
   auto result = *co_await net::offload(*svc_.pool, std::move(job));
   if (!result) {
     log::error("smtp {}: could not queue the message: {}", id_, result.error().message);
-    bool full_disk = result.error().sys_errno == ENOSPC || result.error().sys_errno == EDQUOT;
+    bool full_disk = result.error().kind == Error::Kind::no_space;
     if (full_disk)
       reply(code::insufficient_storage, "4.3.1", fmt::format("Insufficient system storage (session {})", id_));
     else

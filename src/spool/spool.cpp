@@ -217,7 +217,7 @@ Result<std::string> Spool::enqueue(Envelope env, std::string_view message, std::
   } catch (const std::system_error& ex) {
     std::error_code ec;
     fs::remove(e->file, ec);  // not acknowledged: leave nothing that could be delivered later
-    return Error{ex.what(), ex.code().value()};
+    return Error::from(ex);
   }
   e->data = std::make_shared<const std::string>(std::move(data));
   e->init_state();

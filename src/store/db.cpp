@@ -11,6 +11,20 @@ namespace tern::store {
 
 bool DbError::damaged() const { return code == SQLITE_CORRUPT || code == SQLITE_NOTADB; }
 
+Error failure(std::string message, const std::exception& e) {
+  if (auto* se = dynamic_cast<const std::system_error*>(&e)) return Error::system(std::move(message), se->code());
+  Error out{std::move(message)};
+  if (auto* de = dynamic_cast<const DbError*>(&e)) {
+    switch (de->code) {
+      case SQLITE_BUSY:
+      case SQLITE_LOCKED: out.kind = Error::Kind::temporary; break;
+      case SQLITE_FULL: out.kind = Error::Kind::no_space; break;
+      default: break;
+    }
+  }
+  return out;
+}
+
 Stmt::Stmt(sqlite3* db, std::string_view sql) : db_(db) {
   if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &st_, nullptr) != SQLITE_OK)
     throw DbError(fmt::format("prepare: {}: {}", sqlite3_errmsg(db), sql), sqlite3_errcode(db) & 0xff);

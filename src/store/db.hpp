@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/result.hpp"
+
 struct sqlite3;
 struct sqlite3_stmt;
 
@@ -21,6 +23,10 @@ struct DbError : std::runtime_error {
   // The file is not a usable database (as opposed to busy, full, or an I/O error).
   bool damaged() const;
 };
+
+// The Error for an exception caught at the store's boundary, with the kind set from SQLite's result
+// code (busy or locked: temporary; full: no_space) or from the errno of a refused system call.
+Error failure(std::string message, const std::exception& e);
 
 class Stmt {
  public:

@@ -170,7 +170,7 @@ Result<std::string> restore_directory(const fs::path& db_file) {
   auto from = inspect_directory(bak);
   if (!from.usable())
     return Error{fmt::format("{}: no usable backup ({} is {})", db_file.string(), bak.filename().string(), from.describe()),
-                 0, Error::Kind::not_found};
+                 Error::Kind::not_found};
   try {
     auto dir = parent_or_dot(db_file);
     FolderLock lock(dir);
@@ -200,7 +200,7 @@ Result<std::string> restore_directory(const fs::path& db_file) {
                        db_file.filename().string(), bak.filename().string(), when, from.domains, from.mailslots,
                        from.aliases, aside.empty() ? "" : "; the unusable file was kept as " + aside);
   } catch (const std::exception& e) {
-    return Error{fmt::format("{}: restore failed: {}", db_file.string(), e.what())};
+    return failure(fmt::format("{}: restore failed: {}", db_file.string(), e.what()), e);
   }
 }
 
@@ -213,7 +213,7 @@ Result<std::unique_ptr<Directory>> Directory::open_db(const fs::path& db_file, b
     std::error_code ec;
     bool exists = fs::exists(db_file, ec);
     return Error{fmt::format("{}: {}", db_file.string(), exists ? "empty directory database (0 bytes)" : "no directory database"),
-                 0, Error::Kind::not_found};
+                 Error::Kind::not_found};
   }
   try {
     auto db = std::make_unique<Db>(db_file, true, create);
@@ -224,7 +224,7 @@ Result<std::unique_ptr<Directory>> Directory::open_db(const fs::path& db_file, b
         if (!v.step()) throw DbError("no schema_version in meta");
       } catch (const DbError& e) {
         if (e.damaged()) throw;
-        return Error{fmt::format("{}: not a Tern directory database ({})", db_file.string(), e.what()), 0,
+        return Error{fmt::format("{}: not a Tern directory database ({})", db_file.string(), e.what()),
                      Error::Kind::invalid};
       }
     }
@@ -238,7 +238,7 @@ Result<std::unique_ptr<Directory>> Directory::open_db(const fs::path& db_file, b
     }
     return dir;
   } catch (const DbError& e) {
-    return Error{e.what()};
+    return failure(e.what(), e);
   }
 }
 
@@ -272,7 +272,7 @@ Status Directory::backup_locked() {
   } catch (const std::exception& e) {
     std::error_code ec;
     fs::remove(tmp, ec);
-    return Error{fmt::format("{}: cannot write the backup: {}", backup_path(file).string(), e.what())};
+    return failure(fmt::format("{}: cannot write the backup: {}", backup_path(file).string(), e.what()), e);
   }
 }
 
@@ -283,7 +283,7 @@ Status Directory::change(F&& f) {
   try {
     s = f();
   } catch (const DbError& e) {
-    return Error{e.what()};
+    return failure(e.what(), e);
   }
   if (s) {
     // The change is committed; a failed backup does not undo it, but is said loudly.

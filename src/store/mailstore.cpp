@@ -603,7 +603,7 @@ Result<Mailstore::Slot*> Mailstore::open_slot(std::string_view address) {
       log::info("mailslot {}: index reconciled with files ({} added, {} dropped)", key, report.rows_added,
                 report.rows_dropped);
   } catch (const std::exception& e) {
-    return Error{fmt::format("mailslot {}: {}", key, e.what())};
+    return failure(fmt::format("mailslot {}: {}", key, e.what()), e);
   }
   auto* raw = slot.get();
   slots_[key] = std::move(slot);
@@ -743,7 +743,7 @@ Result<std::vector<MessageEntry>> Mailstore::list(std::string_view address, std:
                                  static_cast<std::uint64_t>(st.col_int(7))});
     return out;
   } catch (const DbError& e) {
-    return Error{e.what()};
+    return failure(e.what(), e);
   }
 }
 
@@ -758,7 +758,7 @@ Result<std::size_t> Mailstore::expunge(std::string_view address, std::string_vie
     {
       std::lock_guard lock(s.mu);
       auto fid = s.find_folder(folder);
-      if (!fid) return Error{fmt::format("no folder {}", folder), 0, Error::Kind::not_found};
+      if (!fid) return Error{fmt::format("no folder {}", folder), Error::Kind::not_found};
       syncer = s.syncer(folder);
       auto fdir = s.folder_dir(folder);
       Tx tx(*s.db);
@@ -785,7 +785,7 @@ Result<std::size_t> Mailstore::expunge(std::string_view address, std::string_vie
     // the next open indexes it again (deleted only when the client is told so).
     if (removed) syncer->sync();
   } catch (const std::exception& e) {
-    return Error{fmt::format("expunge in {} failed: {}", address, e.what())};
+    return failure(fmt::format("expunge in {} failed: {}", address, e.what()), e);
   }
   return removed;
 }
@@ -800,7 +800,7 @@ Result<std::string> Mailstore::read(std::string_view address, std::string_view f
     Stmt st(s.db->raw(),
             "SELECT m.file, m.size, m.crc FROM messages m JOIN folders f ON f.id = m.folder WHERE f.name = ? AND m.uid = ?");
     if (!st.bind(1, folder).bind(2, static_cast<std::int64_t>(uid)).step())
-      return Error{fmt::format("no message {} in {}", uid, folder), 0, Error::Kind::not_found};
+      return Error{fmt::format("no message {} in {}", uid, folder), Error::Kind::not_found};
     row = IndexRow{st.col_text(0), static_cast<std::uint64_t>(st.col_int(1)), std::nullopt};
     if (!st.col_null(2)) row.crc = static_cast<std::uint32_t>(st.col_int(2));
   }
@@ -815,10 +815,10 @@ Result<std::string> Mailstore::read(std::string_view address, std::string_view f
     if (!damage.empty())
       return Error{fmt::format("mailslot {}: message {} of folder {} is damaged: {}; tern check --repair indexes it "
                                "again", address, uid, folder, damage),
-                   0, Error::Kind::invalid};
+                   Error::Kind::invalid};
     return content;
   } catch (const std::system_error& e) {
-    return Error{e.what()};
+    return failure(e.what(), e);
   }
 }
 
@@ -830,10 +830,10 @@ Result<fs::path> Mailstore::path_of(std::string_view address, std::string_view f
   try {
     Stmt st(s.db->raw(), "SELECT m.file FROM messages m JOIN folders f ON f.id = m.folder WHERE f.name = ? AND m.uid = ?");
     if (!st.bind(1, folder).bind(2, static_cast<std::int64_t>(uid)).step())
-      return Error{fmt::format("no message {} in {}", uid, folder), 0, Error::Kind::not_found};
+      return Error{fmt::format("no message {} in {}", uid, folder), Error::Kind::not_found};
     return s.folder_dir(folder) / st.col_text(0);
   } catch (const DbError& e) {
-    return Error{e.what()};
+    return failure(e.what(), e);
   }
 }
 
@@ -870,7 +870,7 @@ Result<std::string> Mailstore::retire(std::string_view address, bool keep) {
     fsync_dir(domain_dir);
     return target.string();
   } catch (const std::exception& e) {
-    return Error{fmt::format("mailslot {}: cannot take its mail out of service: {}", key, e.what())};
+    return failure(fmt::format("mailslot {}: cannot take its mail out of service: {}", key, e.what()), e);
   }
 }
 

@@ -25,7 +25,7 @@ namespace fs = std::filesystem;
 namespace {
 
 Error not_found(std::string_view folder) {
-  return Error{fmt::format("no folder {}", folder), 0, Error::Kind::not_found};
+  return Error{fmt::format("no folder {}", folder), Error::Kind::not_found};
 }
 
 bool is_child(std::string_view name, std::string_view parent) {
@@ -67,7 +67,7 @@ Result<std::vector<FolderInfo>> Mailstore::folders(std::string_view address) {
     while (st.step()) out.push_back(folder_row(st));
     return out;
   } catch (const DbError& e) {
-    return Error{e.what()};
+    return failure(e.what(), e);
   }
 }
 
@@ -81,7 +81,7 @@ Result<FolderInfo> Mailstore::folder(std::string_view address, std::string_view 
     if (!st.bind(1, name).step()) return not_found(name);
     return folder_row(st);
   } catch (const DbError& e) {
-    return Error{e.what()};
+    return failure(e.what(), e);
   }
 }
 
@@ -91,7 +91,7 @@ Status check_folder_name(std::string_view name) {
   return Error{fmt::format("Mailbox name too long ({} bytes stored, at most {}; other than letters, digits and "
                            "_-+@. each byte takes three)",
                            encoded, max_folder_dir_name),
-               0, Error::Kind::limit};
+               Error::Kind::limit};
 }
 
 Status Mailstore::create_folder(std::string_view address, std::string_view name, std::string_view special_use) {
@@ -101,7 +101,7 @@ Status Mailstore::create_folder(std::string_view address, std::string_view name,
   Slot& s = **slot;
   std::lock_guard lock(s.mu);
   try {
-    if (s.find_folder(name)) return Error{fmt::format("folder {} exists", name), 0, Error::Kind::exists};
+    if (s.find_folder(name)) return Error{fmt::format("folder {} exists", name), Error::Kind::exists};
     if (fs::exists(s.folder_dir(name) / ".folder"))
       // A directory from an interrupted delete or another process: start afresh with a new UIDVALIDITY.
       fs::remove(s.folder_dir(name) / ".folder");
@@ -111,7 +111,7 @@ Status Mailstore::create_folder(std::string_view address, std::string_view name,
     ++s.version;
     return ok_status();
   } catch (const std::exception& e) {
-    return Error{fmt::format("create {} failed: {}", name, e.what())};
+    return failure(fmt::format("create {} failed: {}", name, e.what()), e);
   }
 }
 
@@ -139,7 +139,7 @@ Status Mailstore::delete_folder(std::string_view address, std::string_view name)
     s.forget_folders();
     ++s.version;
   } catch (const std::exception& e) {
-    return Error{fmt::format("delete {} failed: {}", name, e.what())};
+    return failure(fmt::format("delete {} failed: {}", name, e.what()), e);
   }
   std::error_code ec;
   fs::remove_all(doomed, ec);
@@ -225,7 +225,7 @@ Status Mailstore::rename_folder(std::string_view address, std::string_view from,
     std::unique_lock lock(s.mu);
     auto fid = s.find_folder(from);
     if (!fid) return not_found(from);
-    if (s.find_folder(to)) return Error{fmt::format("folder {} exists", to), 0, Error::Kind::exists};
+    if (s.find_folder(to)) return Error{fmt::format("folder {} exists", to), Error::Kind::exists};
     if (iequals(from, "INBOX")) {
       // RFC 9051 6.3.6: renaming INBOX moves its messages to a new folder and leaves INBOX empty.
       Tx tx(*s.db);
@@ -259,7 +259,7 @@ Status Mailstore::rename_folder(std::string_view address, std::string_view from,
       auto target = std::string(to) + n.substr(from.size());
       if (auto v = check_folder_name(target); !v) return v;  // a child's new name may be too long
       if (s.find_folder(target) || fs::exists(s.folder_dir(target)))
-        return Error{fmt::format("folder {} exists", target), 0, Error::Kind::exists};
+        return Error{fmt::format("folder {} exists", target), Error::Kind::exists};
     }
     Tx tx(*s.db);
     for (auto& n : names) {
@@ -278,7 +278,7 @@ Status Mailstore::rename_folder(std::string_view address, std::string_view from,
     ++s.version;
     return ok_status();
   } catch (const std::exception& e) {
-    return Error{fmt::format("rename {} failed: {}", from, e.what())};
+    return failure(fmt::format("rename {} failed: {}", from, e.what()), e);
   }
 }
 
@@ -314,7 +314,7 @@ Status Mailstore::ensure_default_folders(std::string_view address) {
     }
     return ok_status();
   } catch (const std::exception& e) {
-    return Error{fmt::format("default folders: {}", e.what())};
+    return failure(fmt::format("default folders: {}", e.what()), e);
   }
 }
 
@@ -329,7 +329,7 @@ Result<std::vector<std::string>> Mailstore::subscriptions(std::string_view addre
     while (st.step()) out.push_back(st.col_text(0));
     return out;
   } catch (const DbError& e) {
-    return Error{e.what()};
+    return failure(e.what(), e);
   }
 }
 
@@ -344,7 +344,7 @@ Status Mailstore::subscribe(std::string_view address, std::string_view name, boo
     st.bind(1, name).step();
     return ok_status();
   } catch (const DbError& e) {
-    return Error{e.what()};
+    return failure(e.what(), e);
   }
 }
 
@@ -412,7 +412,7 @@ Result<StoreResult> Mailstore::store_flags(std::string_view address, std::string
     }
     return out;
   } catch (const std::exception& e) {
-    return Error{fmt::format("store in {} failed: {}", folder, e.what())};
+    return failure(fmt::format("store in {} failed: {}", folder, e.what()), e);
   }
 }
 
@@ -427,7 +427,7 @@ Result<CopyResult> Mailstore::copy(std::string_view address, std::string_view fr
     if (!src) return not_found(from);
     auto dst = s.find_folder(to);
     if (!dst) return not_found(to);
-    if (*src == *dst && move) return Error{"cannot move into the same folder", 0, Error::Kind::invalid};
+    if (*src == *dst && move) return Error{"cannot move into the same folder", Error::Kind::invalid};
     std::vector<fs::path> unlink_after;
     Tx tx(*s.db);
     auto out = copy_locked(s, *src, from, *dst, to, uids, move, unlink_after);
@@ -439,7 +439,7 @@ Result<CopyResult> Mailstore::copy(std::string_view address, std::string_view fr
     finish_copy(*dst_sync, src_sync.get(), unlink_after);
     return out;
   } catch (const std::exception& e) {
-    return Error{fmt::format("{} from {} to {} failed: {}", move ? "move" : "copy", from, to, e.what())};
+    return failure(fmt::format("{} from {} to {} failed: {}", move ? "move" : "copy", from, to, e.what()), e);
   }
 }
 
@@ -470,7 +470,7 @@ Result<Changes> Mailstore::changes_since(std::string_view address, std::string_v
     while (ex.step()) out.expunged.push_back(static_cast<std::uint32_t>(ex.col_int(0)));
     return out;
   } catch (const DbError& e) {
-    return Error{e.what()};
+    return failure(e.what(), e);
   }
 }
 
@@ -530,7 +530,7 @@ auto Mailstore::in_folder(std::string_view address, std::string_view folder, F f
     if (!fid) return not_found(folder);
     return f(s, *fid);
   } catch (const DbError& e) {
-    return Error{e.what()};
+    return failure(e.what(), e);
   }
 }
 
@@ -598,7 +598,7 @@ Result<std::uint64_t> Mailstore::usage(std::string_view address) {
     st.step();
     return static_cast<std::uint64_t>(st.col_int(0));
   } catch (const DbError& e) {
-    return Error{e.what()};
+    return failure(e.what(), e);
   }
 }
 
