@@ -16,6 +16,12 @@ bool is_postmaster(const std::string& normalized) {
 
 }  // namespace
 
+std::vector<std::string> slot_addresses(const Resolution& r) {
+  std::vector<std::string> out;
+  for (auto& s : r.mailslots) out.push_back(s.address);
+  return out;
+}
+
 Resolution Router::resolve(std::string_view address, std::string_view postmaster) {
   auto start = store::normalize_address(address);
   if (!dir_.is_local_domain(store::domain_of(start))) {
@@ -43,7 +49,7 @@ Resolution Router::postmaster_fallback(const std::string& start, std::string_vie
   Resolution r;
   if (slot) {
     r.kind = Resolution::local;
-    r.mailslots.push_back(*slot);
+    r.mailslots.push_back(store::Mailslot{*slot, store::SlotKind::mailbox, {}});
   }
   return r;
 }
@@ -68,8 +74,9 @@ Resolution Router::expand(const std::string& start) {
         r.remote_targets.push_back(a);
         continue;
       }
-      if (dir_.find_mailslot(a)) {
-        r.mailslots.push_back(a);
+      if (auto slot = dir_.find_mailslot(a)) {
+        slot->password_hash.clear();  // routing needs the address and the kind only
+        r.mailslots.push_back(std::move(*slot));
         continue;
       }
       auto targets = dir_.alias_targets(a);

@@ -23,9 +23,12 @@ inline constexpr int max_alias_depth = 10;
 
 struct Resolution {
   enum Kind { local, remote, unknown_user, loop } kind = unknown_user;
-  std::vector<std::string> mailslots;  // local: mailslot addresses to store into
+  std::vector<store::Mailslot> mailslots;  // local: the mailslots to store into (address and kind)
   std::vector<std::string> remote_targets;     // addresses outside the local domains (aliases may point there)
 };
+
+// The addresses of r.mailslots, in order.
+std::vector<std::string> slot_addresses(const Resolution& r);
 
 class Router {
  public:

@@ -206,11 +206,10 @@ asio::awaitable<void> Spool::deliver_batch(const std::string& destination, std::
       log::info("outbox {}: {}", destination, connect_error);
     }
     if (!conn)
-      targets.failure = Outcome::temporary(
-          connect_error.size() > 3 && connect_error.find(": 5") != std::string::npos
-              ? fmt::format("451 4.4.1 {}", connect_error)
-              : fmt::format("451 4.4.1 could not deliver: {}", connect_error),
-          "4.4.1", remote);
+      // Every host failed before a transaction: temporary, whatever they answered (Postfix's
+      // smtp_skip_5xx_greeting: a 5xx greeting skips the host, it does not bounce the message).
+      targets.failure =
+          Outcome::temporary(fmt::format("451 4.4.1 could not deliver: {}", connect_error), "4.4.1", remote);
   }
   if (targets.failure) fail_all(*targets.failure);
 

@@ -57,7 +57,7 @@ const config::Route* match_route(const config::Config& cfg, std::string_view dom
 Spool::Spool(Paths paths, std::shared_ptr<const config::Config> cfg, store::Directory& directory,
              store::Mailstore& mailstore, asio::thread_pool& pool, asio::io_context& io)
     : paths_(std::move(paths)), outbox_sync_(paths_.outbox), cfg_(std::move(cfg)), directory_(directory),
-      mailstore_(mailstore), router_(directory), pool_(pool), io_(io), strand_(asio::make_strand(io)),
+      mailstore_(mailstore), router_(directory), delivery_(default_chain(mailstore)), pool_(pool), io_(io), strand_(asio::make_strand(io)),
       wake_timer_(strand_) {
   store::ensure_dir(paths_.outbox);
   store::ensure_dir(paths_.pending);
@@ -230,10 +230,14 @@ void Spool::post_local(EntryPtr e) {
   if (stopping_) return;
   ++in_flight_;
   asio::post(pool_, [this, e = std::move(e)] {
+    std::string retry;
     try {
-      deliver_local(e);
+      retry = deliver_local(e);
     } catch (const std::exception& ex) {
-      log::error("queue {}: local delivery failed: {}; retrying in 5s", e->id, ex.what());
+      retry = ex.what();
+    }
+    if (!retry.empty()) {
+      log::error("queue {}: local delivery failed: {}; retrying in 5s", e->id, retry);
       auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(5));
       timer->async_wait([this, timer, e](boost::system::error_code ec) {
         if (!ec && !stopping_) post_local(e);
@@ -246,12 +250,12 @@ void Spool::post_local(EntryPtr e) {
   });
 }
 
-void Spool::deliver_local(const EntryPtr& e) {
+std::string Spool::deliver_local(const EntryPtr& e) {
   auto& env = e->q.envelope;
   std::vector<std::size_t> mine;
   {
     std::lock_guard lock(mu_);
-    if (e->gone || e->held) return;
+    if (e->gone || e->held) return {};
     for (std::size_t i = 0; i < env.recipients.size(); ++i) {
       if (env.recipients[i].state != RcptState::pending || e->remote[i] || e->busy[i]) continue;
       e->busy[i] = 1;
@@ -269,7 +273,8 @@ void Spool::deliver_local(const EntryPtr& e) {
   } guard{this, e, mine};
 
   // Route every recipient; a mailslot reached by several recipients gets one copy.
-  std::vector<std::string> slots;
+  std::vector<store::Mailslot> slots;
+  std::vector<std::pair<std::size_t, std::vector<std::size_t>>> routed;  // recipient -> indexes in slots
   std::vector<std::pair<std::size_t, Outcome>> outcomes;
   std::vector<std::string> forwards;  // remote targets of local aliases
   bool any_remote = false;
@@ -289,31 +294,45 @@ void Spool::deliver_local(const EntryPtr& e) {
       any_remote = true;
       continue;
     }
-    for (auto& s : res.mailslots)
-      if (std::find(slots.begin(), slots.end(), s) == slots.end()) slots.push_back(s);
+    std::vector<std::size_t> mine_slots;
+    for (auto& s : res.mailslots) {
+      auto at = std::find_if(slots.begin(), slots.end(), [&](const store::Mailslot& x) { return x.address == s.address; });
+      if (at == slots.end()) at = slots.insert(slots.end(), s);
+      mine_slots.push_back(static_cast<std::size_t>(at - slots.begin()));
+    }
     for (auto& t : res.remote_targets)
       if (std::find(forwards.begin(), forwards.end(), t) == forwards.end()) forwards.push_back(t);
-    outcomes.push_back({i, Outcome::success("250 2.0.0 delivered to the local mailbox", true)});
+    routed.emplace_back(i, std::move(mine_slots));
   }
-  if (outcomes.empty()) {
+  if (outcomes.empty() && routed.empty()) {
     if (any_remote) {
       std::lock_guard lock(mu_);
       e->data.reset();
       wake();
     }
     finish_if_done(e);  // a file whose recipients were all done before a crash
-    return;
+    return {};
   }
   auto data = bytes(e);
   auto message = e->message_in(*data);
+  std::vector<LocalOutcome> results;
   if (!slots.empty()) {
     // RFC 5321 4.4: the final delivery adds Return-Path with the envelope sender.
     std::string content = "Return-Path: <" + env.from + ">\r\n";
     content.append(message);
+    LocalMessage m{e->id, env, content, message};
     for (auto& s : slots) {
-      auto r = mailstore_.deliver(s, "INBOX", {store::NewMessage{content, e->id}});
-      if (!r) throw std::runtime_error(r.error().message);
-      log::info("queue {}: delivered to {} (uid {})", e->id, s, r->front());
+      auto o = delivery_.deliver(s, m);
+      if (o.kind == LocalOutcome::Kind::stored)
+        log::info("queue {}: delivered to {} (folder {}, uid {})", e->id, s.address, o.folder, o.uid);
+      else
+        log::warn("queue {}: not delivered to {}: {}", e->id, s.address, o.reply);
+      for (auto& q : o.queue) {
+        auto id = enqueue(std::move(q.envelope), q.message);
+        if (!id) throw std::runtime_error(id.error().message);
+        log::info("queue {}: delivery to {} queued {}", e->id, s.address, *id);
+      }
+      results.push_back(std::move(o));
     }
   }
   if (!forwards.empty()) {
@@ -327,12 +346,30 @@ void Spool::deliver_local(const EntryPtr& e) {
     if (!q) throw std::runtime_error(q.error().message);
     log::info("queue {}: forwarded to {} remote alias target(s) as {}", e->id, forwards.size(), *q);
   }
-  apply(e, outcomes);
+  // A recipient takes the worst outcome of its mailslots: one still to try keeps it pending.
+  std::string retry;
+  for (auto& [i, mine_slots] : routed) {
+    const LocalOutcome* worst = nullptr;
+    for (auto k : mine_slots) {
+      auto& o = results[k];
+      if (o.kind == LocalOutcome::Kind::temporary) worst = &o;
+      else if (o.kind == LocalOutcome::Kind::permanent && (!worst || worst->kind != LocalOutcome::Kind::temporary))
+        worst = &o;
+    }
+    if (!worst)
+      outcomes.push_back({i, Outcome::success("250 2.0.0 delivered to the local mailbox", true)});
+    else if (worst->kind == LocalOutcome::Kind::permanent)
+      outcomes.push_back({i, Outcome::permanent(worst->reply, worst->status, "", true)});
+    else
+      retry = worst->reply;
+  }
+  if (!outcomes.empty()) apply(e, outcomes);
   if (any_remote) {
     std::lock_guard lock(mu_);
     e->data.reset();  // only remote recipients are left: read the file again when one is due
   }
   if (any_remote) wake();
+  return retry;
 }
 
 // Records one attempt's outcomes. Order matters for crash safety:
@@ -448,8 +485,10 @@ void Spool::copy_delivered(const EntryPtr& e, const std::string& address) {
     return;
   }
   auto data = bytes(e);
-  auto r = mailstore_.deliver(slot->address, "INBOX", {store::NewMessage{e->message_in(*data), e->id + ".copy"}});
-  if (!r) throw std::runtime_error(r.error().message);
+  auto message = e->message_in(*data);
+  auto origin = e->id + ".copy";
+  auto o = delivery_.deliver(*slot, LocalMessage{origin, e->q.envelope, message, message});
+  if (o.kind != LocalOutcome::Kind::stored) throw std::runtime_error(o.reply);
 }
 
 void Spool::finish_if_done(const EntryPtr& e) {

@@ -41,6 +41,7 @@
 #include "config/config.hpp"
 #include "route/router.hpp"
 #include "spool/dsn.hpp"
+#include "spool/local_delivery.hpp"
 #include "spool/outbox_index.hpp"
 #include "spool/queue_file.hpp"
 #include "store/files.hpp"
@@ -88,7 +89,7 @@ class Spool {
   // Loads every queue file and starts the scheduler and the pending watcher.
   StartReport start();
   // Writes the queue file durably and schedules delivery; returns the queue id. Blocking: call through
-  // net::offload. Errors (disk full, I/O) leave nothing behind; Error::sys_errno tells ENOSPC apart.
+  // net::offload. Errors (disk full, I/O) leave nothing behind; Error::kind tells no_space apart.
   Result<std::string> enqueue(Envelope env, std::string_view message, std::string id = {});
   // No new deliveries from now on (graceful stop); active_deliveries() tells when the last has ended.
   void begin_stop();
@@ -106,6 +107,8 @@ class Spool {
   Result<std::string> bounce(const std::string& id);
 
   std::size_t in_flight() const { return in_flight_.load(); }
+  // Where local agents plug in (Sieve, lists): set up before start().
+  DeliveryChain& delivery_chain() { return delivery_; }
 
   // Loads the queue without delivering (the CLI administers the queue this way when no server runs).
   StartReport load(bool serve = false);
@@ -120,7 +123,9 @@ class Spool {
   std::shared_ptr<const config::Config> config() const;
   void add_entry(EntryPtr e);
   void post_local(EntryPtr e);
-  void deliver_local(const EntryPtr& e);
+  // Delivers the pending local recipients through delivery_; returns why some must be tried again
+  // ("" when none).
+  std::string deliver_local(const EntryPtr& e);
   void apply(const EntryPtr& e, const std::vector<std::pair<std::size_t, Outcome>>& outcomes);
   void finish_if_done(const EntryPtr& e);
   void copy_delivered(const EntryPtr& e, const std::string& address);
@@ -144,6 +149,7 @@ class Spool {
   store::Directory& directory_;
   store::Mailstore& mailstore_;
   route::Router router_;
+  DeliveryChain delivery_;
   boost::asio::thread_pool& pool_;
   boost::asio::io_context& io_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "base/log.hpp"
+
 namespace tern::store {
 
 bool DbError::damaged() const { return code == SQLITE_CORRUPT || code == SQLITE_NOTADB; }
@@ -109,7 +111,10 @@ Tx::~Tx() {
   if (!done_) {
     try {
       db_.exec("ROLLBACK");
-    } catch (...) {
+    } catch (const std::exception& e) {
+      // SQLite rolls back an open transaction itself when the connection closes or the next BEGIN
+      // fails; a destructor must not throw, so the failure is only logged.
+      log::warn("{}: rollback failed: {}", db_.file().string(), e.what());
     }
   }
 }

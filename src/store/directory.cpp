@@ -53,7 +53,20 @@ Status check_address(std::string_view a) {
 
 }  // namespace
 
-std::string_view kind_name(SlotKind k) { return k == SlotKind::mailbox ? "mailbox" : "archive"; }
+std::string_view kind_name(SlotKind k) {
+  switch (k) {
+    case SlotKind::mailbox: return "mailbox";
+    case SlotKind::archive: return "archive";
+    case SlotKind::list: return "list";
+  }
+  return "mailbox";
+}
+
+std::optional<SlotKind> parse_slot_kind(std::string_view name) {
+  for (auto k : {SlotKind::mailbox, SlotKind::archive, SlotKind::list})
+    if (kind_name(k) == name) return k;
+  return std::nullopt;
+}
 
 std::string normalize_address(std::string_view address) { return to_lower(address); }
 
@@ -374,8 +387,10 @@ std::optional<Mailslot> Directory::find_mailslot(std::string_view address) {
   std::lock_guard lock(mu_);
   Stmt st(db_->raw(), "SELECT address, kind, password FROM mailslots WHERE address = ?");
   if (!st.bind(1, normalize_address(address)).step()) return std::nullopt;
-  return Mailslot{st.col_text(0), st.col_text(1) == "archive" ? SlotKind::archive : SlotKind::mailbox,
-                  st.col_text(2)};
+  // A kind this version does not know (a newer schema) is never taken for a mailbox.
+  auto kind = parse_slot_kind(st.col_text(1));
+  if (!kind) return std::nullopt;
+  return Mailslot{st.col_text(0), *kind, st.col_text(2)};
 }
 
 std::vector<Mailslot> Directory::mailslots(SlotKind kind) {

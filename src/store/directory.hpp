@@ -24,8 +24,11 @@ namespace tern::store {
 
 class Db;
 
-enum class SlotKind { mailbox, archive };
+// What a mailslot is; the spool's LocalDelivery chain is chosen by it. `list` is reserved for the
+// mailing lists (the table's CHECK accepts it from the schema version that adds them).
+enum class SlotKind { mailbox, archive, list };
 std::string_view kind_name(SlotKind k);
+std::optional<SlotKind> parse_slot_kind(std::string_view name);
 
 struct Mailslot {
   std::string address;

@@ -180,7 +180,9 @@ std::optional<FolderFile> read_folder_file(const fs::path& fdir) {
       }
     }
     if (have) return f;
-  } catch (const std::system_error&) {
+  } catch (const std::system_error& e) {
+    // Missing (a new folder) or unreadable: the folder is recovered from its messages either way.
+    if (e.code() != std::errc::no_such_file_or_directory) log::warn("{}: {}", (fdir / ".folder").string(), e.what());
   }
   return std::nullopt;
 }
@@ -656,7 +658,9 @@ Result<std::vector<std::uint32_t>> Mailstore::deliver(std::string_view address, 
           if (!relaxed) return;
           try {
             db.exec("PRAGMA synchronous=FULL");
-          } catch (...) {
+          } catch (const std::exception& e) {
+            // The next FULL commit (every flag change) asks again; meanwhile rows are rebuilt from files.
+            log::warn("mailstore: restoring synchronous=FULL failed: {}", e.what());
           }
         }
       } mode{*s.db, !flags};

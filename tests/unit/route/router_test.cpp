@@ -50,20 +50,21 @@ class RouterTest : public ::testing::Test {
 TEST_F(RouterTest, LocalUser) {
   auto r = resolve("alice@example.test");
   EXPECT_EQ(r.kind, Resolution::local);
-  EXPECT_EQ(r.mailslots, Strings{"alice@example.test"});
+  EXPECT_EQ(slot_addresses(r), Strings{"alice@example.test"});
   EXPECT_TRUE(r.remote_targets.empty());
 }
 
 TEST_F(RouterTest, LocalUserAnyCase) {
   auto r = resolve("Alice@EXAMPLE.Test");
   EXPECT_EQ(r.kind, Resolution::local);
-  EXPECT_EQ(r.mailslots, Strings{"alice@example.test"});
+  EXPECT_EQ(slot_addresses(r), Strings{"alice@example.test"});
 }
 
 TEST_F(RouterTest, ArchiveIsLocal) {
   auto r = resolve("archive@example.test");
   EXPECT_EQ(r.kind, Resolution::local);
-  EXPECT_EQ(r.mailslots, Strings{"archive@example.test"});
+  EXPECT_EQ(slot_addresses(r), Strings{"archive@example.test"});
+  EXPECT_EQ(r.mailslots.front().kind, store::SlotKind::archive);
 }
 
 TEST_F(RouterTest, UnknownUserInLocalDomain) {
@@ -87,7 +88,7 @@ TEST_F(RouterTest, AliasToTwoUsers) {
   alias("team@example.test", {"alice@example.test", "bob@example.test"});
   auto r = resolve("Team@example.test");
   EXPECT_EQ(r.kind, Resolution::local);
-  EXPECT_EQ(sorted(r.mailslots), (Strings{"alice@example.test", "bob@example.test"}));
+  EXPECT_EQ(sorted(slot_addresses(r)), (Strings{"alice@example.test", "bob@example.test"}));
   EXPECT_TRUE(r.remote_targets.empty());
 }
 
@@ -95,7 +96,7 @@ TEST_F(RouterTest, AliasAcrossLocalDomains) {
   alias("all@example.test", {"carol@other.test", "archive@example.test"});
   auto r = resolve("all@example.test");
   EXPECT_EQ(r.kind, Resolution::local);
-  EXPECT_EQ(sorted(r.mailslots), (Strings{"archive@example.test", "carol@other.test"}));
+  EXPECT_EQ(sorted(slot_addresses(r)), (Strings{"archive@example.test", "carol@other.test"}));
 }
 
 TEST_F(RouterTest, NestedAliasThreeLevels) {
@@ -104,7 +105,7 @@ TEST_F(RouterTest, NestedAliasThreeLevels) {
   alias("level3@other.test", {"alice@example.test", "carol@other.test"});
   auto r = resolve("level1@example.test");
   EXPECT_EQ(r.kind, Resolution::local);
-  EXPECT_EQ(sorted(r.mailslots), (Strings{"alice@example.test", "bob@example.test", "carol@other.test"}));
+  EXPECT_EQ(sorted(slot_addresses(r)), (Strings{"alice@example.test", "bob@example.test", "carol@other.test"}));
   EXPECT_TRUE(r.remote_targets.empty());
 }
 
@@ -113,7 +114,7 @@ TEST_F(RouterTest, UserReachedTwiceIsDeliveredOnce) {
   alias("b@example.test", {"alice@example.test", "bob@example.test"});
   auto r = resolve("a@example.test");
   EXPECT_EQ(r.kind, Resolution::local);
-  EXPECT_EQ(sorted(r.mailslots), (Strings{"alice@example.test", "bob@example.test"}));
+  EXPECT_EQ(sorted(slot_addresses(r)), (Strings{"alice@example.test", "bob@example.test"}));
 }
 
 TEST_F(RouterTest, AliasToRemoteAddress) {
@@ -128,7 +129,7 @@ TEST_F(RouterTest, AliasWithLocalAndRemoteTargets) {
   alias("both@example.test", {"alice@example.test", "Someone@Remote.test", "x@elsewhere.test"});
   auto r = resolve("both@example.test");
   EXPECT_EQ(r.kind, Resolution::local);
-  EXPECT_EQ(r.mailslots, Strings{"alice@example.test"});
+  EXPECT_EQ(slot_addresses(r), Strings{"alice@example.test"});
   EXPECT_EQ(sorted(r.remote_targets), (Strings{"someone@remote.test", "x@elsewhere.test"}));
 }
 
@@ -152,7 +153,7 @@ TEST_F(RouterTest, LoopWithAnExitStillDelivers) {
   alias("b@example.test", {"a@example.test", "alice@example.test"});
   auto r = resolve("a@example.test");
   EXPECT_EQ(r.kind, Resolution::local);
-  EXPECT_EQ(r.mailslots, Strings{"alice@example.test"});
+  EXPECT_EQ(slot_addresses(r), Strings{"alice@example.test"});
 }
 
 TEST_F(RouterTest, DepthLimit) {
@@ -166,7 +167,7 @@ TEST_F(RouterTest, DepthLimit) {
   chain("ok", max_alias_depth);
   auto r = resolve("ok0@example.test");
   EXPECT_EQ(r.kind, Resolution::local) << "a chain of max_alias_depth aliases resolves";
-  EXPECT_EQ(r.mailslots, Strings{"alice@example.test"});
+  EXPECT_EQ(slot_addresses(r), Strings{"alice@example.test"});
 
   chain("deep", max_alias_depth + 5);
   auto d = resolve("deep0@example.test");
@@ -188,39 +189,39 @@ TEST_F(RouterTest, PostmasterGoesToTheDomainsFirstMailbox) {
   for (const char* a : {"postmaster@example.test", "PostMaster@Example.TEST"}) {
     auto r = resolve(a);
     EXPECT_EQ(r.kind, Resolution::local) << a;
-    EXPECT_EQ(r.mailslots, Strings{"alice@example.test"}) << a;
+    EXPECT_EQ(slot_addresses(r), Strings{"alice@example.test"}) << a;
   }
-  EXPECT_EQ(resolve("postmaster@other.test").mailslots, Strings{"carol@other.test"});
+  EXPECT_EQ(slot_addresses(resolve("postmaster@other.test")), Strings{"carol@other.test"});
   EXPECT_EQ(resolve("postmaster2@example.test").kind, Resolution::unknown_user);  // only postmaster
   EXPECT_EQ(resolve("postmaster@remote.test").kind, Resolution::remote);          // not ours
 }
 
 TEST_F(RouterTest, PostmasterOfADomainWithoutMailboxesGoesToTheFirstMailboxCreated) {
   ASSERT_TRUE(dir_->add_domain("empty.test"));
-  EXPECT_EQ(resolve("postmaster@empty.test").mailslots, Strings{"alice@example.test"});
+  EXPECT_EQ(slot_addresses(resolve("postmaster@empty.test")), Strings{"alice@example.test"});
 }
 
 TEST_F(RouterTest, ConfiguredPostmaster) {
   auto r = router_->resolve("postmaster@example.test", "Bob@example.test");
   EXPECT_EQ(r.kind, Resolution::local);
-  EXPECT_EQ(r.mailslots, Strings{"bob@example.test"});
+  EXPECT_EQ(slot_addresses(r), Strings{"bob@example.test"});
   // Through an alias, or remote (the outbox delivers it).
   alias("admins@example.test", {"carol@other.test"});
-  EXPECT_EQ(router_->resolve("postmaster@other.test", "admins@example.test").mailslots, Strings{"carol@other.test"});
+  EXPECT_EQ(slot_addresses(router_->resolve("postmaster@other.test", "admins@example.test")), Strings{"carol@other.test"});
   r = router_->resolve("postmaster@example.test", "admin@remote.test");
   EXPECT_EQ(r.kind, Resolution::remote);
   EXPECT_EQ(r.remote_targets, Strings{"admin@remote.test"});
   // A configured address that leads nowhere falls back to the first mailbox.
-  EXPECT_EQ(router_->resolve("postmaster@example.test", "gone@example.test").mailslots, Strings{"alice@example.test"});
-  EXPECT_EQ(router_->resolve("postmaster@example.test", "postmaster@example.test").mailslots,
+  EXPECT_EQ(slot_addresses(router_->resolve("postmaster@example.test", "gone@example.test")), Strings{"alice@example.test"});
+  EXPECT_EQ(slot_addresses(router_->resolve("postmaster@example.test", "postmaster@example.test")),
             Strings{"alice@example.test"});
 }
 
 TEST_F(RouterTest, ExplicitPostmasterAliasOrMailboxWins) {
   alias("postmaster@example.test", {"bob@example.test"});
-  EXPECT_EQ(router_->resolve("postmaster@example.test", "carol@other.test").mailslots, Strings{"bob@example.test"});
+  EXPECT_EQ(slot_addresses(router_->resolve("postmaster@example.test", "carol@other.test")), Strings{"bob@example.test"});
   ASSERT_TRUE(dir_->add_mailslot("postmaster@other.test", SlotKind::mailbox, "$y$x"));
-  EXPECT_EQ(router_->resolve("postmaster@other.test", "bob@example.test").mailslots, Strings{"postmaster@other.test"});
+  EXPECT_EQ(slot_addresses(router_->resolve("postmaster@other.test", "bob@example.test")), Strings{"postmaster@other.test"});
 }
 
 TEST_F(RouterTest, PostmasterWithoutDomain) {

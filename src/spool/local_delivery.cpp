@@ -1,0 +1,67 @@
+#include "spool/local_delivery.hpp"
+
+#include <fmt/format.h>
+
+namespace tern::spool {
+
+LocalOutcome LocalOutcome::stored_in(std::string folder, std::uint32_t uid, std::string flags) {
+  LocalOutcome o;
+  o.kind = Kind::stored;
+  o.folder = std::move(folder);
+  o.uid = uid;
+  o.flags = std::move(flags);
+  return o;
+}
+
+LocalOutcome LocalOutcome::temporary_failure(std::string reply, std::string status) {
+  LocalOutcome o;
+  o.kind = Kind::temporary;
+  o.reply = std::move(reply);
+  o.status = std::move(status);
+  return o;
+}
+
+LocalOutcome LocalOutcome::permanent_failure(std::string reply, std::string status) {
+  LocalOutcome o;
+  o.kind = Kind::permanent;
+  o.reply = std::move(reply);
+  o.status = std::move(status);
+  return o;
+}
+
+// RFC 3463: X.2.2 mailbox full, X.3.1 mail system full, X.2.0 other mailbox status.
+LocalOutcome LocalOutcome::from_store_error(const Error& e) {
+  switch (e.kind) {
+    case Error::Kind::over_quota: return permanent_failure("552 5.2.2 mailbox full: " + e.message, "5.2.2");
+    case Error::Kind::no_space: return temporary_failure("452 4.3.1 mail system full: " + e.message, "4.3.1");
+    default: return temporary_failure("451 4.2.0 mailbox unavailable: " + e.message, "4.2.0");
+  }
+}
+
+LocalOutcome MailboxDelivery::deliver(const store::Mailslot& slot, const LocalMessage& message) {
+  auto r = mailstore_.deliver(slot.address, folder_, {store::NewMessage{message.content, std::string(message.queue_id)}});
+  if (!r) return LocalOutcome::from_store_error(r.error());
+  return LocalOutcome::stored_in(folder_, r->front());
+}
+
+void DeliveryChain::add(store::SlotKind kind, std::shared_ptr<LocalDelivery> agent) {
+  chains_[kind].push_back(std::move(agent));
+}
+
+LocalOutcome DeliveryChain::deliver(const store::Mailslot& slot, const LocalMessage& message) const {
+  if (auto it = chains_.find(slot.kind); it != chains_.end())
+    for (auto& agent : it->second)
+      if (auto o = agent->deliver(slot, message); o.kind != LocalOutcome::Kind::pass) return o;
+  return LocalOutcome::temporary_failure(
+      fmt::format("451 4.3.0 no delivery agent for {} {}", store::kind_name(slot.kind), slot.address), "4.3.0");
+}
+
+DeliveryChain default_chain(store::Mailstore& mailstore) {
+  DeliveryChain chain;
+  auto mailbox = std::make_shared<MailboxDelivery>(mailstore);
+  chain.add(store::SlotKind::mailbox, mailbox);
+  chain.add(store::SlotKind::archive, mailbox);
+  return chain;
+}
+
+}  // namespace tern::spool
