@@ -13,20 +13,22 @@ LocalOutcome LocalOutcome::stored_in(std::string folder, std::uint32_t uid, std:
   return o;
 }
 
-LocalOutcome LocalOutcome::temporary_failure(std::string reply, std::string status) {
+namespace {
+LocalOutcome failure(LocalOutcome::Kind kind, std::string reply, std::string status) {
   LocalOutcome o;
-  o.kind = Kind::temporary;
+  o.kind = kind;
   o.reply = std::move(reply);
   o.status = std::move(status);
   return o;
 }
+}  // namespace
+
+LocalOutcome LocalOutcome::temporary_failure(std::string reply, std::string status) {
+  return failure(Kind::temporary, std::move(reply), std::move(status));
+}
 
 LocalOutcome LocalOutcome::permanent_failure(std::string reply, std::string status) {
-  LocalOutcome o;
-  o.kind = Kind::permanent;
-  o.reply = std::move(reply);
-  o.status = std::move(status);
-  return o;
+  return failure(Kind::permanent, std::move(reply), std::move(status));
 }
 
 // RFC 3463: X.2.2 mailbox full, X.3.1 mail system full, X.2.0 other mailbox status.
