@@ -10,7 +10,7 @@
 #include <iostream>
 #include <set>
 #include <thread>
-#include <variant>
+#include <functional>
 
 #include <boost/asio.hpp>
 #include <fmt/format.h>
@@ -35,12 +35,34 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-// What a listener serves: one of the SMTP or POP3 listener kinds.
-using ServiceKind = std::variant<smtpd::ListenerKind, pop3d::ListenerKind, imapd::ListenerKind>;
+// The service table: each daemon describes itself once. A listener key of [listen] names an Endpoint
+// kind; a connection accepted there starts a session of its daemon, or, over the connection limits,
+// gets the daemon's busy reply. Adding a service (http, sieve) is one entry in Server::services().
+using StartSession = std::function<net::awaitable<void>(std::unique_ptr<net::Stream>, std::string id)>;
+
+struct Endpoint {
+  std::string_view key;         // in [listen]
+  std::string_view busy_reply;  // over the limits; "" where the client expects a TLS handshake first
+  StartSession start;
+};
+
+struct Service {
+  std::string_view name;  // the daemon, for logs
+  std::vector<Endpoint> endpoints;
+};
+
+// What a connection over the limits is told before it is closed: RFC 5321 3.8's 421 for SMTP, an
+// untagged BYE [UNAVAILABLE] for IMAP (RFC 5530), a [SYS/TEMP] -ERR for POP3 (RFC 3206); nothing on
+// implicit-TLS ports, whose clients expect a TLS handshake.
+namespace busy {
+constexpr std::string_view smtp = "421 4.7.0 Too many connections, try again later\r\n";
+constexpr std::string_view imap = "* BYE [UNAVAILABLE] Too many connections, try again later\r\n";
+constexpr std::string_view pop3 = "-ERR [SYS/TEMP] Too many connections, try again later\r\n";
+constexpr std::string_view tls_first = "";
+}  // namespace busy
 
 struct Listener {
-  std::string service;
-  ServiceKind kind;
+  const Endpoint* endpoint;
   std::unique_ptr<tcp::acceptor> acceptor;
 };
 
@@ -111,7 +133,7 @@ class Server {
     std::string summary;
     for (auto& l : listeners_) {
       auto ep = l.acceptor->local_endpoint();
-      summary += fmt::format(" {}={}", l.service, config::Endpoint{ep.address().to_string(), ep.port()}.str());
+      summary += fmt::format(" {}={}", l.endpoint->key, config::Endpoint{ep.address().to_string(), ep.port()}.str());
     }
     log::info("tern ready on{} (data {})", summary, cfg.data_dir.string());
 
@@ -135,36 +157,67 @@ class Server {
   }
 
  private:
+  // The service table (see Service above).
+  std::vector<Service> services() {
+    auto smtp = [this](smtpd::ListenerKind kind) -> StartSession {
+      return [this, kind](std::unique_ptr<net::Stream> s, std::string id) {
+        return smtpd::run_session(std::move(s), kind, smtp_services(), std::move(id));
+      };
+    };
+    auto imap = [this](imapd::ListenerKind kind) -> StartSession {
+      return [this, kind](std::unique_ptr<net::Stream> s, std::string id) {
+        return imapd::run_session(std::move(s), kind, imap_services(), std::move(id));
+      };
+    };
+    auto pop3 = [this](pop3d::ListenerKind kind) -> StartSession {
+      return [this, kind](std::unique_ptr<net::Stream> s, std::string id) {
+        return pop3d::run_session(std::move(s), kind, pop3_services(), std::move(id));
+      };
+    };
+    return {
+        {"smtpd",
+         {{"smtp", busy::smtp, smtp(smtpd::ListenerKind::smtp)},
+          {"submission", busy::smtp, smtp(smtpd::ListenerKind::submission)},
+          {"submissions", busy::tls_first, smtp(smtpd::ListenerKind::submissions)}}},
+        {"pop3d", {{"pop3", busy::pop3, pop3(pop3d::ListenerKind::pop3)}, {"pop3s", busy::tls_first, pop3(pop3d::ListenerKind::pop3s)}}},
+        {"imapd", {{"imap", busy::imap, imap(imapd::ListenerKind::imap)}, {"imaps", busy::tls_first, imap(imapd::ListenerKind::imaps)}}},
+    };
+  }
+
+  const Endpoint* find_endpoint(std::string_view key) const {
+    for (auto& service : services_)
+      for (auto& e : service.endpoints)
+        if (e.key == key) return &e;
+    return nullptr;
+  }
+
   Status open_listeners() {
-    static const std::pair<const char*, ServiceKind> services[] = {
-        {"smtp", smtpd::ListenerKind::smtp},
-        {"submission", smtpd::ListenerKind::submission},
-        {"submissions", smtpd::ListenerKind::submissions},
-        {"pop3", pop3d::ListenerKind::pop3},
-        {"pop3s", pop3d::ListenerKind::pop3s},
-        {"imap", imapd::ListenerKind::imap},
-        {"imaps", imapd::ListenerKind::imaps}};
-    for (auto& [name, kind] : services) {
-      auto it = cfg_->listen.find(name);
-      if (it == cfg_->listen.end()) continue;
-      for (auto& ep : it->second) {
-        boost::system::error_code ec;
-        auto addr = asio::ip::make_address(ep.host, ec);
-        if (ec) return Error{fmt::format("listen.{}: {} is not an IP address", name, ep.host)};
-        auto acc = std::make_unique<tcp::acceptor>(io_);
-        tcp::endpoint endpoint(addr, ep.port);
-        acc->open(endpoint.protocol(), ec);
-        if (!ec) acc->set_option(tcp::acceptor::reuse_address(true), ec);
-        if (!ec) acc->bind(endpoint, ec);
-        if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
-        if (ec) return Error{fmt::format("listen.{}: cannot listen on {}: {}", name, ep.str(), ec.message())};
-        listeners_.push_back(Listener{name, kind, std::move(acc)});
-      }
-    }
-    for (auto& [name, eps] : cfg_->listen) {
-      bool built = false;
-      for (auto& service : services) built = built || name == service.first;
-      if (!built && !eps.empty()) log::warn("listen.{}: this service is not built yet; not listening", name);
+    services_ = services();
+    for (auto& service : services_)
+      for (auto& serves : service.endpoints)
+        if (auto s = listen_on(serves); !s) return s;
+    for (auto& [name, eps] : cfg_->listen)
+      if (!find_endpoint(name) && !eps.empty()) log::warn("listen.{}: this service is not built yet; not listening", name);
+    return ok_status();
+  }
+
+  // Opens every address of [listen] <serves.key>.
+  Status listen_on(const Endpoint& serves) {
+    const auto name = serves.key;
+    auto it = cfg_->listen.find(std::string(name));
+    if (it == cfg_->listen.end()) return ok_status();
+    for (auto& ep : it->second) {
+      boost::system::error_code ec;
+      auto addr = asio::ip::make_address(ep.host, ec);
+      if (ec) return Error{fmt::format("listen.{}: {} is not an IP address", name, ep.host)};
+      auto acc = std::make_unique<tcp::acceptor>(io_);
+      tcp::endpoint endpoint(addr, ep.port);
+      acc->open(endpoint.protocol(), ec);
+      if (!ec) acc->set_option(tcp::acceptor::reuse_address(true), ec);
+      if (!ec) acc->bind(endpoint, ec);
+      if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) return Error{fmt::format("listen.{}: cannot listen on {}: {}", name, ep.str(), ec.message())};
+      listeners_.push_back(Listener{&serves, std::move(acc)});
     }
     return ok_status();
   }
@@ -175,25 +228,25 @@ class Server {
       auto socket = co_await l.acceptor->async_accept(asio::make_strand(io_), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (stopping_ || ec == asio::error::operation_aborted) co_return;
-        log::warn("{}: accept failed: {}", l.service, ec.message());
+        log::warn("{}: accept failed: {}", l.endpoint->key, ec.message());
         continue;
       }
       auto stream = std::make_unique<net::Stream>(std::move(socket));
       net::ConnectionLimiter::Refusal why;
-      auto slot = limiter_.acquire(l.service, stream->peer_address(), why);
+      auto slot = limiter_.acquire(std::string(l.endpoint->key), stream->peer_address(), why);
       std::string id = make_unique_id();
       if (!slot) {
-        log::warn("{} {}: refused {}: too many connections{}", l.service, id, stream->peer_address(),
+        log::warn("{} {}: refused {}: too many connections{}", l.endpoint->key, id, stream->peer_address(),
                   refusal_text(why));
         auto ex = stream->socket().get_executor();
-        asio::co_spawn(ex, refuse(std::move(stream), busy_reply(l.kind)), asio::detached);
+        asio::co_spawn(ex, refuse(std::move(stream), l.endpoint->busy_reply), asio::detached);
         continue;
       }
       // The stream holds the slot: closing the connection gives it back before the client sees EOF.
       stream->hold(std::move(slot));
       auto ex = stream->socket().get_executor();
       ++sessions_;
-      asio::co_spawn(ex, session(std::move(stream), l.kind, std::move(id)), asio::detached);
+      asio::co_spawn(ex, session(std::move(stream), *l.endpoint, std::move(id)), asio::detached);
     }
   }
 
@@ -241,22 +294,13 @@ class Server {
     return svc;
   }
 
-  net::awaitable<void> session(std::unique_ptr<net::Stream> stream, ServiceKind kind, std::string id) {
+  net::awaitable<void> session(std::unique_ptr<net::Stream> stream, const Endpoint& endpoint, std::string id) {
     auto* raw = stream.get();
     {
       std::lock_guard lock(streams_mu_);
       streams_.insert(raw);
     }
-    if (auto* smtp = std::get_if<smtpd::ListenerKind>(&kind)) {
-      auto svc = smtp_services();
-      co_await smtpd::run_session(std::move(stream), *smtp, std::move(svc), std::move(id));
-    } else if (auto* imap = std::get_if<imapd::ListenerKind>(&kind)) {
-      auto svc = imap_services();
-      co_await imapd::run_session(std::move(stream), *imap, std::move(svc), std::move(id));
-    } else {
-      auto svc = pop3_services();
-      co_await pop3d::run_session(std::move(stream), std::get<pop3d::ListenerKind>(kind), std::move(svc), std::move(id));
-    }
+    co_await endpoint.start(std::move(stream), std::move(id));
     {
       std::lock_guard lock(streams_mu_);
       streams_.erase(raw);
@@ -286,18 +330,6 @@ class Server {
       case net::ConnectionLimiter::Refusal::per_address: return " from this address";
       default: return "";
     }
-  }
-
-  // What a connection over the limits is told before it is closed: RFC 5321 3.8's 421 for SMTP, a
-  // [SYS/TEMP] -ERR for POP3 (RFC 3206); nothing on pop3s, whose client expects a TLS handshake.
-  static std::string_view busy_reply(const ServiceKind& kind) {
-    if (std::holds_alternative<smtpd::ListenerKind>(kind)) return "421 4.7.0 Too many connections, try again later\r\n";
-    if (auto* imap = std::get_if<imapd::ListenerKind>(&kind))
-      return *imap == imapd::ListenerKind::imap ? "* BYE [UNAVAILABLE] Too many connections, try again later\r\n"
-                                                : std::string_view();
-    if (std::get<pop3d::ListenerKind>(kind) == pop3d::ListenerKind::pop3)
-      return "-ERR [SYS/TEMP] Too many connections, try again later\r\n";
-    return {};
   }
 
   static net::awaitable<void> refuse(std::unique_ptr<net::Stream> stream, std::string_view reply) {
@@ -375,7 +407,8 @@ class Server {
   asio::signal_set signals_;
   std::unique_ptr<spool::Spool> spool_;
   std::shared_ptr<net::ssl::context> tls_;
-  std::vector<Listener> listeners_;
+  std::vector<Service> services_;
+  std::vector<Listener> listeners_;  // point into services_
   std::atomic<bool> stopping_{false};
   std::atomic<int> sessions_{0};
   std::mutex streams_mu_;

@@ -324,7 +324,7 @@ std::string Spool::deliver_local(const EntryPtr& e) {
     for (auto& s : slots) {
       auto o = delivery_.deliver(s, m);
       if (o.kind == LocalOutcome::Kind::stored)
-        log::info("queue {}: delivered to {} (folder {}, uid {})", e->id, s.address, o.folder, o.uid);
+        log::info("queue {}: delivered to {} (uid {}, folder {})", e->id, s.address, o.uid, o.folder);
       else
         log::warn("queue {}: not delivered to {}: {}", e->id, s.address, o.reply);
       for (auto& q : o.queue) {
