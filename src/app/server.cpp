@@ -14,6 +14,7 @@
 
 #include <boost/asio.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "app/control.hpp"
 #include "base/log.hpp"
@@ -255,11 +256,11 @@ class Server {
     {
       std::lock_guard lock(cfg_mu_);
       svc.config = cfg_;
+      svc.tls = tls_;  // replaced by a reload
     }
     svc.directory = directory_.get();
     svc.spool = spool_.get();
     svc.pool = &pool_;
-    svc.tls = tls_;
     svc.throttle = &pop3_.throttle;  // one failed-login throttle for SMTP AUTH, IMAP and POP3
     return svc;
   }
@@ -269,11 +270,11 @@ class Server {
     {
       std::lock_guard lock(cfg_mu_);
       svc.config = cfg_;
+      svc.tls = tls_;  // replaced by a reload
     }
     svc.directory = directory_.get();
     svc.mailstore = mailstore_.get();
     svc.pool = &pool_;
-    svc.tls = tls_;
     svc.shared = &pop3_;
     return svc;
   }
@@ -283,11 +284,11 @@ class Server {
     {
       std::lock_guard lock(cfg_mu_);
       svc.config = cfg_;
+      svc.tls = tls_;  // replaced by a reload
     }
     svc.directory = directory_.get();
     svc.mailstore = mailstore_.get();
     svc.pool = &pool_;
-    svc.tls = tls_;
     svc.throttle = &pop3_.throttle;
     svc.shared = &imap_;
     svc.stopping = &stopping_;
@@ -383,13 +384,32 @@ class Server {
       log::error("reload: {}; keeping the running configuration", fresh.error().message);
       return;
     }
-    if (fresh->listen != cfg_->listen || fresh->data_dir != cfg_->data_dir)
-      log::warn("reload: listener and data_dir changes take effect at the next restart");
+    // The certificate and key are read again (a renewed certificate needs no restart): new
+    // connections get them, open sessions keep theirs.
+    if (!fresh->tls_cert) {
+      if (auto s = net::ensure_self_signed(fresh->cert_path(), fresh->key_path(), fresh->hostname); !s) {
+        log::error("reload: {}; keeping the running configuration", s.error().message);
+        return;
+      }
+    }
+    auto tls = net::make_server_tls(fresh->cert_path(), fresh->key_path());
+    if (!tls) {
+      log::error("reload: {}; keeping the running configuration", tls.error().message);
+      return;
+    }
+    std::vector<std::string> restart;
+    if (fresh->listen != cfg_->listen) restart.push_back("[listen]");
+    if (fresh->data_dir != cfg_->data_dir) restart.push_back("data_dir");
+    if (!restart.empty())
+      log::warn("reload: {} changed: takes effect at the next restart", fmt::join(restart, ", "));
+    if (fresh->log_level != cfg_->log_level) log::init(fresh->log_level);
     limiter_.set_limits(limiter_limits(*fresh));
     std::lock_guard lock(cfg_mu_);
     cfg_ = std::make_shared<const config::Config>(std::move(*fresh));
+    tls_ = *tls;
     spool_->set_config(cfg_);
-    log::info("reload: configuration reloaded from {}", cfg_->file.string());
+    log::info("reload: configuration reloaded from {} (log level {}, certificate {})", cfg_->file.string(),
+              cfg_->log_level, cfg_->cert_path().string());
   }
 
   // Declaration order is teardown order reversed: the event loop (and any session frames it still

@@ -294,6 +294,44 @@ class SignalTests(TernTestCase):
         self.assertStored(t, BOB, subj, msg, SENDER)
         self.assertEqual(t.stop(), 0)
 
+    def peer_certificate(self, t):
+        """The DER certificate a new submissions (implicit TLS) connection is given."""
+        import socket
+        import ssl
+        with socket.create_connection((HOST, t.ports["submissions"]), timeout=30) as raw:
+            with tls_context().wrap_socket(raw, server_hostname="mx.tern.test") as s:
+                return s.getpeercert(binary_form=True)
+
+    def test_sighup_applies_certificate_and_log_level(self):
+        """Issue 11: SIGHUP said "reloaded" but kept the old certificate and [log] level."""
+        import ssl
+        import subprocess
+        t = self.make_server(users=(BOB,))
+        before = self.peer_certificate(t)
+        cert, key = os.path.join(t.dir, "new-cert.pem"), os.path.join(t.dir, "new-key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-days", "2", "-subj", "/CN=renewed.tern.test", "-keyout", key, "-out", cert],
+                       check=True, capture_output=True)
+        with open(cert, encoding="ascii") as f:
+            renewed = ssl.PEM_cert_to_DER_cert(f.read())
+        self.assertNotEqual(before, renewed)
+        t.extra_toml = f'[tls]\ncert = "{cert}"\nkey = "{key}"\n\n[log]\nlevel = "debug"\n'
+        t.write_config()
+        t.signal(signal.SIGHUP)
+        t.wait_for_log("configuration reloaded")
+        self.assertEqual(self.peer_certificate(t), renewed)
+        # debug lines now appear: a session's disconnect is logged at debug level only
+        with smtp(t.ports["smtp"]) as s:
+            s.noop()
+        t.wait_for_log("disconnect from")
+        # A certificate that cannot be read: an error, and the running one stays.
+        t.extra_toml = f'[tls]\ncert = "{cert}.missing"\nkey = "{key}"\n'
+        t.write_config()
+        t.signal(signal.SIGHUP)
+        t.wait_for_log("keeping the running configuration")
+        self.assertEqual(self.peer_certificate(t), renewed)
+        self.assertTrue(t.running())
+
     def test_sigterm_graceful_stop(self):
         t = self.make_server(users=(BOB,))
         subj = unique("before-stop")
