@@ -303,6 +303,30 @@ asio::awaitable<void> Spool::pending_loop() {
 // A file is taken once its size and modification time have not changed between two scans at least a
 // second apart (a file still being written is left alone), or at once when renamed into place long
 // after it was written. Taking it is a rename into the outbox: exactly once, even across a crash.
+// A file dropped into pending/ without ARRIVED: gets its arrival time and a Received field (RFC 5321
+// 4.4: each system that takes a message adds one), written over the pending file itself (temp file,
+// fsync, rename, fsync of the folder) before it moves into the outbox. A crash at any point leaves
+// either the file as dropped or the stamped one, never both, and a stamped file is not stamped again.
+void Spool::stamp_pending(const fs::path& file, const std::string& id, std::string& data, QueueFile& q) {
+  auto message = std::string_view(data).substr(q.message_offset);
+  // The file's own line ends (Mailtraq's files have LF), so the message does not mix them.
+  auto lf = message.find('\n');
+  std::string_view eol = lf != std::string_view::npos && lf > 0 && message[lf - 1] == '\r' ? "\r\n" : "\n";
+  auto received = fmt::format("Received: by {} (Tern) via pending id {};{}\t{}{}", config()->hostname, id, eol,
+                              rfc5322_date(), eol);
+  std::string stamped_message = received;
+  stamped_message.append(message);
+  q.envelope.arrived = unix_now();
+  auto stamped = format(q.envelope, stamped_message);
+  auto tmp = file.parent_path() / ("." + file.filename().string() + ".stamp");
+  store::write_file_synced(tmp, file, stamped);
+  store::fsync_dir(file.parent_path());
+  auto reparsed = parse(stamped);
+  if (!reparsed) throw std::runtime_error("stamped file does not parse: " + reparsed.error().message);
+  data = std::move(stamped);
+  q = std::move(*reparsed);
+}
+
 void Spool::scan_pending(std::map<std::string, std::pair<std::uintmax_t, std::int64_t>>& seen) {
   auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::set<std::string> present;
@@ -335,6 +359,14 @@ void Spool::scan_pending(std::map<std::string, std::pair<std::uintmax_t, std::in
     auto e = std::make_shared<Entry>();
     e->id = make_unique_id();
     e->file = paths_.queue_file(e->id);
+    if (q->envelope.arrived == 0) {
+      try {
+        stamp_pending(de.path(), e->id, data, *q);
+      } catch (const std::exception& ex) {
+        log::error("pending: {}: {}; trying again later", name, ex.what());
+        continue;
+      }
+    }
     fs::rename(de.path(), e->file);
     try {
       outbox_sync_.sync();

@@ -139,6 +139,7 @@ class Spool {
   boost::asio::awaitable<void> deliver_remote(std::string destination, std::shared_ptr<Batch> batch);
   boost::asio::awaitable<void> deliver_batch(const std::string& destination, std::shared_ptr<Batch> batch);
   void start_due_deliveries();
+  void stamp_pending(const std::filesystem::path& file, const std::string& id, std::string& data, QueueFile& q);
   void scan_pending(std::map<std::string, std::pair<std::uintmax_t, std::int64_t>>& seen);
   EntryPtr find(const std::string& id);
 

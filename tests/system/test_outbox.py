@@ -377,8 +377,30 @@ class OutboxTest(TernTestCase):
             f.write(body)
         os.rename(tmp, os.path.join(a.data, "mail", "pending", "msg1"))
         self.assertEqual([m["subject"] for m in b.wait_for_messages("bob@remote.test", 1)], [subject])
-        self.assertIn(subject, [m["subject"] for m in a.wait_for_messages("alice@tern.test", 1)])
+        stored = a.wait_for_messages("alice@tern.test", 1)
+        self.assertIn(subject, [m["subject"] for m in stored])
         self.assertEqual(os.listdir(os.path.join(a.data, "mail", "pending")), [])
+        # Issue 11: a picked-up file gets a Received field (RFC 5321 4.4), in the file's own line ends
+        raw = a.message_bytes("alice@tern.test", stored[0]["uid"])
+        self.assertRegex(raw, rb"^Return-Path: <alice@tern.test>\r\nReceived: by mx\.tern\.test \(Tern\) via pending id "
+                              rb"\w+;\r\n\t\w{3}, \d+ \w{3} \d{4} [\d:]{8} [+-]\d{4}\r\nFrom: alice@tern\.test\r\n")
+
+    def test_pending_file_gets_its_arrival_time(self):
+        """Issue 11: a pending file's arrival time was not recorded (queue list showed 0, 1970)."""
+        closed = free_port()
+        route = f'[[route]]\nmatch = "*"\nrelay = "127.0.0.1:{closed}"\nretry = ["1h"]\n'
+        a = self.sender_side(routes=route)
+        before = int(time.time())
+        body = b"FROM: alice@tern.test\r\nRCPT: x@far.test\r\nSubject: later\r\n\r\nbody\r\n"
+        tmp = os.path.join(a.dir, "drop")
+        with open(tmp, "wb") as f:
+            f.write(body)
+        os.rename(tmp, os.path.join(a.data, "mail", "pending", "later"))
+        self.wait_until(lambda: self.queue(a), "the pending file in the queue")
+        self.assertGreaterEqual(self.queue(a)[0]["arrived"], before)
+        # it stays after a restart: the arrival time is in the queue file, not only in memory
+        a.stop()
+        self.assertGreaterEqual(self.queue(a)[0]["arrived"], before)
 
     def test_pending_copy_with_one_recipient_done(self):
         b = self.remote_side(users=("bob@remote.test", "ann@remote.test"))
