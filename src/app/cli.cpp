@@ -255,6 +255,18 @@ int init(const Options& o) {
     if (auto s = (*dir)->add_domain(d); !s) return fail(s.error().message);
     std::cout << "added local domain " << d << "\n";
   }
+  // What a new user needs next (issue 11): where the data is, where Tern will listen, what to run.
+  std::cout << "data directory: " << cfg->data_dir.string() << "\n";
+  std::cout << "tern serve will listen on:";
+  for (auto& [service, endpoints] : cfg->listen)
+    for (auto& ep : endpoints) std::cout << " " << service << "=" << ep.str();
+  std::cout << "\n";
+  auto domains = (*dir)->domains();
+  auto user = "you@" + (domains.empty() ? to_lower(cfg->hostname) : domains.front());
+  std::cout << fmt::format("next steps:\n"
+                           "  tern user add {} --config {}   # asks for the password\n"
+                           "  tern serve --config {}\n",
+                           user, o.config, o.config);
   return 0;
 }
 

@@ -368,15 +368,18 @@ pop3s       = ["127.0.0.1:2995"]    # POP3 over implicit TLS
 imap        = ["127.0.0.1:2143"]    # IMAP; logins only after STARTTLS
 imaps       = ["127.0.0.1:2993"]    # IMAP over implicit TLS
 
-# [tls]                         # absent: a self-signed certificate is made in data_dir
-# cert = "cert.pem"
-# key  = "key.pem"
+# [tls]                         # absent: Tern makes a self-signed pair, data/cert.pem and data/key.pem
+# cert = "data/cert.pem"        # paths relative to this file's folder; these two are that pair
+# key  = "data/key.pem"
 
 [auth]
 allow_plaintext = false         # true: AUTH allowed without TLS (tests on loopback only)
 
 # [dns]
 # servers = ["127.0.0.1:5353"]  # absent: the system resolver
+
+# [log]
+# level = "info"                # debug, info, warn or error (to stderr; SIGHUP applies a change)
 
 [outbound]
 mx_port = 25

@@ -101,6 +101,24 @@ class CliTests(TernTestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("nonexistent.toml", r.stderr)
 
+    def test_init_says_where_and_what_next(self):
+        """Issue 11: `init` prints the data path, the ports and the next steps; the file it writes
+        names the self-signed pair it makes (data/cert.pem) and the [log] section."""
+        t = Tern()
+        self.addCleanup(t.cleanup)
+        fresh = os.path.join(t.dir, "fresh.toml")
+        r = t.cli("init", config=fresh)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(f"data directory: {os.path.join(t.dir, 'data')}", r.stdout)
+        self.assertIn("smtp=127.0.0.1:2525", r.stdout)
+        self.assertIn("imaps=127.0.0.1:2993", r.stdout)
+        self.assertIn(f"tern user add you@localhost --config {fresh}", r.stdout)
+        self.assertIn(f"tern serve --config {fresh}", r.stdout)
+        with open(fresh, encoding="utf-8") as f:
+            text = f.read()
+        self.assertIn('# cert = "data/cert.pem"', text)
+        self.assertIn("# [log]", text)
+
     def test_user_passwd(self):
         t = self.make_server(users=(BOB,))
         t.cli_ok("user", "passwd", BOB, input="new-password\n")

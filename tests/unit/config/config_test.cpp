@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <string>
 
+#include "base/strings.hpp"
 #include "config/config.hpp"
 
 namespace tern::config {
@@ -280,6 +281,35 @@ TEST(ConfigDefaults, DefaultConfigTextParses) {
   EXPECT_EQ(r->listen.at("submission"), std::vector<Endpoint>{ep("127.0.0.1", 2587)});
   EXPECT_EQ(r->listen.at("submissions"), std::vector<Endpoint>{ep("127.0.0.1", 2465)});
   EXPECT_FALSE(r->tls_cert);
+}
+
+// Issue 11: every commented sample, uncommented as written, is a valid configuration, and the [tls]
+// sample names the pair Tern makes in the data directory.
+TEST(ConfigDefaults, DefaultConfigTextUncommentedParses) {
+  const std::string original = default_config_text();
+  std::string text;
+  for (auto line : split(original, '\n')) {
+    auto s = std::string(line);
+    // "# [table]" and "# key = value  # comment" are samples; other comments stay comments
+    bool sample = s.starts_with("# [") || (s.starts_with("# ") && s.find('=') != std::string::npos &&
+                                           std::isalpha(static_cast<unsigned char>(s[2])) &&
+                                           s.find('=') < s.find("  #"));
+    text += (sample ? s.substr(2) : s) + "\n";
+  }
+  ASSERT_NE(text.find("\n[log]\nlevel = \"info\""), std::string::npos) << text;
+  ASSERT_NE(text.find("\n[tls]"), std::string::npos) << text;
+  auto r = parse(text, "/opt/tern/tern.toml");
+  ASSERT_TRUE(r) << r.error().message << "\n" << text;
+  EXPECT_EQ(r->cert_path(), "/opt/tern/data/cert.pem");
+  EXPECT_EQ(r->key_path(), "/opt/tern/data/key.pem");
+  // what Tern uses without [tls]: the same files
+  auto plain = parse(default_config_text(), "/opt/tern/tern.toml");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->cert_path(), r->cert_path());
+  EXPECT_EQ(plain->key_path(), r->key_path());
+  EXPECT_EQ(r->log_level, "info");
+  EXPECT_EQ(r->postmaster, "admin@localhost");
+  EXPECT_EQ(r->limits.max_connections, 1000u);
 }
 
 TEST(ConfigLoad, MissingFileIsAnErrorNamingIt) {
