@@ -14,6 +14,7 @@ packages=(
   python3 openssl swaks libnet-ssleay-perl procps   # swaks needs Net::SSLeay for --tls
   # test and benchmark peers
   dnsmasq-base curl xz-utils fetchmail isync
+  help2man   # tern(8) from --help
 )
 
 missing=()

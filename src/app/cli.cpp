@@ -270,6 +270,39 @@ int init(const Options& o) {
   return 0;
 }
 
+// Every command with its arguments, one line each: the end of --help, and through help2man the
+// COMMANDS of tern(8), so the manual never disagrees with the program.
+void collect_commands(CLI::App& app, const std::string& prefix, std::vector<std::pair<std::string, std::string>>& out) {
+  auto all = [](CLI::App*) { return true; };
+  for (CLI::App* sub : app.get_subcommands(all)) {
+    auto name = prefix + " " + sub->get_name();
+    if (!sub->get_subcommands(all).empty()) {
+      collect_commands(*sub, name, out);
+      continue;
+    }
+    for (const CLI::Option* opt : sub->get_options()) {
+      auto n = opt->get_name();
+      if (n == "--help" || n == "--config" || n == "--json") continue;
+      auto many = opt->get_items_expected_max() > 1 ? "..." : "";
+      if (opt->get_positional())
+        name += opt->get_required() ? " " + n + many : " [" + n + many + "]";
+      else
+        name += " [" + n + (opt->get_type_name().empty() ? "" : " " + opt->get_type_name()) + "]";
+    }
+    out.emplace_back(std::move(name), sub->get_description());
+  }
+}
+
+std::string command_list(CLI::App& app, const std::string& prefix) {
+  std::vector<std::pair<std::string, std::string>> commands;
+  collect_commands(app, prefix, commands);
+  std::size_t width = 0;
+  for (auto& c : commands) width = std::max(width, c.first.size());
+  std::string out;
+  for (auto& [usage, what] : commands) out += fmt::format("  {:<{}}  {}\n", usage, width, what);
+  return out;
+}
+
 std::string format_time(std::int64_t t) {
   if (t <= 0) return "now";
   return rfc5322_date(std::chrono::system_clock::from_time_t(t));
@@ -411,10 +444,10 @@ int run_cli(int argc, char** argv) {
   });
 
   auto* user = app.add_subcommand("user", "users (mailboxes that can log in)")->require_subcommand(1);
-  auto* ua = global(user->add_subcommand("add", "add a user; the password is one line on stdin"));
+  auto* ua = global(user->add_subcommand("add", "add a user; the password is asked twice on a terminal, else one line on stdin"));
   ua->add_option("ADDRESS", o.name)->required();
   on(ua, [&] { return user_add(o); });
-  auto* up = global(user->add_subcommand("passwd", "set a user's password from one line on stdin"));
+  auto* up = global(user->add_subcommand("passwd", "set a user's password (asked like user add)"));
   up->add_option("ADDRESS", o.name)->required();
   on(up, [&] { return user_passwd(o); });
   auto* ud = global(user->add_subcommand(
@@ -454,7 +487,7 @@ int run_cli(int argc, char** argv) {
   auto* message = app.add_subcommand("message", "stored messages")->require_subcommand(1);
   auto* ml = global(message->add_subcommand("list", "list the messages of a mailslot folder"));
   ml->add_option("ADDRESS", o.name)->required();
-  ml->add_option("--folder", o.folder, "folder name")->capture_default_str();
+  ml->add_option("--folder", o.folder, "folder name")->capture_default_str()->type_name("FOLDER");
   on(ml, [&] { return message_list(o); });
 
   auto* queue = app.add_subcommand("queue", "the outbox")->require_subcommand(1);
@@ -481,6 +514,10 @@ int run_cli(int argc, char** argv) {
     if (!cfg) return fail(cfg.error().message);
     return run_check(*cfg, o.repair, o.json);
   });
+
+  app.footer("Commands:\n" + command_list(app, "tern") +
+             "\nEvery command takes --config FILE and --json, and works whether or not the server runs.\n"
+             "Documentation: README.md and docs/ (operations, configuration, formats, outbox, rfc, hacking).");
 
   try {
     app.parse(argc, argv);

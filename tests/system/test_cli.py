@@ -119,6 +119,26 @@ class CliTests(TernTestCase):
         self.assertIn('# cert = "data/cert.pem"', text)
         self.assertIn("# [log]", text)
 
+    def test_man_page_matches_help(self):
+        """Issue 11: tern(8) is generated from --help (help2man at build time): every command of the
+        help's list is in the manual, and the service unit in contrib/ starts `tern serve`."""
+        import subprocess
+        from harness import TERN_BIN, REPO
+        helptext = subprocess.run([TERN_BIN, "--help"], capture_output=True, text=True, check=True).stdout
+        commands = [line.split("  ")[1].strip() for line in helptext.split("Commands:\n", 1)[1].splitlines()
+                    if line.startswith("  tern ")]
+        self.assertIn("tern user passwd ADDRESS", commands)
+        self.assertGreater(len(commands), 20)
+        with open(os.path.join(os.path.dirname(TERN_BIN), "tern.8"), encoding="utf-8") as f:
+            man = f.read().replace("\\-", "-")
+        self.assertIn('.TH TERN "8"', man)
+        for c in commands:
+            self.assertIn(c, man)
+        with open(os.path.join(REPO, "contrib", "tern.service"), encoding="utf-8") as f:
+            unit = f.read()
+        self.assertIn("ExecStart=/usr/local/bin/tern serve --config /etc/tern/tern.toml", unit)
+        self.assertIn("ExecReload=/bin/kill -HUP $MAINPID", unit)
+
     def test_user_passwd(self):
         t = self.make_server(users=(BOB,))
         t.cli_ok("user", "passwd", BOB, input="new-password\n")
