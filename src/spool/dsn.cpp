@@ -96,7 +96,9 @@ std::string build_dsn(const DsnInput& in) {
     out += fmt::format("Final-Recipient: rfc822; {}\r\n", r.address);
     out += fmt::format("Action: {}\r\n", action_name(r.action));
     out += fmt::format("Status: {}\r\n", r.status);
-    if (!r.remote_mta.empty()) out += fmt::format("Remote-MTA: dns; {}\r\n", r.remote_mta);
+    // RFC 3464 2.3.5: the host name only ("host[ip]:port" in the logs).
+    if (!r.remote_mta.empty())
+      out += fmt::format("Remote-MTA: dns; {}\r\n", std::string_view(r.remote_mta).substr(0, r.remote_mta.find('[')));
     if (!r.diagnostic.empty()) out += fmt::format("Diagnostic-Code: smtp; {}\r\n", r.diagnostic);
     out += fmt::format("Last-Attempt-Date: {}\r\n", rfc5322_date());
   }

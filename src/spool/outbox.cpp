@@ -197,7 +197,7 @@ asio::awaitable<void> Spool::deliver_batch(const std::string& destination, std::
         if (batch->route->auth) opt.auth = std::make_pair(batch->route->auth->user, batch->route->auth->password);
       }
       auto c = co_await smtp::client::Connection::open(ex, t.address, t.port, opt);
-      remote = fmt::format("{} [{}]:{}", t.name, t.address.to_string(), t.port);
+      remote = fmt::format("{}[{}]:{}", t.name, t.address.to_string(), t.port);  // Postfix's relay= form
       if (c) {
         conn = std::move(*c);
         break;
@@ -377,6 +377,7 @@ void Spool::scan_pending(std::map<std::string, std::pair<std::uintmax_t, std::in
     }
     e->data = std::make_shared<const std::string>(std::move(data));
     e->q = std::move(*q);
+    e->describe(e->message_in(*e->data));
     if (e->q.envelope.arrived == 0) e->q.envelope.arrived = unix_now();
     e->init_state();
     std::size_t pending = 0;

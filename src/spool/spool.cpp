@@ -126,6 +126,7 @@ StartReport Spool::load(bool serve) {
       e->file = p;
       // e->data stays null: delivery reads the file again, so a large queue is not held in memory at start.
       e->q = std::move(*q);
+      e->describe(e->message_in(*data));
       if (e->q.envelope.arrived == 0) {
         struct stat st {};
         e->q.envelope.arrived = ::stat(p.c_str(), &st) == 0 ? st.st_mtime : unix_now();
@@ -211,6 +212,7 @@ Result<std::string> Spool::enqueue(Envelope env, std::string_view message, std::
   auto data = format(env, message);
   e->q.envelope = std::move(env);
   e->q.message_offset = data.size() - message.size();
+  e->describe(message);
   try {
     store::write_file_synced(paths_.outbox / (e->id + ".tmp"), e->file, data);
     outbox_sync_.sync();
@@ -379,6 +381,30 @@ std::string Spool::deliver_local(const EntryPtr& e) {
 // - a failure DSN is queued durably before the FAIL mark, so a crash can repeat a DSN but never lose
 //   one; if it cannot be queued the recipient stays pending and is tried again later;
 // - index updates are a cache: their failure is logged, never fatal.
+namespace {
+
+// One line per recipient per attempt, with the fields of Postfix's delivery lines (to, orig_to, relay,
+// delay, size, from, message-id, dsn, status with the reply): what a postmaster searches for.
+void log_attempt(const Spool::Entry& e, std::size_t i, const Spool::Outcome& o, std::string_view status,
+                 std::int64_t now, std::string_view extra = {}) {
+  const auto& env = e.q.envelope;
+  const auto& r = env.recipients[i];
+  std::string orig;
+  if (auto semi = r.orcpt.find(';'); semi != std::string::npos && !iequals(r.orcpt.substr(semi + 1), r.address))
+    orig = fmt::format(", orig_to=<{}>", r.orcpt.substr(semi + 1));
+  auto dsn = !o.status.empty() ? o.status : o.kind == Spool::Outcome::ok ? "2.0.0" : "";
+  auto line = fmt::format("queue {}: to=<{}>{}, relay={}, delay={}, size={}, from=<{}>, message-id={}, dsn={}{}, status={} ({})",
+                          e.id, r.address, orig, o.local ? "local" : o.remote_mta.empty() ? "none" : o.remote_mta,
+                          std::max<std::int64_t>(0, now - env.arrived), e.size, env.from,
+                          e.message_id.empty() ? "none" : e.message_id, dsn, extra, status, o.text);
+  if (status == "bounced")
+    log::warn("{}", line);
+  else
+    log::info("{}", line);
+}
+
+}  // namespace
+
 void Spool::apply(const EntryPtr& e, const std::vector<std::pair<std::size_t, Outcome>>& outcomes) {
   auto cfg = config();
   auto& env = e->q.envelope;
@@ -391,7 +417,8 @@ void Spool::apply(const EntryPtr& e, const std::vector<std::pair<std::size_t, Ou
     std::lock_guard lock(mu_);
     env.recipients[i].state = state;
   };
-  auto defer = [&](std::size_t i, const std::string& text, const config::Route* route, DsnRecipient* d) {
+  auto defer = [&](std::size_t i, const Outcome& o, const config::Route* route, DsnRecipient* d) {
+    const auto& text = o.text;
     const auto& schedule = route && !route->retry.empty() ? route->retry : cfg->retry;
     RecipientStatus st;
     {
@@ -409,8 +436,7 @@ void Spool::apply(const EntryPtr& e, const std::vector<std::pair<std::size_t, Ou
       }
       st = s;
     }
-    log::info("queue {}: <{}> deferred (attempt {}, next in {}s): {}", e->id, env.recipients[i].address, st.attempts,
-              st.next_attempt - now, text);
+    log_attempt(*e, i, o, "deferred", now, fmt::format(", attempt={}, next_in={}s", st.attempts, st.next_attempt - now));
     try {
       index_->put(e->id, i, st);
     } catch (const std::exception& ex) {
@@ -432,7 +458,7 @@ void Spool::apply(const EntryPtr& e, const std::vector<std::pair<std::size_t, Ou
         }
       }
       mark(i, RcptState::done);
-      if (!o.local) log::info("queue {}: <{}> delivered: {}", e->id, r.address, o.text);
+      log_attempt(*e, i, o, "sent", now);
       if (notify_wants(r.notify, DsnAction::delivered) && (o.local || !o.remote_dsn)) {
         d.action = o.local ? DsnAction::delivered : DsnAction::relayed;
         succeeded.push_back(d);
@@ -450,14 +476,17 @@ void Spool::apply(const EntryPtr& e, const std::vector<std::pair<std::size_t, Ou
                                                            : fmt::format("{} seconds", give_up.count()),
                                    o.text);
       }
-      log::warn("queue {}: <{}> failed: {}", e->id, r.address, d.diagnostic);
+      auto shown = o;
+      shown.text = d.diagnostic;
+      shown.status = d.status;
+      log_attempt(*e, i, shown, "bounced", now);
       if (notify_wants(r.notify, DsnAction::failed) && !env.from.empty())
         failing.push_back({i, d});
       else
         failing_silent.push_back(i);
       continue;
     }
-    defer(i, o.text, route, &d);
+    defer(i, o, route, &d);
   }
   // Failures: the DSN first (durable), then the FAIL marks.
   if (!failing.empty()) {
@@ -467,7 +496,7 @@ void Spool::apply(const EntryPtr& e, const std::vector<std::pair<std::size_t, Ou
       for (auto& [i, d] : failing) mark(i, RcptState::failed);
     } else {
       for (auto& [i, d] : failing)
-        defer(i, "the failure DSN could not be queued yet: " + d.diagnostic,
+        defer(i, Outcome::temporary("the failure DSN could not be queued yet: " + d.diagnostic, d.status, d.remote_mta),
               match_route(*cfg, store::domain_of(env.recipients[i].address)), nullptr);
     }
   }

@@ -7,6 +7,7 @@
 
 #include <boost/asio/ssl/context.hpp>
 
+#include "mime/headers.hpp"
 #include "spool/spool.hpp"
 
 namespace tern::spool {
@@ -28,6 +29,14 @@ struct Spool::Entry {
   std::vector<char> remote;             // routed: not local, for the outbox
   bool held = false;
   bool gone = false;  // removed from the queue (delivered, deleted): pending jobs must not touch it
+  // For the delivery log lines, taken when the file is read (the bytes are not kept).
+  std::size_t size = 0;    // octets of the message
+  std::string message_id;  // its Message-ID field, "" when none
+
+  void describe(std::string_view message) {
+    size = message.size();
+    message_id = mime::first_value(mime::parse_header(message, 200), "Message-ID").substr(0, 250);
+  }
 
   void init_state() {
     auto n = q.envelope.recipients.size();

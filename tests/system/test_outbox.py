@@ -4,6 +4,7 @@ dnsmasq on loopback, to a second Tern (B) acting as the remote MX, or through st
 Every address is on 127.0.0.0/8; DNS answers come only from the dnsmasq this file starts."""
 
 import json
+import re
 import os
 import shutil
 import smtplib
@@ -365,6 +366,33 @@ class OutboxTest(TernTestCase):
         self.assertEqual(len(fails), 1)
         self.assertIn(b"Status: 4.4.7", fails[0])
         self.wait_queue_empty(a)
+
+    def test_delivery_log_lines(self):
+        """Issue 11: each delivery attempt is one log line with Postfix's fields (to, orig_to, relay,
+        delay, size, from, message-id, dsn, status with the reply); timestamps carry the UTC offset."""
+        b = self.remote_side()
+        closed = free_port()
+        route = f'[[route]]\nmatch = "far.test"\nrelay = "127.0.0.1:{closed}"\ntls = "none"\nretry = ["1h"]\n'
+        a = self.sender_side(routes=route)
+        a.cli_ok("alias", "add", "fwd@tern.test", "x@far.test")
+        subject = unique("logged")
+        msg = make_message("alice@tern.test", "bob@remote.test", subject)
+        mid = re.search(rb"Message-ID: (<[^>]+>)", msg).group(1).decode()
+        with smtplib.SMTP(HOST, a.ports["submission"], timeout=WAIT) as s:
+            s.starttls(context=tls_context())
+            s.login("alice@tern.test", PASSWORD)
+            self.assertEqual(s.sendmail("alice@tern.test", ["bob@remote.test", "fwd@tern.test", "alice@tern.test"], msg), {})
+        a.wait_for_log("status=deferred")
+        b.wait_for_messages("bob@remote.test", 1)
+        a.wait_for_log("to=<bob@remote.test>")
+        lines = {m.group(1): m.group(0) for m in re.finditer(r"to=<([^>]+)>.*", a.log())}
+        size = rf"size=\d+, from=<alice@tern\.test>, message-id={re.escape(mid)}"
+        self.assertRegex(lines["alice@tern.test"], rf"relay=local, delay=\d+, {size}, dsn=2\.0\.0, status=sent \(250 ")
+        self.assertRegex(lines["bob@remote.test"], rf"relay=\S+\[127\.0\.0\.1\]:\d+, delay=\d+, {size}, dsn=2\.\d\.\d, "
+                                                  r"status=sent \(250 ")
+        self.assertRegex(lines["x@far.test"], rf"orig_to=<fwd@tern\.test>, relay=\S+, delay=\d+, {size}, dsn=4\.4\.1, "
+                                             r"attempt=1, next_in=\d+s, status=deferred \(451 4\.4\.1 .*Connection refused")
+        self.assertRegex(a.log().splitlines()[0], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d ")
 
     def test_pending_file_with_only_from_and_rcpt(self):
         b = self.remote_side()
