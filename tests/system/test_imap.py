@@ -394,6 +394,30 @@ class MailboxTests(ImapCase):
         # INBOX is case-insensitive
         self.assertEqual(list(self.listing(c, 'LIST "" "inbox"')), ["INBOX"])
 
+    def test_atom_with_every_atom_char(self):
+        """Issue 11: "[" is an ATOM-CHAR outside a FETCH section; SELECT of such a name answered
+        BAD Unterminated section. It is one atom in CREATE, SELECT and LIST with wildcards."""
+        c = self.conn()
+        name = "!#$&'+,-.0123456789:;<=>?@^_`|[}"
+        r = c.cmd(f"SELECT {name}")
+        self.assertEqual(r.status, "NO", r)   # not BAD: the atom was read, the mailbox does not exist
+        c.ok(f'CREATE "{name}"')
+        listed = list_of(c.ok(f'LIST "" {name}%*'))
+        self.assertEqual(len(listed), 1, listed)
+        self.assertEqual(c.ok(f"EXAMINE {name}").status, "OK")
+        c.ok(f"DELETE {name}")
+
+    def test_store_nil_keyword(self):
+        """Issue 11: NIL is a valid flag keyword in STORE (it answered BAD Invalid flag)."""
+        c = self.conn()
+        self.append(c, message("nil"))
+        c.select()
+        # checked byte for byte: a flag-list holds flags, and this one is the keyword "NIL"
+        self.assertIn(b"* 1 FETCH (FLAGS (NIL))", c.ok("STORE 1 +FLAGS (NIL)").untagged)
+        self.assertIn(b"* 1 FETCH (FLAGS (NIL))", c.ok("FETCH 1 FLAGS").untagged)
+        c.ok("STORE 1 -FLAGS NIL")
+        self.assertIn(b"* 1 FETCH (FLAGS ())", c.ok("FETCH 1 FLAGS").untagged)
+
     def test_patterns_and_children(self):
         c = self.conn()
         c.ok('CREATE "Projects/2024/Q1"')  # RFC 9051 6.3.4: superior names are created too

@@ -291,7 +291,16 @@ class Tokenizer {
       }
       ++pos_;
     }
-    if (bracket || quoted) return fail("Unterminated section");
+    if (bracket && !quoted) {
+      // No "]" before the end: not a section but a plain atom with "[" in it, which RFC 9051 allows
+      // (ATOM-CHAR excludes only resp-specials "]"), e.g. a mailbox named "a[b".
+      pos_ = start;
+      while (pos_ < lim && text_[pos_] != ' ' && text_[pos_] != '(' && text_[pos_] != ')' && text_[pos_] != '"' &&
+             text_[pos_] != '{')
+        ++pos_;
+    } else if (quoted) {
+      return fail("Unterminated section");
+    }
     if (pos_ == start) return fail("Unexpected character");
     a.text = std::string(text_.substr(start, pos_ - start));
     a.kind = detail::iequals(a.text, "NIL") ? Arg::Kind::nil : Arg::Kind::atom;

@@ -21,7 +21,8 @@ constexpr const char* system_flags[] = {"\\Seen", "\\Answered", "\\Flagged", "\\
 bool read_flags(std::span<const Arg> args, std::vector<std::string>& out, std::string& error) {
   std::set<std::string> seen;
   for (const auto& a : args) {
-    if (a.kind != Arg::Kind::atom) {
+    // NIL is an atom like any other here: the keyword "NIL" (flag-keyword is an atom, RFC 9051 9).
+    if (a.kind != Arg::Kind::atom && a.kind != Arg::Kind::nil) {
       error = "Invalid flag";
       return false;
     }

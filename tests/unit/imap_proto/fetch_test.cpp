@@ -124,7 +124,8 @@ TEST(Fetch, Modifiers) {
 
 TEST(Fetch, BadRequests) {
   for (const char* bad : {"FETCH", "FETCH 1", "FETCH 0 FLAGS", "FETCH 1 ()", "FETCH 1 (FLAGS \"UID\")",
-                          "FETCH 1 \"FLAGS\"", "FETCH (1) FLAGS", "FETCH 1 FLAGS (CHANGEDSINCE 1) x", "FETCH 1 NIL"})
+                          "FETCH 1 \"FLAGS\"", "FETCH (1) FLAGS", "FETCH 1 FLAGS (CHANGEDSINCE 1) x", "FETCH 1 NIL",
+                          "FETCH 1 BODY[1", "FETCH 1 (BODY[1 FLAGS)"})
     EXPECT_FALSE(parse_fetch(args_of(bad))) << bad;
 }
 

@@ -99,8 +99,19 @@ TEST(Reader, ParseErrorsResynchroniseAtTheNextLine) {
 }
 
 TEST(Reader, SectionsStayOneAtom) {
-  EXPECT_EQ(read_all_splits("a FETCH 1 (BODY[HEADER.FIELDS (\"X]\" To)] BINARY[1.2]<0.5>)\r\nb FETCH 1 BODY[1\r\n"),
-            (Events{"cmd a FETCH 1 (BODY[HEADER.FIELDS (\"X]\" To)] BINARY[1.2]<0.5>)", "err b Unterminated section"}));
+  // An unclosed "[" is no section: the atom ends at the space (FETCH then refuses "BODY[1" itself,
+  // fetch_test.cpp); a quoted string left open inside a section is still an error.
+  EXPECT_EQ(read_all_splits("a FETCH 1 (BODY[HEADER.FIELDS (\"X]\" To)] BINARY[1.2]<0.5>)\r\nb FETCH 1 BODY[1\r\n"
+                            "c FETCH 1 BODY[HEADER.FIELDS (\"X)\r\n"),
+            (Events{"cmd a FETCH 1 (BODY[HEADER.FIELDS (\"X]\" To)] BINARY[1.2]<0.5>)", "cmd b FETCH 1 BODY[1",
+                    "err c Unterminated section"}));
+}
+
+// Issue 11: "[" is an ATOM-CHAR outside a FETCH section (RFC 9051 9: only "]" is resp-special), so a
+// mailbox name holding every atom character is one atom, in SELECT as in LIST with wildcards.
+TEST(Reader, BracketInAnAtom) {
+  EXPECT_EQ(read_all_splits("a SELECT !#$&'+,-.0123456789:;<=>?@^_`|[}\r\nb LIST \"\" !#$&'+,-.0123456789:;<=>?@^_`|[}%*\r\n"),
+            (Events{"cmd a SELECT !#$&'+,-.0123456789:;<=>?@^_`|[}", "cmd b LIST \"\" !#$&'+,-.0123456789:;<=>?@^_`|[}%*"}));
 }
 
 TEST(Reader, DepthLimit) {

@@ -25,6 +25,14 @@ TEST(Store, Forms) {
   EXPECT_FALSE(r->silent);
   EXPECT_EQ(r->flags, (Strings{"\\Flagged", "\\Answered"}));
 
+  // Issue 11: NIL is a keyword like any other atom in a flag list or as a loose flag
+  r = parse_store(args_of("STORE 1 +FLAGS NIL"));
+  ASSERT_TRUE(r) << r.error;
+  EXPECT_EQ(r->flags, (Strings{"NIL"}));
+  r = parse_store(args_of("STORE 1 FLAGS (NIL \\Seen)"));
+  ASSERT_TRUE(r) << r.error;
+  EXPECT_EQ(r->flags, (Strings{"NIL", "\\Seen"}));
+
   r = parse_store(args_of("STORE * FLAGS ()"));
   ASSERT_TRUE(r) << r.error;
   EXPECT_EQ(r->mode, StoreRequest::Mode::replace);
