@@ -361,6 +361,27 @@ std::string damage_of(const fs::path& file, const IndexRow& row) {
 
 }  // namespace
 
+// A message file without an index row that is another name (a hard link) of a file of the same
+// folder that has one: what a MOVE into the same folder (RFC 6851) leaves when killed between its
+// commit and the unlink of the old name. Links elsewhere (a backup made with hard links) do not count.
+namespace {
+bool is_move_leftover(const fs::path& file, const std::vector<fs::directory_entry>& files,
+                      const std::map<std::uint32_t, IndexRow>& rows) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0 || st.st_nlink < 2) return false;
+  for (auto& other : files) {
+    if (other.path() == file) continue;
+    auto parsed = parse_message_name(other.path().filename().string());
+    if (!parsed) continue;
+    auto row = rows.find(parsed->first);
+    if (row == rows.end() || row->second.file != other.path().filename().string()) continue;
+    struct stat o {};
+    if (::stat(other.path().c_str(), &o) == 0 && o.st_ino == st.st_ino && o.st_dev == st.st_dev) return true;
+  }
+  return false;
+}
+}  // namespace
+
 void Mailstore::Slot::reconcile(bool repair, CheckReport& report,
                                 const std::function<std::string(std::string_view)>& summarizer, bool verify) {
   auto folders_root = dir / "folders";
@@ -471,6 +492,21 @@ void Mailstore::Slot::reconcile(bool repair, CheckReport& report,
         seen.erase(parsed->first);
         --report.messages;
         files.emplace_back(renamed);
+        continue;
+      }
+      if (is_move_leftover(f.path(), files, rows)) {
+        // A MOVE within this folder committed its new row, then the crash came before the old name
+        // was unlinked: the content is the indexed message's (same inode), so the old name goes.
+        seen.erase(parsed->first);
+        --report.messages;
+        if (!repair) {
+          report.notes.push_back(fmt::format("{}: old name of a message moved within its folder (removed at next open)",
+                                             f.path().string()));
+          continue;
+        }
+        fs::remove(f.path());
+        fsync_dir(entry.path());
+        report.notes.push_back(fmt::format("{}: old name of a message moved within its folder removed", f.path().string()));
         continue;
       }
       ++report.rows_added;

@@ -427,7 +427,8 @@ Result<CopyResult> Mailstore::copy(std::string_view address, std::string_view fr
     if (!src) return not_found(from);
     auto dst = s.find_folder(to);
     if (!dst) return not_found(to);
-    if (*src == *dst && move) return Error{"cannot move into the same folder", Error::Kind::invalid};
+    // MOVE into the same folder is allowed (RFC 6851 3.3): the messages get new UIDs (COPYUID) and the
+    // old ones are expunged, like Dovecot does.
     std::vector<fs::path> unlink_after;
     Tx tx(*s.db);
     auto out = copy_locked(s, *src, from, *dst, to, uids, move, unlink_after);

@@ -68,6 +68,41 @@ class ImapCrashCase(TernTestCase):
         finally:
             c.logout()
 
+    def killer(self, t):
+        """A thread that kills the server 0 to 30 ms after the returned event is set."""
+        done = threading.Event()
+
+        def run():
+            done.wait(WAIT)
+            time.sleep(random.uniform(0, 0.03))
+            t.kill()
+
+        th = threading.Thread(target=run)
+        th.start()
+        return done, th
+
+    def run_killed(self, t, c, commands, kill_after):
+        """Sends the commands one at a time; the server is killed just after answer `kill_after`,
+        then started again. Returns the indexes of the commands answered OK."""
+        ok = []
+        done, th = self.killer(t)
+        try:
+            for n, command in enumerate(commands):
+                if c.cmd(command).status == "OK":
+                    ok.append(n)
+                if n + 1 == kill_after:
+                    done.set()
+        except (OSError, ConnectionError):
+            pass
+        self.restart_after_kill(t, c, done, th)
+        return ok
+
+    def restart_after_kill(self, t, c, done, th):
+        done.set()
+        th.join()
+        c.close()
+        t.start()
+
     def after_restart(self, t, folder="INBOX"):
         """The subjects in a folder after the restart, by the CLI and by IMAP (which must agree)."""
         cli = [m["subject"] for m in listed(t, USER, folder)]
@@ -169,15 +204,7 @@ class ExpungeCrashTests(ImapCrashCase):
         kept = {by_uid[u] for u in uids if u not in marked}
         c.ok("UID STORE %s +FLAGS.SILENT (\\Deleted)" % ",".join(map(str, marked)))
         expunged_ok = set()
-        done = threading.Event()
-
-        def killer():
-            done.wait(WAIT)
-            time.sleep(random.uniform(0, 0.03))
-            t.kill()
-
-        th = threading.Thread(target=killer)
-        th.start()
+        done, th = self.killer(t)
         try:
             if mode == "chunks":
                 chunks = [marked[i:i + 6] for i in range(0, len(marked), 6)]
@@ -196,10 +223,7 @@ class ExpungeCrashTests(ImapCrashCase):
                     expunged_ok |= {by_uid[u] for u in marked}
         except (OSError, ConnectionError):
             pass
-        done.set()
-        th.join()
-        c.close()
-        t.start()
+        self.restart_after_kill(t, c, done, th)
         after = self.after_restart(t)
         self.assertEqual(kept - after, set(), "a message that was not \\Deleted was lost")
         self.assertEqual(after & expunged_ok, set(), "an EXPUNGE that got its OK came back")
@@ -227,29 +251,9 @@ class MoveCrashTests(ImapCrashCase):
         c.ok('CREATE "Target"')
         c.select()
         moved_ok = set()
-        done = threading.Event()
-
-        def killer():
-            done.wait(WAIT)
-            time.sleep(random.uniform(0, 0.03))
-            t.kill()
-
-        th = threading.Thread(target=killer)
-        th.start()
-        try:
-            for n, i in enumerate(range(0, len(uids), chunk)):
-                part = uids[i:i + chunk]
-                r = c.cmd("UID MOVE %s Target" % ",".join(map(str, part)))
-                if r.status == "OK":
-                    moved_ok |= {by_uid[u] for u in part}
-                if n + 1 == kill_after:
-                    done.set()
-        except (OSError, ConnectionError):
-            pass
-        done.set()
-        th.join()
-        c.close()
-        t.start()
+        parts = [uids[i:i + chunk] for i in range(0, len(uids), chunk)]
+        for n in self.run_killed(t, c, ["UID MOVE %s Target" % ",".join(map(str, p)) for p in parts], kill_after):
+            moved_ok |= {by_uid[u] for u in parts[n]}
         inbox = self.after_restart(t)
         target = self.after_restart(t, "Target")
         self.assertEqual(set(subjects) - inbox - target, set(), "a message was lost in a MOVE")
@@ -260,6 +264,23 @@ class MoveCrashTests(ImapCrashCase):
         self.assertLessEqual(len(both), chunk, f"more than one MOVE's messages in both folders: {sorted(both)}")
         self.assertCheckClean(t)
         return len(moved_ok), len(target), len(both)
+
+    def round_same_folder(self, kill_after):
+        """MOVEs into the selected mailbox (RFC 6851 3.3), one message each, killed after
+        `kill_after` answers: every message is there exactly once after the restart."""
+        t = self.server()
+        c = self.conn(t)
+        subjects = [f"self-{i}-{unique('s')}" for i in range(60)]
+        uids = self.fill(t, c, subjects)
+        c.select()
+        moved_ok = len(self.run_killed(t, c, [f"UID MOVE {uid} INBOX" for uid in uids], kill_after))
+        self.assertEqual(self.after_restart(t), set(subjects))  # after_restart: no message twice
+        self.assertCheckClean(t)
+        return moved_ok
+
+    def test_sigkill_during_moves_into_the_same_folder(self):
+        outcomes = [self.round_same_folder(1), self.round_same_folder(10), self.round_same_folder(30)]
+        print(f"same-folder move crash rounds (confirmed moves): {outcomes}")
 
     def test_sigkill_during_moves(self):
         # the last round kills the server only after every MOVE got its answer

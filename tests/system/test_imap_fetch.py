@@ -755,6 +755,22 @@ class CopyMoveExpungeTests(ImapCase):
         self.assertEqual(r.named("VANISHED"), [f"VANISHED {self.uids[0]}".encode()])
         self.assertEqual([u for u in r.untagged if u.endswith(b" EXPUNGE")], [])
 
+    def test_move_into_the_selected_mailbox(self):
+        """Issue 11: RFC 6851 allows MOVE into the selected mailbox (it answered NO [CANNOT]): the
+        messages get new UIDs (COPYUID), the old ones are expunged, EXISTS counts the new ones."""
+        c = self.c
+        r = c.ok("MOVE 2 INBOX")
+        code = code_of([u for u in r.untagged if b"[COPYUID " in u][0]).split()
+        self.assertEqual(seq_set(code[2]), [self.uids[1]])
+        new_uid = seq_set(code[3])[0]
+        self.assertGreater(new_uid, max(self.uids))
+        self.assertIn(b"* 2 EXPUNGE", r.untagged)
+        self.assertIn(f"* {len(self.uids)} EXISTS".encode(), r.untagged)
+        uids = [int(v["UID"]) for _, v in sorted(c.ok("FETCH 1:* UID").fetches().items())]
+        self.assertEqual(uids, [self.uids[0]] + self.uids[2:] + [new_uid])
+        self.assertEqual(len(self.t.message_list(self.user)), len(self.uids))
+        self.assertCheckClean(self.t)
+
     def test_copy_and_move_keep_internaldate_and_flags(self):
         c = self.c
         uid = self.append(c, message("dated"), flags="\\Answered $Tag", date="03-Mar-2021 04:05:06 +0000")

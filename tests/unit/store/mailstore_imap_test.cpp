@@ -682,15 +682,42 @@ TEST_F(MailstoreImapTest, MoveRemovesFromSourceAndReportsTheExpunge) {
   EXPECT_EQ(info("INBOX").uidnext, src_before.uidnext);
   expect_clean("move");
 
-  // Into the same folder: refused, nothing changes.
+  // Into the same folder (RFC 6851 3.3, issue 11): a new UID, the old one expunged, one file.
   auto self = ms().copy(alice, "INBOX", {1}, "INBOX", true);
-  ASSERT_FALSE(self);
-  EXPECT_EQ(self.error().kind, Error::Kind::invalid);
-  EXPECT_EQ(uids("INBOX"), (Uids{1, 3}));
-  // The expunge is remembered across a restart.
+  ASSERT_TRUE(self) << self.error().message;
+  ASSERT_EQ(self->uids.size(), 1u);
+  EXPECT_EQ(self->uids.front().first, 1u);
+  auto moved_uid = self->uids.front().second;
+  EXPECT_GE(moved_uid, src_before.uidnext);
+  EXPECT_EQ(uids("INBOX"), (Uids{3, moved_uid}));
+  EXPECT_EQ(fs::hard_link_count(*ms().path_of(alice, "INBOX", moved_uid)), 1u);
+  EXPECT_EQ(*ms().usage(alice), usage_before);
+  expect_clean("move into the same folder");
+  // Killed between the commit and the unlink of the old name: the old name is a second link to the
+  // indexed file; the next open removes it instead of indexing the message twice.
+  auto new_path = *ms().path_of(alice, "INBOX", moved_uid);
+  auto old_name = folder_dir("INBOX") / ("1." + new_path.filename().string().substr(new_path.filename().string().find('.') + 1));
+  fs::create_hard_link(new_path, old_name);
   close();
   open();
-  EXPECT_EQ(changes("INBOX", src_before.highestmodseq).expunged, Uids{2});
+  EXPECT_EQ(uids("INBOX"), (Uids{3, moved_uid}));
+  EXPECT_FALSE(fs::exists(old_name));
+  EXPECT_TRUE(fs::exists(new_path));
+  expect_clean("reopen after a crashed move into the same folder");
+  // A file without a row whose other link is outside the folder (a backup made with hard links) is
+  // a message to index, not a leftover.
+  auto backup = tmp_ / "backup-copy";
+  auto lone = folder_dir("INBOX") / "77.lonely";
+  tern::testing::write_file(lone, "Subject: lone\r\n\r\nbody\r\n");
+  fs::create_hard_link(lone, backup);
+  close();
+  open();
+  EXPECT_EQ(uids("INBOX"), (Uids{3, moved_uid, 77}));
+  ASSERT_EQ(ms().expunge(alice, "INBOX", {77}).value(), 1u);
+  // The expunges are remembered across a restart.
+  close();
+  open();
+  EXPECT_EQ(changes("INBOX", src_before.highestmodseq).expunged, (Uids{1, 2, 77}));
   expect_clean("reopen");
 }
 
