@@ -1179,6 +1179,29 @@ class EightBitTests(ImapCase):
         self.assertIn(b"BINARY[2] ~{%d}\r\n" % len(NUL_PART), r.untagged[0])
 
 
+    def test_binary_of_quoted_printable_and_empty_parts(self):
+        """Issue 11: BINARY[1] of a quoted-printable part kept transport padding (trailing white space);
+        BINARY.SIZE is the decoded length; an empty part gives an empty BINARY and BINARY.SIZE 0."""
+        c = self.conn()
+        qp = b"=41=20 \t\r\nsoft= \r\nbreak=3D\r\n"
+        msg = (b"From: a@x.test\r\nSubject: qp\r\nMIME-Version: 1.0\r\n"
+               b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+               b"--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" + qp +
+               b"--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+               b"\r\n--b--\r\n")
+        tag = c.next_tag()
+        c.send(f"{tag} APPEND INBOX ~{{{len(msg)}+}}\r\n".encode() + msg + b"\r\n")
+        self.assertStatus(c.read_until_tagged(tag), "OK", "APPENDUID")
+        c.select()
+        f = c.ok("FETCH 1 (BINARY.PEEK[1] BINARY.SIZE[1] BODY.PEEK[1] BINARY.PEEK[2] BINARY.SIZE[2])").fetches()[1]
+        # the CRLF before "--b" belongs to the delimiter (RFC 2046 5.1.1)
+        self.assertEqual(f["BINARY[1]"], b"A \r\nsoftbreak=")
+        self.assertEqual(int(f["BINARY.SIZE[1]"]), len(b"A \r\nsoftbreak="))
+        self.assertEqual(f["BODY[1]"], qp[:-2])  # BODY is the stored octets
+        self.assertIn(f["BINARY[2]"], (b"", None))
+        self.assertEqual(int(f["BINARY.SIZE[2]"]), 0)
+
+
 class LargeMailboxTests(ImapCase):
     def test_many_messages(self):
         c = self.conn()

@@ -79,9 +79,37 @@ std::optional<Cte> cte_from_name(std::string_view name) {
   return std::nullopt;
 }
 
+namespace {
+
+// RFC 2045 6.7 rule (3): white space at the end of an encoded line is transport padding that a
+// decoder must delete (an "=20" before the line end stays), which also turns "= " + CRLF into a
+// soft line break. GMime's decoder keeps the padding, so it goes first.
+std::string without_transport_padding(std::string_view body) {
+  std::string out;
+  out.reserve(body.size());
+  std::size_t start = 0;
+  while (start <= body.size()) {
+    auto lf = body.find('\n', start);
+    auto end = lf == std::string_view::npos ? body.size() : lf;
+    auto content_end = end > start && body[end - 1] == '\r' ? end - 1 : end;
+    auto trimmed = content_end;
+    while (trimmed > start && (body[trimmed - 1] == ' ' || body[trimmed - 1] == '\t')) --trimmed;
+    out.append(body.substr(start, trimmed - start));
+    out.append(body.substr(content_end, end - content_end));  // the CR, if any
+    if (lf == std::string_view::npos) break;
+    out += '\n';
+    start = lf + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string transfer_decode(std::string_view body, Cte cte) {
   if (cte == Cte::identity) return std::string(body);
   options();
+  std::string unpadded;
+  if (cte == Cte::quoted_printable) body = unpadded = without_transport_padding(body);
   GMimeEncoding state;
   g_mime_encoding_init_decode(&state, cte == Cte::base64 ? GMIME_CONTENT_ENCODING_BASE64
                                                           : GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);

@@ -75,6 +75,17 @@ TEST(Binary, SoftLineBreaks) {
   EXPECT_EQ(binary(raw, {1}).data, "abcd=\r\n");
 }
 
+// Issue 11: trailing white space of an encoded line is transport padding (RFC 2045 6.7 (3)); "=20"
+// stays; "= " before the line end is still a soft line break; BINARY.SIZE is the decoded length.
+TEST(Binary, QuotedPrintableTransportPaddingIsDeleted) {
+  auto raw = crlf("Content-Transfer-Encoding: quoted-printable\n\n=41=20 \t\nsoft= \nbreak\ntrail  \n\nlast =20");
+  EXPECT_EQ(binary(raw, {1}).data, crlf("A \nsoftbreak\ntrail\n\nlast  "));
+  EXPECT_EQ(binary_size(raw, {1}), binary(raw, {1}).data.size());
+  auto empty = crlf("Content-Transfer-Encoding: quoted-printable\n\n");
+  EXPECT_EQ(binary(empty, {1}).data, "");
+  EXPECT_EQ(binary_size(empty, {1}), 0u);
+}
+
 TEST(Binary, UnknownTransferEncodingIsRefused) {
   auto raw = crlf("Content-Transfer-Encoding: x-weird\n\ndata\n");
   auto b = binary(raw, {1});
