@@ -30,6 +30,7 @@
 
 #include "base/log.hpp"
 #include "base/strings.hpp"
+#include "imap/message/address.hpp"
 #include "imap/message/message.hpp"
 #include "imap/message/needles.hpp"
 #include "imapd/session.hpp"
@@ -101,6 +102,18 @@ struct Context {
 bool any_header(const msg::Parsed& p, std::string_view name, std::string_view needle) {
   for (auto& v : p.header_values(name))
     if (msg::contains(v, needle)) return true;
+  return false;
+}
+
+// FROM, TO, CC and BCC match as Dovecot's do: the decoded field (display names, groups), or the
+// addr-spec of any address in it with its local part unquoted, so "bob"@x matches bob@x.
+bool any_address(const msg::Parsed& p, std::string_view name, std::string_view needle) {
+  for (auto& v : p.header_values(name)) {
+    if (msg::contains(v, needle)) return true;
+    for (auto& a : msg::detail::parse_addresses(v))
+      if (a.kind == msg::detail::Address::Kind::mailbox && msg::contains(a.mailbox + "@" + a.host, needle))
+        return true;
+  }
   return false;
 }
 
@@ -182,10 +195,10 @@ bool eval(const Key& k, const Candidate& c, const msg::Summary* sum, const msg::
     case Op::sentbefore: return sum && sum->sent_day && sum->sent_day < k.date;
     case Op::senton: return sum && sum->sent_day == k.date;
     case Op::sentsince: return sum && sum->sent_day && sum->sent_day >= k.date;
-    case Op::bcc: return p && any_header(*p, "Bcc", k.arg);
-    case Op::cc: return p && any_header(*p, "Cc", k.arg);
-    case Op::from: return p && any_header(*p, "From", k.arg);
-    case Op::to: return p && any_header(*p, "To", k.arg);
+    case Op::bcc: return p && any_address(*p, "Bcc", k.arg);
+    case Op::cc: return p && any_address(*p, "Cc", k.arg);
+    case Op::from: return p && any_address(*p, "From", k.arg);
+    case Op::to: return p && any_address(*p, "To", k.arg);
     case Op::subject: return p && any_header(*p, "Subject", k.arg);
     case Op::header: {
       if (!p) return false;

@@ -621,6 +621,21 @@ class SearchTests(ImapCase):
         self.assertIn(c.cmd("SORT (SUBJECT) X-NO-SUCH-CHARSET ALL").status, ("NO",))
 
 
+class AddressSearchTests(ImapCase):
+    def test_from_matches_every_form_of_the_address(self):
+        """Issue 11: SEARCH FROM user@domain missed a From holding that address quoted ("bob"@...);
+        display names, encoded words, groups, comments and case all match too (as Dovecot)."""
+        c = self.conn()
+        forms = ["Bob <bob@example.test>", "=?utf-8?q?B=C3=B6b?= <bob@example.test>",
+                 "team: bob@example.test, x@y.test;", '"bob"@example.test', "BOB@EXAMPLE.TEST",
+                 '"Bob" <"bob"@Example.Test>', "bob@example.test (Bob)", "other@example.test"]
+        for i, f in enumerate(forms):
+            self.append(c, message(f"form {i}", frm=f))
+        c.select()
+        self.assertEqual(c.ok("SEARCH FROM bob@example.test").named("SEARCH"), [b"SEARCH 1 2 3 4 5 6 7"])
+        self.assertEqual(c.ok("SEARCH TO bob@example.test").named("SEARCH"), [b"SEARCH"])
+
+
 class SortMoreTests(ImapCase):
     def test_base_subjects_display_sort_and_esort(self):
         c = self.conn()
