@@ -228,7 +228,7 @@ void Session::cmd_enable(const Command& cmd) {
     bool now = false;
     if (cap == "CONDSTORE") {
       now = !condstore_;
-      condstore_ = true;
+      enable_condstore();
     } else if (cap == "QRESYNC") {
       // RFC 7162 3.2.3: QRESYNC implies CONDSTORE.
       now = !qresync_;

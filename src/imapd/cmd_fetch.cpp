@@ -518,7 +518,7 @@ net::awaitable<void> Session::cmd_fetch(const Command& cmd, bool uid) {
   }
   bool want_modseq = req->changedsince.has_value();
   for (auto& a : req->atts) want_modseq = want_modseq || a.kind == Att::Kind::modseq;
-  if (want_modseq) condstore_ = true;  // RFC 7162 3.1: a CONDSTORE-using command enables it
+  if (want_modseq) enable_condstore();  // RFC 7162 3.1: a CONDSTORE-using command enables it
   auto idx = resolve(req->set, uid);
   if (!idx) {
     bad(cmd, "Invalid message sequence number");

@@ -442,7 +442,7 @@ net::awaitable<void> Session::cmd_search(const Command& cmd, bool uid) {
     co_return;
   }
   bool modseq = uses_modseq(req->key);
-  if (modseq) condstore_ = true;
+  if (modseq) enable_condstore();
   SearchJob job{svc_.mailstore, user_, mbox_->name, candidates_of(*mbox_), &req->key,
                 Context{static_cast<std::uint32_t>(mbox_->messages.size()), mbox_->max_uid(), &mbox_->saved}, false};
   auto res = co_await run_job(*svc_.pool, stream_.socket(), svc_.stopping, job);
@@ -456,11 +456,13 @@ net::awaitable<void> Session::cmd_search(const Command& cmd, bool uid) {
   }
   // Numbers from the view as it is now (the job worked on a copy of it).
   std::vector<std::uint32_t> numbers, uids;
+  std::vector<std::uint64_t> modseqs;
   auto cands = candidates_of(*mbox_);
   for (auto i : res.matches) {
     if (i >= cands.size()) continue;
     numbers.push_back(uid ? cands[i].uid : cands[i].seq);
     uids.push_back(cands[i].uid);
+    modseqs.push_back(cands[i].modseq);
   }
   if (req->ret_save) {
     // RFC 5182 2.1: with MIN or MAX alone, only those are saved.
@@ -488,7 +490,16 @@ net::awaitable<void> Session::cmd_search(const Command& cmd, bool uid) {
       }
       if (req->ret_count) out += fmt::format(" COUNT {}", numbers.size());
       if (all && !numbers.empty()) out += " ALL " + proto::format_sequence_set(numbers);
-      if (modseq && !numbers.empty()) out += fmt::format(" MODSEQ {}", res.max_modseq);
+      if (modseq && !numbers.empty()) {
+        // RFC 7162 3.1.5: with MIN and/or MAX only, the MODSEQ of the message(s) returned.
+        auto shown = res.max_modseq;
+        if (!all && !req->ret_count) {
+          shown = 0;
+          if (req->ret_min) shown = std::max(shown, modseqs.front());
+          if (req->ret_max) shown = std::max(shown, modseqs.back());
+        }
+        out += fmt::format(" MODSEQ {}", shown);
+      }
       send(out + "\r\n");
     }
   }

@@ -26,7 +26,7 @@ net::awaitable<void> Session::cmd_store(const Command& cmd, bool uid) {
     no(cmd, "[READ-ONLY] The mailbox is read-only");
     co_return;
   }
-  if (req->unchangedsince) condstore_ = true;
+  if (req->unchangedsince) enable_condstore();
   auto idx = resolve(req->set, uid);
   if (!idx) {
     bad(cmd, "Invalid message sequence number");

@@ -610,4 +610,10 @@ net::awaitable<void> Session::refresh(bool expunges) {
   }
 }
 
+void Session::enable_condstore() {
+  if (condstore_) return;
+  condstore_ = true;
+  if (mbox_) send(fmt::format("* OK [HIGHESTMODSEQ {}] Highest\r\n", mbox_->modseq));
+}
+
 }  // namespace tern::imapd

@@ -265,6 +265,9 @@ class Session {
   bool rev2_ = false;           // ENABLE IMAP4rev2
   bool utf8_accept_ = false;    // ENABLE UTF8=ACCEPT (RFC 6855)
   bool condstore_ = false;      // CONDSTORE enabled (ENABLE, or a CONDSTORE-using command)
+  // RFC 7162 3.1: the first CONDSTORE-enabling command while a mailbox is selected is followed by
+  // OK [HIGHESTMODSEQ]; enables CONDSTORE.
+  void enable_condstore();
   bool qresync_ = false;        // ENABLE QRESYNC
   std::optional<Mailbox> mbox_;
   bool idling_ = false;          // IDLE: the ticker writes, fill() does not flush

@@ -956,6 +956,36 @@ class QresyncTests(ImapCase):
         self.assertEqual(m.group(1).split(), [b"1", b"2", b"3"])
         self.assertEqual(int(m.group(2)), status_of(c.ok("STATUS INBOX (HIGHESTMODSEQ)"))["INBOX"]["HIGHESTMODSEQ"])
 
+    def test_first_condstore_command_sends_highestmodseq(self):
+        """Issue 11 (RFC 7162 3.1): the first CONDSTORE-enabling command on a selected mailbox (FETCH
+        MODSEQ here) is followed by OK [HIGHESTMODSEQ]; later ones are not."""
+        c = self.conn()
+        self.append(c, message("first"))
+        hms = select_info(c.select())["HIGHESTMODSEQ"]
+        r = c.ok("FETCH 1 MODSEQ")
+        self.assertIn(f"* OK [HIGHESTMODSEQ {hms}] Highest".encode(), r.untagged)
+        self.assertEqual([u for u in c.ok("FETCH 1 MODSEQ").untagged if b"HIGHESTMODSEQ" in u], [])
+
+    def test_search_return_min_max_modseq_is_that_of_the_returned_message(self):
+        """Issue 11 (RFC 7162 3.1.5): SEARCH RETURN (MIN)/(MAX) with a MODSEQ key returns the MODSEQ of
+        the message it returns, not the highest of all matches."""
+        c = self.conn()
+        for i in range(3):
+            self.append(c, message(f"mm {i}"))
+        c.select()
+        c.ok("STORE 1 +FLAGS (\\Flagged)")   # message 1 now has the highest MODSEQ
+        ms = {n: int(v["MODSEQ"][0]) for n, v in c.ok("FETCH 1:3 MODSEQ").fetches().items()}
+        self.assertGreater(ms[1], ms[3])
+
+        def esearch(ret):
+            line = c.ok(f"SEARCH RETURN ({ret}) MODSEQ 1").named("ESEARCH")[0]
+            return int(re.search(rb"MODSEQ (\d+)", line).group(1))
+        self.assertEqual(esearch("MIN"), ms[1])
+        self.assertEqual(esearch("MAX"), ms[3])
+        self.assertEqual(esearch("MIN MAX"), max(ms[1], ms[3]))
+        self.assertEqual(esearch("ALL"), max(ms.values()))
+        self.assertEqual(esearch("MAX COUNT"), max(ms.values()))
+
     def test_unchangedsince_silent_reports_modseq(self):
         c = self.conn()
         uid = self.append(c, message("silent"))
