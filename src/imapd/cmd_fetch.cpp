@@ -161,7 +161,14 @@ struct Item {
   std::uint64_t modseq = 0;
   std::uint64_t size = 0;  // as the index says: what RFC822.SIZE announces
   std::int64_t internal_date = 0;
+  bool recent = false;  // \Recent in this session (IMAP4rev1)
 };
+
+// FLAGS as the client sees them: the stored flags, with \Recent first where this session has it.
+std::string flags_item(const Item& it) {
+  if (!it.recent) return "FLAGS (" + it.flags + ")";
+  return it.flags.empty() ? "FLAGS (\\Recent)" : "FLAGS (\\Recent " + it.flags + ")";
+}
 
 // A piece of the response: text, then (when `file` is set) `length` octets of the file from `offset`:
 // a literal's data, streamed by the session after the text that announced its size.
@@ -397,7 +404,7 @@ struct Job {
     // RFC 9051 6.4.5: a \Seen set by this fetch is reported with the data.
     if (!flags_asked)
       for (auto& ch : c.seen)
-        if (ch.uid == it.uid) line.item("FLAGS (" + it.flags + ")");
+        if (ch.uid == it.uid) line.item(flags_item(it));
     if (with_modseq && !line.modseq_done) line.item(fmt::format("MODSEQ ({})", it.modseq));
     line.out += ")\r\n";
     c.add_text(std::move(line.out));
@@ -412,7 +419,7 @@ struct Job {
         line.item(fmt::format("UID {}", it.uid));
         line.uid_done = true;
         break;
-      case Att::Kind::flags: line.item("FLAGS (" + it.flags + ")"); break;
+      case Att::Kind::flags: line.item(flags_item(it)); break;
       case Att::Kind::internaldate:
         line.item("INTERNALDATE \"" + proto::format_date_time(it.internal_date) + "\"");
         break;
@@ -558,7 +565,7 @@ net::awaitable<void> Session::cmd_fetch(const Command& cmd, bool uid) {
       continue;
     }
     if (req->changedsince && m.modseq <= *req->changedsince) continue;
-    all.push_back(Item{i + 1, m.uid, m.flags, m.modseq, m.size, m.internal_date});
+    all.push_back(Item{i + 1, m.uid, m.flags, m.modseq, m.size, m.internal_date, recent_.count(m.uid) > 0});
   }
   // Items the view holds (FLAGS, UID, sizes, dates, MODSEQ): formatted here, without a trip to the
   // worker pool (a client's flag resync of a large mailbox).

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include "base/log.hpp"
@@ -125,7 +126,7 @@ Status with_parents(store::Mailstore& ms, const std::string& user, const std::st
 std::string status_items(const proto::StatusItems& it, const store::FolderInfo& f, std::uint64_t append_limit) {
   std::vector<std::string> parts;
   if (it.messages) parts.push_back(fmt::format("MESSAGES {}", f.messages));
-  if (it.recent) parts.push_back("RECENT 0");
+  if (it.recent) parts.push_back(fmt::format("RECENT {}", f.recent));
   if (it.uidnext) parts.push_back(fmt::format("UIDNEXT {}", f.uidnext));
   if (it.uidvalidity) parts.push_back(fmt::format("UIDVALIDITY {}", f.uidvalidity));
   if (it.unseen) parts.push_back(fmt::format("UNSEEN {}", f.unseen));
@@ -143,6 +144,7 @@ struct Selected {
   store::FolderInfo info;
   std::vector<store::MessageEntry> messages;
   std::optional<store::Changes> since;  // QRESYNC
+  std::uint32_t recent_from = 0;        // UIDs from here are \Recent in this session (IMAP4rev1)
   Error error;
   bool ok = false;
 };
@@ -175,7 +177,10 @@ net::awaitable<void> Session::cmd_select(const Command& cmd, bool read_only) {
   std::string user = user_, folder = *name;
   std::optional<std::uint64_t> since;
   if (req->qresync) since = req->qresync->modseq;
-  auto job = [ms, user, folder, since]() {
+  // RFC 3501 2.3.2: a read-write IMAP4rev1 session takes \Recent for what no session had; EXAMINE
+  // shows it without taking it; IMAP4rev2 has no \Recent (RFC 9051 E.1).
+  bool wants_recent = !rev2_;
+  auto job = [ms, user, folder, since, wants_recent, read_only]() {
     Selected s;
     s.version = ms->version(user);
     auto snap = ms->snapshot(user, folder);
@@ -185,6 +190,11 @@ net::awaitable<void> Session::cmd_select(const Command& cmd, bool read_only) {
     }
     s.info = std::move(snap->folder);
     s.messages = std::move(snap->messages);
+    s.recent_from = std::numeric_limits<std::uint32_t>::max();
+    if (wants_recent) {
+      auto through = s.messages.empty() ? 0 : s.messages.back().uid;
+      if (auto r = ms->recent_from(user, folder, through, !read_only)) s.recent_from = *r;
+    }
     if (since) {
       auto ch = ms->changes_since(user, folder, *since);
       if (ch) s.since = std::move(*ch);
@@ -217,6 +227,9 @@ net::awaitable<void> Session::cmd_select(const Command& cmd, bool read_only) {
   mb.uidnext = std::max(mb.uidnext, mb.max_uid() + 1);
   mbox_ = std::move(mb);
   state_ = State::selected;
+  recent_.clear();
+  for (auto& m : mbox_->messages)
+    if (m.uid >= sel.recent_from) recent_.insert(m.uid);
 
   send(fmt::format("* FLAGS ({})\r\n", flags_list()));
   if (read_only)
@@ -225,7 +238,7 @@ net::awaitable<void> Session::cmd_select(const Command& cmd, bool read_only) {
     send(fmt::format("* OK [PERMANENTFLAGS ({} \\*)] Flags permitted\r\n", flags_list()));
   send(fmt::format("* {} EXISTS\r\n", mbox_->messages.size()));
   if (!rev2_) {
-    send("* 0 RECENT\r\n");
+    send(fmt::format("* {} RECENT\r\n", recent_.size()));
     // IMAP4rev1 clients look for the first unseen message here (RFC 3501 6.3.1).
     for (std::size_t i = 0; i < mbox_->messages.size(); ++i)
       if (!has_flag(mbox_->messages[i].flags, "\\Seen")) {

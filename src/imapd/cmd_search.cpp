@@ -58,6 +58,7 @@ struct Candidate {
   std::uint64_t modseq = 0;
   std::uint64_t size = 0;
   std::int64_t internal_date = 0;
+  bool recent = false;  // \Recent in this session (IMAP4rev1)
 };
 
 std::int64_t day_of(std::int64_t unix_seconds) {
@@ -180,10 +181,10 @@ bool eval(const Key& k, const Candidate& c, const msg::Summary* sum, const msg::
     case Op::undraft: return !has_flag(c.flags, "\\Draft");
     case Op::unflagged: return !has_flag(c.flags, "\\Flagged");
     case Op::unseen: return !has_flag(c.flags, "\\Seen");
-    // Tern keeps no \Recent (IMAP4rev2 dropped it): nothing is recent, everything old.
-    case Op::recent: return false;
-    case Op::new_: return false;
-    case Op::old: return true;
+    // RFC 3501 6.4.4: NEW is RECENT UNSEEN, OLD is NOT RECENT (nothing is recent in IMAP4rev2).
+    case Op::recent: return c.recent;
+    case Op::new_: return c.recent && !has_flag(c.flags, "\\Seen");
+    case Op::old: return !c.recent;
     case Op::keyword: return has_flag(c.flags, k.arg);
     case Op::unkeyword: return !has_flag(c.flags, k.arg);
     case Op::larger: return c.size > k.number;
@@ -424,12 +425,13 @@ int casemap_compare(std::string_view a, std::string_view b) {
 }  // namespace
 
 // Shared by SEARCH, SORT and THREAD: evaluates `key` over the whole view.
-static std::vector<Candidate> candidates_of(const Mailbox& mb) {
+static std::vector<Candidate> candidates_of(const Mailbox& mb, const std::set<std::uint32_t>& recent) {
   std::vector<Candidate> out;
   out.reserve(mb.messages.size());
   for (std::size_t i = 0; i < mb.messages.size(); ++i) {
     auto& m = mb.messages[i];
-    out.push_back(Candidate{static_cast<std::uint32_t>(i + 1), m.uid, m.flags, m.modseq, m.size, m.internal_date});
+    out.push_back(Candidate{static_cast<std::uint32_t>(i + 1), m.uid, m.flags, m.modseq, m.size, m.internal_date,
+                            recent.count(m.uid) > 0});
   }
   return out;
 }
@@ -443,7 +445,7 @@ net::awaitable<void> Session::cmd_search(const Command& cmd, bool uid) {
   }
   bool modseq = uses_modseq(req->key);
   if (modseq) enable_condstore();
-  SearchJob job{svc_.mailstore, user_, mbox_->name, candidates_of(*mbox_), &req->key,
+  SearchJob job{svc_.mailstore, user_, mbox_->name, candidates_of(*mbox_, recent_), &req->key,
                 Context{static_cast<std::uint32_t>(mbox_->messages.size()), mbox_->max_uid(), &mbox_->saved}, false};
   auto res = co_await run_job(*svc_.pool, stream_.socket(), svc_.stopping, job);
   if (auto why = stop_reply(res, id_, cmd.name); !why.empty()) {
@@ -457,7 +459,7 @@ net::awaitable<void> Session::cmd_search(const Command& cmd, bool uid) {
   // Numbers from the view as it is now (the job worked on a copy of it).
   std::vector<std::uint32_t> numbers, uids;
   std::vector<std::uint64_t> modseqs;
-  auto cands = candidates_of(*mbox_);
+  auto cands = candidates_of(*mbox_, recent_);
   for (auto i : res.matches) {
     if (i >= cands.size()) continue;
     numbers.push_back(uid ? cands[i].uid : cands[i].seq);
@@ -513,7 +515,7 @@ net::awaitable<void> Session::cmd_sort(const Command& cmd, bool uid) {
     else no(cmd, "[" + req.code + "] " + req.error);
     co_return;
   }
-  SearchJob job{svc_.mailstore, user_, mbox_->name, candidates_of(*mbox_), &req->search.key,
+  SearchJob job{svc_.mailstore, user_, mbox_->name, candidates_of(*mbox_, recent_), &req->search.key,
                 Context{static_cast<std::uint32_t>(mbox_->messages.size()), mbox_->max_uid(), &mbox_->saved}, true};
   auto cands = job.candidates;
   auto res = co_await run_job(*svc_.pool, stream_.socket(), svc_.stopping, job);
@@ -595,7 +597,7 @@ net::awaitable<void> Session::cmd_thread(const Command& cmd, bool uid) {
     else no(cmd, "[" + req.code + "] " + req.error);
     co_return;
   }
-  SearchJob job{svc_.mailstore, user_, mbox_->name, candidates_of(*mbox_), &req->key,
+  SearchJob job{svc_.mailstore, user_, mbox_->name, candidates_of(*mbox_, recent_), &req->key,
                 Context{static_cast<std::uint32_t>(mbox_->messages.size()), mbox_->max_uid(), &mbox_->saved}, true};
   auto cands = job.candidates;
   auto res = co_await run_job(*svc_.pool, stream_.socket(), svc_.stopping, job);

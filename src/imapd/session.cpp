@@ -440,6 +440,7 @@ net::awaitable<void> Session::dispatch(Command& cmd) {
 // --- the selected mailbox -------------------------------------------------------------------------
 
 std::string Session::flags_item(const Message& m) const {
+  if (recent_.count(m.uid)) return m.flags.empty() ? "FLAGS (\\Recent)" : "FLAGS (\\Recent " + m.flags + ")";
   return "FLAGS (" + m.flags + ")";
 }
 
@@ -563,6 +564,7 @@ net::awaitable<void> Session::refresh(bool expunges) {
     }
     mbox_->version = version;
     auto& msgs = mbox_->messages;
+    auto known_max = mbox_->max_uid();
     for (auto u : changes->expunged)
       if (auto i = mbox_->index_of(u); i != npos) msgs[i].expunged = true;
     std::vector<std::uint32_t> flag_changes;
@@ -593,7 +595,9 @@ net::awaitable<void> Session::refresh(bool expunges) {
         if (m.expunged) gone.push_back(m.uid);
       send_expunges(gone);
     }
+    if (added && !rev2_) co_await take_recent(known_max);
     if (added) send(fmt::format("* {} EXISTS\r\n", msgs.size()));
+    if (added && !rev2_) send(fmt::format("* {} RECENT\r\n", recent_.size()));
     for (auto u : flag_changes) {
       auto i = mbox_->index_of(u);
       if (i == npos || msgs[i].expunged) continue;
@@ -614,6 +618,24 @@ void Session::enable_condstore() {
   if (condstore_) return;
   condstore_ = true;
   if (mbox_) send(fmt::format("* OK [HIGHESTMODSEQ {}] Highest\r\n", mbox_->modseq));
+}
+
+// New messages of the selected mailbox: \Recent for this session if no other had them first (RFC
+// 3501 2.3.2); a read-only session looks without taking.
+net::awaitable<void> Session::take_recent(std::uint32_t known_max) {
+  auto* ms = svc_.mailstore;
+  std::string user = user_, name = mbox_->name;
+  auto through = mbox_->max_uid();
+  bool claim = !mbox_->read_only;
+  auto job = [ms, user, name, through, claim] { return ms->recent_from(user, name, through, claim); };
+  auto first = *co_await net::offload(*svc_.pool, std::move(job));
+  if (!first) {
+    log::warn("imap {}: \\Recent of {}: {}", id_, name, first.error().message);
+    co_return;
+  }
+  if (!mbox_) co_return;
+  for (auto& m : mbox_->messages)
+    if (m.uid > known_max && m.uid >= *first) recent_.insert(m.uid);
 }
 
 }  // namespace tern::imapd

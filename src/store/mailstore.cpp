@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS folders(
   uidvalidity INTEGER NOT NULL,
   uidnext INTEGER NOT NULL DEFAULT 1,
   highestmodseq INTEGER NOT NULL DEFAULT 1,
-  special_use TEXT NOT NULL DEFAULT '');
+  special_use TEXT NOT NULL DEFAULT '',
+  first_recent_uid INTEGER NOT NULL DEFAULT 1);
 CREATE TABLE IF NOT EXISTS messages(
   folder INTEGER NOT NULL REFERENCES folders(id),
   uid INTEGER NOT NULL,
@@ -58,9 +59,9 @@ CREATE TABLE IF NOT EXISTS expunged(
 CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(folder, modseq);
 CREATE TABLE IF NOT EXISTS subscriptions(name TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-PRAGMA user_version = 4;
+PRAGMA user_version = 5;
 )";
-constexpr int index_schema_version = 4;
+constexpr int index_schema_version = 5;  // 5: folders.first_recent_uid
 
 // Brings an index of an older layout up to this one without losing flags or MODSEQs, where a column
 // was only added (3 -> 4: crc). Older ones are set aside by the caller and rebuilt from the files.
@@ -87,6 +88,17 @@ bool migrate_index(Db& db) {
     has_crc = cols.col_int(0) > 0;
   }
   if (!has_crc) db.exec("ALTER TABLE messages ADD COLUMN crc INTEGER");
+  bool has_recent = false;
+  {
+    Stmt cols(db.raw(), "SELECT count(*) FROM pragma_table_info('folders') WHERE name = 'first_recent_uid'");
+    cols.step();
+    has_recent = cols.col_int(0) > 0;
+  }
+  if (!has_recent) {
+    // Mail that was there before the upgrade is not new to anyone.
+    db.exec("ALTER TABLE folders ADD COLUMN first_recent_uid INTEGER NOT NULL DEFAULT 1");
+    db.exec("UPDATE folders SET first_recent_uid = uidnext");
+  }
   db.exec(fmt::format("PRAGMA user_version = {}", index_schema_version));
   tx.commit();
   return true;

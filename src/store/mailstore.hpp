@@ -72,6 +72,7 @@ struct FolderInfo {
   std::uint64_t highestmodseq = 0;
   std::string special_use;  // "\\Sent" etc., or ""
   std::uint32_t messages = 0, unseen = 0, deleted = 0;
+  std::uint32_t recent = 0;  // messages no IMAP4rev1 session has seen as \Recent yet (STATUS RECENT)
   std::uint64_t size = 0;   // octets of all messages (STATUS SIZE, RFC 8438)
 };
 
@@ -167,6 +168,11 @@ class Mailstore {
   // a move records the expunges in the source (MODSEQ) like expunge() does. not_found for a missing
   // target folder.
   Result<Snapshot> snapshot(std::string_view address, std::string_view folder);  // not_found
+  // \Recent (RFC 3501 2.3.2): one session per message gets it. Returns the first UID not yet claimed
+  // by any session; with `claim`, this session takes every UID up to `through_uid` (Dovecot's
+  // first_recent_uid). Losing a claim in a crash only shows a message as recent once more.
+  Result<std::uint32_t> recent_from(std::string_view address, std::string_view folder, std::uint32_t through_uid,
+                                    bool claim);
   Result<CopyResult> copy(std::string_view address, std::string_view from, const std::vector<std::uint32_t>& uids,
                           std::string_view to, bool move);
   Result<Changes> changes_since(std::string_view address, std::string_view folder, std::uint64_t since);

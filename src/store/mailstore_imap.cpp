@@ -43,6 +43,7 @@ FolderInfo folder_row(Stmt& st) {
   f.unseen = static_cast<std::uint32_t>(st.col_int(6));
   f.deleted = static_cast<std::uint32_t>(st.col_int(7));
   f.size = static_cast<std::uint64_t>(st.col_int(8));
+  f.recent = static_cast<std::uint32_t>(st.col_int(9));
   return f;
 }
 
@@ -51,7 +52,7 @@ constexpr const char* folder_select =
     "SELECT f.name, f.uidvalidity, f.uidnext, f.highestmodseq, f.special_use, count(m.uid), "
     "coalesce(sum(CASE WHEN m.uid IS NULL OR (' ' || m.flags || ' ') LIKE '% \\Seen %' THEN 0 ELSE 1 END), 0), "
     "coalesce(sum(CASE WHEN (' ' || m.flags || ' ') LIKE '% \\Deleted %' THEN 1 ELSE 0 END), 0), "
-    "coalesce(sum(m.size), 0) "
+    "coalesce(sum(m.size), 0), coalesce(sum(CASE WHEN m.uid >= f.first_recent_uid THEN 1 ELSE 0 END), 0) "
     "FROM folders f LEFT JOIN messages m ON m.folder = f.id ";
 
 }  // namespace
@@ -539,6 +540,20 @@ Result<std::vector<std::string>> Mailstore::summaries(std::string_view address, 
                                                       const std::vector<std::uint32_t>& uids) {
   return in_folder(address, folder, [&](Slot& s, std::int64_t fid) {
     return column_of(*s.db, fid, uids, "summary");
+  });
+}
+
+Result<std::uint32_t> Mailstore::recent_from(std::string_view address, std::string_view folder,
+                                            std::uint32_t through_uid, bool claim) {
+  return in_folder(address, folder, [&](Slot& s, std::int64_t fid) -> std::uint32_t {
+    Stmt get(s.db->raw(), "SELECT first_recent_uid FROM folders WHERE id = ?");
+    get.bind(1, fid).step();
+    auto first = static_cast<std::uint32_t>(get.col_int(0));
+    if (claim && through_uid >= first) {
+      Stmt up(s.db->raw(), "UPDATE folders SET first_recent_uid = ? WHERE id = ?");
+      up.bind(1, static_cast<std::int64_t>(through_uid) + 1).bind(2, fid).step();
+    }
+    return first;
   });
 }
 

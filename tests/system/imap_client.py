@@ -108,6 +108,10 @@ def fetch_items(resp):
     d = {}
     for i in range(0, len(items) - 1, 2):
         d[items[i].upper()] = items[i + 1]
+    # \Recent (RFC 3501 2.3.2) is session state, not a stored flag: FLAGS here are the stored flags
+    # (the \Recent tests in test_imap.py read the response bytes).
+    if isinstance(d.get("FLAGS"), list):
+        d["FLAGS"] = [f for f in d["FLAGS"] if f != "\\Recent"]
     return int(v[1]), d
 
 

@@ -329,6 +329,49 @@ class SelectTests(ImapCase):
         self.assertEqual(status_of(c.ok("STATUS INBOX (MESSAGES)"))["INBOX"]["MESSAGES"], 4)
 
 
+class RecentTests(ImapCase):
+    def test_recent_goes_to_one_rev1_session(self):
+        """Issue 11 (RFC 3501 2.3.2): \Recent for IMAP4rev1 sessions: RECENT in SELECT and STATUS,
+        \Recent in FLAGS, SEARCH RECENT/NEW/OLD; one session per message gets it, new mail (delivered,
+        or APPENDed into the selected mailbox) goes to the session that sees it first; EXAMINE looks
+        without taking; an IMAP4rev2 session has none."""
+        c = self.conn()
+        for i in range(2):
+            self.append(c, message(f"r {i}"), flags="\\Seen" if i == 0 else "")
+        self.assertEqual(status_of(c.ok("STATUS INBOX (RECENT MESSAGES)"))["INBOX"]["RECENT"], 2)
+        peek = self.conn()
+        self.assertEqual(select_info(peek.ok("EXAMINE INBOX"))["RECENT"], 2)  # looks, takes nothing
+        first, second = self.conn(), self.conn()
+        self.assertEqual(select_info(first.select())["RECENT"], 2)
+        self.assertEqual(select_info(second.select())["RECENT"], 0)
+        self.assertEqual(status_of(c.ok("STATUS INBOX (RECENT)"))["INBOX"]["RECENT"], 0)
+        self.assertEqual(first.ok("FETCH 1:2 FLAGS").untagged,
+                         [b"* 1 FETCH (FLAGS (\\Recent \\Seen))", b"* 2 FETCH (FLAGS (\\Recent))"])
+        self.assertEqual(second.ok("FETCH 1:2 FLAGS").untagged,
+                         [b"* 1 FETCH (FLAGS (\\Seen))", b"* 2 FETCH (FLAGS ())"])
+        self.assertEqual(first.ok("SEARCH RECENT").named("SEARCH"), [b"SEARCH 1 2"])
+        self.assertEqual(first.ok("SEARCH NEW").named("SEARCH"), [b"SEARCH 2"])
+        self.assertEqual(second.ok("SEARCH OLD").named("SEARCH"), [b"SEARCH 1 2"])
+        # new mail: the session whose next command sees it first takes it
+        deliver(self.t, self.user, [message("r delivered")])
+        r = second.ok("NOOP")
+        self.assertEqual((r.named("EXISTS"), r.named("RECENT")), ([b"3 EXISTS"], [b"1 RECENT"]))
+        self.assertIn(b"* 3 FETCH (FLAGS (\\Recent))", second.ok("FETCH 3 FLAGS").untagged)
+        r = first.ok("NOOP")
+        self.assertEqual((r.named("EXISTS"), r.named("RECENT")), ([b"3 EXISTS"], [b"2 RECENT"]))
+        # APPEND into the selected mailbox: \Recent for the session that appended (it sees it first)
+        self.append(first, message("r appended"))
+        self.assertIn(b"* 4 FETCH (FLAGS (\\Recent))", first.ok("FETCH 4 FLAGS").untagged)
+        # COPY into the selected mailbox likewise
+        r = first.ok("COPY 1 INBOX")
+        self.assertIn(b"* 5 FETCH (FLAGS (\\Recent \\Seen))", first.ok("FETCH 5 FLAGS").untagged)
+        # IMAP4rev2 has no \Recent (RFC 9051 E.1)
+        rev2 = self.conn()
+        rev2.ok("ENABLE IMAP4rev2")
+        self.assertNotIn("RECENT", select_info(rev2.select()))
+        self.assertNotIn(b"Recent", b"".join(rev2.ok("FETCH 1:* FLAGS").untagged))
+
+
 class Rev2Tests(ImapCase):
     """A client that enabled IMAP4rev2 (RFC 9051) gets rev2 responses."""
 
@@ -413,10 +456,11 @@ class MailboxTests(ImapCase):
         self.append(c, message("nil"))
         c.select()
         # checked byte for byte: a flag-list holds flags, and this one is the keyword "NIL"
-        self.assertIn(b"* 1 FETCH (FLAGS (NIL))", c.ok("STORE 1 +FLAGS (NIL)").untagged)
-        self.assertIn(b"* 1 FETCH (FLAGS (NIL))", c.ok("FETCH 1 FLAGS").untagged)
+        # (\Recent first: the message is new to this IMAP4rev1 session)
+        self.assertIn(b"* 1 FETCH (FLAGS (\\Recent NIL))", c.ok("STORE 1 +FLAGS (NIL)").untagged)
+        self.assertIn(b"* 1 FETCH (FLAGS (\\Recent NIL))", c.ok("FETCH 1 FLAGS").untagged)
         c.ok("STORE 1 -FLAGS NIL")
-        self.assertIn(b"* 1 FETCH (FLAGS ())", c.ok("FETCH 1 FLAGS").untagged)
+        self.assertIn(b"* 1 FETCH (FLAGS (\\Recent))", c.ok("FETCH 1 FLAGS").untagged)
 
     def test_patterns_and_children(self):
         c = self.conn()

@@ -523,7 +523,10 @@ class SearchTests(ImapCase):
         self.assertEqual(s(f"UID {self.uids[1]}:{self.uids[3]}"), [2, 3, 4])
         self.assertEqual(s("ALL", uid=True), self.uids)
         self.assertEqual(s("UNSEEN", uid=True), [self.uids[1], self.uids[2], self.uids[4]])
-        self.assertEqual(s("NEW"), [])  # no \Recent: NEW is RECENT UNSEEN
+        # every message is new to this IMAP4rev1 session (appended before its SELECT): \Recent
+        self.assertEqual(s("RECENT"), [1, 2, 3, 4, 5])
+        self.assertEqual(s("NEW"), [2, 3, 5])  # NEW is RECENT UNSEEN
+        self.assertEqual(s("OLD"), [])
         self.assertEqual(s("SUBJECT nothing-like-this"), [])
         self.assertStatus(self.c.cmd("SEARCH BOGUSKEY"), "BAD")
         self.assertStatus(self.c.cmd("SEARCH FROM"), "BAD")

@@ -437,6 +437,35 @@ TEST_F(MailstoreTest, IndexOfLayout3IsMigratedKeepingFlags) {
   EXPECT_FALSE(st.col_null(0));
 }
 
+// \Recent (issue 11): one claim per message; an index of layout 4 gets the column with nothing
+// recent (mail from before the upgrade is new to nobody); later deliveries are recent.
+TEST_F(MailstoreTest, RecentIsClaimedOnceAndMigratedAsSeen) {
+  auto u1 = deliver(message("a@remote.test", "one"))[0];
+  auto u2 = deliver(message("a@remote.test", "two"))[0];
+  EXPECT_EQ(ms().folder(alice, "INBOX")->recent, 2u);
+  EXPECT_EQ(*ms().recent_from(alice, "INBOX", u2, false), 1u);  // a peek claims nothing
+  EXPECT_EQ(*ms().recent_from(alice, "INBOX", u2, true), 1u);   // this session gets 1 and 2
+  EXPECT_EQ(*ms().recent_from(alice, "INBOX", u2, true), u2 + 1);  // the next session none
+  EXPECT_EQ(ms().folder(alice, "INBOX")->recent, 0u);
+  auto u3 = deliver(message("a@remote.test", "three"))[0];
+  EXPECT_EQ(ms().folder(alice, "INBOX")->recent, 1u);
+  EXPECT_EQ(*ms().recent_from(alice, "INBOX", u3, true), u3);
+  EXPECT_FALSE(ms().recent_from(alice, "NoSuch", u3, true));
+  close();
+  {
+    Db db(slot() / "index.db", true);
+    db.exec("ALTER TABLE folders DROP COLUMN first_recent_uid");
+    db.exec("PRAGMA user_version = 4");
+  }
+  open();
+  deliver(message("a@remote.test", "four"));
+  auto f = ms().folder(alice, "INBOX");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->messages, 4u);
+  EXPECT_EQ(f->recent, 1u);  // only the message delivered after the upgrade
+  (void)u1;
+}
+
 // --- path components ------------------------------------------------------------------------------
 
 TEST(PathComponent, EncodeDecodeRoundTrip) {
