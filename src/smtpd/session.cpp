@@ -41,9 +41,31 @@ Session::Session(net::Stream& stream, ListenerKind kind, Services services, std:
     : stream_(stream), kind_(kind), svc_(std::move(services)), cfg_(*svc_.config), id_(std::move(id)) {}
 
 void Session::reply(int code, std::string_view enhanced, std::string_view text) {
-  out_ += Reply{code, std::string(enhanced), std::string(text)}.format();
+  reply(Reply{code, std::string(enhanced), std::string(text)});
 }
-void Session::reply(const Reply& r) { out_ += r.format(); }
+void Session::reply(const Reply& r) {
+  if (r.code >= 400 && !verb_.empty()) log_reject(r);
+  out_ += r.format();
+}
+
+// Every refused transaction step, one line as Postfix's "NOQUEUE: reject:" (client, command, reply,
+// sender, recipient, protocol, HELO name), so an administrator finds why a message never arrived.
+void Session::log_reject(const Reply& r) {
+  auto from = tx_ && tx_->mail.sender ? tx_->mail.sender->str() : "";
+  std::string to = rcpt_arg_;
+  if (to.empty() && tx_ && !tx_->rcpts.empty()) to = tx_->rcpts.front().recipient.str();
+  log::info("smtp {}: NOQUEUE: reject: {} from {}: {} {} {}; from=<{}> to=<{}> proto={} helo=<{}>", id_, verb_,
+            stream_.peer_address(), r.code, r.enhanced, log_safe(r.text), log_safe(from), log_safe(to),
+            with_protocol(false), log_safe(helo_));
+}
+
+// The address of "TO:<addr> ..." as the client wrote it, for the reject log line.
+static std::string recipient_in(std::string_view arg) {
+  auto open = arg.find('<');
+  auto close = arg.find('>', open == std::string_view::npos ? 0 : open);
+  if (open == std::string_view::npos || close == std::string_view::npos) return std::string(arg.substr(0, 200));
+  return std::string(arg.substr(open + 1, std::min<std::size_t>(close - open - 1, 200)));
+}
 
 net::awaitable<void> Session::flush() {
   if (out_.empty()) co_return;  // a write has its own deadline: the read deadline stays as it was
@@ -115,6 +137,14 @@ net::awaitable<void> Session::run() {
 }
 
 net::awaitable<bool> Session::dispatch(const smtp::proto::Command& cmd) {
+  // The transaction commands whose refusals are logged (log_reject).
+  verb_ = cmd.verb == Verb::mail ? "MAIL" : cmd.verb == Verb::rcpt ? "RCPT" : cmd.verb == Verb::data ? "DATA"
+        : cmd.verb == Verb::bdat ? "BDAT" : "";
+  rcpt_arg_ = cmd.verb == Verb::rcpt ? recipient_in(cmd.arg) : "";
+  struct Done {
+    std::string_view& verb;
+    ~Done() { verb = {}; }
+  } done{verb_};
   switch (cmd.verb) {
     case Verb::ehlo: cmd_ehlo(cmd, true); break;
     case Verb::helo: cmd_ehlo(cmd, false); break;

@@ -62,6 +62,7 @@ class Session {
   // I/O
   void reply(int code, std::string_view enhanced, std::string_view text);
   void reply(const Reply& r);
+  void log_reject(const Reply& r);
   net::awaitable<void> flush();
   net::awaitable<bool> fill();  // false at EOF
   net::awaitable<std::optional<std::string>> read_sasl_line();
@@ -97,6 +98,8 @@ class Session {
   std::string helo_;
   bool esmtp_ = false;
   std::string user_;  // authenticated user ("" = none)
+  std::string_view verb_;  // MAIL, RCPT, DATA or BDAT while one runs ("" otherwise)
+  std::string rcpt_arg_;   // the address of the RCPT being answered
   std::optional<Transaction> tx_;
   std::uint32_t errors_ = 0;
   bool quit_ = false;

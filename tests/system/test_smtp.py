@@ -128,6 +128,26 @@ class ListenerTests(TernTestCase):
             self.assertEqual(cm.exception.recipients["nobody@tern.test"][0], 550)
 
 
+class RejectLogTests(TernTestCase):
+    def test_each_refusal_is_one_noqueue_line(self):
+        """Issue 11: every refused transaction step is logged, one line each, as Postfix's
+        "NOQUEUE: reject:" (command, client, reply, from, to, proto, helo); accepted ones are not."""
+        t = self.make_server(users=(BOB,))
+        with smtp(t.ports["smtp"]) as s:
+            s.ehlo("client.test")
+            s.mail(SENDER)
+            self.assertEqual(s.rcpt("nobody@tern.test")[0], 550)
+            self.assertEqual(s.rcpt("x@elsewhere.test")[0], 554)
+            self.assertEqual(s.rcpt(BOB)[0], 250)
+        lines = [l for l in t.log().splitlines() if "NOQUEUE: reject:" in l]
+        self.assertEqual(len(lines), 2, lines)
+        self.assertRegex(lines[0], r"NOQUEUE: reject: RCPT from 127\.0\.0\.1: 550 5\.1\.1 <nobody@tern\.test>: "
+                                   r"Recipient address rejected: User unknown; from=<sender@example\.test> "
+                                   r"to=<nobody@tern\.test> proto=ESMTP helo=<client\.test>$")
+        self.assertRegex(lines[1], r"NOQUEUE: reject: RCPT from 127\.0\.0\.1: 554 5\.7\.1 .*Relay access denied; "
+                                   r"from=<sender@example\.test> to=<x@elsewhere\.test>")
+
+
 class ExtensionTests(TernTestCase):
     def setUp(self):
         self.t = self.make_server(users=(BOB, ALICE))
