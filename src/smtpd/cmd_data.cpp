@@ -118,10 +118,28 @@ net::awaitable<void> Session::finish_message(std::string message, bool bare_line
   if (stream_.is_tls()) received += fmt::format("\r\n\t(using {})", stream_.tls_description());
   if (env.recipients.size() == 1) received += fmt::format("\r\n\tfor <{}>", env.recipients.front().address);
   received += fmt::format(";\r\n\t{}\r\n", rfc5322_date());
+  // RFC 6409 8.2, 8.3: a submission server adds the Date and Message-ID an authenticated client left
+  // out (Postfix's always_add_missing_headers for submission); at the end of the header block.
+  std::string missing;
+  if (!user_.empty()) {
+    auto fields = mime::parse_header(message);
+    if (mime::first_value(fields, "Date").empty()) missing += "Date: " + rfc5322_date() + "\r\n";
+    if (mime::first_value(fields, "Message-ID").empty())
+      missing += fmt::format("Message-ID: <{}@{}>\r\n", queue_id, cfg_.hostname);
+  }
   std::string full;
-  full.reserve(received.size() + message.size());
+  full.reserve(received.size() + missing.size() + message.size());
   full += received;
-  full += message;
+  if (missing.empty()) {
+    full += message;
+  } else {
+    auto end = message.starts_with("\r\n") ? 0 : message.find("\r\n\r\n");  // no header at all: first
+    auto at = end == std::string::npos ? message.size() : end == 0 && message.starts_with("\r\n") ? 0 : end + 2;
+    if (end == std::string::npos && !message.empty() && !message.ends_with("\r\n")) missing = "\r\n" + missing;
+    full.append(message, 0, at);
+    full += missing;
+    full.append(message, at);
+  }
   message.clear();
   message.shrink_to_fit();
 

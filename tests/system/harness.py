@@ -13,6 +13,7 @@ how long anything took.
 """
 
 import base64
+import email.utils
 import json
 import os
 import shutil
@@ -59,7 +60,7 @@ def make_message(sender, rcpt, subject, body=b"Hello.\r\n", extra_headers=b""):
     """An RFC 5322 message as bytes with CRLF line ends (passed to smtplib as bytes: sent unchanged)."""
     head = (
         f"From: <{sender}>\r\nTo: <{rcpt}>\r\nSubject: {subject}\r\n"
-        f"Message-ID: <{uuid.uuid4().hex}@client.test>\r\n"
+        f"Date: {email.utils.formatdate()}\r\nMessage-ID: <{uuid.uuid4().hex}@client.test>\r\n"
     ).encode("utf-8")
     return head + extra_headers + b"\r\n" + body
 

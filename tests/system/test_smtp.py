@@ -148,6 +148,29 @@ class RejectLogTests(TernTestCase):
                                    r"from=<sender@example\.test> to=<x@elsewhere\.test>")
 
 
+class SubmissionHeaderTests(TernTestCase):
+    def test_missing_date_and_message_id_are_added_for_authenticated_senders(self):
+        """Issue 11 (RFC 6409 8.2, 8.3): mail from an authenticated client without Date or Message-ID
+        gets them, at the end of its header; a complete message, and mail over MX, are left as sent."""
+        t = self.make_server(users=(BOB, ALICE))
+        bare = f"From: <{BOB}>\r\nTo: <{ALICE}>\r\nSubject: bare\r\n\r\nbody\r\n".encode()
+        full = make_message(BOB, ALICE, "complete")
+        with smtp(t.ports["submission"]) as s:
+            s.starttls(context=tls_context())
+            s.login(BOB, PASSWORD)
+            self.assertEqual(s.sendmail(BOB, [ALICE], bare), {})
+            self.assertEqual(s.sendmail(BOB, [ALICE], full), {})
+        with smtp(t.ports["smtp"]) as s:
+            self.assertEqual(s.sendmail(SENDER, [ALICE], bare.replace(b"bare", b"over mx")), {})
+        t.wait_for_messages(ALICE, 3)
+        by_subject = {m["subject"]: split_trace(b)[1] for m, b in t.stored_messages(ALICE)}
+        self.assertRegex(by_subject["bare"], rb"^From: <bob@tern\.test>\r\nTo: <alice@tern\.test>\r\nSubject: bare\r\n"
+                                             rb"Date: \w{3}, \d+ \w{3} \d{4} [\d:]{8} [+-]\d{4}\r\n"
+                                             rb"Message-ID: <\w+@mx\.tern\.test>\r\n\r\nbody\r\n$")
+        self.assertEqual(by_subject["complete"], full)
+        self.assertEqual(by_subject["over mx"], bare.replace(b"bare", b"over mx"))
+
+
 class ExtensionTests(TernTestCase):
     def setUp(self):
         self.t = self.make_server(users=(BOB, ALICE))
