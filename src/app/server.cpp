@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 #include <functional>
+#include <map>
 
 #include <boost/asio.hpp>
 #include <fmt/format.h>
@@ -45,6 +46,9 @@ struct Endpoint {
   std::string_view key;         // in [listen]
   std::string_view busy_reply;  // over the limits; "" where the client expects a TLS handshake first
   StartSession start;
+  // At the end of the stop's grace period a session still open is interrupted, so that it says why
+  // (SMTP's 421 4.3.2), instead of closed.
+  bool interrupt_at_stop = false;
 };
 
 struct Service {
@@ -177,9 +181,9 @@ class Server {
     };
     return {
         {"smtpd",
-         {{"smtp", busy::smtp, smtp(smtpd::ListenerKind::smtp)},
-          {"submission", busy::smtp, smtp(smtpd::ListenerKind::submission)},
-          {"submissions", busy::tls_first, smtp(smtpd::ListenerKind::submissions)}}},
+         {{"smtp", busy::smtp, smtp(smtpd::ListenerKind::smtp), true},
+          {"submission", busy::smtp, smtp(smtpd::ListenerKind::submission), true},
+          {"submissions", busy::tls_first, smtp(smtpd::ListenerKind::submissions), true}}},
         {"pop3d", {{"pop3", busy::pop3, pop3(pop3d::ListenerKind::pop3)}, {"pop3s", busy::tls_first, pop3(pop3d::ListenerKind::pop3s)}}},
         {"imapd", {{"imap", busy::imap, imap(imapd::ListenerKind::imap)}, {"imaps", busy::tls_first, imap(imapd::ListenerKind::imaps)}}},
     };
@@ -299,7 +303,7 @@ class Server {
     auto* raw = stream.get();
     {
       std::lock_guard lock(streams_mu_);
-      streams_.insert(raw);
+      streams_[raw] = &endpoint;
     }
     co_await endpoint.start(std::move(stream), std::move(id));
     {
@@ -313,10 +317,15 @@ class Server {
   // coroutine ends (and frees its state) before the event loop stops.
   void cancel_sessions() {
     std::lock_guard lock(streams_mu_);
-    for (auto* s : streams_) {
-      asio::post(s->socket().get_executor(), [this, s] {
+    for (auto [s, endpoint] : streams_) {
+      bool interrupt = endpoint->interrupt_at_stop;
+      asio::post(s->socket().get_executor(), [this, s, interrupt] {
         std::lock_guard inner(streams_mu_);
-        if (streams_.count(s)) s->close();
+        if (!streams_.count(s)) return;
+        if (interrupt)
+          s->interrupt();
+        else
+          s->close();
       });
     }
   }
@@ -432,7 +441,7 @@ class Server {
   std::atomic<bool> stopping_{false};
   std::atomic<int> sessions_{0};
   std::mutex streams_mu_;
-  std::set<net::Stream*> streams_;  // open sessions, for the cancel after the grace period
+  std::map<net::Stream*, const Endpoint*> streams_;  // open sessions, for the cancel after the grace period
   int lock_fd_ = -1;
 };
 

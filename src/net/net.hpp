@@ -128,6 +128,11 @@ class Stream {
   void set_session_deadline(std::chrono::seconds t);  // `t` from now, for the whole session
   void clear_session_deadline();
   bool timed_out() const { return watch_->timed_out; }
+  // The server is stopping: a pending read fails as at a timeout (every later read too), and the
+  // session may send its shutdown reply with send_farewell within the grace period. Nothing happens
+  // while a write is under way (the connection is closed at the end of the stop instead).
+  void interrupt();
+  bool interrupted() const { return watch_->interrupted; }
   // After a timeout that came while the session was reading or busy: writes `text` (the protocol's
   // "closing for timeout" reply) within a short grace period; a failure is only logged at debug level.
   // Nothing is written when the TLS handshake had not finished.
@@ -171,6 +176,7 @@ class Stream {
     ConnectionLimiter::Slot slot;     // released just before the socket is closed
     bool writing = false;
     bool timed_out = false;
+    bool interrupted = false;  // by interrupt(): the server is stopping
     // When the watchdog must act next.
     clock::time_point due() const { return std::min(session_deadline, writing ? write_deadline : read_deadline); }
     void credit(std::size_t octets);  // a read brought `octets`

@@ -90,6 +90,17 @@ void Stream::clear_session_deadline() {
   if (!watch_->timed_out) watch_->session_deadline = Watch::clock::time_point::max();
 }
 
+void Stream::interrupt() {
+  auto& w = *watch_;
+  if (!w.socket || w.timed_out || w.writing) return;
+  w.interrupted = w.timed_out = true;
+  w.session_deadline = Watch::clock::time_point::max();
+  w.read_deadline = w.write_deadline = Watch::clock::now() + farewell_grace;
+  w.rearm();
+  boost::system::error_code ignored;
+  w.socket->cancel(ignored);
+}
+
 awaitable<void> Stream::send_farewell(std::string_view text) {
   if (!watch_->socket || (tls_ && !tls_ready_)) co_return;
   try {

@@ -15,20 +15,29 @@ net::awaitable<void> run_session(std::unique_ptr<net::Stream> owned, ListenerKin
   net::Stream& stream = *owned;
   const char* why = "client quit";
   // RFC 5321 4.5.3.2.7: a server that times out should say so (421) before it closes, as Postfix does.
+  auto hostname = services.config->hostname;
   auto timeout_reply =
-      smtp::proto::Reply{code::unavailable, "4.4.2", fmt::format("{} Error: timeout exceeded", services.config->hostname)}.format();
+      smtp::proto::Reply{code::unavailable, "4.4.2", fmt::format("{} Error: timeout exceeded", hostname)}.format();
   try {
     stream.start_watchdog();
     Session s(stream, kind, std::move(services), session_id);
     co_await s.run();
   } catch (const boost::system::system_error& e) {
     why = stream.timed_out() ? "timeout" : e.code() == boost::asio::error::eof ? "client closed the connection" : nullptr;
+    if (stream.interrupted()) why = "server stopping";
     if (!why) log::info("smtp {}: connection ended: {}", session_id, e.code().message());
   } catch (const std::exception& e) {
     why = nullptr;
     log::error("smtp {}: internal error: {}", session_id, e.what());
   }
-  if (stream.timed_out()) {
+  if (stream.interrupted()) {
+    // RFC 5321 3.8: a server shutting down answers 421 (a message in DATA was not accepted). A named
+    // string, never a temporary inside the co_await: GCC 12 destroys such temporaries twice.
+    auto stopping_reply =
+        smtp::proto::Reply{code::unavailable, "4.3.2", fmt::format("{} Service shutting down", hostname)}.format();
+    co_await stream.send_farewell(stopping_reply);
+    log::info("smtp {}: disconnect from {}: server stopping", session_id, stream.peer_address());
+  } else if (stream.timed_out()) {
     co_await stream.send_farewell(timeout_reply);
     log::info("smtp {}: disconnect from {}: timeout", session_id, stream.peer_address());
   } else if (why) {

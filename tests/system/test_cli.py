@@ -395,6 +395,25 @@ class SignalTests(TernTestCase):
         c.ehlo()
         self.assertEqual(t.stop(signal.SIGTERM), 0)
 
+    def test_sigterm_during_data_answers_421(self):
+        """Issue 11: a client still in DATA when the stop's grace period ends gets 421 4.3.2 (RFC 5321
+        3.8) before the connection closes, not a silent close; its message is not accepted."""
+        t = self.make_server(users=(BOB,))
+        c = RawSMTP(t.ports["smtp"])
+        self.addCleanup(c.close)
+        c.greeting()
+        c.ehlo()
+        self.assertEqual(c.cmd("MAIL FROM:<sender@example.test>")[0], 250)
+        self.assertEqual(c.cmd(f"RCPT TO:<{BOB}>")[0], 250)
+        self.assertEqual(c.cmd("DATA")[0], 354)
+        c.send(b"Subject: unfinished\r\n\r\nhalf a message\r\n")
+        t.signal(signal.SIGTERM)
+        code, text = c.reply()  # waits (the socket has a timeout) through the stop's grace period
+        self.assertEqual(code, 421, text)
+        self.assertTrue(text[0].startswith("4.3.2 "), text)
+        self.assertEqual(t.stop(), 0)
+        self.assertEqual(t.message_list(BOB), [])
+
     def test_second_server_on_same_data_refused(self):
         t = self.make_server(users=(BOB,))
         r = t.cli("serve")
