@@ -17,7 +17,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "app/control.hpp"
+#include "auth/authenticator.hpp"
 #include "base/log.hpp"
 #include "base/strings.hpp"
 #include "config/config.hpp"
@@ -102,6 +102,7 @@ class Server {
       return 1;
     }
     directory_ = std::move(*dir);
+    authenticator_ = std::make_unique<auth::Authenticator>(*directory_, pool_);
     mailstore_ = std::make_unique<store::Mailstore>(cfg.data_dir / "mail" / "boxes", true);
     // IMAP's ENVELOPE, BODYSTRUCTURE and sort keys, computed once at delivery and cached in the index.
     mailstore_->set_summarizer([](std::string_view raw) { return imap::message::summarize(raw).encode(); });
@@ -265,7 +266,7 @@ class Server {
     svc.directory = directory_.get();
     svc.spool = spool_.get();
     svc.pool = &pool_;
-    svc.throttle = &pop3_.throttle;  // one failed-login throttle for SMTP AUTH, IMAP and POP3
+    svc.authenticator = authenticator_.get();  // one for SMTP AUTH, IMAP and POP3
     return svc;
   }
 
@@ -280,6 +281,7 @@ class Server {
     svc.mailstore = mailstore_.get();
     svc.pool = &pool_;
     svc.shared = &pop3_;
+    svc.authenticator = authenticator_.get();
     return svc;
   }
 
@@ -293,7 +295,7 @@ class Server {
     svc.directory = directory_.get();
     svc.mailstore = mailstore_.get();
     svc.pool = &pool_;
-    svc.throttle = &pop3_.throttle;
+    svc.authenticator = authenticator_.get();
     svc.shared = &imap_;
     svc.stopping = &stopping_;
     return svc;
@@ -430,8 +432,9 @@ class Server {
   net::ConnectionLimiter limiter_;
   std::unique_ptr<store::Directory> directory_;
   std::unique_ptr<store::Mailstore> mailstore_;
-  pop3d::Shared pop3_;
-  imapd::Shared imap_;  // sessions per user  // maildrop locks and the failed-login throttle
+  std::unique_ptr<auth::Authenticator> authenticator_;  // logins and their throttle, for every protocol
+  pop3d::Shared pop3_;  // maildrop locks
+  imapd::Shared imap_;  // sessions per user
   asio::io_context io_;
   asio::signal_set signals_;
   std::unique_ptr<spool::Spool> spool_;

@@ -8,12 +8,12 @@
 //   id           = "ID" SP ( "(" ... ")" / nil )                RFC 2971
 //   compress     = "COMPRESS" SP "DEFLATE"                      RFC 4978
 // Plaintext credentials only over TLS unless [auth] allow_plaintext (LOGINDISABLED is advertised
-// then, RFC 9051 6.2.3). Failures are delayed and throttled per client address and per account (auth/throttle,
-// shared with POP3 and SMTP AUTH).
+// then, RFC 9051 6.2.3). The SASL exchange is auth::SaslServer's and the decision auth::Authenticator's
+// (throttle per client address and per account, authorization identity, password), shared with POP3 and
+// SMTP AUTH.
 #include <fmt/format.h>
 
-#include "auth/password.hpp"
-#include "auth/sasl.hpp"
+#include "auth/authenticator.hpp"
 #include "base/log.hpp"
 #include "base/strings.hpp"
 #include "imapd/deflate.hpp"
@@ -35,7 +35,11 @@ std::string Session::capabilities() const {
   bool plain_ok = stream_.is_tls() || cfg_.allow_plaintext;
   if (state_ == State::not_authenticated) {
     if (!stream_.is_tls() && svc_.tls && kind_ == ListenerKind::imap) caps += " STARTTLS";
-    caps += plain_ok ? " AUTH=PLAIN AUTH=LOGIN" : " LOGINDISABLED";
+    if (plain_ok) {
+      for (auto m : auth::mechanisms) caps += fmt::format(" AUTH={}", m);
+    } else {
+      caps += " LOGINDISABLED";
+    }
     return caps;
   }
   caps += fmt::format(
@@ -82,7 +86,8 @@ net::awaitable<void> Session::cmd_login(const Command& cmd) {
     bad(cmd, "LOGIN needs a user name and a password");
     co_return;
   }
-  co_await login(cmd, std::string(*user), std::string(*pass), "LOGIN");
+  auth::Credentials credentials{"", std::string(*user), std::string(*pass)};
+  co_await login(cmd, credentials, "LOGIN");
 }
 
 net::awaitable<void> Session::cmd_authenticate(const Command& cmd) {
@@ -94,111 +99,54 @@ net::awaitable<void> Session::cmd_authenticate(const Command& cmd) {
     bad(cmd, "AUTHENTICATE needs a mechanism");
     co_return;
   }
-  auto mech = to_upper_ascii(cmd.args[0].text);
-  std::optional<std::string> initial;
-  if (cmd.args.size() > 1) {
-    // RFC 4959: "=" stands for an empty initial response.
-    initial = cmd.args[1].text == "=" ? std::string() : cmd.args[1].text;
-  }
-  std::string authcid, password;
-  if (mech == "PLAIN") {
-    std::string response;
-    if (initial) {
-      response = *initial;
-    } else {
-      auto r = co_await sasl_step(cmd, "");
-      if (!r) co_return;
-      response = std::move(*r);
-    }
-    auto creds = auth::decode_plain(response);
-    if (!creds) {
-      bad(cmd, "Malformed PLAIN response");
-      co_return;
-    }
-    // RFC 4616 2: no proxy authorization; the authzid must be empty or the user's own.
-    if (!creds->authzid.empty() &&
-        store::normalize_address(creds->authzid) != store::normalize_address(creds->authcid)) {
-      no(cmd, "[AUTHORIZATIONFAILED] Authorization identity must be empty or your own");
-      co_return;
-    }
-    authcid = std::move(creds->authcid);
-    password = std::move(creds->password);
-  } else if (mech == "LOGIN") {
-    std::string user_b64;
-    if (initial) {
-      user_b64 = *initial;
-    } else {
-      auto r = co_await sasl_step(cmd, auth::base64_encode("Username:"));
-      if (!r) co_return;
-      user_b64 = std::move(*r);
-    }
-    auto r = co_await sasl_step(cmd, auth::base64_encode("Password:"));
-    if (!r) co_return;
-    auto u = auth::base64_decode(user_b64);
-    auto p = auth::base64_decode(*r);
-    if (!u || !p) {
-      bad(cmd, "Malformed LOGIN response");
-      co_return;
-    }
-    authcid = std::move(*u);
-    password = std::move(*p);
-  } else {
+  auto sasl = auth::SaslServer::start(cmd.args[0].text);
+  if (!sasl) {
     no(cmd, "Unsupported authentication mechanism");
     co_return;
   }
-  co_await login(cmd, std::move(authcid), std::move(password), mech);
+  std::optional<std::string> initial;
+  if (cmd.args.size() > 1) initial = cmd.args[1].text;  // RFC 4959: "=" stands for an empty one
+  auto step = sasl->begin(initial);
+  while (step.kind == auth::SaslServer::Step::more) {
+    send("+ " + step.challenge + "\r\n");
+    co_await flush();
+    auto line = co_await read_line(max_sasl_line);
+    if (!line) {
+      bad(cmd, "Response too long");
+      co_return;
+    }
+    step = sasl->next(*line);
+  }
+  if (step.kind == auth::SaslServer::Step::fail) {
+    bad(cmd, step.failure == auth::SaslServer::Failure::cancelled ? std::string("Authentication cancelled")
+                                                                 : fmt::format("Malformed {} response", sasl->name()));
+    co_return;
+  }
+  co_await login(cmd, step.credentials, sasl->name());
 }
 
-// One SASL step: a continuation, then the client's line; nullopt when cancelled or malformed (the
-// response is already queued).
-net::awaitable<std::optional<std::string>> Session::sasl_step(const Command& cmd, std::string challenge) {
-  send("+ " + challenge + "\r\n");
+net::awaitable<void> Session::login(const Command& cmd, const auth::Credentials& credentials, std::string_view mech) {
   co_await flush();
-  auto line = co_await read_line(max_sasl_line);
-  if (!line) {
-    bad(cmd, "Response too long");
-    co_return std::nullopt;
+  auth::LoginAttempt attempt{"imap", id_, mech, stream_.peer_address()};
+  auto result = co_await svc_.authenticator->login(credentials, attempt);
+  switch (result.outcome) {
+    case auth::LoginResult::Outcome::ok: break;
+    case auth::LoginResult::Outcome::refused:
+      no(cmd, "[UNAVAILABLE] Too many failed logins from your address; try again later");
+      co_return;
+    case auth::LoginResult::Outcome::unavailable:
+      no(cmd, "[UNAVAILABLE] Temporary authentication failure; try again later");
+      co_return;
+    case auth::LoginResult::Outcome::failed:
+      protocol_error();
+      no(cmd, "[AUTHENTICATIONFAILED] Invalid user name or password");
+      co_return;
+    case auth::LoginResult::Outcome::not_authorized:
+      no(cmd, "[AUTHORIZATIONFAILED] Authorization identity must be empty or your own");
+      co_return;
   }
-  if (*line == "*") {
-    bad(cmd, "Authentication cancelled");
-    co_return std::nullopt;
-  }
-  co_return line;
-}
-
-net::awaitable<void> Session::login(const Command& cmd, std::string user, std::string password,
-                                    std::string_view mech) {
-  auto& throttle = *svc_.throttle;
+  const std::string& address = result.address;
   const std::string& peer = stream_.peer_address();
-  if (throttle.refused(peer, auth::LoginThrottle::Clock::now())) {
-    log::warn("imap {}: login as '{}' from {} refused: too many failed logins from this address", id_,
-              log_safe(user), peer);
-    co_await pause(std::chrono::seconds(1));
-    no(cmd, "[UNAVAILABLE] Too many failed logins from your address; try again later");
-    co_return;
-  }
-  if (auto wait = throttle.account_delay(user, auth::LoginThrottle::Clock::now()); wait.count() > 0) {
-    log::info("imap {}: login as '{}' delayed {} s: recent failed logins for this account", id_, log_safe(user),
-              wait.count());
-    co_await pause(wait);
-  }
-  auto* dir = svc_.directory;
-  auto verify = [dir, user, password]() -> std::string {
-    auto slot = dir->find_mailslot(user);
-    // Archives receive mail but have no login (CONTRACT.md); they fail like a wrong password.
-    if (!slot || slot->kind != store::SlotKind::mailbox) return {};
-    if (!auth::verify_password(password, slot->password_hash)) return {};
-    return slot->address;
-  };
-  std::string address = *co_await net::offload(*svc_.pool, std::move(verify));
-  if (address.empty()) {
-    auto delay = throttle.record_failure(peer, user, auth::LoginThrottle::Clock::now());
-    protocol_error();
-    log::warn("imap {}: {} login failed for '{}' from {}", id_, mech, log_safe(user), peer);
-    co_await pause(delay);
-    no(cmd, "[AUTHENTICATIONFAILED] Invalid user name or password");
-    co_return;
-  }
   if (!svc_.shared->sessions.acquire(address)) {
     log::warn("imap {}: login {} refused: {} sessions already", id_, address, max_sessions_per_user);
     no(cmd, "[LIMIT] Too many sessions for this user");

@@ -21,7 +21,7 @@
 // Security posture: every read has a deadline; command lines, literals and nesting are bounded
 // (imap/proto Limits); LOGIN and AUTHENTICATE only over TLS unless [auth] allow_plaintext
 // (LOGINDISABLED otherwise, RFC 9051 6.2.3); input pipelined behind STARTTLS is discarded; failed
-// logins are delayed and throttled per client address (auth/throttle); sessions per user are capped;
+// logins are delayed and throttled per client address (auth/authenticator); sessions per user are capped;
 // repeated protocol errors close the session.
 #pragma once
 #include <atomic>
@@ -38,7 +38,7 @@
 
 #include <boost/asio/thread_pool.hpp>
 
-#include "auth/throttle.hpp"
+#include "auth/authenticator.hpp"
 #include "config/config.hpp"
 #include "imap/proto/proto.hpp"
 #include "net/net.hpp"
@@ -104,7 +104,7 @@ struct Services {
   store::Mailstore* mailstore = nullptr;
   boost::asio::thread_pool* pool = nullptr;
   std::shared_ptr<net::ssl::context> tls;
-  auth::LoginThrottle* throttle = nullptr;
+  auth::Authenticator* authenticator = nullptr;  // logins, shared with SMTP AUTH and POP3
   Shared* shared = nullptr;
   const std::atomic<bool>* stopping = nullptr;  // the server is shutting down: idling clients get BYE
 };
@@ -199,8 +199,7 @@ class Session {
   net::awaitable<void> cmd_starttls(const Command& cmd);
   net::awaitable<void> cmd_login(const Command& cmd);
   net::awaitable<void> cmd_authenticate(const Command& cmd);
-  net::awaitable<std::optional<std::string>> sasl_step(const Command& cmd, std::string challenge);
-  net::awaitable<void> login(const Command& cmd, std::string user, std::string password, std::string_view mech);
+  net::awaitable<void> login(const Command& cmd, const auth::Credentials& credentials, std::string_view mech);
   void cmd_enable(const Command& cmd);
   void cmd_id(const Command& cmd);
   net::awaitable<void> cmd_compress(const Command& cmd);

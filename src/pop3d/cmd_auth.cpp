@@ -3,12 +3,11 @@
 // lists the mechanisms (the older RFC 1734 form some clients still send). A client response of "*"
 // cancels; "=" as the initial response means an empty one. Failures carry [AUTH] (RFC 3206 6).
 //
-// login() is shared with PASS: throttle check, credentials (off the event loop), the maildrop lock,
-// the snapshot, and the TRANSACTION state.
+// login() is shared with PASS: the decision (auth::Authenticator: throttle, authorization identity,
+// password off the event loop), then the maildrop lock, the snapshot, and the TRANSACTION state.
 #include <fmt/format.h>
 
-#include "auth/password.hpp"
-#include "auth/sasl.hpp"
+#include "auth/authenticator.hpp"
 #include "base/log.hpp"
 #include "pop3d/replies.hpp"
 #include "pop3d/session.hpp"
@@ -38,7 +37,9 @@ net::awaitable<Session::SaslResponse> Session::read_sasl_response() {
 
 net::awaitable<void> Session::cmd_auth(const Command& cmd) {
   if (cmd.mechanism.empty()) {
-    send(proto::ok("Mechanisms follow") + "PLAIN\r\nLOGIN\r\n.\r\n");
+    std::string list;
+    for (auto m : auth::mechanisms) list += fmt::format("{}\r\n", m);
+    send(proto::ok("Mechanisms follow") + list + ".\r\n");
     co_return;
   }
   if (!login_allowed()) {
@@ -46,106 +47,57 @@ net::awaitable<void> Session::cmd_auth(const Command& cmd) {
     send(proto::err(RespCode::auth, text::plaintext_refused));
     co_return;
   }
-  std::string initial = cmd.initial_response == "=" ? std::string() : cmd.initial_response;
-  std::string authcid, password;
-  if (cmd.mechanism == "PLAIN") {
-    std::string response;
-    if (cmd.has_initial_response) {
-      response = initial;
-    } else {
-      send(proto::continuation(""));
-      auto r = co_await read_sasl_response();
-      if (r.kind != SaslResponse::line) {
-        send(proto::err(r.kind == SaslResponse::cancelled ? text::cancelled : "Malformed response"));
-        co_return;
-      }
-      response = std::move(r.text);
-    }
-    auto creds = auth::decode_plain(response);
-    if (!creds) {
-      protocol_error();
-      send(proto::err("Malformed PLAIN response"));
-      co_return;
-    }
-    // RFC 4616 2: Tern supports no proxy authorization; the authzid must be empty or the user's own.
-    if (!creds->authzid.empty() && store::normalize_address(creds->authzid) != store::normalize_address(creds->authcid)) {
-      protocol_error();
-      send(proto::err(RespCode::auth, "Authorization identity must be empty or your own"));
-      co_return;
-    }
-    authcid = std::move(creds->authcid);
-    password = std::move(creds->password);
-  } else if (cmd.mechanism == "LOGIN") {
-    std::string user_line;
-    if (cmd.has_initial_response) {
-      user_line = initial;
-    } else {
-      send(proto::continuation(auth::base64_encode("Username:")));
-      auto r = co_await read_sasl_response();
-      if (r.kind != SaslResponse::line) {
-        send(proto::err(r.kind == SaslResponse::cancelled ? text::cancelled : "Malformed response"));
-        co_return;
-      }
-      user_line = std::move(r.text);
-    }
-    send(proto::continuation(auth::base64_encode("Password:")));
-    auto r = co_await read_sasl_response();
-    if (r.kind != SaslResponse::line) {
-      send(proto::err(r.kind == SaslResponse::cancelled ? text::cancelled : "Malformed response"));
-      co_return;
-    }
-    auto u = auth::base64_decode(user_line);
-    auto p = auth::base64_decode(r.text);
-    if (!u || !p) {
-      protocol_error();
-      send(proto::err("Malformed LOGIN response"));
-      co_return;
-    }
-    authcid = std::move(*u);
-    password = std::move(*p);
-  } else {
+  auto sasl = auth::SaslServer::start(cmd.mechanism);
+  if (!sasl) {
     protocol_error();
     send(proto::err("Unrecognized authentication mechanism"));
     co_return;
   }
-  co_await login(std::move(authcid), std::move(password), cmd.mechanism);
+  std::optional<std::string> initial;
+  if (cmd.has_initial_response) initial = cmd.initial_response;
+  auto step = sasl->begin(initial);
+  while (step.kind == auth::SaslServer::Step::more) {
+    send(proto::continuation(step.challenge));
+    auto r = co_await read_sasl_response();
+    if (r.kind == SaslResponse::malformed) {
+      send(proto::err("Malformed response"));
+      co_return;
+    }
+    step = sasl->next(r.kind == SaslResponse::cancelled ? "*" : r.text);
+  }
+  if (step.kind == auth::SaslServer::Step::fail) {
+    if (step.failure == auth::SaslServer::Failure::cancelled) {
+      send(proto::err(text::cancelled));
+    } else {
+      protocol_error();
+      send(proto::err(fmt::format("Malformed {} response", sasl->name())));
+    }
+    co_return;
+  }
+  std::string mechanism(sasl->name());
+  co_await login(step.credentials, mechanism);
 }
 
-net::awaitable<void> Session::login(std::string user, std::string password, std::string mechanism) {
-  auto& throttle = svc_.shared->throttle;
-  const std::string& peer = stream_.peer_address();
+net::awaitable<void> Session::login(const auth::Credentials& credentials, const std::string& mechanism) {
   user_arg_.clear();
-  if (throttle.refused(peer, LoginThrottle::Clock::now())) {
-    log::warn("pop3 {}: login as '{}' from {} refused: too many failed logins from this address", id_,
-              log_safe(user), peer);
-    co_await pause(std::chrono::seconds(1));
-    send(proto::err(RespCode::sys_temp, text::throttled));
-    co_return;
+  co_await flush();
+  auth::LoginAttempt attempt{"pop3", id_, mechanism, stream_.peer_address()};
+  auto result = co_await svc_.authenticator->login(credentials, attempt);
+  switch (result.outcome) {
+    case auth::LoginResult::Outcome::ok: break;
+    case auth::LoginResult::Outcome::refused: send(proto::err(RespCode::sys_temp, text::throttled)); co_return;
+    case auth::LoginResult::Outcome::unavailable: send(proto::err(RespCode::sys_temp, text::auth_unavailable)); co_return;
+    case auth::LoginResult::Outcome::failed:
+      protocol_error();
+      send(proto::err(RespCode::auth, text::login_failed));
+      co_return;
+    case auth::LoginResult::Outcome::not_authorized:
+      protocol_error();
+      send(proto::err(RespCode::auth, "Authorization identity must be empty or your own"));
+      co_return;
   }
-  if (auto wait = throttle.account_delay(user, LoginThrottle::Clock::now()); wait.count() > 0) {
-    log::info("pop3 {}: login as '{}' delayed {} s: recent failed logins for this account", id_, log_safe(user),
-              wait.count());
-    co_await pause(wait);
-  }
-
-  auto* dir = svc_.directory;
-  auto verify = [dir, user, password]() -> std::string {
-    auto slot = dir->find_mailslot(user);
-    // Archives receive mail but have no login (CONTRACT.md); they fail like a wrong password.
-    if (!slot || slot->kind != store::SlotKind::mailbox) return {};
-    if (!auth::verify_password(password, slot->password_hash)) return {};
-    return slot->address;
-  };
-  std::string address = *co_await net::offload(*svc_.pool, std::move(verify));
-  if (address.empty()) {
-    auto delay = throttle.record_failure(peer, user, LoginThrottle::Clock::now());
-    protocol_error();
-    log::warn("pop3 {}: {} login failed for '{}' from {}", id_, mechanism, log_safe(user), peer);
-    // Slow down password guessing: the answer waits longer the more this address has failed.
-    co_await pause(delay);
-    send(proto::err(RespCode::auth, text::login_failed));
-    co_return;
-  }
+  const std::string& address = result.address;
+  const std::string& peer = stream_.peer_address();
 
   auto hold = svc_.shared->locks.try_lock(address);
   if (!hold) {

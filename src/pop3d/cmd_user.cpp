@@ -22,9 +22,10 @@ net::awaitable<void> Session::cmd_pass(const Command& cmd) {
     send(pop3::proto::err("Send USER first"));
     co_return;
   }
-  std::string user = std::move(user_arg_);
+  auth::Credentials credentials{"", std::move(user_arg_), cmd.arg};
   user_arg_.clear();
-  co_await login(std::move(user), cmd.arg, "USER");
+  const std::string mechanism = "USER";
+  co_await login(credentials, mechanism);
 }
 
 }  // namespace tern::pop3d

@@ -2,10 +2,8 @@
 // alone:
 //   MaildropLocks  one session per maildrop at a time (RFC 1939 8: the server locks the maildrop for
 //                  the duration of the session); a second login gets -ERR [IN-USE] (RFC 2449 8.1.2).
-//   LoginThrottle  failed logins counted per client address: each failure is answered after a delay
-//                  that grows with the address's recent failures (1 s up to 5 s), and an address with
-//                  more than max_failures failures within `window` is refused until they age out.
-// Both are thread-safe (sessions run on several threads) and bounded in memory.
+// Thread-safe (sessions run on several threads) and bounded in memory. (Failed logins are counted by
+// auth::Authenticator, for every protocol.)
 #pragma once
 #include <chrono>
 #include <cstddef>
@@ -16,7 +14,6 @@
 #include <string>
 #include <utility>
 
-#include "auth/throttle.hpp"
 
 namespace tern::pop3d {
 
@@ -49,8 +46,5 @@ class MaildropLocks {
   std::mutex mu_;
   std::set<std::string> held_;
 };
-
-// Shared with IMAP: one count of failed logins per client address, whatever the protocol.
-using LoginThrottle = auth::LoginThrottle;
 
 }  // namespace tern::pop3d

@@ -21,6 +21,7 @@ namespace text {
 inline constexpr const char* plaintext_refused = "Plaintext authentication disallowed without TLS; use STLS";
 inline constexpr const char* login_failed = "Invalid user name or password";
 inline constexpr const char* throttled = "Too many failed logins from your address; try again later";
+inline constexpr const char* auth_unavailable = "Temporary authentication failure; try again later";
 inline constexpr const char* in_use = "Mailbox is locked by another POP3 session";
 inline constexpr const char* no_such_message = "No such message";
 inline constexpr const char* damaged = "Message {} is damaged on the server; the administrator can run tern check";

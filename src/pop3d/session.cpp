@@ -50,11 +50,6 @@ net::awaitable<bool> Session::fill() {
   co_return more;
 }
 
-net::awaitable<void> Session::pause(std::chrono::seconds d) {
-  boost::asio::steady_timer timer(stream_.socket().get_executor(), d);
-  co_await timer.async_wait(boost::asio::use_awaitable);
-}
-
 bool Session::login_allowed() const { return stream_.is_tls() || cfg_.allow_plaintext; }
 bool Session::tls_offered() const { return !stream_.is_tls() && svc_.tls && kind_ == ListenerKind::pop3; }
 

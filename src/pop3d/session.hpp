@@ -32,6 +32,7 @@
 #include "config/config.hpp"
 #include "net/net.hpp"
 #include "pop3/proto/proto.hpp"
+#include "auth/authenticator.hpp"
 #include "pop3d/guards.hpp"
 #include "store/directory.hpp"
 #include "store/mailstore.hpp"
@@ -48,7 +49,6 @@ inline constexpr const char* maildrop_folder = "INBOX";
 // Process-wide state of the POP3 service; owned by the application.
 struct Shared {
   MaildropLocks locks;
-  LoginThrottle throttle;
 };
 
 // What sessions use; owned by the application.
@@ -59,6 +59,7 @@ struct Services {
   boost::asio::thread_pool* pool = nullptr;
   std::shared_ptr<net::ssl::context> tls;
   Shared* shared = nullptr;
+  auth::Authenticator* authenticator = nullptr;  // logins, shared with SMTP AUTH and IMAP
 };
 
 net::awaitable<void> run_session(std::unique_ptr<net::Stream> stream, ListenerKind kind, Services services,
@@ -94,7 +95,6 @@ class Session {
   net::awaitable<void> flush();
   net::awaitable<bool> fill();  // false at EOF
   net::awaitable<SaslResponse> read_sasl_response();  // throws at EOF, like every read
-  net::awaitable<void> pause(std::chrono::seconds d);
 
   // dispatch and commands (cmd_*.cpp)
   net::awaitable<bool> dispatch(const Command& cmd);  // false: end the session
@@ -112,7 +112,7 @@ class Session {
   net::awaitable<void> cmd_quit();
 
   // Verifies credentials, locks and snapshots the maildrop, and enters TRANSACTION; answers either way.
-  net::awaitable<void> login(std::string user, std::string password, std::string mechanism);
+  net::awaitable<void> login(const auth::Credentials& credentials, const std::string& mechanism);
   bool login_allowed() const;  // TLS, or [auth] allow_plaintext
   bool tls_offered() const;
   // The message `cmd` names (RFC 1939: 1-based, not deleted), or nullptr after answering -ERR.

@@ -26,7 +26,10 @@ void Session::cmd_ehlo(const smtp::proto::Command& cmd, bool extended) {
   lines += fmt::format("\nSIZE {}", cfg_.limits.max_message_size);
   lines += "\n8BITMIME\nSMTPUTF8\nCHUNKING\nENHANCEDSTATUSCODES\nDSN";
   if (tls_offered()) lines += "\nSTARTTLS";
-  if (auth_offered()) lines += "\nAUTH PLAIN LOGIN";
+  if (auth_offered()) {
+    lines += "\nAUTH";
+    for (auto m : auth::mechanisms) lines += fmt::format(" {}", m);
+  }
   lines += "\nHELP";
   reply(code::ok, "", lines);
 }

@@ -11,7 +11,7 @@
 // min_data_rate, the session before AUTH or the first MAIL within login_timeout); lines are bounded (smtp/proto); bytes pipelined behind
 // STARTTLS are discarded (RFC 3207 5, CVE-2011-0411 class); DATA ends only at CRLF.CRLF and a bare CR
 // or LF refuses the message (SMTP smuggling); AUTH only over TLS unless allow_plaintext; repeated
-// protocol errors close the session; failed AUTH is delayed and throttled (auth/throttle).
+// protocol errors close the session; failed AUTH is delayed and throttled (auth/authenticator).
 #pragma once
 #include <memory>
 #include <optional>
@@ -20,7 +20,7 @@
 
 #include <boost/asio/thread_pool.hpp>
 
-#include "auth/throttle.hpp"
+#include "auth/authenticator.hpp"
 #include "config/config.hpp"
 #include "net/net.hpp"
 #include "route/router.hpp"
@@ -39,7 +39,7 @@ struct Services {
   spool::Spool* spool = nullptr;
   boost::asio::thread_pool* pool = nullptr;
   std::shared_ptr<net::ssl::context> tls;
-  auth::LoginThrottle* throttle = nullptr;  // failed logins, shared with IMAP and POP3
+  auth::Authenticator* authenticator = nullptr;  // logins, shared with IMAP and POP3
 };
 
 net::awaitable<void> run_session(std::unique_ptr<net::Stream> stream, ListenerKind kind, Services services, std::string session_id);
@@ -72,8 +72,6 @@ class Session {
   void cmd_ehlo(const smtp::proto::Command& cmd, bool extended);
   net::awaitable<void> cmd_starttls();
   net::awaitable<void> cmd_auth(const std::string& arg);
-  net::awaitable<void> login(const std::string& mech, const std::string& authcid, const std::string& password);
-  net::awaitable<void> pause(std::chrono::seconds how_long);  // flushes replies first
   net::awaitable<void> cmd_mail(const std::string& arg);
   net::awaitable<bool> sender_owned(const smtp::proto::MailFrom& mail);
   net::awaitable<void> cmd_rcpt(const std::string& arg);

@@ -16,6 +16,7 @@ import base64
 import email.utils
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -221,8 +222,10 @@ class Tern:
             return self.saved_log
 
     def wait_for_log(self, needle, timeout=WAIT):
+        """Waits until the log holds `needle`: a string, or a compiled regular expression."""
         deadline = time.monotonic() + timeout
-        while needle not in self.log():
+        found = needle.search if isinstance(needle, re.Pattern) else (lambda log: needle in log)
+        while not found(self.log()):
             if time.monotonic() > deadline:
                 raise AssertionError(f"the server log never showed {needle!r}\n{self.log()}")
             time.sleep(0.02)

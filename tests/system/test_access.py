@@ -14,6 +14,7 @@ addresses (127.0.0.2 ...) as its sources, as different attackers would.
 """
 
 import imaplib
+import re
 import poplib
 import smtplib
 from concurrent.futures import ThreadPoolExecutor
@@ -119,10 +120,11 @@ class ThrottleTests(TernTestCase):
         # The owner, from yet another address, still gets in (later: the attempt waits first) ...
         code, text = smtp_auth(self.smtp_port, BOB, PASSWORD, "127.0.0.9")
         self.assertEqual(code, 235, text)
-        self.t.wait_for_log(f"AUTH as '{BOB}' delayed")
+        self.t.wait_for_log(f": login as '{BOB}' delayed")
+        self.assertRegex(self.t.log(), rf"smtp \S+: login as '{re.escape(BOB)}' delayed")
         # ... and so does the owner over IMAP, where the penalty applies too; other accounts do not wait.
         self.assertEqual(imap_login(self.t.ports["imap"], BOB, PASSWORD)[0], "OK")
-        self.t.wait_for_log(f"login as '{BOB}' delayed")  # IMAP's log line
+        self.t.wait_for_log(re.compile(rf"imap \S+: login as '{re.escape(BOB)}' delayed"))  # IMAP's log line
         self.assertEqual(smtp_auth(self.smtp_port, ALICE, PASSWORD)[0], 235)
         self.assertNotIn(f"'{ALICE}' delayed", self.t.log())
 

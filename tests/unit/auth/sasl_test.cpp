@@ -99,5 +99,86 @@ TEST(DecodePlain, Malformed) {
   EXPECT_FALSE(decode_plain("*"));  // the client's cancel, never credentials
 }
 
+// --- the server engine ----------------------------------------------------------------------------
+
+TEST(SaslServer, OffersPlainAndLoginCaseInsensitively) {
+  EXPECT_TRUE(SaslServer::start("PLAIN"));
+  EXPECT_TRUE(SaslServer::start("plain"));
+  EXPECT_TRUE(SaslServer::start("Login"));
+  EXPECT_FALSE(SaslServer::start("CRAM-MD5"));
+  EXPECT_FALSE(SaslServer::start(""));
+}
+
+TEST(SaslServer, PlainWithInitialResponseIsDoneAtOnce) {
+  auto sasl = SaslServer::start("PLAIN");
+  auto step = sasl->begin(base64_encode("\0bob@tern.test\0secret"s));
+  ASSERT_EQ(step.kind, SaslServer::Step::done);
+  EXPECT_EQ(step.credentials.authzid, "");
+  EXPECT_EQ(step.credentials.authcid, "bob@tern.test");
+  EXPECT_EQ(step.credentials.password, "secret");
+}
+
+TEST(SaslServer, PlainWithoutInitialResponseSendsAnEmptyChallenge) {
+  auto sasl = SaslServer::start("PLAIN");
+  auto step = sasl->begin(std::nullopt);
+  ASSERT_EQ(step.kind, SaslServer::Step::more);
+  EXPECT_EQ(step.challenge, "");
+  step = sasl->next(base64_encode("admin\0bob\0pw"s));
+  ASSERT_EQ(step.kind, SaslServer::Step::done);
+  EXPECT_EQ(step.credentials.authzid, "admin");  // the Authenticator decides what it is worth
+}
+
+TEST(SaslServer, AnEmptyInitialResponseIsMalformedPlain) {
+  auto step = SaslServer::start("PLAIN")->begin("=");  // "=": an empty response (RFC 4954 4)
+  ASSERT_EQ(step.kind, SaslServer::Step::fail);
+  EXPECT_EQ(step.failure, SaslServer::Failure::malformed);
+}
+
+TEST(SaslServer, LoginAsksForUserNameThenPassword) {
+  auto sasl = SaslServer::start("LOGIN");
+  auto step = sasl->begin(std::nullopt);
+  ASSERT_EQ(step.kind, SaslServer::Step::more);
+  EXPECT_EQ(base64_decode(step.challenge), "Username:");
+  step = sasl->next(base64_encode("bob@tern.test"));
+  ASSERT_EQ(step.kind, SaslServer::Step::more);
+  EXPECT_EQ(base64_decode(step.challenge), "Password:");
+  step = sasl->next(base64_encode("pass word"));
+  ASSERT_EQ(step.kind, SaslServer::Step::done);
+  EXPECT_EQ(step.credentials.authcid, "bob@tern.test");
+  EXPECT_EQ(step.credentials.password, "pass word");
+}
+
+TEST(SaslServer, LoginTakesTheUserNameAsInitialResponse) {
+  auto sasl = SaslServer::start("LOGIN");
+  auto step = sasl->begin(base64_encode("bob"));
+  ASSERT_EQ(step.kind, SaslServer::Step::more);
+  EXPECT_EQ(base64_decode(step.challenge), "Password:");
+  step = sasl->next(base64_encode("pw"));
+  ASSERT_EQ(step.kind, SaslServer::Step::done);
+  EXPECT_EQ(step.credentials.authcid, "bob");
+}
+
+TEST(SaslServer, StarCancelsAtAnyStep) {
+  for (auto mech : {"PLAIN", "LOGIN"}) {
+    auto sasl = SaslServer::start(mech);
+    sasl->begin(std::nullopt);
+    auto step = sasl->next("*");
+    ASSERT_EQ(step.kind, SaslServer::Step::fail) << mech;
+    EXPECT_EQ(step.failure, SaslServer::Failure::cancelled) << mech;
+  }
+  auto sasl = SaslServer::start("LOGIN");
+  sasl->begin(base64_encode("bob"));
+  EXPECT_EQ(sasl->next("*").failure, SaslServer::Failure::cancelled);
+}
+
+TEST(SaslServer, BadBase64IsMalformed) {
+  EXPECT_EQ(SaslServer::start("PLAIN")->begin("not base64!").failure, SaslServer::Failure::malformed);
+  auto sasl = SaslServer::start("LOGIN");
+  sasl->begin("%%%%");
+  auto step = sasl->next(base64_encode("pw"));
+  ASSERT_EQ(step.kind, SaslServer::Step::fail);
+  EXPECT_EQ(step.failure, SaslServer::Failure::malformed);
+}
+
 }  // namespace
 }  // namespace tern::auth

@@ -1,4 +1,4 @@
-// The maildrop lock set and the failed-login throttle of pop3d.
+// The maildrop lock set of pop3d, and the failed-login throttle (auth/throttle) as POP3 uses it.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -7,12 +7,14 @@
 #include <thread>
 #include <vector>
 
+#include "auth/throttle.hpp"
 #include "pop3d/guards.hpp"
 
 namespace tern::pop3d {
 namespace {
 
 using namespace std::chrono_literals;
+using auth::LoginThrottle;
 
 TEST(MaildropLocks, OneHolderPerAddress) {
   MaildropLocks locks;
