@@ -21,6 +21,8 @@
 #include "base/log.hpp"
 #include "base/strings.hpp"
 #include "config/config.hpp"
+#include "dns/resolver.hpp"
+#include "filter/policy.hpp"
 #include "net/net.hpp"
 #include "pop3d/session.hpp"
 #include "imapd/session.hpp"
@@ -103,6 +105,7 @@ class Server {
     }
     directory_ = std::move(*dir);
     authenticator_ = std::make_unique<auth::Authenticator>(*directory_, pool_);
+    pipeline_ = filter::default_pipeline(*directory_, pool_);
     mailstore_ = std::make_unique<store::Mailstore>(cfg.data_dir / "mail" / "boxes", true);
     // IMAP's ENVELOPE, BODYSTRUCTURE and sort keys, computed once at delivery and cached in the index.
     mailstore_->set_summarizer([](std::string_view raw) { return imap::message::summarize(raw).encode(); });
@@ -120,6 +123,8 @@ class Server {
     }
     tls_ = *tls;
 
+    // One resolver for the process: the outbox, and the SMTP filters (SPF, DKIM, DNS lists) later.
+    resolver_ = std::make_unique<dns::Resolver>(io_.get_executor(), cfg.dns_servers);
     spool_ = std::make_unique<spool::Spool>(spool::Paths(cfg.data_dir), cfg_, *directory_, *mailstore_, pool_, io_);
 
     if (auto s = open_listeners(); !s) {
@@ -127,7 +132,7 @@ class Server {
       return 1;
     }
     try {
-      spool_->start();
+      spool_->start(*resolver_);
     } catch (const std::exception& e) {
       std::cerr << "tern: cannot start the outbox: " << e.what() << "\n";
       return 1;
@@ -267,6 +272,8 @@ class Server {
     svc.spool = spool_.get();
     svc.pool = &pool_;
     svc.authenticator = authenticator_.get();  // one for SMTP AUTH, IMAP and POP3
+    svc.pipeline = pipeline_.get();
+    svc.resolver = resolver_.get();
     return svc;
   }
 
@@ -414,6 +421,10 @@ class Server {
     if (!restart.empty())
       log::warn("reload: {} changed: takes effect at the next restart", fmt::join(restart, ", "));
     if (fresh->log_level != cfg_->log_level) log::init(fresh->log_level);
+    if (fresh->dns_servers != cfg_->dns_servers) {
+      if (auto s = resolver_->set_servers(fresh->dns_servers); !s)
+        log::warn("reload: [dns] servers: {}", s.error().message);
+    }
     limiter_.set_limits(limiter_limits(*fresh));
     std::lock_guard lock(cfg_mu_);
     cfg_ = std::make_shared<const config::Config>(std::move(*fresh));
@@ -433,10 +444,12 @@ class Server {
   std::unique_ptr<store::Directory> directory_;
   std::unique_ptr<store::Mailstore> mailstore_;
   std::unique_ptr<auth::Authenticator> authenticator_;  // logins and their throttle, for every protocol
+  std::unique_ptr<filter::Pipeline> pipeline_;          // SMTP policy stages
   pop3d::Shared pop3_;  // maildrop locks
   imapd::Shared imap_;  // sessions per user
   asio::io_context io_;
   asio::signal_set signals_;
+  std::unique_ptr<dns::Resolver> resolver_;  // outlives the spool
   std::unique_ptr<spool::Spool> spool_;
   std::shared_ptr<net::ssl::context> tls_;
   std::vector<Service> services_;

@@ -118,11 +118,30 @@ struct State : std::enable_shared_from_this<State> {
   std::uint64_t next_gen = 1;
   std::map<std::string, CacheEntry<MxAnswer>> mx_cache;
   std::map<std::string, CacheEntry<AddressAnswer>> address_cache;
+  // New servers from a reload, not yet applied: c-ares (before 1.22) changes servers only while no
+  // query is in flight, so they are applied before the next query that finds it so.
+  std::string pending_servers;
 
   // --- with mu held ---
   void start_wait(int fd, Sock& s, bool read);
   void update_timer();
+  void apply_pending_servers();
 };
+
+void State::apply_pending_servers() {
+  if (pending_servers.empty() || !channel) return;
+  int rc = ares_set_servers_ports_csv(channel, pending_servers.c_str());
+  if (rc == ARES_ENOTIMP) return;  // queries in flight: the next query tries again
+  if (rc == ARES_SUCCESS) {
+    log::info("dns: now asking {}", pending_servers);
+    mx_cache.clear();
+    address_cache.clear();
+  } else {
+    log::error("dns: cannot use the servers {}: c-ares: {}; keeping the previous ones", pending_servers,
+               ares_strerror(rc));
+  }
+  pending_servers.clear();
+}
 
 void on_socket_ready(const std::weak_ptr<State>& weak, int fd, std::uint64_t gen, bool read,
                      boost::system::error_code ec) {
@@ -232,6 +251,7 @@ struct QueryOp {
       p->complete();
       return;
     }
+    st.apply_pending_servers();
     for (std::size_t i = 0; i < req->types.size(); ++i)
       ares_query(st.channel, req->name.c_str(), ns_c_in, req->types[i], on_answer, &p->slots[i]);
     st.update_timer();
@@ -444,6 +464,23 @@ std::optional<Answer> cached(State& st, std::map<std::string, CacheEntry<Answer>
   return std::nullopt;
 }
 
+// c-ares' "host:port,[v6]:port" form of [dns] servers; "" when none is usable.
+std::string servers_csv(const std::vector<config::Endpoint>& servers) {
+  std::string csv;
+  for (const auto& s : servers) {
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(s.host, ec);
+    if (ec) {
+      log::warn("dns: server '{}' is not an IP address; ignored", s.str());
+      continue;
+    }
+    std::uint16_t port = s.port ? s.port : 53;
+    if (!csv.empty()) csv += ',';
+    csv += addr.is_v6() ? "[" + addr.to_string() + "]:" + std::to_string(port) : addr.to_string() + ":" + std::to_string(port);
+  }
+  return csv;
+}
+
 std::once_flag library_once;
 int library_status = ARES_SUCCESS;
 
@@ -482,18 +519,7 @@ Resolver::Resolver(boost::asio::any_io_executor ex, std::vector<config::Endpoint
   }
   if (servers.empty()) return;
 
-  std::string csv;
-  for (const auto& s : servers) {
-    boost::system::error_code ec;
-    auto addr = asio::ip::make_address(s.host, ec);
-    if (ec) {
-      log::warn("dns: server '{}' is not an IP address; ignored", s.str());
-      continue;
-    }
-    std::uint16_t port = s.port ? s.port : 53;
-    if (!csv.empty()) csv += ',';
-    csv += addr.is_v6() ? "[" + addr.to_string() + "]:" + std::to_string(port) : addr.to_string() + ":" + std::to_string(port);
-  }
+  std::string csv = servers_csv(servers);
   if (csv.empty() || (rc = ares_set_servers_ports_csv(st.channel, csv.c_str())) != ARES_SUCCESS) {
     st.init_error = csv.empty() ? "no usable DNS server in [dns] servers" : "c-ares: " + status_text(rc);
     log::error("dns: {}", st.init_error);
@@ -570,6 +596,19 @@ boost::asio::awaitable<AddressAnswer> Resolver::addresses(std::string host) {
     st->address_cache[name] = {Clock::now() + ttl, out};
   }
   co_return out;
+}
+
+Status Resolver::set_servers(const std::vector<config::Endpoint>& servers) {
+  State& st = *impl_->state;
+  if (servers.empty())
+    return Error{"going back to the system's resolver (/etc/resolv.conf) takes effect at the next restart"};
+  std::string csv = servers_csv(servers);
+  if (csv.empty()) return Error{"no usable DNS server in [dns] servers"};
+  std::lock_guard lock(st.mu);
+  if (!st.channel) return Error{"the resolver did not start (" + st.init_error + "); restart to use new servers"};
+  st.pending_servers = csv;
+  st.apply_pending_servers();
+  return ok_status();
 }
 
 void Resolver::flush() {

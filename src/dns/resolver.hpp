@@ -14,6 +14,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/address.hpp>
 
+#include "base/result.hpp"
 #include "config/config.hpp"
 
 namespace tern::dns {
@@ -47,6 +48,9 @@ class Resolver {
   boost::asio::awaitable<MxAnswer> mx(std::string domain);
   boost::asio::awaitable<AddressAnswer> addresses(std::string host);
   void flush();
+  // [dns] servers changed (a reload): new lookups ask `servers` (as soon as no query is in flight) and
+  // the cache is forgotten. An error says why the running servers stay.
+  Status set_servers(const std::vector<config::Endpoint>& servers);
 
  private:
   struct Impl;

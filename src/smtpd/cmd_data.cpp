@@ -87,10 +87,12 @@ net::awaitable<void> Session::finish_message(std::string message, bool bare_line
     reply(code::transaction_failed, "5.6.0", "Message refused: bare CR or LF in the data (CRLF line ends are required)");
     co_return;
   }
-  // RFC 5321 6.3: a hop limit on Received fields stops mail loops.
-  if (mime::count_received(message) >= cfg_.limits.max_received_headers) {
-    reply(code::transaction_failed, "5.4.6", "Too many hops (mail loop?)");
-    co_return;
+  {
+    auto ctx = filter_context();  // hop limit, ... (filter/policy)
+    ctx.mail = &tx.mail;
+    ctx.recipients = &tx.rcpts;
+    ctx.message = message;
+    if (!co_await filter_allows(filter::Step::data, ctx)) co_return;
   }
 
   spool::Envelope env;
@@ -127,6 +129,9 @@ net::awaitable<void> Session::finish_message(std::string message, bool bare_line
     if (mime::first_value(fields, "Message-ID").empty())
       missing += fmt::format("Message-ID: <{}@{}>\r\n", queue_id, cfg_.hostname);
   }
+  // The filters' fields (Authentication-Results, spam scores) go right below Tern's Received field,
+  // as RFC 8601 5 asks of Authentication-Results.
+  received += filter_verdict_.headers;
   std::string full;
   full.reserve(received.size() + missing.size() + message.size());
   full += received;

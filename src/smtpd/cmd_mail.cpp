@@ -38,46 +38,19 @@ net::awaitable<void> Session::cmd_mail(const std::string& arg) {
     reply(code::params_not_recognized, "5.5.4", "Parameters need EHLO");
     co_return;
   }
-  if (mail.size && *mail.size > cfg_.limits.max_message_size) {
-    reply(code::exceeded_storage, "5.3.4", "Message size exceeds fixed maximum message size");
-    co_return;
-  }
   if (mail.body == smtp::proto::Body::binary_mime) {
     // BINARYMIME (RFC 3030) is not advertised.
     reply(code::param_not_implemented, "5.5.4", "BODY=BINARYMIME is not supported");
     co_return;
   }
-  if (!user_.empty() && !co_await sender_owned(mail)) co_return;
+  {
+    auto ctx = filter_context();  // size, sender ownership, ... (filter/policy)
+    ctx.mail = &mail;
+    if (!co_await filter_allows(filter::Step::mail, ctx)) co_return;
+  }
   tx_.emplace();
   tx_->mail = std::move(mail);
   reply(code::ok, "2.1.0", "Ok");
-}
-
-// An authenticated session, on any listener (submission, or smtp after AUTH), may only send as the user
-// or one of the aliases that lead to the user: no forged senders (Postfix's
-// reject_sender_login_mismatch). Otherwise the refusal is queued and false returned.
-net::awaitable<bool> Session::sender_owned(const smtp::proto::MailFrom& mail) {
-  if (!mail.sender) {
-    reply(code::bad_mailbox_name, "5.7.1", "The null sender is not allowed for authenticated users");
-    co_return false;
-  }
-  auto sender = store::normalize_address(mail.sender->str());
-  bool owned = sender == user_;
-  if (!owned) {
-    auto* dir = svc_.directory;
-    auto user = user_;
-    auto job = [dir, sender, user] {
-      for (auto& t : dir->alias_targets(sender))
-        if (t == user) return true;
-      return false;
-    };
-    owned = *co_await net::offload(*svc_.pool, std::move(job));
-  }
-  if (!owned) {
-    log::info("smtp {}: MAIL FROM <{}> refused: not owned by {}", id_, log_safe(sender), user_);
-    reply(code::bad_mailbox_name, "5.7.1", fmt::format("Sender address <{}> not owned by user {}", sender, user_));
-  }
-  co_return owned;
 }
 
 net::awaitable<void> Session::cmd_rcpt(const std::string& arg) {
@@ -111,8 +84,26 @@ net::awaitable<void> Session::cmd_rcpt(const std::string& arg) {
     rcpt.recipient.domain = *co_await net::offload(*svc_.pool, std::move(job));
   }
   auto address = rcpt.recipient.str();
-  auto job = [dir, address, postmaster = cfg_.postmaster] { return route::Router(*dir).resolve(address, postmaster); };
-  auto res = *co_await net::offload(*svc_.pool, std::move(job));
+  // The directory never throws into the session: a database that cannot be read is a temporary
+  // failure (451 4.3.0), never a dropped connection.
+  struct Routed {
+    route::Resolution res;
+    std::string error;
+  };
+  auto job = [dir, address, postmaster = cfg_.postmaster]() -> Routed {
+    try {
+      return {route::Router(*dir).resolve(address, postmaster), {}};
+    } catch (const std::exception& e) {
+      return {{}, e.what()};
+    }
+  };
+  auto routed = *co_await net::offload(*svc_.pool, std::move(job));
+  if (!routed.error.empty()) {
+    log::error("smtp {}: RCPT <{}>: the directory cannot be read: {}", id_, log_safe(address), routed.error);
+    reply(code::local_error, "4.3.0", "Temporary lookup failure, try again later");
+    co_return;
+  }
+  const auto& res = routed.res;
   switch (res.kind) {
     case route::Resolution::unknown_user:
       reply(code::mailbox_unavailable, "5.1.1", fmt::format("<{}>: Recipient address rejected: User unknown", address));
@@ -121,14 +112,14 @@ net::awaitable<void> Session::cmd_rcpt(const std::string& arg) {
       reply(code::mailbox_unavailable, "5.4.6", fmt::format("<{}>: Alias loop", address));
       co_return;
     case route::Resolution::remote:
-      if (res.mailslots.empty() && res.remote_targets.size() == 1 && res.remote_targets.front() == address && user_.empty()) {
-        // Never an open relay: only authenticated users may send to other domains.
-        reply(code::transaction_failed, "5.7.1", fmt::format("<{}>: Relay access denied", address));
-        co_return;
-      }
-      break;
     case route::Resolution::local:
       break;
+  }
+  {
+    auto ctx = filter_context();  // relay policy, ... (filter/policy)
+    ctx.rcpt = &rcpt;
+    ctx.route = &res;
+    if (!co_await filter_allows(filter::Step::rcpt, ctx)) co_return;
   }
   tx_->rcpts.push_back(std::move(rcpt));
   reply(code::ok, "2.1.5", "Ok");

@@ -1,6 +1,7 @@
 #include "smtpd/session.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "base/log.hpp"
 #include "base/strings.hpp"
@@ -60,20 +61,46 @@ void Session::reply(const Reply& r) {
 // Every refused transaction step, one line as Postfix's "NOQUEUE: reject:" (client, command, reply,
 // sender, recipient, protocol, HELO name), so an administrator finds why a message never arrived.
 void Session::log_reject(const Reply& r) {
-  auto from = tx_ && tx_->mail.sender ? tx_->mail.sender->str() : "";
-  std::string to = rcpt_arg_;
+  std::string from = tx_ && tx_->mail.sender ? tx_->mail.sender->str() : verb_ == "MAIL" ? arg_address_ : "";
+  std::string to = verb_ == "RCPT" ? arg_address_ : "";
   if (to.empty() && tx_ && !tx_->rcpts.empty()) to = tx_->rcpts.front().recipient.str();
   log::info("smtp {}: NOQUEUE: reject: {} from {}: {} {} {}; from=<{}> to=<{}> proto={} helo=<{}>", id_, verb_,
             stream_.peer_address(), r.code, r.enhanced, log_safe(r.text), log_safe(from), log_safe(to),
             with_protocol(false), log_safe(helo_));
 }
 
-// The address of "TO:<addr> ..." as the client wrote it, for the reject log line.
-static std::string recipient_in(std::string_view arg) {
+// The address of "FROM:<addr> ..." or "TO:<addr> ..." as the client wrote it, for the reject log line.
+static std::string address_in(std::string_view arg) {
   auto open = arg.find('<');
   auto close = arg.find('>', open == std::string_view::npos ? 0 : open);
   if (open == std::string_view::npos || close == std::string_view::npos) return std::string(arg.substr(0, 200));
   return std::string(arg.substr(open + 1, std::min<std::size_t>(close - open - 1, 200)));
+}
+
+filter::Context Session::filter_context() const {
+  filter::Context ctx;
+  ctx.config = &cfg_;
+  ctx.session_id = id_;
+  ctx.client_address = stream_.peer_address();
+  ctx.helo = helo_;
+  ctx.tls = stream_.is_tls();
+  ctx.user = user_;
+  ctx.mx = kind_ == ListenerKind::smtp;
+  if (tx_) {
+    ctx.mail = &tx_->mail;
+    ctx.recipients = &tx_->rcpts;
+  }
+  return ctx;
+}
+
+net::awaitable<bool> Session::filter_allows(filter::Step step, const filter::Context& ctx) {
+  filter_verdict_ = co_await svc_.pipeline->run(step, ctx);
+  const auto& v = filter_verdict_;
+  if (!v.reasons.empty())
+    log::info("smtp {}: filter at {}: {}", id_, filter::step_name(step), log_safe(fmt::format("{}", fmt::join(v.reasons, "; "))));
+  if (!v.refused()) co_return true;
+  reply(*v.reply);
+  co_return false;
 }
 
 net::awaitable<void> Session::flush() {
@@ -107,6 +134,13 @@ net::awaitable<void> Session::run() {
   if (kind_ == ListenerKind::submissions) {
     stream_.set_timeout(cfg_.limits.command_timeout);
     co_await stream_.handshake_server(*svc_.tls);
+  }
+  {
+    auto ctx = filter_context();
+    if (!co_await filter_allows(filter::Step::connect, ctx)) {  // its reply replaced the greeting
+      co_await flush();
+      co_return;
+    }
   }
   reply(code::ready, "", fmt::format("{} ESMTP Tern", cfg_.hostname));
   while (!quit_) {
@@ -149,7 +183,7 @@ net::awaitable<bool> Session::dispatch(const smtp::proto::Command& cmd) {
   // The transaction commands whose refusals are logged (log_reject).
   verb_ = cmd.verb == Verb::mail ? "MAIL" : cmd.verb == Verb::rcpt ? "RCPT" : cmd.verb == Verb::data ? "DATA"
         : cmd.verb == Verb::bdat ? "BDAT" : "";
-  rcpt_arg_ = cmd.verb == Verb::rcpt ? recipient_in(cmd.arg) : "";
+  arg_address_ = cmd.verb == Verb::rcpt || cmd.verb == Verb::mail ? address_in(cmd.arg) : "";
   struct Done {
     std::string_view& verb;
     ~Done() { verb = {}; }

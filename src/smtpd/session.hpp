@@ -21,6 +21,8 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "auth/authenticator.hpp"
+#include "dns/resolver.hpp"
+#include "filter/filter.hpp"
 #include "config/config.hpp"
 #include "net/net.hpp"
 #include "route/router.hpp"
@@ -40,6 +42,8 @@ struct Services {
   boost::asio::thread_pool* pool = nullptr;
   std::shared_ptr<net::ssl::context> tls;
   auth::Authenticator* authenticator = nullptr;  // logins, shared with IMAP and POP3
+  const filter::Pipeline* pipeline = nullptr;     // policy at each step (filter/)
+  dns::Resolver* resolver = nullptr;              // the application's, for stages and checks that need DNS
 };
 
 net::awaitable<void> run_session(std::unique_ptr<net::Stream> stream, ListenerKind kind, Services services, std::string session_id);
@@ -73,7 +77,10 @@ class Session {
   net::awaitable<void> cmd_starttls();
   net::awaitable<void> cmd_auth(const std::string& arg);
   net::awaitable<void> cmd_mail(const std::string& arg);
-  net::awaitable<bool> sender_owned(const smtp::proto::MailFrom& mail);
+  // Asks the filter pipeline at `step`; a refusal is replied (and logged with its reasons) and false
+  // returned. The verdict is kept in filter_verdict_ for its headers.
+  net::awaitable<bool> filter_allows(filter::Step step, const filter::Context& ctx);
+  filter::Context filter_context() const;
   net::awaitable<void> cmd_rcpt(const std::string& arg);
   net::awaitable<void> cmd_data();
   net::awaitable<void> cmd_bdat(const std::string& arg);
@@ -97,8 +104,9 @@ class Session {
   bool esmtp_ = false;
   std::string user_;  // authenticated user ("" = none)
   std::string_view verb_;  // MAIL, RCPT, DATA or BDAT while one runs ("" otherwise)
-  std::string rcpt_arg_;   // the address of the RCPT being answered
+  std::string arg_address_;  // the address of the MAIL or RCPT being answered
   std::optional<Transaction> tx_;
+  filter::Verdict filter_verdict_;  // the last step's
   std::uint32_t errors_ = 0;
   bool quit_ = false;
 };

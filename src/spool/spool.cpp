@@ -161,9 +161,9 @@ StartReport Spool::load(bool serve) {
   return rep;
 }
 
-StartReport Spool::start() {
+StartReport Spool::start(dns::Resolver& resolver) {
   auto rep = load(true);
-  resolver_ = std::make_unique<dns::Resolver>(io_.get_executor(), config()->dns_servers);
+  resolver_ = &resolver;
   client_tls_ = smtp::client::make_client_tls_context();
   asio::co_spawn(strand_, scheduler_loop(), asio::detached);
   asio::co_spawn(strand_, pending_loop(), asio::detached);

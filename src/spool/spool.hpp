@@ -87,7 +87,9 @@ class Spool {
   ~Spool();
 
   // Loads every queue file and starts the scheduler and the pending watcher.
-  StartReport start();
+  // Begins delivering; lookups go to `resolver` (the application's, shared with the SMTP filters),
+  // which outlives the spool.
+  StartReport start(dns::Resolver& resolver);
   // Writes the queue file durably and schedules delivery; returns the queue id. Blocking: call through
   // net::offload. Errors (disk full, I/O) leave nothing behind; Error::kind tells no_space apart.
   Result<std::string> enqueue(Envelope env, std::string_view message, std::string id = {});
@@ -155,7 +157,7 @@ class Spool {
   boost::asio::io_context& io_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::steady_timer wake_timer_;
-  std::unique_ptr<dns::Resolver> resolver_;
+  dns::Resolver* resolver_ = nullptr;  // the application's; set by start()
   std::shared_ptr<boost::asio::ssl::context> client_tls_;
   std::unique_ptr<OutboxIndex> index_;
   OutboxLimits limits_;

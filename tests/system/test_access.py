@@ -157,7 +157,10 @@ class SenderOwnershipTests(TernTestCase):
         self.assertEqual(code, 553, text)
         with self.assertRaises(smtplib.SMTPSenderRefused):
             s.sendmail(BOB, [ALICE], make_message(BOB, ALICE, unique("forged")))
-        self.t.wait_for_log(f"MAIL FROM <{BOB}> refused: not owned by {ALICE}")
+        self.t.wait_for_log(f"filter at MAIL: sender: <{BOB}> not owned by {ALICE}")
+        # the reject line names the refused sender (from=<> before: MAIL had not begun a transaction)
+        self.assertIn(f"NOQUEUE: reject: MAIL from 127.0.0.1: 553 5.7.1 Sender address <{BOB}> not owned by user "
+                      f"{ALICE}; from=<{BOB}> to=<>", self.t.log())
 
     def test_authenticated_on_smtp_may_use_own_address_and_aliases(self):
         s = self.authenticated()

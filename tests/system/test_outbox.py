@@ -7,6 +7,7 @@ import json
 import re
 import os
 import shutil
+import signal
 import smtplib
 import socket
 import subprocess
@@ -124,6 +125,23 @@ class OutboxTest(TernTestCase):
         self.assertEqual([m["subject"] for m in got], [subject])
         stored = b.message_bytes("bob@remote.test", got[0]["uid"])
         self.assertTrue(stored.endswith(msg), "the message arrives byte for byte")
+        self.wait_queue_empty(a)
+
+    def test_sighup_applies_dns_servers(self):
+        """Issue 11: SIGHUP said "configuration reloaded" but kept asking the old [dns] servers."""
+        moved = Dns(["--mx-host=moved.test,mx.moved.test,10", "--host-record=mx.moved.test,127.0.0.1"])
+        self.addCleanup(moved.stop)
+        b = self.remote_side(domains=("moved.test",), users=("bob@moved.test",))
+        a = self.sender_side()
+        a.extra_toml = a.extra_toml.replace(f"127.0.0.1:{self.dns.port}", f"127.0.0.1:{moved.port}")
+        a.write_config()
+        a.signal(signal.SIGHUP)
+        a.wait_for_log("configuration reloaded")
+        subject = unique("moved")
+        self.submit(a, ["bob@moved.test"], subject)  # the old server answers NXDOMAIN for moved.test
+        got = b.wait_for_messages("bob@moved.test", 1)
+        self.assertEqual([m["subject"] for m in got], [subject])
+        a.wait_for_log(f"dns: now asking 127.0.0.1:{moved.port}")
         self.wait_queue_empty(a)
 
     def test_alias_to_remote_targets_is_expanded_in_one_queue_file(self):

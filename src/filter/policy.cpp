@@ -1,0 +1,84 @@
+#include "filter/policy.hpp"
+
+#include <fmt/format.h>
+
+#include "base/log.hpp"
+#include "base/strings.hpp"
+#include "mime/headers.hpp"
+#include "smtp/proto/codes.hpp"
+
+namespace tern::filter {
+namespace code = smtp::code;
+
+net::awaitable<Verdict> SizeStage::mail(const Context& ctx) {
+  if (ctx.mail && ctx.mail->size && *ctx.mail->size > ctx.config->limits.max_message_size)
+    co_return Verdict::refuse({code::exceeded_storage, "5.3.4", "Message size exceeds fixed maximum message size"},
+                              fmt::format("SIZE={} above {}", *ctx.mail->size, ctx.config->limits.max_message_size));
+  co_return Verdict::next();
+}
+
+net::awaitable<Verdict> SenderStage::mail(const Context& ctx) {
+  if (ctx.user.empty() || !ctx.mail) co_return Verdict::next();
+  if (!ctx.mail->sender)
+    co_return Verdict::refuse({code::bad_mailbox_name, "5.7.1", "The null sender is not allowed for authenticated users"},
+                              "null sender from an authenticated user");
+  auto sender = store::normalize_address(ctx.mail->sender->str());
+  std::string user(ctx.user);
+  if (sender == user) co_return Verdict::next();
+  struct Owned {
+    bool yes = false;
+    std::string error;  // the directory could not be read
+  };
+  auto* dir = &directory_;
+  auto job = [dir, sender, user]() -> Owned {
+    try {
+      for (auto& t : dir->alias_targets(sender))
+        if (t == user) return {true, {}};
+      return {};
+    } catch (const std::exception& e) {
+      return {false, e.what()};
+    }
+  };
+  Owned owned = *co_await net::offload(pool_, std::move(job));
+  if (!owned.error.empty()) {
+    log::error("smtp {}: the directory cannot be read: {}", ctx.session_id, owned.error);
+    co_return Verdict::refuse({code::local_error, "4.3.0", "Temporary lookup failure, try again later"},
+                              "directory unavailable");
+  }
+  if (owned.yes) co_return Verdict::next();
+  co_return Verdict::refuse(
+      {code::bad_mailbox_name, "5.7.1", fmt::format("Sender address <{}> not owned by user {}", sender, user)},
+      fmt::format("<{}> not owned by {}", log_safe(sender), user));
+}
+
+net::awaitable<Verdict> RelayStage::rcpt(const Context& ctx) {
+  if (!ctx.user.empty() || !ctx.route || !ctx.rcpt) co_return Verdict::next();
+  const auto& res = *ctx.route;
+  auto address = ctx.rcpt->recipient.str();
+  // Only a recipient that leads nowhere but itself elsewhere is relaying; a local alias that points
+  // to other domains is this server's own forwarding.
+  if (res.kind == route::Resolution::remote && res.mailslots.empty() && res.remote_targets.size() == 1 &&
+      res.remote_targets.front() == address)
+    co_return Verdict::refuse({code::transaction_failed, "5.7.1", fmt::format("<{}>: Relay access denied", address)},
+                              "relay access denied");
+  co_return Verdict::next();
+}
+
+net::awaitable<Verdict> HopStage::data(const Context& ctx) {
+  auto hops = mime::count_received(ctx.message);
+  if (hops >= ctx.config->limits.max_received_headers)
+    co_return Verdict::refuse({code::transaction_failed, "5.4.6", "Too many hops (mail loop?)"},
+                              fmt::format("{} Received fields", hops));
+  co_return Verdict::next();
+}
+
+std::unique_ptr<Pipeline> default_pipeline(store::Directory& directory, boost::asio::thread_pool& pool) {
+  auto p = std::make_unique<Pipeline>();
+  p->add(std::make_unique<SizeStage>());
+  p->add(std::make_unique<SenderStage>(directory, pool));
+  p->add(std::make_unique<RelayStage>());
+  p->add(std::make_unique<HopStage>());
+  return p;
+}
+
+}  // namespace tern::filter

@@ -1,0 +1,50 @@
+// filter/policy: the stages every Tern server runs, in this order (default_pipeline):
+//
+//   size       MAIL: a SIZE= above [limits] max_message_size is refused at once (RFC 1870 6.1)
+//   sender     MAIL: an authenticated session may only send as its user or an alias that leads to the
+//              user, never with the null sender (Postfix's reject_sender_login_mismatch)
+//   relay      RCPT: an unauthenticated session may only send to local recipients (never an open relay)
+//   hops       end of data: too many Received fields is a mail loop (RFC 5321 6.3)
+#pragma once
+#include <memory>
+
+#include <boost/asio/thread_pool.hpp>
+
+#include "filter/filter.hpp"
+#include "store/directory.hpp"
+
+namespace tern::filter {
+
+class SizeStage : public Stage {
+ public:
+  std::string_view name() const override { return "size"; }
+  net::awaitable<Verdict> mail(const Context& ctx) override;
+};
+
+class SenderStage : public Stage {
+ public:
+  SenderStage(store::Directory& directory, boost::asio::thread_pool& pool) : directory_(directory), pool_(pool) {}
+  std::string_view name() const override { return "sender"; }
+  net::awaitable<Verdict> mail(const Context& ctx) override;
+
+ private:
+  store::Directory& directory_;
+  boost::asio::thread_pool& pool_;
+};
+
+class RelayStage : public Stage {
+ public:
+  std::string_view name() const override { return "relay"; }
+  net::awaitable<Verdict> rcpt(const Context& ctx) override;
+};
+
+class HopStage : public Stage {
+ public:
+  std::string_view name() const override { return "hops"; }
+  net::awaitable<Verdict> data(const Context& ctx) override;
+};
+
+// The stages above, in order.
+std::unique_ptr<Pipeline> default_pipeline(store::Directory& directory, boost::asio::thread_pool& pool);
+
+}  // namespace tern::filter
