@@ -15,6 +15,7 @@
 // A stage never throws and never blocks the event loop: blocking work (SQLite, clamd) goes through
 // net::offload, DNS through the application's dns::Resolver.
 #pragma once
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,9 +32,18 @@ namespace tern::filter {
 enum class Step { connect, helo, mail, rcpt, data };
 std::string_view step_name(Step s);
 
+// What stages remember between steps, per session and per transaction (an SPF result found at MAIL
+// and used at the end of data, a count of unknown recipients): stage-named keys, plain values. The
+// session owns both and clears `transaction` at each new MAIL.
+struct Notes {
+  std::map<std::string, std::string, std::less<>> session;
+  std::map<std::string, std::string, std::less<>> transaction;
+};
+
 // What a stage sees: the session and the transaction as far as it has come. Owned by the session;
 // every pointer is valid for the duration of the call.
 struct Context {
+  Notes* notes = nullptr;  // never null when a session asks
   const config::Config* config = nullptr;
   std::string_view session_id;
   std::string_view client_address;  // the client's IP address

@@ -7,19 +7,26 @@
 
 namespace tern::smtpd {
 
-void Session::cmd_ehlo(const smtp::proto::Command& cmd, bool extended) {
+net::awaitable<void> Session::cmd_ehlo(const smtp::proto::Command& cmd, bool extended) {
   auto name = std::string(trim(cmd.arg));
   if (name.empty() || name.find(' ') != std::string::npos || name.size() > 255) {
     protocol_error();
     reply(code::param_syntax, "5.5.4", fmt::format("Syntax: {} hostname", extended ? "EHLO" : "HELO"));
-    return;
+    co_return;
+  }
+  {
+    auto ctx = filter_context();  // HELO checks (filter/)
+    ctx.helo = name;
+    ctx.mail = nullptr;
+    ctx.recipients = nullptr;
+    if (!co_await filter_allows(filter::Step::helo, ctx)) co_return;
   }
   helo_ = name;
   esmtp_ = extended;
   tx_.reset();  // RFC 5321 4.1.4: EHLO resets the transaction
   if (!extended) {
     reply(code::ok, "", cfg_.hostname);
-    return;
+    co_return;
   }
   std::string lines = fmt::format("{} Hello {} [{}]", cfg_.hostname, name, stream_.peer_address());
   lines += "\nPIPELINING";

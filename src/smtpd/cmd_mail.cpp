@@ -43,6 +43,7 @@ net::awaitable<void> Session::cmd_mail(const std::string& arg) {
     reply(code::param_not_implemented, "5.5.4", "BODY=BINARYMIME is not supported");
     co_return;
   }
+  filter_notes_.transaction.clear();  // a new transaction
   {
     auto ctx = filter_context();  // size, sender ownership, ... (filter/policy)
     ctx.mail = &mail;

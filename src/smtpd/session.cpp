@@ -79,6 +79,7 @@ static std::string address_in(std::string_view arg) {
 
 filter::Context Session::filter_context() const {
   filter::Context ctx;
+  ctx.notes = &filter_notes_;
   ctx.config = &cfg_;
   ctx.session_id = id_;
   ctx.client_address = stream_.peer_address();
@@ -189,8 +190,8 @@ net::awaitable<bool> Session::dispatch(const smtp::proto::Command& cmd) {
     ~Done() { verb = {}; }
   } done{verb_};
   switch (cmd.verb) {
-    case Verb::ehlo: cmd_ehlo(cmd, true); break;
-    case Verb::helo: cmd_ehlo(cmd, false); break;
+    case Verb::ehlo: co_await cmd_ehlo(cmd, true); break;
+    case Verb::helo: co_await cmd_ehlo(cmd, false); break;
     case Verb::starttls: co_await cmd_starttls(); break;
     case Verb::auth: co_await cmd_auth(cmd.arg); break;
     case Verb::mail: co_await cmd_mail(cmd.arg); break;

@@ -73,7 +73,7 @@ class Session {
 
   // dispatch and commands (cmd_*.cpp)
   net::awaitable<bool> dispatch(const smtp::proto::Command& cmd);  // false: end the session
-  void cmd_ehlo(const smtp::proto::Command& cmd, bool extended);
+  net::awaitable<void> cmd_ehlo(const smtp::proto::Command& cmd, bool extended);
   net::awaitable<void> cmd_starttls();
   net::awaitable<void> cmd_auth(const std::string& arg);
   net::awaitable<void> cmd_mail(const std::string& arg);
@@ -107,6 +107,7 @@ class Session {
   std::string arg_address_;  // the address of the MAIL or RCPT being answered
   std::optional<Transaction> tx_;
   filter::Verdict filter_verdict_;  // the last step's
+  mutable filter::Notes filter_notes_;  // what stages remember (filter::Notes)
   std::uint32_t errors_ = 0;
   bool quit_ = false;
 };
