@@ -84,9 +84,9 @@ void print_list(const std::vector<std::string>& items, bool as_json) {
   for (auto& i : items) std::cout << i << "\n";
 }
 
-// Reads one line from the terminal with echo off (restored however the read ends).
+// Reads one line from the terminal with echo off (restored however the read ends). Echo goes off before
+// the prompt appears, so nothing typed after the prompt is ever shown or thrown away (as getpass(3)).
 std::optional<std::string> read_hidden_line(const char* prompt) {
-  std::cerr << prompt << std::flush;
   termios old {};
   bool restore = ::tcgetattr(STDIN_FILENO, &old) == 0;
   if (restore) {
@@ -94,9 +94,10 @@ std::optional<std::string> read_hidden_line(const char* prompt) {
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
   }
+  std::cerr << prompt << std::flush;
   std::string line;
   bool got = static_cast<bool>(std::getline(std::cin, line));
-  if (restore) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+  if (restore) ::tcsetattr(STDIN_FILENO, TCSANOW, &old);
   std::cerr << "\n";
   if (!got) return std::nullopt;
   return line;

@@ -8,7 +8,7 @@ import smtplib
 import threading
 import time
 
-from harness import (HOST, PASSWORD, RawSMTP, Tern, TernTestCase, main, make_message, tls_context, unique)
+from harness import (HOST, PASSWORD, TERN_BIN, RawSMTP, Tern, TernTestCase, main, make_message, tls_context, unique)
 
 BOB = "bob@tern.test"
 ALICE = "alice@tern.test"
@@ -148,6 +148,55 @@ class CliTests(TernTestCase):
                 s.login(BOB, PASSWORD)
             s.login(BOB, "new-password")
         self.assertEqual(t.cli("user", "passwd", "nobody@tern.test", input="x\n").returncode, 1)
+
+    def run_in_terminal(self, t, args, typed):
+        """Runs the CLI on a pseudo-terminal; types each line of `typed` after the prompt that asks for it;
+        returns (exit code, everything the terminal showed)."""
+        import pty
+        import select
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(TERN_BIN, [TERN_BIN, "--config", t.config, *args])
+        shown = b""
+        pending = list(typed)
+        deadline = time.monotonic() + 30
+        while True:
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                self.fail(f"the command did not finish: {shown!r}")
+            ready, _, _ = select.select([fd], [], [], 1)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 1024)
+            except OSError:  # EIO: the child has closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+            if pending and shown.rstrip().endswith(b":"):
+                os.write(fd, pending.pop(0).encode() + b"\n")
+                shown += b"<typed>"
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+        return os.waitstatus_to_exitcode(status), shown
+
+    def test_user_passwd_at_a_terminal_asks_twice_without_echo(self):
+        """Issue 11: an interactive `user passwd` reads the password without echo and asks twice."""
+        t = self.make_server(users=(BOB,), start=False)
+        code, shown = self.run_in_terminal(t, ["user", "passwd", BOB], ["typed-secret-1", "typed-secret-1"])
+        self.assertEqual(code, 0, shown)
+        self.assertIn(b"password: ", shown)
+        self.assertIn(b"password again: ", shown)
+        self.assertNotIn(b"typed-secret-1", shown)  # never echoed
+        # a mismatch changes nothing
+        code, shown = self.run_in_terminal(t, ["user", "passwd", BOB], ["typed-secret-2", "other"])
+        self.assertEqual(code, 1, shown)
+        self.assertIn(b"did not match", shown)
+        t.start()
+        with smtp(t.ports["submission"]) as s:
+            s.starttls(context=tls_context())
+            s.login(BOB, "typed-secret-1")
 
     def test_message_list_unknown_mailbox(self):
         t = self.make_server(users=(BOB,), start=False)
