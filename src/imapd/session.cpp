@@ -354,13 +354,10 @@ net::awaitable<void> Session::run() {
 
 net::awaitable<void> Session::run_command(Command& cmd) {
   tagged_.clear();
-  co_await dispatch(cmd);
+  const CommandSpec* spec = find_command(cmd.name);
+  co_await dispatch(cmd, spec);
   if (state_ != State::not_authenticated) stream_.clear_session_deadline();  // logged in
-  if (state_ == State::selected && mbox_) {
-    // RFC 9051 7.5.1: no EXPUNGE during FETCH, STORE or SEARCH (their UID forms may have them).
-    static const std::set<std::string> no_expunge = {"FETCH", "STORE", "SEARCH", "SORT", "THREAD"};
-    co_await refresh(!no_expunge.count(cmd.name));
-  }
+  if (state_ == State::selected && mbox_) co_await refresh(!(spec && (spec->flags & flag_no_expunge)));
   out_ += tagged_;
   tagged_.clear();
   if (out_.size() > 64 * 1024) co_await flush();
@@ -368,73 +365,95 @@ net::awaitable<void> Session::run_command(Command& cmd) {
 
 // --- dispatch -------------------------------------------------------------------------------------
 
-net::awaitable<void> Session::dispatch(Command& cmd) {
-  const std::string& n = cmd.name;
-  // Any state (RFC 9051 6.1).
-  if (n == "CAPABILITY") {
-    cmd_capability(cmd);
+// The command table (as Dovecot's imap-commands.c): each command once, with the states it is valid in
+// (RFC 9051 6.1-6.4), its flags and its handler in the cmd_*.cpp of its group.
+const std::vector<Session::CommandSpec>& Session::command_table() {
+  using S = Session;
+  constexpr unsigned any = in_not_authenticated | in_authenticated | in_selected;
+  constexpr unsigned before_login = in_not_authenticated;
+  constexpr unsigned after_login = in_authenticated | in_selected;
+  constexpr unsigned selected = in_selected;
+  // RFC 9051 7.5.1: no EXPUNGE response while answering these (they name messages by sequence
+  // number); their UID forms may have them.
+  constexpr unsigned seqs = flag_no_expunge;
+  static const std::vector<CommandSpec> table = {
+      {"CAPABILITY", any, 0, [](S& s, Command& c) -> net::awaitable<void> { s.cmd_capability(c); co_return; }},
+      {"NOOP", any, 0, [](S& s, Command& c) -> net::awaitable<void> { s.ok(c, "NOOP completed"); co_return; }},
+      {"LOGOUT", any, 0, [](S& s, Command& c) -> net::awaitable<void> { s.cmd_logout(c); co_return; }},
+      {"ID", any, 0, [](S& s, Command& c) -> net::awaitable<void> { s.cmd_id(c); co_return; }},
+      {"STARTTLS", before_login, 0, [](S& s, Command& c) { return s.cmd_starttls(c); }},
+      {"LOGIN", before_login, 0, [](S& s, Command& c) { return s.cmd_login(c); }},
+      {"AUTHENTICATE", before_login, 0, [](S& s, Command& c) { return s.cmd_authenticate(c); }},
+      {"ENABLE", after_login, 0, [](S& s, Command& c) -> net::awaitable<void> { s.cmd_enable(c); co_return; }},
+      {"SELECT", after_login, 0, [](S& s, Command& c) { return s.cmd_select(c, false); }},
+      {"EXAMINE", after_login, 0, [](S& s, Command& c) { return s.cmd_select(c, true); }},
+      {"CREATE", after_login, 0, [](S& s, Command& c) { return s.cmd_create(c); }},
+      {"DELETE", after_login, 0, [](S& s, Command& c) { return s.cmd_delete(c); }},
+      {"RENAME", after_login, 0, [](S& s, Command& c) { return s.cmd_rename(c); }},
+      {"SUBSCRIBE", after_login, 0, [](S& s, Command& c) { return s.cmd_subscribe(c, true); }},
+      {"UNSUBSCRIBE", after_login, 0, [](S& s, Command& c) { return s.cmd_subscribe(c, false); }},
+      {"LIST", after_login, 0, [](S& s, Command& c) { return s.cmd_list(c, false); }},
+      {"LSUB", after_login, 0, [](S& s, Command& c) { return s.cmd_list(c, true); }},
+      {"NAMESPACE", after_login, 0, [](S& s, Command& c) -> net::awaitable<void> { s.cmd_namespace(c); co_return; }},
+      {"STATUS", after_login, 0, [](S& s, Command& c) { return s.cmd_status(c); }},
+      {"APPEND", after_login, 0, [](S& s, Command& c) { return s.cmd_append(c); }},
+      {"IDLE", after_login, 0, [](S& s, Command& c) { return s.cmd_idle(c); }},
+      {"GETQUOTA", after_login, 0, [](S& s, Command& c) { return s.cmd_quota(c); }},
+      {"GETQUOTAROOT", after_login, 0, [](S& s, Command& c) { return s.cmd_quota(c); }},
+      {"SETQUOTA", after_login, 0, [](S& s, Command& c) { return s.cmd_quota(c); }},
+      {"COMPRESS", after_login, 0, [](S& s, Command& c) { return s.cmd_compress(c); }},
+      {"CHECK", selected, 0, [](S& s, Command& c) -> net::awaitable<void> { s.ok(c, "CHECK completed"); co_return; }},
+      {"CLOSE", selected, 0, [](S& s, Command& c) { return s.cmd_close(c, true); }},
+      {"UNSELECT", selected, 0, [](S& s, Command& c) { return s.cmd_close(c, false); }},
+      {"EXPUNGE", selected, 0, [](S& s, Command& c) { return s.cmd_expunge(c, false); }},
+      {"UID EXPUNGE", selected, 0, [](S& s, Command& c) { return s.cmd_expunge(c, true); }},
+      {"FETCH", selected, seqs, [](S& s, Command& c) { return s.cmd_fetch(c, false); }},
+      {"UID FETCH", selected, 0, [](S& s, Command& c) { return s.cmd_fetch(c, true); }},
+      {"SEARCH", selected, seqs, [](S& s, Command& c) { return s.cmd_search(c, false); }},
+      {"UID SEARCH", selected, 0, [](S& s, Command& c) { return s.cmd_search(c, true); }},
+      {"SORT", selected, seqs, [](S& s, Command& c) { return s.cmd_sort(c, false); }},
+      {"UID SORT", selected, 0, [](S& s, Command& c) { return s.cmd_sort(c, true); }},
+      {"THREAD", selected, seqs, [](S& s, Command& c) { return s.cmd_thread(c, false); }},
+      {"UID THREAD", selected, 0, [](S& s, Command& c) { return s.cmd_thread(c, true); }},
+      {"STORE", selected, seqs, [](S& s, Command& c) { return s.cmd_store(c, false); }},
+      {"UID STORE", selected, 0, [](S& s, Command& c) { return s.cmd_store(c, true); }},
+      {"COPY", selected, 0, [](S& s, Command& c) { return s.cmd_copy(c, false, false); }},
+      {"UID COPY", selected, 0, [](S& s, Command& c) { return s.cmd_copy(c, true, false); }},
+      {"MOVE", selected, 0, [](S& s, Command& c) { return s.cmd_copy(c, false, true); }},
+      {"UID MOVE", selected, 0, [](S& s, Command& c) { return s.cmd_copy(c, true, true); }},
+  };
+  return table;
+}
+
+const Session::CommandSpec* Session::find_command(std::string_view name) {
+  for (const auto& spec : command_table())
+    if (spec.name == name) return &spec;
+  return nullptr;
+}
+
+void Session::cmd_logout(const Command& cmd) {
+  send("* BYE Logging out\r\n");
+  ok(cmd, "LOGOUT completed");
+  state_ = State::logout;
+  why_ = "logged out";
+}
+
+net::awaitable<void> Session::dispatch(Command& cmd, const CommandSpec* spec) {
+  if (!spec) {
+    bad(cmd, "Unknown command");
     co_return;
   }
-  if (n == "NOOP") {
-    ok(cmd, "NOOP completed");
+  unsigned now = state_ == State::not_authenticated ? in_not_authenticated
+                 : state_ == State::authenticated   ? in_authenticated
+                                                    : in_selected;
+  if (!(spec->states & now)) {
+    // Why it is not valid now, most useful first.
+    if (now == in_not_authenticated) bad(cmd, "Log in first");
+    else if (spec->states == in_not_authenticated) bad(cmd, "Already logged in");
+    else bad(cmd, "No mailbox selected");
     co_return;
   }
-  if (n == "LOGOUT") {
-    send("* BYE Logging out\r\n");
-    ok(cmd, "LOGOUT completed");
-    state_ = State::logout;
-    why_ = "logged out";
-    co_return;
-  }
-  if (n == "ID") {
-    cmd_id(cmd);
-    co_return;
-  }
-  if (state_ == State::not_authenticated) {
-    if (n == "STARTTLS") co_await cmd_starttls(cmd);
-    else if (n == "LOGIN") co_await cmd_login(cmd);
-    else if (n == "AUTHENTICATE") co_await cmd_authenticate(cmd);
-    else if (known_command(n)) bad(cmd, "Log in first");
-    else bad(cmd, "Unknown command");
-    co_return;
-  }
-  // Authenticated or selected (RFC 9051 6.3).
-  if (n == "STARTTLS" || n == "LOGIN" || n == "AUTHENTICATE") {
-    bad(cmd, "Already logged in");
-    co_return;
-  }
-  if (n == "ENABLE") cmd_enable(cmd);
-  else if (n == "SELECT") co_await cmd_select(cmd, false);
-  else if (n == "EXAMINE") co_await cmd_select(cmd, true);
-  else if (n == "CREATE") co_await cmd_create(cmd);
-  else if (n == "DELETE") co_await cmd_delete(cmd);
-  else if (n == "RENAME") co_await cmd_rename(cmd);
-  else if (n == "SUBSCRIBE") co_await cmd_subscribe(cmd, true);
-  else if (n == "UNSUBSCRIBE") co_await cmd_subscribe(cmd, false);
-  else if (n == "LIST") co_await cmd_list(cmd, false);
-  else if (n == "LSUB") co_await cmd_list(cmd, true);
-  else if (n == "NAMESPACE") cmd_namespace(cmd);
-  else if (n == "STATUS") co_await cmd_status(cmd);
-  else if (n == "APPEND") co_await cmd_append(cmd);
-  else if (n == "IDLE") co_await cmd_idle(cmd);
-  else if (n == "GETQUOTA" || n == "GETQUOTAROOT" || n == "SETQUOTA") co_await cmd_quota(cmd);
-  else if (n == "COMPRESS") co_await cmd_compress(cmd);
-  else if (!known_command(n)) bad(cmd, "Unknown command");
-  else if (state_ != State::selected) bad(cmd, "No mailbox selected");
-  // Selected (RFC 9051 6.4).
-  else if (n == "CHECK") ok(cmd, "CHECK completed");
-  else if (n == "CLOSE") co_await cmd_close(cmd, true);
-  else if (n == "UNSELECT") co_await cmd_close(cmd, false);
-  else if (n == "EXPUNGE") co_await cmd_expunge(cmd, false);
-  else if (n == "UID EXPUNGE") co_await cmd_expunge(cmd, true);
-  else if (n == "FETCH" || n == "UID FETCH") co_await cmd_fetch(cmd, n != "FETCH");
-  else if (n == "SEARCH" || n == "UID SEARCH") co_await cmd_search(cmd, n != "SEARCH");
-  else if (n == "SORT" || n == "UID SORT") co_await cmd_sort(cmd, n != "SORT");
-  else if (n == "THREAD" || n == "UID THREAD") co_await cmd_thread(cmd, n != "THREAD");
-  else if (n == "STORE" || n == "UID STORE") co_await cmd_store(cmd, n != "STORE");
-  else if (n == "COPY" || n == "UID COPY") co_await cmd_copy(cmd, n != "COPY", false);
-  else if (n == "MOVE" || n == "UID MOVE") co_await cmd_copy(cmd, n != "MOVE", true);
-  else bad(cmd, "Unknown command");
+  co_await spec->run(*this, cmd);
 }
 
 // --- the selected mailbox -------------------------------------------------------------------------

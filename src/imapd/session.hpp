@@ -189,7 +189,19 @@ class Session {
   bool utf8() const { return utf8_accept_ || rev2_; }
 
   // --- dispatch (session.cpp) ---
-  net::awaitable<void> dispatch(Command& cmd);
+  // The command table (session.cpp): name, the states it is valid in, flags, handler.
+  enum : unsigned { in_not_authenticated = 1, in_authenticated = 2, in_selected = 4 };
+  enum : unsigned { flag_no_expunge = 1 };  // uses sequence numbers: no EXPUNGE response (RFC 9051 7.5.1)
+  struct CommandSpec {
+    std::string_view name;  // upper case; UID forms "UID FETCH"
+    unsigned states;
+    unsigned flags;
+    net::awaitable<void> (*run)(Session&, Command&);
+  };
+  static const std::vector<CommandSpec>& command_table();
+  static const CommandSpec* find_command(std::string_view name);  // nullptr: unknown
+  net::awaitable<void> dispatch(Command& cmd, const CommandSpec* spec);
+  void cmd_logout(const Command& cmd);
   net::awaitable<void> run_command(Command& cmd);
 
   // --- commands ---

@@ -13,8 +13,6 @@ inline constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
 // Words of a space-separated list (stored flags).
 std::vector<std::string_view> split_words(std::string_view s);
-// Whether `name` is a command Tern implements in some state (for "Log in first" vs "Unknown command").
-bool known_command(std::string_view name);
 using tern::log_safe;  // base/strings
 // Whether the stored flags hold `flag` (case-insensitive).
 bool has_flag(std::string_view flags, std::string_view flag);

@@ -117,6 +117,37 @@ class ConnectionTests(ImapCase):
         self.assertEqual(c.ok("ID NIL").status, "OK")
 
 
+class CommandStateTests(ImapCase):
+    """Each command is valid in its states only (RFC 9051 6.1-6.4; the command table in imapd)."""
+
+    def test_commands_outside_their_state_are_bad_and_say_why(self):
+        c = self.conn(login=False)
+        self.assertStatus(c.cmd("NOOP"), "OK")  # any state
+        for text in ("SELECT INBOX", "ENABLE CONDSTORE", "FETCH 1 FLAGS", "UID STORE 1 +FLAGS (x)", "IDLE"):
+            r = c.cmd(text)
+            self.assertStatus(r, "BAD")
+            self.assertIn(b"Log in first", r.tagged, text)
+        r = c.cmd("FROBNICATE")
+        self.assertStatus(r, "BAD")
+        self.assertIn(b"Unknown command", r.tagged)
+        c.login(self.user)
+        for text in ("LOGIN a b", "AUTHENTICATE PLAIN", "STARTTLS"):
+            r = c.cmd(text)
+            self.assertStatus(r, "BAD")
+            self.assertIn(b"Already logged in", r.tagged, text)
+        for text in ("FETCH 1 FLAGS", "UID SEARCH ALL", "EXPUNGE", "CHECK", "CLOSE", "MOVE 1 Trash"):
+            r = c.cmd(text)
+            self.assertStatus(r, "BAD")
+            self.assertIn(b"No mailbox selected", r.tagged, text)
+        self.assertStatus(c.cmd("FROBNICATE"), "BAD")
+        c.select()
+        self.assertStatus(c.cmd("CHECK"), "OK")
+        self.assertStatus(c.cmd("UID SEARCH ALL"), "OK")
+        r = c.cmd("LOGOUT")
+        self.assertStatus(r, "OK")
+        self.assertTrue(any(u.startswith(b"* BYE") for u in r.untagged), r)
+
+
 class PlaintextAllowedTests(ImapCase):
     server_kw = {"allow_plaintext": True}
 
