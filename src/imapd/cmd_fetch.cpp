@@ -23,7 +23,6 @@
 
 #include "base/log.hpp"
 #include "imap/message/message.hpp"
-#include "imapd/message_file.hpp"
 #include "imapd/session.hpp"
 #include "imapd/util.hpp"
 
@@ -50,22 +49,22 @@ constexpr std::uint64_t inline_max = 64 * 1024;
 constexpr std::uint64_t streamed_cost = chunk_bytes / 16;
 
 // `length` octets from `offset`; throws when the file ends sooner (changed since it was measured).
-std::string read_range(const MessageFile& f, std::uint64_t offset, std::uint64_t length) {
+std::string read_range(const store::MessageStream& f, std::uint64_t offset, std::uint64_t length) {
   std::string out(length, '\0');
-  auto got = pread_full(f.fd, out.data(), length, offset);
+  auto got = f.read_at(out.data(), length, offset);
   if (got < 0) throw std::system_error(errno, std::generic_category(), "read of a message file");
   if (static_cast<std::uint64_t>(got) != length) throw std::runtime_error("a message file shrank while being read");
   return out;
 }
 
 // The message's header and the empty line after it (or the whole file when it has no body).
-std::string read_header(const MessageFile& f) {
+std::string read_header(const store::MessageStream& f) {
   std::string out;
   constexpr std::size_t block = 8192;
   constexpr std::size_t max_header = 8u << 20;
-  for (std::uint64_t off = 0; off < f.size && out.size() <= max_header; off += block) {
+  for (std::uint64_t off = 0; off < f.size() && out.size() <= max_header; off += block) {
     auto scan_from = out.size() >= 3 ? out.size() - 3 : 0;
-    out += read_range(f, off, std::min<std::uint64_t>(block, f.size - off));
+    out += read_range(f, off, std::min<std::uint64_t>(block, f.size() - off));
     if (auto end = out.find("\r\n\r\n", scan_from); end != std::string::npos) {
       out.resize(end + 4);
       break;
@@ -174,7 +173,7 @@ std::string flags_item(const Item& it) {
 // a literal's data, streamed by the session after the text that announced its size.
 struct Piece {
   std::string text;
-  std::shared_ptr<MessageFile> file;
+  std::shared_ptr<store::MessageStream> file;
   std::uint64_t offset = 0, length = 0;
 };
 
@@ -193,7 +192,7 @@ struct Chunk {
     if (p.text.empty()) p.text = std::move(text);
     else p.text += text;
   }
-  void add_file(std::shared_ptr<MessageFile> f, std::uint64_t offset, std::uint64_t length) {
+  void add_file(std::shared_ptr<store::MessageStream> f, std::uint64_t offset, std::uint64_t length) {
     if (pieces.empty() || pieces.back().file) pieces.emplace_back();
     auto& p = pieces.back();
     p.file = std::move(f);
@@ -214,7 +213,7 @@ struct Content {
   bool have_header = false;
   bool gone = false;      // expunged meanwhile: nothing to say about it (RFC 9051 7.5.1)
   bool damaged = false;   // the file's size is not the indexed one: never announce a wrong literal
-  std::shared_ptr<MessageFile> file;
+  std::shared_ptr<store::MessageStream> file;
   std::optional<msg::Parsed> parsed_;  // a view of raw
 
   // The message parsed once for its sections: what was loaded, the whole message or only its header
@@ -229,17 +228,14 @@ struct Content {
   bool open() {
     if (file) return true;
     if (gone || damaged) return false;
-    auto p = ms->path_of(user, folder, it.uid);
-    if (!p) {
+    auto opened = ms->open_message(user, folder, it.uid);
+    if (!opened) {
+      if (opened.error().kind != Error::Kind::not_found) throw std::runtime_error(opened.error().message);
       gone = true;
       return false;
     }
-    file = open_message(*p);
-    if (!file) {
-      gone = true;
-      return false;
-    }
-    damaged = file->size != it.size;
+    file = std::move(*opened);
+    damaged = file->size() != it.size;
     return !damaged;
   }
   // header: the header block is enough (`cached`, from the index, when there is one).
@@ -251,7 +247,7 @@ struct Content {
       return;
     }
     if (!open()) return;
-    raw = header ? read_header(*file) : read_range(*file, 0, file->size);
+    raw = header ? read_header(*file) : read_range(*file, 0, file->size());
     have_raw = !header;
     have_header = true;
   }
@@ -320,7 +316,7 @@ struct Job {
         continue;
       }
       if (m.damaged) {
-        c.damaged.push_back(DamagedFile{it.uid, m.file->size, it.size});
+        c.damaged.push_back(DamagedFile{it.uid, m.file->size(), it.size});
         continue;
       }
       if (!format(c, it, m, sum)) return;
@@ -595,7 +591,7 @@ net::awaitable<void> Session::cmd_fetch(const Command& cmd, bool uid) {
       if (out_.empty()) out_.swap(p.text);
       else out_ += p.text;
       std::string().swap(p.text);
-      if (p.file) co_await write_file(p.file->fd, p.offset, p.length);
+      if (p.file) co_await write_file(*p.file, p.offset, p.length);
       else if (out_.size() > flush_at) co_await flush();
     }
     expunged = expunged || chunk.expunged;

@@ -229,20 +229,21 @@ struct SearchOutcome {
 };
 
 // A message's bytes; nullopt when it was expunged meanwhile (its index row or its file is gone).
-// Any other failure throws (std::system_error for the file, std::runtime_error for the index).
+// Any other failure throws (std::system_error for a read, std::runtime_error for the index).
 std::optional<std::string> read_message(store::Mailstore& ms, const std::string& user, const std::string& folder,
                                         std::uint32_t uid) {
-  auto path = ms.path_of(user, folder, uid);
-  if (!path) {
-    if (path.error().kind == Error::Kind::not_found) return std::nullopt;
-    throw std::runtime_error(path.error().message);
+  auto opened = ms.open_message(user, folder, uid);
+  if (!opened) {
+    if (opened.error().kind == Error::Kind::not_found) return std::nullopt;
+    throw std::runtime_error(opened.error().message);
   }
-  try {
-    return store::read_file(*path);
-  } catch (const std::system_error& e) {
-    if (e.code() == std::errc::no_such_file_or_directory) return std::nullopt;
-    throw;
-  }
+  const auto& m = **opened;
+  std::string out(m.size(), '\0');
+  auto got = m.read_at(out.data(), out.size(), 0);
+  if (got < 0) throw std::system_error(errno, std::generic_category(), fmt::format("read of message {} in {}", uid, folder));
+  if (static_cast<std::uint64_t>(got) != out.size())
+    throw std::runtime_error(fmt::format("message {} in {}: read {} of {} octets", uid, folder, got, out.size()));
+  return out;
 }
 
 // Loads summaries (from the index, or computed from the file and cached) for the given UIDs; a

@@ -6,7 +6,6 @@
 
 #include "base/log.hpp"
 #include "imapd/deflate.hpp"
-#include "imapd/message_file.hpp"
 #include "imapd/util.hpp"
 #include "net/memory.hpp"
 
@@ -225,11 +224,13 @@ net::awaitable<void> Session::write_now(std::string_view data) {
   co_await stream_.write(data);
 }
 
-net::awaitable<void> Session::write_file(int fd, std::uint64_t offset, std::uint64_t length) {
+net::awaitable<void> Session::write_file(const store::MessageStream& message, std::uint64_t offset,
+                                         std::uint64_t length) {
   std::string block(std::min<std::uint64_t>(length, file_block), '\0');
   while (length > 0) {
     auto want = std::min<std::uint64_t>(length, block.size());
-    auto read = [fd, buf = block.data(), offset, want] { return pread_full(fd, buf, want, offset); };
+    const store::MessageStream* m = &message;
+    auto read = [m, buf = block.data(), offset, want] { return m->read_at(buf, want, offset); };
     auto got = *co_await net::offload(*svc_.pool, std::move(read));
     if (got < 0 || static_cast<std::uint64_t>(got) != want)
       throw std::runtime_error(fmt::format("a message file gave {} of the {} octets announced (changed on disk while "

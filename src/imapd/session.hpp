@@ -75,7 +75,11 @@ class UserSessions {
 };
 
 class Session;
-struct DamagedFile;
+// A message whose bytes do not have the size the index gives (truncated or changed on disk).
+struct DamagedFile {
+  std::uint32_t uid = 0;
+  std::uint64_t on_disk = 0, indexed = 0;
+};
 
 // The open sessions, so that a shutdown can wake each one waiting for a command to say BYE
 // (RFC 9051 7.1.5). Thread-safe; a session is woken on its own strand, where it also ends, so a
@@ -177,7 +181,8 @@ class Session {
   // block is read on the worker pool, written, and only then the next one read, so a client that
   // does not read holds at most one block. A file that ends early (changed after its size was
   // checked) ends the session: the client was promised octets that do not exist.
-  net::awaitable<void> write_file(int fd, std::uint64_t offset, std::uint64_t length);
+  // Streams `length` octets of `message` from `offset` (held open by the caller), a block at a time.
+  net::awaitable<void> write_file(const store::MessageStream& message, std::uint64_t offset, std::uint64_t length);
   net::awaitable<bool> fill();  // false at EOF
   net::awaitable<std::optional<std::string>> read_line(std::size_t max);  // AUTHENTICATE, IDLE
   net::awaitable<void> pause(std::chrono::milliseconds d);

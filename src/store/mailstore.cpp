@@ -889,6 +889,19 @@ Result<fs::path> Mailstore::path_of(std::string_view address, std::string_view f
   }
 }
 
+Result<std::shared_ptr<MessageStream>> Mailstore::open_message(std::string_view address, std::string_view folder,
+                                                               std::uint32_t uid) {
+  auto path = path_of(address, folder, uid);
+  if (!path) return path.error();
+  try {
+    auto m = MessageStream::open_file(*path);
+    if (!m) return Error{fmt::format("message {} in {} was removed", uid, folder), Error::Kind::not_found};
+    return m;
+  } catch (const std::system_error& e) {
+    return Error::from(e);
+  }
+}
+
 Result<std::string> Mailstore::retire(std::string_view address, bool keep) {
   auto key = normalize_address(address);
   auto dir = slot_dir(key);

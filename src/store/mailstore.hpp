@@ -44,6 +44,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "store/message_stream.hpp"
 
 namespace tern::store {
 
@@ -142,7 +143,11 @@ class Mailstore {
   Result<std::size_t> expunge(std::string_view address, std::string_view folder,
                               const std::vector<std::uint32_t>& uids);
   Result<std::string> read(std::string_view address, std::string_view folder, std::uint32_t uid);
-  // The message file's path (for reading without a copy); not_found when the UID is not there.
+  // The message, open for reading without a copy (what imapd and pop3d read through); not_found when
+  // the UID is not there or its file is gone (expunged meanwhile).
+  Result<std::shared_ptr<MessageStream>> open_message(std::string_view address, std::string_view folder,
+                                                      std::uint32_t uid);
+  // The message file's path, for the store's own tests and tools; protocol modules use open_message.
   Result<std::filesystem::path> path_of(std::string_view address, std::string_view folder, std::uint32_t uid);
 
   // --- IMAP: folders (the hierarchy delimiter is '/'; names are UTF-8) ---------------------------

@@ -560,6 +560,28 @@ TEST_F(MailstoreImapTest, StoreUnchangedSinceReportsModified) {
   expect_clean("unchangedsince");
 }
 
+TEST_F(MailstoreImapTest, AnOpenMessageReadsAtAnyOffsetAndOutlivesItsExpunge) {
+  auto m1 = message("a@remote.test", "one");
+  ASSERT_EQ(deliver(m1), 1u);
+  auto opened = ms().open_message(alice, "INBOX", 1);
+  ASSERT_TRUE(opened) << opened.error().message;
+  const auto& m = **opened;
+  EXPECT_EQ(m.size(), m1.size());
+  std::string whole(m.size(), '\0');
+  EXPECT_EQ(m.read_at(whole.data(), whole.size(), 0), static_cast<ssize_t>(m1.size()));
+  EXPECT_EQ(whole, m1);
+  std::string tail(100, '\0');  // short only at the end
+  EXPECT_EQ(m.read_at(tail.data(), tail.size(), m1.size() - 4), 4);
+  EXPECT_EQ(tail.substr(0, 4), m1.substr(m1.size() - 4));
+  ASSERT_OK(ms().expunge(alice, "INBOX", {1}));
+  std::string again(m.size(), '\0');  // another session expunged it: this one still reads its bytes
+  EXPECT_EQ(m.read_at(again.data(), again.size(), 0), static_cast<ssize_t>(m1.size()));
+  EXPECT_EQ(again, m1);
+  auto gone = ms().open_message(alice, "INBOX", 1);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().kind, Error::Kind::not_found);
+}
+
 TEST_F(MailstoreImapTest, FlagsModseqsAndNewMessageFieldsPersistAcrossReopen) {
   auto m1 = message("a@remote.test", "one");
   EXPECT_EQ(deliver(m1, "INBOX", "\\Seen  \\seen $Work", 1000000000), 1u);
