@@ -17,15 +17,11 @@ net::awaitable<void> Session::cmd_retr(const Command& cmd, bool top) {
   auto* ms = svc_.mailstore;
   auto read = [ms, address = user_, uid = m->uid] { return ms->read(address, maildrop_folder, uid); };
   auto content = *co_await net::offload(*svc_.pool, std::move(read));
-  if (!content && content.error().kind == Error::Kind::invalid) {
-    // The file no longer matches the size LIST announced (damaged on disk): an error, never other bytes.
-    log::error("pop3 {}: {}", id_, content.error().message);
-    send(proto::err(RespCode::sys_perm, fmt::format(text::damaged, cmd.msg)));
-    co_return;
-  }
   if (!content) {
-    internal_error(fmt::format("{}: cannot read message {} (uid {}): {}", user_, cmd.msg, m->uid,
-                               content.error().message));
+    // Damaged on disk (the file no longer matches the size LIST announced): an error, never other bytes.
+    log::error("pop3 {}: {}: cannot read message {} (uid {}): {}", id_, user_, cmd.msg, m->uid,
+               content.error().message);
+    send(message_error(content.error(), cmd.msg, id_));
     co_return;
   }
   std::string_view body = *content;

@@ -72,7 +72,7 @@ void Session::protocol_error() { ++errors_; }
 
 void Session::internal_error(std::string_view what) {
   log::error("pop3 {}: {}", id_, what);
-  send(proto::err(RespCode::sys_temp, fmt::format("Internal error, please try again later (session {})", id_)));
+  send(proto::err(RespCode::sys_temp, fmt::format(fmt::runtime(text::internal), id_)));
 }
 
 Session::Message* Session::message_of(const Command& cmd) {

@@ -156,11 +156,7 @@ net::awaitable<void> Session::finish_message(std::string message, bool bare_line
   auto result = *co_await net::offload(*svc_.pool, std::move(job));
   if (!result) {
     log::error("smtp {}: could not queue the message: {}", id_, result.error().message);
-    bool full_disk = result.error().kind == Error::Kind::no_space;
-    if (full_disk)
-      reply(code::insufficient_storage, "4.3.1", fmt::format("Insufficient system storage (session {})", id_));
-    else
-      reply(code::local_error, "4.3.0", fmt::format("Local error in processing (session {})", id_));
+    reply(error_reply(result.error(), id_));
     co_return;
   }
   log::info("smtp {}: queued {} from <{}> for {} recipient(s)", id_, *result, tx.mail.sender ? tx.mail.sender->str() : "",

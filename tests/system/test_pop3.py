@@ -431,6 +431,28 @@ class ThrottleTests(Pop3Case):
         t.wait_for_log("too many failed logins from this address")
 
 
+class RemovedMeanwhileTests(Pop3Case):
+    def test_retr_of_a_message_an_imap_session_expunged_says_so(self):
+        """A message expunged over IMAP after the POP3 snapshot: RETR says it was removed (by its error
+        kind, not_found), not an internal error."""
+        import imaplib
+        t = self.make_server(users=(BOB, ALICE), services=SERVICES + ("imap",))
+        subj = unique("removed")
+        deliver(t, BOB, [(subj, make_message(SENDER, BOB, subj))])
+        p = login(pop_ssl(t))
+        self.assertEqual(p.stat()[0], 1)
+        imap = imaplib.IMAP4(HOST, t.ports["imap"])
+        imap.starttls(ssl_context=tls_context())
+        imap.login(BOB, PASSWORD)
+        imap.select("INBOX")
+        imap.store("1", "+FLAGS", "\\Deleted")
+        imap.expunge()
+        imap.logout()
+        text = self.assertErr(lambda: p.retr(1), b"-ERR")
+        self.assertIn(b"Message 1 was removed by another session", text)
+        p.quit()
+
+
 class UidlStabilityTests(Pop3Case):
     def test_uidl_survives_restart_and_index_rebuild(self):
         t = self.server()
