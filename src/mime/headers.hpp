@@ -1,7 +1,7 @@
 // mime/headers: RFC 5322 header fields of a message, read without a full MIME parse.
 //
 // Used where only a few fields are needed (Received count for the hop limit, From and Subject for the
-// index). The full MIME structure (GMime) arrives with IMAP.
+// index). RFC 2047 decoding of their values is mime/text's decode_header (GMime, every charset).
 #pragma once
 #include <string>
 #include <string_view>
@@ -24,8 +24,5 @@ std::string first_value(const std::vector<Field>& fields, std::string_view name)
 // How many Received: fields the header holds (RFC 5321 6.3 loop detection).
 std::size_t count_received(std::string_view message);
 
-// RFC 2047 encoded-words in a header value decoded to UTF-8 (B and Q; charsets utf-8, us-ascii and
-// iso-8859-1; other charsets are left encoded).
-std::string decode_words(std::string_view value);
 
 }  // namespace tern::mime

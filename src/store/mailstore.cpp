@@ -14,6 +14,7 @@
 #include "base/log.hpp"
 #include "base/strings.hpp"
 #include "mime/headers.hpp"
+#include "mime/text.hpp"
 #include "store/db.hpp"
 #include "store/directory.hpp"
 #include "store/files.hpp"
@@ -138,8 +139,8 @@ struct HeaderSummary {
 
 HeaderSummary summarize(std::string_view content) {
   auto fields = mime::parse_header(content, 200);
-  return {mime::decode_words(mime::first_value(fields, "From")),
-          mime::decode_words(mime::first_value(fields, "Subject"))};
+  return {mime::decode_header(mime::first_value(fields, "From")),
+          mime::decode_header(mime::first_value(fields, "Subject"))};
 }
 
 }  // namespace

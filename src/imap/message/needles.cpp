@@ -9,7 +9,7 @@
 #include <array>
 #include <deque>
 
-#include "imap/message/gmime.hpp"
+#include "mime/text.hpp"
 
 namespace tern::imap::message {
 
@@ -147,7 +147,7 @@ void NeedleSet::build() {
     plain_->insert(lowered, id);
     if (!has_8bit(lowered)) continue;
     eight_bit_.push_back(id);
-    auto folded = ascii_lower(gm::casefold(needles_[id]));
+    auto folded = ascii_lower(mime::casefold(needles_[id]));
     if (folded.empty()) empty_.push_back(id);
     else folded_->insert(folded, id);
   }
@@ -170,7 +170,7 @@ std::vector<bool> NeedleSet::find(std::initializer_list<std::string_view> parts)
   // Folded as one text, as contains() folds its haystack (a sequence may span parts).
   std::string joined;
   for (auto p : parts) joined += p;
-  auto folded = gm::casefold(joined);
+  auto folded = mime::casefold(joined);
   folded_->scan({folded}, found, left);
   return found;
 }

@@ -3,7 +3,7 @@
 #include <optional>
 
 #include "base/strings.hpp"
-#include "imap/message/gmime.hpp"
+#include "mime/text.hpp"
 #include "imap/message/message.hpp"
 #include "imap/message/summary.hpp"
 #include "imap/message/tree.hpp"
@@ -90,12 +90,12 @@ Binary Parsed::binary(const std::vector<std::uint32_t>& path) const {
   }
   const Part* p = detail::find_part(impl_->root, path);
   if (!p) return out;
-  auto cte = gm::cte_from_name(detail::transfer_encoding_name(*p));
+  auto cte = mime::cte_from_name(detail::transfer_encoding_name(*p));
   if (!cte) {
     out.ok = false;
     return out;
   }
-  out.data = gm::transfer_decode(p->body(raw), *cte);
+  out.data = mime::transfer_decode(p->body(raw), *cte);
   return out;
 }
 
@@ -103,17 +103,17 @@ std::optional<std::uint64_t> Parsed::binary_size(const std::vector<std::uint32_t
   if (path.empty()) return impl_->raw.size();
   const Part* p = detail::find_part(impl_->root, path);
   if (!p) return 0;
-  auto cte = gm::cte_from_name(detail::transfer_encoding_name(*p));
+  auto cte = mime::cte_from_name(detail::transfer_encoding_name(*p));
   if (!cte) return std::nullopt;
-  if (*cte == gm::Cte::identity) return p->body_end - p->body_begin;
-  return gm::transfer_decode(p->body(impl_->raw), *cte).size();
+  if (*cte == mime::Cte::identity) return p->body_end - p->body_begin;
+  return mime::transfer_decode(p->body(impl_->raw), *cte).size();
 }
 
 std::vector<std::string> Parsed::header_values(std::string_view name) const {
   if (!impl_->decoded_fields) {
     std::vector<std::pair<std::string_view, std::string>> all;
     for (auto& f : impl_->root.fields)
-      if (!f.name.empty()) all.emplace_back(f.name, gm::decode_header(detail::unfold(f.value)));
+      if (!f.name.empty()) all.emplace_back(f.name, mime::decode_header(detail::unfold(f.value)));
     impl_->decoded_fields = std::move(all);
   }
   std::vector<std::string> out;
@@ -129,7 +129,7 @@ void append_header_text(std::string& out, const std::vector<detail::Field>& fiel
     if (f.name.empty()) continue;
     out += f.name;
     out += ": ";
-    out += gm::decode_header(detail::unfold(f.value));
+    out += mime::decode_header(detail::unfold(f.value));
     out += '\n';
   }
 }
@@ -146,10 +146,10 @@ void append_body_text(std::string& out, std::string_view raw, const Part& p) {
     return;
   }
   if (!p.is_text()) return;
-  auto cte = gm::cte_from_name(detail::transfer_encoding_name(p));
+  auto cte = mime::cte_from_name(detail::transfer_encoding_name(p));
   auto body = p.body(raw);
-  auto decoded = cte ? gm::transfer_decode(body, *cte) : std::string(body);
-  out += gm::to_utf8(decoded, detail::param(p.params, "charset"));
+  auto decoded = cte ? mime::transfer_decode(body, *cte) : std::string(body);
+  out += mime::to_utf8(decoded, detail::param(p.params, "charset"));
   out += '\n';
 }
 
@@ -191,7 +191,7 @@ std::vector<std::string> header_values(std::string_view raw, std::string_view na
   // Only the header is needed: no need to read the MIME structure.
   std::vector<std::string> out;
   for (auto& f : detail::parse_fields(raw))  // stops at the empty line
-    if (!f.name.empty() && iequals(f.name, name)) out.push_back(gm::decode_header(detail::unfold(f.value)));
+    if (!f.name.empty() && iequals(f.name, name)) out.push_back(mime::decode_header(detail::unfold(f.value)));
   return out;
 }
 
@@ -227,7 +227,7 @@ bool contains(std::string_view haystack, std::string_view needle) {
   // Unicode case folding only for a non-ASCII needle (folding a large body for every ASCII miss
   // would cost more than the rare match it finds).
   if (!has_8bit(needle)) return false;
-  return gm::casefold(haystack).find(gm::casefold(needle)) != std::string::npos;
+  return mime::casefold(haystack).find(mime::casefold(needle)) != std::string::npos;
 }
 
 }  // namespace tern::imap::message

@@ -2,7 +2,7 @@
 #include "imap/message/subject.hpp"
 
 #include "base/strings.hpp"
-#include "imap/message/gmime.hpp"
+#include "mime/text.hpp"
 #include "imap/message/message.hpp"
 
 namespace tern::imap::message {
@@ -55,7 +55,7 @@ std::size_t leader(std::string_view s, bool& refwd_seen) {
 BaseSubject extract_base_subject(std::string_view raw) {
   BaseSubject out;
   // (1) RFC 2047 words decoded to UTF-8, tabs and continuations to a space, runs of spaces to one.
-  auto decoded = gm::decode_header(raw);
+  auto decoded = mime::decode_header(raw);
   std::string s;
   for (char c : decoded) {
     if (c == '\t' || c == '\r' || c == '\n') c = ' ';

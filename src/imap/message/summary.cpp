@@ -7,7 +7,7 @@
 
 #include "base/strings.hpp"
 #include "imap/message/address.hpp"
-#include "imap/message/gmime.hpp"
+#include "mime/text.hpp"
 #include "imap/message/subject.hpp"
 #include "imap/proto/write.hpp"
 
@@ -248,7 +248,7 @@ Summary summarize(std::string_view raw, const Part& root) {
   append_body(s.body_structure, raw, root, true);
   append_body(s.body, raw, root, false);
   auto& f = root.fields;
-  if (auto d = gm::parse_date(value_of(f, "Date"))) {
+  if (auto d = mime::parse_date(value_of(f, "Date"))) {
     s.sent_date = d->unix_seconds;
     s.sent_day = d->day;
   }
@@ -270,10 +270,10 @@ Summary summarize(std::string_view raw, const Part& root) {
   auto display = [&](std::string_view name) -> std::string {
     auto list = addresses(f, name);
     if (list.empty()) return {};
-    if (list[0].kind == Address::Kind::group_start) return gm::decode_header(list[0].name, true);
+    if (list[0].kind == Address::Kind::group_start) return mime::decode_header(list[0].name, true);
     auto* a = first_mailbox(list);
     if (!a) return {};
-    if (!a->name.empty()) return gm::decode_header(a->name, true);
+    if (!a->name.empty()) return mime::decode_header(a->name, true);
     std::string spec = a->mailbox == kMissingMailbox ? std::string() : a->mailbox;
     if (a->host != kMissingDomain) spec += "@" + a->host;
     return spec;

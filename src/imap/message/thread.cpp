@@ -6,7 +6,7 @@
 #include <tuple>
 #include <unordered_map>
 
-#include "imap/message/gmime.hpp"
+#include "mime/text.hpp"
 #include "imap/message/message.hpp"
 
 namespace tern::imap::message {
@@ -110,7 +110,7 @@ std::string thread_orderedsubject(std::vector<ThreadMessage> msgs) {
   // Sort by base subject, then sent date; split into threads of one subject; each thread's first
   // message is its root, all others are its children; threads in the order of their first message.
   std::vector<std::string> folded;
-  for (auto& m : msgs) folded.push_back(gm::casefold(m.base_subject));
+  for (auto& m : msgs) folded.push_back(mime::casefold(m.base_subject));
   std::vector<int> order(msgs.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
@@ -211,7 +211,7 @@ std::string thread_references(std::vector<ThreadMessage> msgs) {
   // (5) Merge threads under the root whose subjects match.
   auto subject = [&](int n) -> std::string {
     if (f.dummy(n)) n = f[n].children.front();
-    return gm::casefold(f.message(n).base_subject);
+    return mime::casefold(f.message(n).base_subject);
   };
   auto reply = [&](int n) { return !f.dummy(n) && f.message(n).reply_or_forward; };
   std::unordered_map<std::string, int> subjects;

@@ -1,4 +1,7 @@
-// imap/message/gmime: the few GMime (and GLib) services this module uses, behind plain C++.
+// mime/text: the text services of GMime (and GLib) that Tern uses, behind plain C++: RFC 2047 header
+// decoding with every charset GMime and iconv know, dates, transfer decoding, charset conversion,
+// case folding. The index (store), IMAP (imap/message) and next DKIM, Sieve, the webmail and the lists
+// use these; GMime is linked here only.
 //
 // GMime's FAQ: functions in gmime-charset, gmime-iconv and gmime-utils are thread-safe, GObjects are
 // not. So GMime is initialised once (std::call_once), the shared parser options are set up there and
@@ -10,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-namespace tern::imap::message::gm {
+namespace tern::mime {
 
 // RFC 2047 encoded words decoded and the text converted to UTF-8 (8-bit bytes outside encoded words
 // are read as UTF-8, else windows-1252). `phrase`: the value is a display name (RFC 5322 phrase).
@@ -35,4 +38,4 @@ std::string to_utf8(std::string_view text, std::string_view charset);
 // Unicode case folding of valid UTF-8 (g_utf8_casefold); other input is folded for ASCII only.
 std::string casefold(std::string_view s);
 
-}  // namespace tern::imap::message::gm
+}  // namespace tern::mime

@@ -1,6 +1,6 @@
 // GMime glue (see gmime.hpp): RFC 2047 words, RFC 5322 3.3 dates, RFC 2045 6 transfer decoding,
 // charset conversion, Unicode case folding. Thread-safe: GMime initialised once, no shared GObject.
-#include "imap/message/gmime.hpp"
+#include "mime/text.hpp"
 
 #include <gmime/gmime.h>
 
@@ -9,7 +9,7 @@
 
 #include "base/strings.hpp"
 
-namespace tern::imap::message::gm {
+namespace tern::mime {
 
 namespace {
 
@@ -144,4 +144,4 @@ std::string casefold(std::string_view s) {
   return to_lower(s);
 }
 
-}  // namespace tern::imap::message::gm
+}  // namespace tern::mime
