@@ -289,6 +289,10 @@ Summary summarize(std::string_view raw, const Part& root) {
   auto irt = msg_ids(value_of(f, "In-Reply-To"));
   if (!irt.empty()) s.in_reply_to = irt[0];
   s.references = msg_ids(value_of(f, "References"));
+  // Trimmed as Netnews trims a long References field (RFC 5537 3.4.4): the first, then the most recent.
+  if (s.references.size() > kMaxReferences)
+    s.references.erase(s.references.begin() + 1,
+                       s.references.end() - static_cast<std::ptrdiff_t>(kMaxReferences - 1));
   return s;
 }
 
@@ -301,7 +305,7 @@ Summary summarize(std::string_view raw) { return detail::summarize(raw, detail::
 namespace {
 
 constexpr unsigned char kVersion = 1;
-constexpr std::uint64_t kMaxReferences = 100000;
+using detail::kMaxReferences;
 
 void put_varint(std::string& out, std::uint64_t v) {
   while (v >= 0x80) {

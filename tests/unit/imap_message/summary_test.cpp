@@ -52,6 +52,22 @@ TEST(Summary, ThreadKeys) {
   EXPECT_TRUE(s.reply_or_forward);
 }
 
+TEST(Summary, ReferencesAreTrimmedToWhatDecodeTakes) {
+  // decode() takes at most 100000 references: a longer field kept them all, so its cached summary
+  // never decoded (the message was summarized again at every use). The first and the most recent are
+  // kept, as Netnews trims References (RFC 5537 3.4.4).
+  std::string refs;
+  for (int i = 0; i < 100005; ++i) refs += "<" + std::to_string(i) + "@x> ";
+  auto s = summarize("References: " + refs + "\r\nSubject: x\r\n\r\nbody\r\n");
+  ASSERT_EQ(s.references.size(), 100000u);
+  EXPECT_EQ(s.references[0], "<0@x>");
+  EXPECT_EQ(s.references[1], "<6@x>");
+  EXPECT_EQ(s.references.back(), "<100004@x>");
+  auto back = Summary::decode(s.encode());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, s);
+}
+
 TEST(Summary, EncodeDecodeRoundTrip) {
   auto s = summarize(test::mixed());
   s.references = {"<x@y>", "<z@w>"};
