@@ -227,11 +227,9 @@ std::vector<std::string> msg_ids(std::string_view value) {
     if (lt == std::string_view::npos) break;
     auto gt = value.find('>', lt + 1);
     if (gt == std::string_view::npos) break;
-    auto next_lt = value.find('<', lt + 1);
-    if (next_lt < gt) {  // "<junk <id>": restart at the inner '<'
-      pos = next_lt;
-      continue;
-    }
+    // "<junk <id>": the id starts at the last '<' before the '>' (found from the '>', not by searching
+    // for the '>' again from each inner '<': a field of many '<' made that quadratic).
+    lt = value.rfind('<', gt);
     std::string id = "<";
     for (char c : value.substr(lt + 1, gt - lt - 1))
       if (c != ' ' && c != '\t' && c != '\r' && c != '\n') id += c;
