@@ -13,9 +13,11 @@ When the client got no 250 it must have seen an error (the connection closed), n
 """
 
 import collections
+import imaplib
 import json
 import os
 import poplib
+import re
 import signal
 import smtplib
 import threading
@@ -202,13 +204,49 @@ def pop3_messages(server):
         p.quit()
 
 
+def uidvalidity(server):
+    """INBOX's UIDVALIDITY as an IMAP client sees it (STATUS over imaps)."""
+    c = imaplib.IMAP4_SSL(HOST, server.ports["imaps"], ssl_context=tls_context(), timeout=WAIT)
+    try:
+        c.login(BOB, PASSWORD)
+        typ, data = c.status("INBOX", "(UIDVALIDITY)")
+        assert typ == "OK", (typ, data)
+        return int(re.search(rb"UIDVALIDITY (\d+)", data[0]).group(1))
+    finally:
+        c.logout()
+
+
 class FaultPointTests(TernTestCase):
     """One SIGKILL at a named point (TERN_FAULT); the message it interrupts is delivered exactly once."""
 
-    def crash_at(self, point, reply_possible):
+    def deliver_before(self, t, n):
+        """`n` messages delivered (and the server stopped) before the fault is armed, so the mailbox and
+        its folder exist and hold committed rows, as they mostly do when a crash comes."""
+        subjects = []
+        if n == 0:
+            return subjects, None
+        t.start()
+        for _ in range(n):
+            subject = unique("before")
+            self.assertIsNone(send_one(t.ports["smtp"], make_message(SENDER, BOB, subject, body_of(subject))))
+            subjects.append(subject)
+        self.wait_outbox_empty(t)
+        validity = uidvalidity(t)
+        self.assertEqual(t.stop(), 0)
+        return subjects, validity
+
+    def wait_outbox_empty(self, t):
+        deadline = time.monotonic() + WAIT
+        while t.outbox_files() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(t.outbox_files(), [], "the queue file is removed once the message is delivered")
+
+    def crash_at(self, point, reply_possible, earlier=1):
         """`reply_possible`: whether the 250 may reach the client before the point (local delivery runs
-        beside the reply); when False the client must see the connection close instead."""
-        t = self.make_server(users=(BOB,), services=("smtp", "pop3"), start=False)
+        beside the reply); when False the client must see the connection close instead. `earlier`:
+        messages delivered before, without the fault (0: the crash comes at the mailbox's first one)."""
+        t = self.make_server(users=(BOB,), services=("smtp", "pop3", "imaps"), start=False)
+        before, validity = self.deliver_before(t, earlier)
         t.start(fault=point)
         subject = unique("fault")
         message = make_message(SENDER, BOB, subject, body_of(subject) + b".a line with a leading dot\r\n")
@@ -219,20 +257,19 @@ class FaultPointTests(TernTestCase):
             self.assertIsNotNone(error, f"the client got a 250 before {point}")
 
         t.start()
-        deadline = time.monotonic() + WAIT
-        while t.outbox_files() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.assertEqual(t.outbox_files(), [], "the queue file is removed once the message is delivered")
+        self.wait_outbox_empty(t)
         stored = pop3_messages(t)
-        self.assertEqual(len(stored), 1, f"exactly one message in the maildrop after a kill at {point}")
-        trace, rest = split_trace(stored[0])
+        self.assertEqual(len(stored), earlier + 1, f"the message exactly once in the maildrop after a kill at {point}")
+        trace, rest = split_trace(stored[-1])
         self.assertTrue(trace.startswith(f"Return-Path: <{SENDER}>\r\n".encode()), trace)
         self.assertEqual(rest, message)
+        if validity is not None:
+            self.assertEqual(uidvalidity(t), validity, "a crash must not make IMAP clients fetch everything again")
         self.assertEqual(t.stop(), 0, "graceful stop after the restart")
         # The CLI's first open may log a reconcile on stdout before the JSON: take the JSON line.
         out = t.cli_ok("message", "list", BOB, "--json").stdout
         listed = json.loads([line for line in out.splitlines() if line.startswith("[")][-1])
-        self.assertEqual([m["subject"] for m in listed], [subject])
+        self.assertEqual([m["subject"] for m in listed], before + [subject])
         self.assertCheckClean(t)
         print(f"\n{point}: killed there; the client {'saw ' + type(error).__name__ if error else 'got its 250'}; "
               "delivered once after the restart")
@@ -246,7 +283,7 @@ class FaultPointTests(TernTestCase):
         self.crash_at("spool.after_local_delivery_stored", reply_possible=True)
 
     def test_before_queue_file_removed(self):
-        # Every recipient DONE, the queue file still there: removed at the restart, nothing delivered again.
+        # Every recipient DONE, the queue file still there: removed after the restart, nothing delivered again.
         self.crash_at("spool.before_queue_file_removed", reply_possible=True)
 
     def test_after_message_file_written(self):
@@ -257,6 +294,10 @@ class FaultPointTests(TernTestCase):
         # The file renamed into the folder, its row not committed: indexed from the file at the next open
         # (with its queue id), so the repeated delivery stores nothing.
         self.crash_at("mailstore.before_index_commit", reply_possible=True)
+
+    def test_before_index_commit_of_the_first_message(self):
+        # The same when that transaction also made the folder: the folder is rebuilt from its files.
+        self.crash_at("mailstore.before_index_commit", reply_possible=True, earlier=0)
 
     def test_after_index_commit(self):
         # Row committed, the spool not told: the repeated delivery finds the queue id in the index.
