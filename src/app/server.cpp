@@ -18,6 +18,7 @@
 #include <fmt/ranges.h>
 
 #include "auth/authenticator.hpp"
+#include "base/fault.hpp"
 #include "base/log.hpp"
 #include "base/strings.hpp"
 #include "config/config.hpp"
@@ -147,6 +148,9 @@ class Server {
       summary += fmt::format(" {}={}", l.endpoint->key, config::Endpoint{ep.address().to_string(), ep.port()}.str());
     }
     log::info("tern ready on{} (data {})", summary, cfg.data_dir.string());
+    if (auto point = fault::armed_point(); !point.empty())
+      log::warn("TERN_FAULT={}: this process kills itself (SIGKILL) when it reaches that point (crash tests only)",
+                point);
 
     unsigned threads = std::max(2u, std::thread::hardware_concurrency());
     std::vector<std::thread> runners;

@@ -1,4 +1,4 @@
-// GMime glue (see gmime.hpp): RFC 2047 words, RFC 5322 3.3 dates, RFC 2045 6 transfer decoding,
+// GMime glue (see text.hpp): RFC 2047 words, RFC 5322 3.3 dates, RFC 2045 6 transfer decoding,
 // charset conversion, Unicode case folding. Thread-safe: GMime initialised once, no shared GObject.
 #include "mime/text.hpp"
 

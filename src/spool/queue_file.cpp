@@ -1,5 +1,7 @@
 #include "spool/queue_file.hpp"
 
+#include <chrono>
+
 #include <fmt/format.h>
 
 #include "base/checksum.hpp"
@@ -21,6 +23,13 @@ std::optional<std::pair<std::string_view, std::string_view>> envelope_line(std::
   }
   return std::nullopt;
 }
+
+// ARRIVED: becomes a std::chrono::system_clock time (the delay, the expiry, the DSN's Arrival-Date),
+// nanoseconds in 64 bits with libstdc++: a later value would overflow there (and one past 2^63 would
+// not even be written back as read, the field being signed). 9223372036 is 2262-04-11.
+constexpr std::uint64_t max_arrived = 9'223'372'036;
+static_assert(std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::max()).count() >=
+              static_cast<std::int64_t>(max_arrived));
 
 bool plausible_address(std::string_view a) {
   if (a.empty() || a.size() > 320) return false;
@@ -121,6 +130,7 @@ Result<QueueFile> parse(std::string_view data) {
     } else if (kw == "ARRIVED") {
       auto v = parse_u64(value);
       if (!v) return Error{fmt::format("line {}: bad ARRIVED: value", line_no)};
+      if (*v > max_arrived) return Error{fmt::format("line {}: bad ARRIVED: value (past the year 2262)", line_no)};
       env.arrived = static_cast<std::int64_t>(*v);
     } else if (kw == "SIZE") {
       size = parse_u64(value);

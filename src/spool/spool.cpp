@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
+#include "base/fault.hpp"
 #include "base/log.hpp"
 #include "base/strings.hpp"
 #include "dns/resolver.hpp"
@@ -221,6 +222,9 @@ Result<std::string> Spool::enqueue(Envelope env, std::string_view message, std::
     fs::remove(e->file, ec);  // not acknowledged: leave nothing that could be delivered later
     return Error::from(ex);
   }
+  // Durable, not yet acknowledged (nor handed to local delivery): a crash here delivers a message whose
+  // client saw no 250 (it may send it again: a duplicate inside the crash window, principle 3).
+  fault::point("spool.after_queue_file_written");
   e->data = std::make_shared<const std::string>(std::move(data));
   e->init_state();
   auto queued = e->id;
@@ -325,10 +329,14 @@ std::string Spool::deliver_local(const EntryPtr& e) {
     LocalMessage m{e->id, env, content, message};
     for (auto& s : slots) {
       auto o = delivery_.deliver(s, m);
-      if (o.kind == LocalOutcome::Kind::stored)
+      if (o.kind == LocalOutcome::Kind::stored) {
         log::info("queue {}: delivered to {} (uid {}, folder {})", e->id, s.address, o.uid, o.folder);
-      else
+        // Stored, its recipient not yet marked DONE: after a crash here the delivery runs again and the
+        // mailbox recognises the queue id (origin), so the message is stored once.
+        fault::point("spool.after_local_delivery_stored");
+      } else {
         log::warn("queue {}: not delivered to {}: {}", e->id, s.address, o.reply);
+      }
       for (auto& q : o.queue) {
         auto id = enqueue(std::move(q.envelope), q.message);
         if (!id) throw std::runtime_error(id.error().message);
@@ -530,6 +538,7 @@ void Spool::finish_if_done(const EntryPtr& e) {
   }
   // Losing this unlink in a crash only repeats deliveries the mailbox then recognises (local) or
   // that were done (remote: at most one more copy, inside the crash window).
+  fault::point("spool.before_queue_file_removed");
   std::error_code ec;
   fs::remove(e->file, ec);
   fs::remove(paths_.hold_marker(e->id), ec);

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "base/fault.hpp"
 #include "base/log.hpp"
 #include "base/strings.hpp"
 #include "mime/headers.hpp"
@@ -684,6 +685,8 @@ Result<std::vector<std::uint32_t>> Mailstore::deliver(std::string_view address, 
       sizes[i] = content.size();
       crcs[i] = crc32_of(content);  // kept in the index: `tern check` notices a file changed on disk
     }
+    // Content durable in tmp/, not yet a message (tmp/ is emptied at the next open).
+    fault::point("mailstore.after_message_file_written");
     // Summaries (IMAP's ENVELOPE, BODYSTRUCTURE...) outside the lock too: parsing is the costly part.
     std::vector<std::string> summaries(messages.size());
     if (summarizer_)
@@ -762,8 +765,11 @@ Result<std::vector<std::uint32_t>> Mailstore::deliver(std::string_view address, 
       }
       Stmt up(s.db->raw(), "UPDATE folders SET uidnext = ? WHERE id = ?");
       up.bind(1, static_cast<std::int64_t>(uidnext)).bind(2, fid).step();
+      // Renamed into the folder, its row not committed: the next open indexes the file it finds.
+      fault::point("mailstore.before_index_commit");
       tx.commit();
       ++s.version;
+      fault::point("mailstore.after_index_commit");
     }
     // 3. The renames become durable with the folder's fsync, shared with concurrent deliveries. Until
     //    it returns nothing is acknowledged: a crash before it leaves at most an index row without a

@@ -154,10 +154,16 @@ class Tern:
 
     # -- the server process -----------------------------------------------------------------------
 
-    def start(self):
+    def start(self, fault=None):
+        """Starts `tern serve`. `fault`: a fault point's name (TERN_FAULT, src/base/fault.hpp): the
+        server kills itself with SIGKILL when it reaches that point; None starts it without."""
+        env = dict(os.environ)
+        env.pop("TERN_FAULT", None)
+        if fault is not None:
+            env["TERN_FAULT"] = fault
         self._log_file = open(self.log_path, "ab")
         self.proc = subprocess.Popen([TERN_BIN, "serve", "--config", self.config], stdin=subprocess.DEVNULL,
-                                     stdout=self._log_file, stderr=self._log_file)
+                                     stdout=self._log_file, stderr=self._log_file, env=env)
         self.wait_ready()
         return self
 
@@ -210,6 +216,15 @@ class Tern:
 
     def kill(self):
         return self.stop(signal.SIGKILL)
+
+    def wait_exit(self, timeout=WAIT):
+        """Waits for the server to end by itself (a fault point); returns its exit status (negative:
+        killed by that signal), or raises when it is still running after `timeout`."""
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"tern serve is still running after {timeout}s\n{self.log()}") from None
+        return self.stop()
 
     def signal(self, sig):
         self.proc.send_signal(sig)

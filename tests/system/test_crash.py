@@ -1,17 +1,29 @@
-"""Crash: SIGKILL the server while 30 clients are sending, three times, restarting it each time.
+"""Crash: SIGKILL the server while 30 clients are sending, three times, restarting it each time; and
+SIGKILL at each named point of the delivery path (TERN_FAULT, src/base/fault.hpp), one message each.
 
 What a user must see afterwards: every message that got its 250 is in the mailbox, complete; a message is
 stored twice only if a client sent it again after an attempt that got no reply (in flight when the server
 died); `tern check` is clean. The counts are printed; the test never asserts on timing.
+
+The fault-point tests start the server with TERN_FAULT=<point>, send one message with smtplib, and see
+the server die by SIGKILL at that point (its log names the point: the test fails if the point is never
+reached). Restarted without the variable, the server must deliver the message exactly once (read with
+POP3, byte for byte, and in the mailstore), leave the outbox empty, stop cleanly and pass `tern check`.
+When the client got no 250 it must have seen an error (the connection closed), never a success.
 """
 
 import collections
+import imaplib
+import json
 import os
+import poplib
+import re
+import signal
 import smtplib
 import threading
 import time
 
-from harness import HOST, WAIT, TernTestCase, main, make_message
+from harness import HOST, PASSWORD, WAIT, TernTestCase, main, make_message, split_trace, tls_context, unique
 
 BOB = "bob@tern.test"
 SENDER = "crash@example.test"
@@ -161,6 +173,135 @@ class CrashTests(TernTestCase):
               f"all stored; {len(state.in_flight)} in flight at a kill, {len(dups)} of them stored more than once; "
               f"{sum(stored.values())} messages in the mailbox; {check.stdout.strip().splitlines()[-1]}")
         self.assertEqual(leftover, "", "the outbox must drain once every recipient is done")
+
+
+def send_one(port, message):
+    """Sends one message; returns None when its 250 came, else the error the client saw (the connection
+    closed under it). A reply other than 250 is not expected at any fault point: it raises."""
+    conn = smtplib.SMTP(HOST, port, local_hostname="client.test", timeout=WAIT)
+    try:
+        conn.sendmail(SENDER, [BOB], message)
+        return None
+    except (smtplib.SMTPServerDisconnected, ConnectionError) as e:
+        return e
+    finally:
+        try:
+            conn.quit()
+        except (OSError, smtplib.SMTPException):  # the server may be gone already: nothing to say
+            conn.close()
+
+
+def pop3_messages(server):
+    """Every message of BOB's maildrop as RETR gives it (unstuffed, CRLF line ends)."""
+    p = poplib.POP3(HOST, server.ports["pop3"], timeout=WAIT)
+    try:
+        p.stls(context=tls_context())
+        p.user(BOB)
+        p.pass_(PASSWORD)
+        count = len(p.list()[1])
+        return [b"".join(line + b"\r\n" for line in p.retr(i)[1]) for i in range(1, count + 1)]
+    finally:
+        p.quit()
+
+
+def uidvalidity(server):
+    """INBOX's UIDVALIDITY as an IMAP client sees it (STATUS over imaps)."""
+    c = imaplib.IMAP4_SSL(HOST, server.ports["imaps"], ssl_context=tls_context(), timeout=WAIT)
+    try:
+        c.login(BOB, PASSWORD)
+        typ, data = c.status("INBOX", "(UIDVALIDITY)")
+        assert typ == "OK", (typ, data)
+        return int(re.search(rb"UIDVALIDITY (\d+)", data[0]).group(1))
+    finally:
+        c.logout()
+
+
+class FaultPointTests(TernTestCase):
+    """One SIGKILL at a named point (TERN_FAULT); the message it interrupts is delivered exactly once."""
+
+    def deliver_before(self, t, n):
+        """`n` messages delivered (and the server stopped) before the fault is armed, so the mailbox and
+        its folder exist and hold committed rows, as they mostly do when a crash comes."""
+        subjects = []
+        if n == 0:
+            return subjects, None
+        t.start()
+        for _ in range(n):
+            subject = unique("before")
+            self.assertIsNone(send_one(t.ports["smtp"], make_message(SENDER, BOB, subject, body_of(subject))))
+            subjects.append(subject)
+        self.wait_outbox_empty(t)
+        validity = uidvalidity(t)
+        self.assertEqual(t.stop(), 0)
+        return subjects, validity
+
+    def wait_outbox_empty(self, t):
+        deadline = time.monotonic() + WAIT
+        while t.outbox_files() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(t.outbox_files(), [], "the queue file is removed once the message is delivered")
+
+    def crash_at(self, point, reply_possible, earlier=1):
+        """`reply_possible`: whether the 250 may reach the client before the point (local delivery runs
+        beside the reply); when False the client must see the connection close instead. `earlier`:
+        messages delivered before, without the fault (0: the crash comes at the mailbox's first one)."""
+        t = self.make_server(users=(BOB,), services=("smtp", "pop3", "imaps"), start=False)
+        before, validity = self.deliver_before(t, earlier)
+        t.start(fault=point)
+        subject = unique("fault")
+        message = make_message(SENDER, BOB, subject, body_of(subject) + b".a line with a leading dot\r\n")
+        error = send_one(t.ports["smtp"], message)
+        self.assertEqual(t.wait_exit(), -signal.SIGKILL, f"the server must die by SIGKILL at {point}")
+        self.assertIn(f"fault injection: SIGKILL at {point}\n", t.log())
+        if not reply_possible:
+            self.assertIsNotNone(error, f"the client got a 250 before {point}")
+
+        t.start()
+        self.wait_outbox_empty(t)
+        stored = pop3_messages(t)
+        self.assertEqual(len(stored), earlier + 1, f"the message exactly once in the maildrop after a kill at {point}")
+        trace, rest = split_trace(stored[-1])
+        self.assertTrue(trace.startswith(f"Return-Path: <{SENDER}>\r\n".encode()), trace)
+        self.assertEqual(rest, message)
+        if validity is not None:
+            self.assertEqual(uidvalidity(t), validity, "a crash must not make IMAP clients fetch everything again")
+        self.assertEqual(t.stop(), 0, "graceful stop after the restart")
+        # The CLI's first open may log a reconcile on stdout before the JSON: take the JSON line.
+        out = t.cli_ok("message", "list", BOB, "--json").stdout
+        listed = json.loads([line for line in out.splitlines() if line.startswith("[")][-1])
+        self.assertEqual([m["subject"] for m in listed], before + [subject])
+        self.assertCheckClean(t)
+        print(f"\n{point}: killed there; the client {'saw ' + type(error).__name__ if error else 'got its 250'}; "
+              "delivered once after the restart")
+
+    def test_after_queue_file_written(self):
+        # Durable in the outbox, no 250 yet: delivered after the restart although the client saw an error.
+        self.crash_at("spool.after_queue_file_written", reply_possible=False)
+
+    def test_after_local_delivery_stored(self):
+        # In the mailbox, the recipient not yet DONE: delivered again, recognised by its queue id.
+        self.crash_at("spool.after_local_delivery_stored", reply_possible=True)
+
+    def test_before_queue_file_removed(self):
+        # Every recipient DONE, the queue file still there: removed after the restart, nothing delivered again.
+        self.crash_at("spool.before_queue_file_removed", reply_possible=True)
+
+    def test_after_message_file_written(self):
+        # Content durable in the mailslot's tmp/: emptied at the next open, delivered again.
+        self.crash_at("mailstore.after_message_file_written", reply_possible=True)
+
+    def test_before_index_commit(self):
+        # The file renamed into the folder, its row not committed: indexed from the file at the next open
+        # (with its queue id), so the repeated delivery stores nothing.
+        self.crash_at("mailstore.before_index_commit", reply_possible=True)
+
+    def test_before_index_commit_of_the_first_message(self):
+        # The same when that transaction also made the folder: the folder is rebuilt from its files.
+        self.crash_at("mailstore.before_index_commit", reply_possible=True, earlier=0)
+
+    def test_after_index_commit(self):
+        # Row committed, the spool not told: the repeated delivery finds the queue id in the index.
+        self.crash_at("mailstore.after_index_commit", reply_possible=True)
 
 
 if __name__ == "__main__":

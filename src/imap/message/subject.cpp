@@ -62,39 +62,36 @@ BaseSubject extract_base_subject(std::string_view raw) {
     if (c == ' ' && !s.empty() && s.back() == ' ') continue;
     s += c;
   }
+  // The steps only take from the ends: a view moves inward, the string is never copied or erased from
+  // the front (a subject of many markers would make that quadratic).
+  std::string_view v = s;
   for (;;) {
     // (2) Trailing "(fwd)" and white space.
     for (;;) {
-      if (!s.empty() && s.back() == ' ') {
-        s.pop_back();
-      } else if (s.size() >= 5 && iequals(std::string_view(s).substr(s.size() - 5), "(fwd)")) {
-        s.resize(s.size() - 5);
+      if (!v.empty() && v.back() == ' ') {
+        v.remove_suffix(1);
+      } else if (v.size() >= 5 && iequals(v.substr(v.size() - 5), "(fwd)")) {
+        v.remove_suffix(5);
         out.reply_or_forward = true;
       } else {
         break;
       }
     }
-    // (3), (4), (5): leaders, then one blob if something is left after it, until nothing changes.
-    for (bool changed = true; changed;) {
-      changed = false;
-      while (auto n = leader(s, out.reply_or_forward)) {
-        s.erase(0, n);
-        changed = true;
-      }
-      if (auto b = blob(s, 0); b && b < s.size()) {
-        s.erase(0, b);
-        changed = true;
-      }
-    }
+    // (3), (4), (5): leaders, then one blob if something is left after it, until nothing changes. Once
+    // no leader matches, none matches after a blob is removed either (a leader's blobs before its
+    // subj-refwd are the same run, ending at the same place; blobs take their trailing spaces), so the
+    // blobs then go one after the other without scanning the run again.
+    while (auto n = leader(v, out.reply_or_forward)) v.remove_prefix(n);
+    for (auto b = blob(v, 0); b && b < v.size(); b = blob(v, 0)) v.remove_prefix(b);
     // (6) "[fwd:" ... "]" around the whole subject.
-    if (starts_ci(s, 0, "[fwd:") && s.back() == ']') {
-      s = s.substr(5, s.size() - 6);
+    if (starts_ci(v, 0, "[fwd:") && v.back() == ']') {
+      v = v.substr(5, v.size() - 6);
       out.reply_or_forward = true;
       continue;
     }
     break;
   }
-  out.text = std::move(s);
+  out.text = std::string(v);
   return out;
 }
 

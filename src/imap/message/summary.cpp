@@ -227,11 +227,9 @@ std::vector<std::string> msg_ids(std::string_view value) {
     if (lt == std::string_view::npos) break;
     auto gt = value.find('>', lt + 1);
     if (gt == std::string_view::npos) break;
-    auto next_lt = value.find('<', lt + 1);
-    if (next_lt < gt) {  // "<junk <id>": restart at the inner '<'
-      pos = next_lt;
-      continue;
-    }
+    // "<junk <id>": the id starts at the last '<' before the '>' (found from the '>', not by searching
+    // for the '>' again from each inner '<': a field of many '<' made that quadratic).
+    lt = value.rfind('<', gt);
     std::string id = "<";
     for (char c : value.substr(lt + 1, gt - lt - 1))
       if (c != ' ' && c != '\t' && c != '\r' && c != '\n') id += c;
@@ -289,6 +287,10 @@ Summary summarize(std::string_view raw, const Part& root) {
   auto irt = msg_ids(value_of(f, "In-Reply-To"));
   if (!irt.empty()) s.in_reply_to = irt[0];
   s.references = msg_ids(value_of(f, "References"));
+  // Trimmed as Netnews trims a long References field (RFC 5537 3.4.4): the first, then the most recent.
+  if (s.references.size() > kMaxReferences)
+    s.references.erase(s.references.begin() + 1,
+                       s.references.end() - static_cast<std::ptrdiff_t>(kMaxReferences - 1));
   return s;
 }
 
@@ -301,7 +303,7 @@ Summary summarize(std::string_view raw) { return detail::summarize(raw, detail::
 namespace {
 
 constexpr unsigned char kVersion = 1;
-constexpr std::uint64_t kMaxReferences = 100000;
+using detail::kMaxReferences;
 
 void put_varint(std::string& out, std::uint64_t v) {
   while (v >= 0x80) {

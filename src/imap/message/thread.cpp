@@ -13,6 +13,9 @@ namespace tern::imap::message {
 
 namespace {
 
+// Ancestors a loop check walks before it gives up (and refuses the link): no real thread is that deep.
+constexpr int kMaxWalk = 1000;
+
 // A node of the thread tree; msg < 0 is a dummy (a referenced message that is not in the set).
 struct Node {
   int msg = -1;
@@ -33,9 +36,16 @@ class Forest {
   bool dummy(int i) { return (*this)[i].msg < 0; }
   const ThreadMessage& message(int i) { return msgs_[static_cast<std::size_t>((*this)[i].msg)]; }
 
-  bool is_descendant(int node, int of) {  // node == of counts
+  // Whether making `of` a child of `node` could close a loop: `node` is `of` or below it. Only a node
+  // with children has anything below it (the common case: a reference seen for the first time). The
+  // walk up stops after kMaxWalk ancestors and then answers yes, so a node that deep takes no new
+  // link: a hostile chain of references costs at most kMaxWalk steps per reference, not the depth.
+  bool may_loop(int node, int of) {
+    if (node == of) return true;
+    if ((*this)[of].children.empty()) return false;
+    int steps = 0;
     for (int n = node; n >= 0; n = (*this)[n].parent)
-      if (n == of) return true;
+      if (n == of || ++steps > kMaxWalk) return true;
     return false;
   }
   void link(int parent, int child) {
@@ -60,31 +70,53 @@ class Forest {
   void sort_siblings(std::vector<int>& list) {
     std::stable_sort(list.begin(), list.end(), [&](int a, int b) { return key(a) < key(b); });
   }
-  void sort_tree(std::vector<int>& list) {  // the youngest siblings first (RFC 5256 4 step 6)
-    for (int n : list) sort_tree((*this)[n].children);
-    sort_siblings(list);
+  // The trees below `tops` (included), parents before children. Every walk of the trees is a loop over
+  // this list or an explicit stack, never a recursion: a thread is as deep as the chain of references
+  // a sender chose, and a deep recursion would overflow the stack.
+  std::vector<int> preorder(const std::vector<int>& tops) {
+    std::vector<int> out;
+    std::vector<int> todo(tops.rbegin(), tops.rend());
+    while (!todo.empty()) {
+      int n = todo.back();
+      todo.pop_back();
+      out.push_back(n);
+      auto& children = (*this)[n].children;
+      todo.insert(todo.end(), children.rbegin(), children.rend());
+    }
+    return out;
   }
 
-  void write(std::string& out, int n) {
-    auto& node = (*this)[n];
-    if (dummy(n)) {
-      for (int c : node.children) {
-        out += '(';
-        write(out, c);
-        out += ')';
+  void sort_tree(std::vector<int>& roots) {  // the deepest siblings first (RFC 5256 4 step 6)
+    auto order = preorder(roots);
+    for (auto it = order.rbegin(); it != order.rend(); ++it) sort_siblings((*this)[*it].children);
+    sort_siblings(roots);
+  }
+
+  // RFC 5256 5: a message, then its only child after a space, or each child in parentheses; a dummy
+  // is only its children, each in parentheses.
+  void write(std::string& out, int top) {
+    struct Step {
+      int node;
+      char text;  // not 0: append this instead
+    };
+    std::vector<Step> todo{{top, 0}};
+    while (!todo.empty()) {
+      Step s = todo.back();
+      todo.pop_back();
+      if (s.text) {
+        out += s.text;
+        continue;
       }
-      return;
-    }
-    out += fmt::format("{}", message(n).id);
-    if (node.children.size() == 1) {
-      out += ' ';
-      write(out, node.children.front());
-    } else if (!node.children.empty()) {
-      out += ' ';
-      for (int c : node.children) {
-        out += '(';
-        write(out, c);
-        out += ')';
+      const auto& children = (*this)[s.node].children;
+      bool parens = dummy(s.node) || children.size() > 1;
+      if (!dummy(s.node)) {
+        out += fmt::format("{}", message(s.node).id);
+        if (!children.empty()) out += ' ';
+      }
+      for (auto c = children.rbegin(); c != children.rend(); ++c) {
+        if (parens) todo.push_back({-1, ')'});
+        todo.push_back({*c, 0});
+        if (parens) todo.push_back({-1, '('});
       }
     }
   }
@@ -167,12 +199,12 @@ std::string thread_references(std::vector<ThreadMessage> msgs) {
     int prev = -1;
     for (auto& r : refs) {
       int cur = container(r);
-      if (prev >= 0 && prev != cur && f[cur].parent < 0 && !f.is_descendant(prev, cur)) f.link(prev, cur);
+      if (prev >= 0 && f[cur].parent < 0 && !f.may_loop(prev, cur)) f.link(prev, cur);
       prev = cur;
     }
     // (1.B) The last reference is this message's parent, replacing any earlier link.
     f.unlink(self);
-    if (prev >= 0 && prev != self && !f.is_descendant(prev, self)) f.link(prev, self);
+    if (prev >= 0 && !f.may_loop(prev, self)) f.link(prev, self);
   }
 
   // (2) Every node without a parent is a child of the (implicit) root.
@@ -181,16 +213,16 @@ std::string thread_references(std::vector<ThreadMessage> msgs) {
     if (f[n].parent < 0) roots.push_back(n);
 
   // (3) Prune dummies: a childless one goes, one with children is replaced by them, except at the
-  // root, where it stays unless it has only one child.
-  auto prune = [&](auto& self, const std::vector<int>& list, bool at_root) -> std::vector<int> {
+  // root, where it stays unless it has only one child. Children first: each node's list is pruned
+  // after those of every node below it (reverse preorder).
+  auto prune = [&](const std::vector<int>& list, int parent, bool at_root) {
     std::vector<int> out;
     for (int n : list) {
-      f[n].children = self(self, f[n].children, false);
       if (f.dummy(n)) {
         if (f[n].children.empty()) continue;
         if (!at_root || f[n].children.size() == 1) {
           for (int c : f[n].children) {
-            f[c].parent = f[n].parent;
+            f[c].parent = parent;
             out.push_back(c);
           }
           f[n].children.clear();
@@ -201,7 +233,9 @@ std::string thread_references(std::vector<ThreadMessage> msgs) {
     }
     return out;
   };
-  roots = prune(prune, roots, true);
+  auto order = f.preorder(roots);
+  for (auto it = order.rbegin(); it != order.rend(); ++it) f[*it].children = prune(f[*it].children, *it, false);
+  roots = prune(roots, -1, true);
 
   // (4) Sort the root's children by sent date; a dummy sorts as its (sorted) first child.
   for (int n : roots)

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <unordered_map>
 
 #include "base/strings.hpp"
 
@@ -141,6 +142,7 @@ std::vector<Param> join_rfc2231(std::vector<RawParam> raw) {
   };
   std::vector<Param> out;
   std::vector<Joined> joined;  // in order of first appearance
+  std::unordered_map<std::string, std::size_t> by_name;  // lower-case name -> index in joined
   std::vector<std::pair<std::size_t, bool>> slots;  // (index into out or joined, is_joined)
   for (auto& p : raw) {
     auto star = p.name.find('*');
@@ -166,13 +168,13 @@ std::vector<Param> join_rfc2231(std::vector<RawParam> raw) {
       seg.index = static_cast<unsigned>(*n);
       seg.extended = ext;
     }
-    auto it = std::find_if(joined.begin(), joined.end(), [&](auto& j) { return iequals(j.name, base); });
-    if (it == joined.end()) {
+    // A map, not a search of `joined`: a hostile header has hundreds of thousands of names.
+    auto [at, added] = by_name.try_emplace(to_lower(base), joined.size());
+    if (added) {
       slots.emplace_back(joined.size(), true);
       joined.push_back(Joined{base, {}});
-      it = joined.end() - 1;
     }
-    it->segments.push_back(std::move(seg));
+    joined[at->second].segments.push_back(std::move(seg));
   }
   std::vector<Param> result;
   for (auto [index, is_joined] : slots) {

@@ -52,6 +52,32 @@ TEST(Summary, ThreadKeys) {
   EXPECT_TRUE(s.reply_or_forward);
 }
 
+TEST(Summary, ReferencesAreTrimmedToWhatDecodeTakes) {
+  // decode() takes at most 100000 references: a longer field kept them all, so its cached summary
+  // never decoded (the message was summarized again at every use). The first and the most recent are
+  // kept, as Netnews trims References (RFC 5537 3.4.4).
+  std::string refs;
+  for (int i = 0; i < 100005; ++i) refs += "<" + std::to_string(i) + "@x> ";
+  auto s = summarize("References: " + refs + "\r\nSubject: x\r\n\r\nbody\r\n");
+  ASSERT_EQ(s.references.size(), 100000u);
+  EXPECT_EQ(s.references[0], "<0@x>");
+  EXPECT_EQ(s.references[1], "<6@x>");
+  EXPECT_EQ(s.references.back(), "<100004@x>");
+  auto back = Summary::decode(s.encode());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, s);
+}
+
+// For each '<' of "<<<...<x>" the '>' was searched for again: quadratic, a 1 MB References field took
+// ten seconds to summarize. Found with fuzz_imap_message (corpus: 18_many_angle_brackets).
+TEST(Summary, MessageIdsAfterManyAngleBrackets) {
+  auto s = summarize("References: " + std::string(1000000, '<') + "x@y> <a <b@c> d> <e@f>\r\n" +
+                     "In-Reply-To: <<junk <g@h>\r\nMessage-ID: <m@n\r\n\r\nbody\r\n");
+  EXPECT_EQ(s.references, (std::vector<std::string>{"<x@y>", "<b@c>", "<e@f>"}));
+  EXPECT_EQ(s.in_reply_to, "<g@h>");
+  EXPECT_EQ(s.message_id, "");
+}
+
 TEST(Summary, EncodeDecodeRoundTrip) {
   auto s = summarize(test::mixed());
   s.references = {"<x@y>", "<z@w>"};

@@ -96,6 +96,39 @@ TEST(ThreadReferences, ExistingParentLinksAreKept) {
   EXPECT_EQ(thread_references(in), "(9 2 3)(1)");
 }
 
+// A thread is as deep as its longest chain of references, which anyone who can send mail chooses. The
+// tree was walked by recursion (a stack overflow: the server died) and every link checked for a loop
+// by walking up to the root (quadratic: minutes). Found with fuzz_imap_message's THREAD check given a
+// message with a 1 MB References field (longer than libFuzzer's inputs; the corpus has a short one,
+// 15_thread_deep_references).
+TEST(ThreadReferences, OneMessageWithAVeryLongReferencesChain) {
+  std::vector<std::string> refs;
+  for (int i = 0; i < 300000; ++i) refs.push_back("<r" + std::to_string(i) + "@x>");
+  std::vector<ThreadMessage> in = {msg(1, "Re: deep", 1, "<me@x>", refs), msg(2, "other", 2, "<2@x>")};
+  // Every reference is a dummy with one child: pruned away, the message stands alone.
+  EXPECT_EQ(thread_references(in), "(1)(2)");
+  // A message in the middle of the chain is its root's child; the chain's end is below it.
+  in.push_back(msg(3, "deep", 0, "<r150000@x>"));
+  EXPECT_EQ(thread_references(in), "(3 1)(2)");
+}
+
+TEST(ThreadReferences, AVeryDeepThreadOfRealMessages) {
+  // 200000 messages each answering the previous one, given last first (so every message's node
+  // already has children when its parent link is made).
+  const std::uint32_t n = 200000;
+  std::vector<ThreadMessage> in;
+  for (std::uint32_t i = n; i >= 1; --i)
+    in.push_back(msg(i, i == 1 ? "deep" : "Re: deep", i, "<" + std::to_string(i) + "@x>", {},
+                     i == 1 ? "" : "<" + std::to_string(i - 1) + "@x>"));
+  std::string chain = "(1", flat = "(1 ";
+  for (std::uint32_t i = 2; i <= n; ++i) {
+    chain += " " + std::to_string(i);
+    flat += "(" + std::to_string(i) + ")";
+  }
+  EXPECT_EQ(thread_references(in), chain + ")");
+  EXPECT_EQ(thread_orderedsubject(in), flat + ")");
+}
+
 TEST(ThreadMessage, FromSummaryUsesTheInternalDateWithoutDate) {
   Summary s;
   s.base_subject = "x";

@@ -282,6 +282,26 @@ TEST(QueueFileErrors, BadArrived) {
   error_of("FROM: a@remote.test\r\nRCPT: b@example.test\r\nARRIVED: yesterday\r\nSubject: x\r\n\r\nbody\r\n");
 }
 
+// Found by fuzz_queue_file (corpus: 19_arrived_beyond_int64): ARRIVED: 18446744073709551615 was read as -1,
+// written back as "ARRIVED: -1" (so a stamped or re-written file no longer parsed), and a value past
+// 2^63 made `now - arrived` overflow. ARRIVED: must fit the clock (std::chrono::system_clock, for the
+// delay, the expiry and the DSN's Arrival-Date).
+TEST(QueueFileErrors, ArrivedBeyondTheClock) {
+  auto file = [](std::string_view arrived) {
+    return "FROM: a@remote.test\r\nRCPT: b@example.test\r\nARRIVED: " + std::string(arrived) +
+           "\r\nSubject: x\r\n\r\nbody\r\n";
+  };
+  for (auto v : {"18446744073709551615", "9223372036854775808", "9223372036854775807", "9223372037"})
+    EXPECT_EQ(error_of(file(v)), "line 3: bad ARRIVED: value (past the year 2262)") << v;
+  auto last = parse(file("9223372036"));  // 2262-04-11, the clock's last whole second
+  ASSERT_TRUE(last) << last.error().message;
+  EXPECT_EQ(last->envelope.arrived, 9223372036);
+  Envelope env = last->envelope;
+  auto again = parse(format(env, "Subject: x\r\n\r\nbody\r\n"));
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->envelope.arrived, 9223372036);
+}
+
 TEST(QueueFileErrors, EveryTruncationIsAnErrorOrTheWholeMessage) {
   // A queue file cut at any point (a crash, a full disk) is never read as a shorter valid message.
   auto env = full_envelope();
