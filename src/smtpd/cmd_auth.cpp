@@ -11,14 +11,6 @@
 #include "smtpd/session.hpp"
 
 namespace tern::smtpd {
-namespace {
-
-// RFC 4954 6: 454 4.7.0 is a temporary authentication failure (Postfix and Dovecot answer a throttled
-// client the same way).
-const smtp::proto::Reply throttled{code::temp_auth_failure, "4.7.0", "Too many failed authentication attempts, try later"};
-const smtp::proto::Reply auth_unavailable{code::temp_auth_failure, "4.7.0", "Temporary authentication failure"};
-
-}  // namespace
 
 net::awaitable<std::optional<std::string>> Session::read_sasl_line() {
   co_await flush();
@@ -41,29 +33,29 @@ net::awaitable<std::optional<std::string>> Session::read_sasl_line() {
 net::awaitable<void> Session::cmd_auth(const std::string& arg) {
   if (!user_.empty()) {
     protocol_error();
-    reply(code::bad_sequence, "5.5.1", "Already authenticated");
+    reply(replies::already_authenticated);
     co_return;
   }
   if (!stream_.is_tls() && !cfg_.allow_plaintext) {
     protocol_error();
-    reply(code::encryption_required, "5.7.11", "Encryption required for requested authentication mechanism");
+    reply(replies::encryption_required);
     co_return;
   }
   if (!esmtp_) {
     protocol_error();
-    reply(code::bad_sequence, "5.5.1", "Send EHLO first");
+    reply(replies::ehlo_first);
     co_return;
   }
   if (tx_) {
     protocol_error();
-    reply(code::bad_sequence, "5.5.1", "AUTH not allowed during a mail transaction");
+    reply(replies::auth_in_transaction);
     co_return;
   }
   auto sp = arg.find(' ');
   auto sasl = auth::SaslServer::start(arg.substr(0, sp));
   if (!sasl) {
     protocol_error();
-    reply(code::param_not_implemented, "5.5.4", "Unrecognized authentication type");
+    reply(replies::unknown_mechanism);
     co_return;
   }
   std::optional<std::string> initial;
@@ -76,7 +68,7 @@ net::awaitable<void> Session::cmd_auth(const std::string& arg) {
   }
   if (step.kind == auth::SaslServer::Step::fail) {
     if (step.failure == auth::SaslServer::Failure::cancelled) {
-      reply(code::param_syntax, "5.7.0", "Authentication cancelled");
+      reply(replies::auth_cancelled);
     } else {
       protocol_error();
       reply(code::param_syntax, "5.5.2", fmt::format("Malformed {} response", sasl->name()));
@@ -91,16 +83,16 @@ net::awaitable<void> Session::cmd_auth(const std::string& arg) {
     case auth::LoginResult::Outcome::ok:
       user_ = std::move(result.address);
       log::info("smtp {}: authenticated as {} ({})", id_, user_, sasl->name());
-      reply(code::auth_ok, "2.7.0", "Authentication successful");
+      reply(replies::auth_ok);
       break;
-    case auth::LoginResult::Outcome::refused: reply(throttled); break;
-    case auth::LoginResult::Outcome::unavailable: reply(auth_unavailable); break;
+    case auth::LoginResult::Outcome::refused: reply(replies::throttled); break;
+    case auth::LoginResult::Outcome::unavailable: reply(replies::auth_unavailable); break;
     case auth::LoginResult::Outcome::failed:
       protocol_error();
-      reply(code::auth_failed, "5.7.8", "Authentication credentials invalid");
+      reply(replies::auth_failed);
       break;
     case auth::LoginResult::Outcome::not_authorized:
-      reply(code::auth_failed, "5.7.8", "Authentication credentials invalid");
+      reply(replies::auth_failed);
       break;
   }
 }

@@ -19,7 +19,7 @@ net::awaitable<void> Session::cmd_data() {
     reply(code::bad_sequence, "5.5.1", !tx_ ? "Need MAIL command" : tx_->bdat_started ? "DATA after BDAT" : "Need RCPT command");
     co_return;
   }
-  reply(code::start_input, "", "End data with <CR><LF>.<CR><LF>");
+  reply(replies::start_data);
   co_await flush();
   smtp::proto::DataReader reader(cfg_.limits.max_message_size);
   // One deadline for the whole message, extended only while min_data_rate keeps up.
@@ -78,13 +78,13 @@ net::awaitable<void> Session::finish_message(std::string message, bool bare_line
   auto tx = std::move(*tx_);
   tx_.reset();
   if (too_big) {
-    reply(code::exceeded_storage, "5.3.4", "Message size exceeds fixed maximum message size");
+    reply(replies::too_big);
     co_return;
   }
   if (bare_line_end) {
     // SMTP smuggling defence: a message with a bare CR or LF is refused whole, never reinterpreted.
     log::warn("smtp {}: refused a message with a bare CR or LF from {}", id_, stream_.peer_address());
-    reply(code::transaction_failed, "5.6.0", "Message refused: bare CR or LF in the data (CRLF line ends are required)");
+    reply(replies::bare_line_end);
     co_return;
   }
   {

@@ -13,16 +13,16 @@ namespace tern::smtpd {
 net::awaitable<void> Session::cmd_mail(const std::string& arg) {
   if (helo_.empty()) {
     protocol_error();
-    reply(code::bad_sequence, "5.5.1", "Send EHLO or HELO first");
+    reply(replies::helo_first);
     co_return;
   }
   if (tx_) {
     protocol_error();
-    reply(code::bad_sequence, "5.5.1", "Nested MAIL command");
+    reply(replies::nested_mail);
     co_return;
   }
   if (kind_ != ListenerKind::smtp && user_.empty()) {
-    reply(code::auth_required, "5.7.0", "Authentication required");
+    reply(replies::auth_required);
     co_return;
   }
   auto parsed = smtp::proto::parse_mail(arg);
@@ -35,12 +35,12 @@ net::awaitable<void> Session::cmd_mail(const std::string& arg) {
   if (!esmtp_ && (mail.size || mail.body != smtp::proto::Body::unspecified || mail.smtputf8 || !mail.ret.empty() ||
                   !mail.envid.empty() || !mail.auth.empty())) {
     protocol_error();
-    reply(code::params_not_recognized, "5.5.4", "Parameters need EHLO");
+    reply(replies::params_need_ehlo);
     co_return;
   }
   if (mail.body == smtp::proto::Body::binary_mime) {
     // BINARYMIME (RFC 3030) is not advertised.
-    reply(code::param_not_implemented, "5.5.4", "BODY=BINARYMIME is not supported");
+    reply(replies::no_binarymime);
     co_return;
   }
   filter_notes_.transaction.clear();  // a new transaction
@@ -51,13 +51,13 @@ net::awaitable<void> Session::cmd_mail(const std::string& arg) {
   }
   tx_.emplace();
   tx_->mail = std::move(mail);
-  reply(code::ok, "2.1.0", "Ok");
+  reply(replies::sender_ok);
 }
 
 net::awaitable<void> Session::cmd_rcpt(const std::string& arg) {
   if (!tx_) {
     protocol_error();
-    reply(code::bad_sequence, "5.5.1", "Need MAIL command");
+    reply(replies::need_mail);
     co_return;
   }
   auto parsed = smtp::proto::parse_rcpt(arg, tx_->mail.smtputf8);
@@ -69,12 +69,12 @@ net::awaitable<void> Session::cmd_rcpt(const std::string& arg) {
   auto rcpt = std::move(*parsed.value);
   if (!esmtp_ && (!rcpt.notify.empty() || !rcpt.orcpt.empty())) {
     protocol_error();
-    reply(code::params_not_recognized, "5.5.4", "Parameters need EHLO");
+    reply(replies::params_need_ehlo);
     co_return;
   }
   if (tx_->rcpts.size() >= cfg_.limits.max_recipients) {
     // RFC 5321 4.5.3.1.10: 452 tells the client to send the rest in a later transaction.
-    reply(code::insufficient_storage, "4.5.3", "Too many recipients");
+    reply(replies::too_many_recipients);
     co_return;
   }
   auto* dir = svc_.directory;
@@ -101,7 +101,7 @@ net::awaitable<void> Session::cmd_rcpt(const std::string& arg) {
   auto routed = *co_await net::offload(*svc_.pool, std::move(job));
   if (!routed.error.empty()) {
     log::error("smtp {}: RCPT <{}>: the directory cannot be read: {}", id_, log_safe(address), routed.error);
-    reply(code::local_error, "4.3.0", "Temporary lookup failure, try again later");
+    reply(replies::lookup_failed);
     co_return;
   }
   const auto& res = routed.res;
@@ -123,7 +123,7 @@ net::awaitable<void> Session::cmd_rcpt(const std::string& arg) {
     if (!co_await filter_allows(filter::Step::rcpt, ctx)) co_return;
   }
   tx_->rcpts.push_back(std::move(rcpt));
-  reply(code::ok, "2.1.5", "Ok");
+  reply(replies::recipient_ok);
 }
 
 }  // namespace tern::smtpd

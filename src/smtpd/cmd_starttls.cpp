@@ -17,7 +17,7 @@ net::awaitable<void> Session::cmd_starttls() {
     log::warn("smtp {}: discarded {} octets pipelined after STARTTLS", id_, in_.size());
     in_.clear();
   }
-  reply(code::ready, "2.0.0", "Ready to start TLS");
+  reply(replies::start_tls);
   co_await flush();
   reader_.reset();
   stream_.set_timeout(cfg_.limits.command_timeout);

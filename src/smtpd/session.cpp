@@ -146,7 +146,7 @@ net::awaitable<void> Session::run() {
   reply(code::ready, "", fmt::format("{} ESMTP Tern", cfg_.hostname));
   while (!quit_) {
     if (errors_ >= cfg_.limits.max_errors) {
-      reply(code::unavailable, "4.7.0", "Too many errors; closing the connection");
+      reply(replies::too_many_errors);
       co_await flush();
       log::info("smtp {}: closed after {} protocol errors", id_, errors_);
       co_return;
@@ -200,24 +200,24 @@ net::awaitable<bool> Session::dispatch(const smtp::proto::Command& cmd) {
     case Verb::bdat: co_await cmd_bdat(cmd.arg); break;
     case Verb::rset:
       tx_.reset();
-      reply(code::ok, "2.0.0", "Ok");
+      reply(replies::ok);
       break;
-    case Verb::noop: reply(code::ok, "2.0.0", "Ok"); break;
+    case Verb::noop: reply(replies::ok); break;
     case Verb::quit:
-      reply(code::closing, "2.0.0", "Bye");
+      reply(replies::bye);
       quit_ = true;
       co_return false;
     case Verb::vrfy:
       // RFC 5321 3.5.3: 252 when we will not say whether the user exists (no address harvesting).
-      reply(code::cannot_vrfy, "2.5.2", "Cannot VRFY user, but will accept message and attempt delivery");
+      reply(replies::cannot_vrfy);
       break;
-    case Verb::expn: reply(code::not_implemented, "5.5.1", "EXPN is not available"); break;
+    case Verb::expn: reply(replies::no_expn); break;
     case Verb::help:
-      reply(code::help, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH");
+      reply(replies::help);
       break;
     case Verb::unknown:
       protocol_error();
-      reply(code::syntax_error, "5.5.2", "Command unrecognized");
+      reply(replies::unrecognized);
       break;
   }
   co_return true;
