@@ -30,7 +30,7 @@
 
 #include "base/log.hpp"
 #include "base/strings.hpp"
-#include "imap/message/address.hpp"
+#include "mime/address.hpp"
 #include "imap/message/message.hpp"
 #include "imap/message/needles.hpp"
 #include "imapd/session.hpp"
@@ -111,8 +111,8 @@ bool any_header(const msg::Parsed& p, std::string_view name, std::string_view ne
 bool any_address(const msg::Parsed& p, std::string_view name, std::string_view needle) {
   for (auto& v : p.header_values(name)) {
     if (msg::contains(v, needle)) return true;
-    for (auto& a : msg::detail::parse_addresses(v))
-      if (a.kind == msg::detail::Address::Kind::mailbox && msg::contains(a.mailbox + "@" + a.host, needle))
+    for (auto& a : mime::parse_addresses(v))
+      if (a.kind == mime::Address::Kind::mailbox && msg::contains(a.mailbox + "@" + a.host, needle))
         return true;
   }
   return false;

@@ -21,14 +21,15 @@
 
 #include "base/strings.hpp"
 #include "imap/message/message.hpp"
-#include "imap/message/tree.hpp"
+#include "mime/tree.hpp"
 #include "mime/headers.hpp"
 #include "mime/text.hpp"
 
 namespace {
 
 using namespace tern::imap::message;
-using detail::Part;
+namespace mime = tern::mime;
+using mime::Part;
 
 void check(bool ok, const char* what) {
   if (!ok) {
@@ -95,7 +96,7 @@ void check_sections(std::string_view raw, const Parsed& parsed, const Part& root
   paths.push_back({1, 0, 1});
   static const std::vector<std::string> fields{"From", "Subject", "Content-Type"};
   for (const auto& pth : paths) {
-    const Part* p = detail::find_part(root, pth);
+    const Part* p = mime::find_part(root, pth);
     auto whole = parsed.section(pth, SectionText::none);
     if (!p) {
       check(whole.empty(), "a part that does not exist is empty");
@@ -125,12 +126,12 @@ void check_sections(std::string_view raw, const Parsed& parsed, const Part& root
 }
 
 void check_message(std::string_view raw) {
-  Part root = detail::parse_tree(raw);
+  Part root = mime::parse_tree(raw);
   TreeStats st;
   check_part(raw, root, 0, raw.size(), 0, st);
   check(root.begin == 0 && root.body_end == raw.size(), "the root is the whole message");
-  check(st.parts <= detail::kMaxParts, "parts bounded");
-  check(st.depth <= detail::kMaxDepth, "nesting bounded");
+  check(st.parts <= mime::kMaxParts, "parts bounded");
+  check(st.depth <= mime::kMaxDepth, "nesting bounded");
 
   Summary s = summarize(raw);
   auto decoded = Summary::decode(s.encode());

@@ -6,11 +6,11 @@
 #include "mime/text.hpp"
 #include "imap/message/message.hpp"
 #include "imap/message/summary.hpp"
-#include "imap/message/tree.hpp"
+#include "mime/tree.hpp"
 
 namespace tern::imap::message {
 
-using detail::Part;
+using mime::Part;
 
 struct Parsed::Impl {
   std::string_view raw;
@@ -23,7 +23,7 @@ struct Parsed::Impl {
 
 Parsed::Parsed(std::string_view raw) : impl_(std::make_unique<Impl>()) {
   impl_->raw = raw;
-  impl_->root = detail::parse_tree(raw);
+  impl_->root = mime::parse_tree(raw);
 }
 Parsed::~Parsed() = default;
 Parsed::Parsed(Parsed&&) noexcept = default;
@@ -42,7 +42,7 @@ bool listed(std::string_view name, const std::vector<std::string>& names) {
 // HEADER.FIELDS / HEADER.FIELDS.NOT: the chosen fields as stored (folding kept), then the empty line.
 std::string header_subset(std::string_view header, const std::vector<std::string>& names, bool keep_listed) {
   std::string out;
-  for (auto& f : detail::parse_fields(header)) {
+  for (auto& f : mime::parse_fields(header)) {
     if (f.name.empty()) continue;  // a malformed line is no field
     if (listed(f.name, names) != keep_listed) continue;
     out += f.raw;
@@ -57,7 +57,7 @@ std::string header_subset(std::string_view header, const std::vector<std::string
 std::string Parsed::section(const std::vector<std::uint32_t>& path, SectionText text,
                             const std::vector<std::string>& fields) const {
   auto raw = impl_->raw;
-  const Part* p = detail::find_part(impl_->root, path);
+  const Part* p = mime::find_part(impl_->root, path);
   if (!p) return {};
   if (text == SectionText::none) return std::string(path.empty() ? raw : p->body(raw));
   if (text == SectionText::mime) return path.empty() ? std::string() : std::string(p->header(raw));
@@ -88,7 +88,7 @@ Binary Parsed::binary(const std::vector<std::uint32_t>& path) const {
     out.data = std::string(raw);
     return out;
   }
-  const Part* p = detail::find_part(impl_->root, path);
+  const Part* p = mime::find_part(impl_->root, path);
   if (!p) return out;
   auto cte = mime::cte_from_name(detail::transfer_encoding_name(*p));
   if (!cte) {
@@ -101,7 +101,7 @@ Binary Parsed::binary(const std::vector<std::uint32_t>& path) const {
 
 std::optional<std::uint64_t> Parsed::binary_size(const std::vector<std::uint32_t>& path) const {
   if (path.empty()) return impl_->raw.size();
-  const Part* p = detail::find_part(impl_->root, path);
+  const Part* p = mime::find_part(impl_->root, path);
   if (!p) return 0;
   auto cte = mime::cte_from_name(detail::transfer_encoding_name(*p));
   if (!cte) return std::nullopt;
@@ -113,7 +113,7 @@ std::vector<std::string> Parsed::header_values(std::string_view name) const {
   if (!impl_->decoded_fields) {
     std::vector<std::pair<std::string_view, std::string>> all;
     for (auto& f : impl_->root.fields)
-      if (!f.name.empty()) all.emplace_back(f.name, mime::decode_header(detail::unfold(f.value)));
+      if (!f.name.empty()) all.emplace_back(f.name, mime::decode_header(mime::unfold(f.value)));
     impl_->decoded_fields = std::move(all);
   }
   std::vector<std::string> out;
@@ -124,12 +124,12 @@ std::vector<std::string> Parsed::header_values(std::string_view name) const {
 
 namespace {
 
-void append_header_text(std::string& out, const std::vector<detail::Field>& fields) {
+void append_header_text(std::string& out, const std::vector<mime::FieldView>& fields) {
   for (auto& f : fields) {
     if (f.name.empty()) continue;
     out += f.name;
     out += ": ";
-    out += mime::decode_header(detail::unfold(f.value));
+    out += mime::decode_header(mime::unfold(f.value));
     out += '\n';
   }
 }
@@ -149,7 +149,7 @@ void append_body_text(std::string& out, std::string_view raw, const Part& p) {
   auto cte = mime::cte_from_name(detail::transfer_encoding_name(p));
   auto body = p.body(raw);
   auto decoded = cte ? mime::transfer_decode(body, *cte) : std::string(body);
-  out += mime::to_utf8(decoded, detail::param(p.params, "charset"));
+  out += mime::to_utf8(decoded, mime::param(p.params, "charset"));
   out += '\n';
 }
 
@@ -190,8 +190,8 @@ std::optional<std::uint64_t> binary_size(std::string_view raw, const std::vector
 std::vector<std::string> header_values(std::string_view raw, std::string_view name) {
   // Only the header is needed: no need to read the MIME structure.
   std::vector<std::string> out;
-  for (auto& f : detail::parse_fields(raw))  // stops at the empty line
-    if (!f.name.empty() && iequals(f.name, name)) out.push_back(mime::decode_header(detail::unfold(f.value)));
+  for (auto& f : mime::parse_fields(raw))  // stops at the empty line
+    if (!f.name.empty() && iequals(f.name, name)) out.push_back(mime::decode_header(mime::unfold(f.value)));
   return out;
 }
 

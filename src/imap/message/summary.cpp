@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "base/strings.hpp"
-#include "imap/message/address.hpp"
+#include "mime/address.hpp"
 #include "mime/text.hpp"
 #include "imap/message/subject.hpp"
 #include "imap/proto/write.hpp"
@@ -23,7 +23,7 @@ using proto::append_string;
 // Header values are sent as stored: 8-bit bytes make a literal, valid for every client.
 constexpr bool kUtf8 = false;
 
-std::string value_of(const std::vector<Field>& fields, std::string_view name) {
+std::string value_of(const std::vector<FieldView>& fields, std::string_view name) {
   auto* f = find_field(fields, name);
   return f ? unfold(f->value) : std::string();
 }
@@ -60,7 +60,7 @@ void append_addresses(std::string& out, const std::vector<Address>& list) {
   out += ')';
 }
 
-std::vector<Address> addresses(const std::vector<Field>& fields, std::string_view name) {
+std::vector<Address> addresses(const std::vector<FieldView>& fields, std::string_view name) {
   auto* f = find_field(fields, name);
   return f ? parse_addresses(unfold(f->value)) : std::vector<Address>{};
 }
@@ -142,7 +142,7 @@ std::string transfer_encoding_name(const Part& p) {
 }
 
 // An ENVELOPE string field: NIL when the field is absent, "" when it is present but empty.
-static void append_field(std::string& out, const std::vector<Field>& fields, std::string_view name) {
+static void append_field(std::string& out, const std::vector<FieldView>& fields, std::string_view name) {
   if (auto* f = find_field(fields, name)) append_string(out, unfold(f->value), kUtf8);
   else out += "NIL";
 }
@@ -296,7 +296,7 @@ Summary summarize(std::string_view raw, const Part& root) {
 
 }  // namespace detail
 
-Summary summarize(std::string_view raw) { return detail::summarize(raw, detail::parse_tree(raw)); }
+Summary summarize(std::string_view raw) { return detail::summarize(raw, mime::parse_tree(raw)); }
 
 // --- serialisation: version byte, then varint-prefixed strings and zigzag varints ---
 

@@ -4,7 +4,7 @@
 
 #include "common.hpp"
 #include "imap/message/message.hpp"
-#include "imap/message/tree.hpp"
+#include "mime/tree.hpp"
 
 namespace tern::imap::message {
 namespace {
@@ -162,7 +162,7 @@ TEST(BodyStructure, ManyRfc2231ParametersKeepTheirOrder) {
   for (int i = 0; i < n; ++i)
     value += "; p" + std::to_string(i) + "*" + std::to_string(i % 2) + "=v" + std::to_string(i);
   value += "; P0*1=w; charset=utf-8";
-  auto hp = detail::parse_params(value, true);
+  auto hp = mime::parse_params(value, true);
   ASSERT_EQ(hp.params.size(), static_cast<std::size_t>(n) + 1);
   EXPECT_EQ(hp.params[0].name, "p0");
   EXPECT_EQ(hp.params[0].value, "v0w");  // p0*0 and P0*1 joined (names are case-insensitive)

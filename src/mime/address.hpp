@@ -1,4 +1,4 @@
-// imap/message/address: RFC 5322 3.4 address lists as IMAP's ENVELOPE shows them (RFC 9051 7.5.2).
+// mime/address: RFC 5322 3.4 address lists as IMAP's ENVELOPE shows them (RFC 9051 7.5.2).
 //
 // Values stay raw: encoded words are not decoded (the client does that), quoting is removed from
 // display names and local parts. Groups become a start marker (NIL NIL "name" NIL), their members and
@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace tern::imap::message::detail {
+namespace tern::mime {
 
 struct Address {
   enum class Kind { mailbox, group_start, group_end };
@@ -27,4 +27,4 @@ inline constexpr std::string_view kMissingDomain = "MISSING_DOMAIN";
 // `value`: an unfolded header value (From, To, ...).
 std::vector<Address> parse_addresses(std::string_view value);
 
-}  // namespace tern::imap::message::detail
+}  // namespace tern::mime

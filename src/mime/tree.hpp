@@ -1,4 +1,4 @@
-// imap/message/tree: the MIME structure of a raw message as byte offsets (RFC 2045, RFC 2046 5.1).
+// mime/tree: the MIME structure of a raw message as byte offsets (RFC 2045, RFC 2046 5.1).
 //
 // The tree is read from the raw bytes, not rebuilt from a parsed object, so that every section
 // (RFC 9051 6.4.5) and every size in BODYSTRUCTURE are exact octets of the stored message and agree
@@ -14,24 +14,24 @@
 #include <string_view>
 #include <vector>
 
-namespace tern::imap::message::detail {
+namespace tern::mime {
 
 inline constexpr int kMaxDepth = 64;              // multipart / message/rfc822 nesting read as structure
 inline constexpr std::size_t kMaxParts = 10000;  // MIME parts read as structure per message
 
 // One header field (RFC 5322 2.2): `raw` is every line of it with their line ends.
-struct Field {
+struct FieldView {
   std::string_view name;   // before the colon, trailing white space removed; "" for a malformed line
   std::string_view value;  // after the colon, still folded, without the final line end
   std::string_view raw;
 };
 
 // The fields of a header block (the bytes before the empty line).
-std::vector<Field> parse_fields(std::string_view header);
+std::vector<FieldView> parse_fields(std::string_view header);
 // RFC 5322 2.2.3 unfolding (CRLF before white space removed), then leading/trailing WSP removed.
 std::string unfold(std::string_view value);
 // The first field named `name`, or nullptr.
-const Field* find_field(const std::vector<Field>& fields, std::string_view name);
+const FieldView* find_field(const std::vector<FieldView>& fields, std::string_view name);
 
 struct Param {
   std::string name;
@@ -54,7 +54,7 @@ struct Part {
   std::size_t begin = 0;       // the header's first byte
   std::size_t body_begin = 0;  // after the empty line ending the header
   std::size_t body_end = 0;    // the body's end (a multipart child stops before the CRLF of "--b")
-  std::vector<Field> fields;
+  std::vector<FieldView> fields;
   bool has_content_type = false;  // a valid Content-Type field (else the RFC 2045 5.2 default)
   std::string type;               // as written ("text" when defaulted)
   std::string subtype;
@@ -78,4 +78,4 @@ Part parse_tree(std::string_view raw);
 // is the text, 1.1 of a single-part message is nothing).
 const Part* find_part(const Part& root, const std::vector<std::uint32_t>& path);
 
-}  // namespace tern::imap::message::detail
+}  // namespace tern::mime

@@ -1,7 +1,7 @@
 // RFC 5322 3.4 (and 4.4 obsolete forms) address lists for ENVELOPE (RFC 9051 7.5.2); see address.hpp.
-#include "imap/message/address.hpp"
+#include "mime/address.hpp"
 
-namespace tern::imap::message::detail {
+namespace tern::mime {
 
 namespace {
 
@@ -244,4 +244,4 @@ class Parser {
 
 std::vector<Address> parse_addresses(std::string_view value) { return Parser(tokenize(value)).list(); }
 
-}  // namespace tern::imap::message::detail
+}  // namespace tern::mime

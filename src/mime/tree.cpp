@@ -1,6 +1,6 @@
 // The MIME tree as offsets (see tree.hpp): RFC 5322 2.2 header fields, RFC 2045 5.1 Content-Type,
 // RFC 2231 parameter continuations, RFC 2046 5.1.1 boundaries, RFC 9051 6.4.5 part numbers.
-#include "imap/message/tree.hpp"
+#include "mime/tree.hpp"
 
 #include <algorithm>
 #include <optional>
@@ -8,7 +8,7 @@
 
 #include "base/strings.hpp"
 
-namespace tern::imap::message::detail {
+namespace tern::mime {
 
 namespace {
 
@@ -204,8 +204,8 @@ std::vector<Param> join_rfc2231(std::vector<RawParam> raw) {
 
 }  // namespace
 
-std::vector<Field> parse_fields(std::string_view header) {
-  std::vector<Field> out;
+std::vector<FieldView> parse_fields(std::string_view header) {
+  std::vector<FieldView> out;
   std::size_t pos = 0;
   while (pos < header.size()) {
     auto next = line_end(header, pos, header.size());
@@ -219,7 +219,7 @@ std::vector<Field> parse_fields(std::string_view header) {
       auto vstart = static_cast<std::size_t>(f.value.data() - header.data());
       f.value = header.substr(vstart, pos + text.size() - vstart);
     } else {
-      Field f;
+      FieldView f;
       f.raw = header.substr(pos, next - pos);
       auto colon = text.find(':');
       if (colon != std::string_view::npos && colon > 0) {
@@ -254,7 +254,7 @@ std::string unfold(std::string_view value) {
   return std::string(trim(out));
 }
 
-const Field* find_field(const std::vector<Field>& fields, std::string_view name) {
+const FieldView* find_field(const std::vector<FieldView>& fields, std::string_view name) {
   for (auto& f : fields)
     if (!f.name.empty() && iequals(f.name, name)) return &f;
   return nullptr;
@@ -452,4 +452,4 @@ const Part* find_part(const Part& root, const std::vector<std::uint32_t>& path) 
   return cur;
 }
 
-}  // namespace tern::imap::message::detail
+}  // namespace tern::mime
