@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
+#include "base/fault.hpp"
 #include "base/log.hpp"
 #include "base/strings.hpp"
 #include "dns/resolver.hpp"
@@ -366,6 +367,7 @@ void Spool::scan_pending(std::map<std::string, std::pair<std::uintmax_t, std::in
         log::error("pending: {}: {}; trying again later", name, ex.what());
         continue;
       }
+      fault::point("spool.after_pending_stamped");
     }
     fs::rename(de.path(), e->file);
     try {
@@ -375,6 +377,7 @@ void Spool::scan_pending(std::map<std::string, std::pair<std::uintmax_t, std::in
       // The rename happened: the message is in the outbox now and must be queued whatever the sync said.
       log::error("pending: {}: {}", name, ex.what());
     }
+    fault::point("spool.after_pending_taken");
     e->data = std::make_shared<const std::string>(std::move(data));
     e->q = std::move(*q);
     e->describe(e->message_in(*e->data));

@@ -304,5 +304,42 @@ class FaultPointTests(TernTestCase):
         self.crash_at("mailstore.after_index_commit", reply_possible=True)
 
 
+    def pending_crash_at(self, point, after_restart):
+        """A file dropped into mail/pending/ without ARRIVED: is stamped (arrival time, Received field)
+        over itself, then renamed into the outbox. Killed at `point`, then restarted: the message is
+        delivered exactly once, with exactly one Received field of the pick-up, and pending/ is empty."""
+        t = self.make_server(users=(BOB,), services=("smtp", "pop3", "imaps"), start=False)
+        before, _ = self.deliver_before(t, 1)
+        subject = unique("pending")
+        message = make_message(SENDER, BOB, subject, body_of(subject))
+        pending = os.path.join(t.data, "mail", "pending")
+        tmp = os.path.join(t.dir, "drop")
+        with open(tmp, "wb") as f:
+            f.write(f"FROM: {SENDER}\r\nRCPT: {BOB}\r\n".encode() + message)
+        os.rename(tmp, os.path.join(pending, "dropped.msg"))
+        t.start(fault=point)
+        self.assertEqual(t.wait_exit(), -signal.SIGKILL, f"the server must die by SIGKILL at {point}")
+        self.assertIn(f"fault injection: SIGKILL at {point}\n", t.log())
+
+        t.start()
+        t.wait_for_log(after_restart)
+        self.assertEqual([n for n in os.listdir(pending) if not n.startswith(".")], [])
+        self.wait_outbox_empty(t)
+        stored = pop3_messages(t)
+        self.assertEqual(len(stored), 2, f"the picked-up message exactly once after a kill at {point}")
+        self.assertEqual(stored[-1].count(b"(Tern) via pending id "), 1, "stamped once, never twice")
+        self.assertTrue(stored[-1].endswith(message))
+        self.assertEqual(t.stop(), 0)
+        self.assertCheckClean(t)
+
+    def test_after_pending_stamped(self):
+        # The pending file rewritten with its arrival time and Received field, not yet in the outbox.
+        # Still in pending/: taken once it has been quiet for a second, as any dropped file.
+        self.pending_crash_at("spool.after_pending_stamped", "pending: dropped.msg taken as queue")
+
+    def test_after_pending_taken(self):
+        # Renamed into the outbox (and synced), not yet queued in memory: loaded from the outbox at start.
+        self.pending_crash_at("spool.after_pending_taken", "outbox: 1 queued message(s) resumed")
+
 if __name__ == "__main__":
     main()
