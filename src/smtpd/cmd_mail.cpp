@@ -78,27 +78,26 @@ net::awaitable<void> Session::cmd_rcpt(const std::string& arg) {
     co_return;
   }
   auto* dir = svc_.directory;
-  if (rcpt.recipient.domain.empty()) {
-    // RFC 5321 4.1.1.3: <postmaster> without a domain is this host's postmaster: one of our domains.
-    auto host = cfg_.hostname;
-    auto job = [dir, host] { return route::Router(*dir).postmaster_domain(host); };
-    rcpt.recipient.domain = *co_await net::offload(*svc_.pool, std::move(job));
-  }
-  auto address = rcpt.recipient.str();
   // The directory never throws into the session: a database that cannot be read is a temporary
   // failure (451 4.3.0), never a dropped connection.
   struct Routed {
+    std::string domain;  // the recipient's, filled in for a bare <postmaster>
     route::Resolution res;
     std::string error;
   };
-  auto job = [dir, address, postmaster = cfg_.postmaster]() -> Routed {
+  auto job = [dir, recipient = rcpt.recipient, host = cfg_.hostname, postmaster = cfg_.postmaster]() mutable -> Routed {
     try {
-      return {route::Router(*dir).resolve(address, postmaster), {}};
+      route::Router router(*dir);
+      // RFC 5321 4.1.1.3: <postmaster> without a domain is this host's postmaster: one of our domains.
+      if (recipient.domain.empty()) recipient.domain = router.postmaster_domain(host);
+      return {recipient.domain, router.resolve(recipient.str(), postmaster), {}};
     } catch (const std::exception& e) {
-      return {{}, e.what()};
+      return {{}, {}, e.what()};
     }
   };
   auto routed = *co_await net::offload(*svc_.pool, std::move(job));
+  if (routed.error.empty()) rcpt.recipient.domain = routed.domain;
+  auto address = rcpt.recipient.str();
   if (!routed.error.empty()) {
     log::error("smtp {}: RCPT <{}>: the directory cannot be read: {}", id_, log_safe(address), routed.error);
     reply(replies::lookup_failed);
