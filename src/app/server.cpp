@@ -265,48 +265,40 @@ class Server {
     }
   }
 
-  smtpd::Services smtp_services() {
-    smtpd::Services svc;
+  // What every daemon's Services holds: the configuration and certificate of now (a reload replaces
+  // them for later sessions), the directory, the worker pool and the one Authenticator.
+  template <typename S>
+  S common_services() {
+    S svc;
     {
       std::lock_guard lock(cfg_mu_);
       svc.config = cfg_;
-      svc.tls = tls_;  // replaced by a reload
+      svc.tls = tls_;
     }
     svc.directory = directory_.get();
-    svc.spool = spool_.get();
     svc.pool = &pool_;
-    svc.authenticator = authenticator_.get();  // one for SMTP AUTH, IMAP and POP3
+    svc.authenticator = authenticator_.get();
+    return svc;
+  }
+
+  smtpd::Services smtp_services() {
+    auto svc = common_services<smtpd::Services>();
+    svc.spool = spool_.get();
     svc.pipeline = pipeline_.get();
     svc.resolver = resolver_.get();
     return svc;
   }
 
   pop3d::Services pop3_services() {
-    pop3d::Services svc;
-    {
-      std::lock_guard lock(cfg_mu_);
-      svc.config = cfg_;
-      svc.tls = tls_;  // replaced by a reload
-    }
-    svc.directory = directory_.get();
+    auto svc = common_services<pop3d::Services>();
     svc.mailstore = mailstore_.get();
-    svc.pool = &pool_;
     svc.shared = &pop3_;
-    svc.authenticator = authenticator_.get();
     return svc;
   }
 
   imapd::Services imap_services() {
-    imapd::Services svc;
-    {
-      std::lock_guard lock(cfg_mu_);
-      svc.config = cfg_;
-      svc.tls = tls_;  // replaced by a reload
-    }
-    svc.directory = directory_.get();
+    auto svc = common_services<imapd::Services>();
     svc.mailstore = mailstore_.get();
-    svc.pool = &pool_;
-    svc.authenticator = authenticator_.get();
     svc.shared = &imap_;
     svc.stopping = &stopping_;
     return svc;
