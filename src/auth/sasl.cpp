@@ -48,6 +48,16 @@ std::optional<Credentials> decode_plain(std::string_view b64) {
   return c;
 }
 
+std::string mechanism_list(std::string_view prefix, std::string_view suffix) {
+  std::string out;
+  for (auto m : mechanisms) {
+    out += prefix;
+    out += m;
+    out += suffix;
+  }
+  return out;
+}
+
 std::optional<SaslServer> SaslServer::start(std::string_view mechanism) {
   if (iequals(mechanism, "PLAIN")) return SaslServer(Mechanism::plain);
   if (iequals(mechanism, "LOGIN")) return SaslServer(Mechanism::login);

@@ -24,6 +24,9 @@ std::optional<Credentials> decode_plain(std::string_view b64);
 
 // The mechanisms offered, in the order they are advertised.
 inline constexpr std::string_view mechanisms[] = {"PLAIN", "LOGIN"};
+// Each mechanism after `prefix`, in order: " AUTH=" gives IMAP's " AUTH=PLAIN AUTH=LOGIN", " " EHLO's
+// and CAPA's " PLAIN LOGIN", "\r\n"-terminated lists with prefix "" and suffix "\r\n".
+std::string mechanism_list(std::string_view prefix, std::string_view suffix = "");
 
 // One exchange. Start it with the mechanism the client named, then feed it the client's lines until it
 // says done or fail:
@@ -51,7 +54,6 @@ class SaslServer {
   Step begin(const std::optional<std::string>& initial_response);
   Step next(std::string_view line);
 
-  Mechanism mechanism() const { return mechanism_; }
   std::string_view name() const { return mechanism_ == Mechanism::plain ? "PLAIN" : "LOGIN"; }
 
  private:

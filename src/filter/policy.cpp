@@ -6,13 +6,14 @@
 #include "base/strings.hpp"
 #include "mime/headers.hpp"
 #include "smtp/proto/codes.hpp"
+#include "smtp/proto/replies.hpp"
 
 namespace tern::filter {
 namespace code = smtp::code;
 
 net::awaitable<Verdict> SizeStage::mail(const Context& ctx) {
   if (ctx.mail && ctx.mail->size && *ctx.mail->size > ctx.config->limits.max_message_size)
-    co_return Verdict::refuse({code::exceeded_storage, "5.3.4", "Message size exceeds fixed maximum message size"},
+    co_return Verdict::refuse(smtp::replies::too_big,
                               fmt::format("SIZE={} above {}", *ctx.mail->size, ctx.config->limits.max_message_size));
   co_return Verdict::next();
 }
@@ -20,7 +21,7 @@ net::awaitable<Verdict> SizeStage::mail(const Context& ctx) {
 net::awaitable<Verdict> SenderStage::mail(const Context& ctx) {
   if (ctx.user.empty() || !ctx.mail) co_return Verdict::next();
   if (!ctx.mail->sender)
-    co_return Verdict::refuse({code::bad_mailbox_name, "5.7.1", "The null sender is not allowed for authenticated users"},
+    co_return Verdict::refuse(smtp::replies::null_sender_refused,
                               "null sender from an authenticated user");
   auto sender = store::normalize_address(ctx.mail->sender->str());
   std::string user(ctx.user);
@@ -42,7 +43,7 @@ net::awaitable<Verdict> SenderStage::mail(const Context& ctx) {
   Owned owned = *co_await net::offload(pool_, std::move(job));
   if (!owned.error.empty()) {
     log::error("smtp {}: the directory cannot be read: {}", ctx.session_id, owned.error);
-    co_return Verdict::refuse({code::local_error, "4.3.0", "Temporary lookup failure, try again later"},
+    co_return Verdict::refuse(smtp::replies::lookup_failed,
                               "directory unavailable");
   }
   if (owned.yes) co_return Verdict::next();
@@ -67,7 +68,7 @@ net::awaitable<Verdict> RelayStage::rcpt(const Context& ctx) {
 net::awaitable<Verdict> HopStage::data(const Context& ctx) {
   auto hops = mime::count_received(ctx.message);
   if (hops >= ctx.config->limits.max_received_headers)
-    co_return Verdict::refuse({code::transaction_failed, "5.4.6", "Too many hops (mail loop?)"},
+    co_return Verdict::refuse(smtp::replies::too_many_hops,
                               fmt::format("{} Received fields", hops));
   co_return Verdict::next();
 }

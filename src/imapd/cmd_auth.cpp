@@ -35,11 +35,7 @@ std::string Session::capabilities() const {
   bool plain_ok = stream_.is_tls() || cfg_.allow_plaintext;
   if (state_ == State::not_authenticated) {
     if (!stream_.is_tls() && svc_.tls && kind_ == ListenerKind::imap) caps += " STARTTLS";
-    if (plain_ok) {
-      for (auto m : auth::mechanisms) caps += fmt::format(" AUTH={}", m);
-    } else {
-      caps += " LOGINDISABLED";
-    }
+    caps += plain_ok ? auth::mechanism_list(" AUTH=") : " LOGINDISABLED";
     return caps;
   }
   caps += fmt::format(

@@ -48,15 +48,6 @@ constexpr std::uint64_t inline_max = 64 * 1024;
 // it is sent, so a chunk holds at most chunk_bytes / streamed_cost of them.
 constexpr std::uint64_t streamed_cost = chunk_bytes / 16;
 
-// `length` octets from `offset`; throws when the file ends sooner (changed since it was measured).
-std::string read_range(const store::MessageStream& f, std::uint64_t offset, std::uint64_t length) {
-  std::string out(length, '\0');
-  auto got = f.read_at(out.data(), length, offset);
-  if (got < 0) throw std::system_error(errno, std::generic_category(), "read of a message file");
-  if (static_cast<std::uint64_t>(got) != length) throw std::runtime_error("a message file shrank while being read");
-  return out;
-}
-
 // The message's header and the empty line after it (or the whole file when it has no body).
 std::string read_header(const store::MessageStream& f) {
   std::string out;
@@ -64,7 +55,7 @@ std::string read_header(const store::MessageStream& f) {
   constexpr std::size_t max_header = 8u << 20;
   for (std::uint64_t off = 0; off < f.size() && out.size() <= max_header; off += block) {
     auto scan_from = out.size() >= 3 ? out.size() - 3 : 0;
-    out += read_range(f, off, std::min<std::uint64_t>(block, f.size() - off));
+    out += f.read(off, std::min<std::uint64_t>(block, f.size() - off));
     if (auto end = out.find("\r\n\r\n", scan_from); end != std::string::npos) {
       out.resize(end + 4);
       break;
@@ -247,7 +238,7 @@ struct Content {
       return;
     }
     if (!open()) return;
-    raw = header ? read_header(*file) : read_range(*file, 0, file->size());
+    raw = header ? read_header(*file) : file->read(0, file->size());
     have_raw = !header;
     have_header = true;
   }
@@ -368,7 +359,7 @@ struct Job {
       return;
     }
     if (m.have_raw) append_literal(out, std::string_view(m.raw).substr(offset, length), false);
-    else if (m.open()) append_literal(out, read_range(*m.file, offset, length), false);
+    else if (m.open()) append_literal(out, m.file->read(offset, length), false);
   }
 
   // One response line being built: items separated by spaces.

@@ -237,13 +237,7 @@ std::optional<std::string> read_message(store::Mailstore& ms, const std::string&
     if (opened.error().kind == Error::Kind::not_found) return std::nullopt;
     throw std::runtime_error(opened.error().message);
   }
-  const auto& m = **opened;
-  std::string out(m.size(), '\0');
-  auto got = m.read_at(out.data(), out.size(), 0);
-  if (got < 0) throw std::system_error(errno, std::generic_category(), fmt::format("read of message {} in {}", uid, folder));
-  if (static_cast<std::uint64_t>(got) != out.size())
-    throw std::runtime_error(fmt::format("message {} in {}: read {} of {} octets", uid, folder, got, out.size()));
-  return out;
+  return (*opened)->read(0, (*opened)->size());
 }
 
 // Loads summaries (from the index, or computed from the file and cached) for the given UIDs; a

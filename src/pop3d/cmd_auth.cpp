@@ -37,9 +37,7 @@ net::awaitable<Session::SaslResponse> Session::read_sasl_response() {
 
 net::awaitable<void> Session::cmd_auth(const Command& cmd) {
   if (cmd.mechanism.empty()) {
-    std::string list;
-    for (auto m : auth::mechanisms) list += fmt::format("{}\r\n", m);
-    send(proto::ok("Mechanisms follow") + list + ".\r\n");
+    send(proto::ok("Mechanisms follow") + auth::mechanism_list("", "\r\n") + ".\r\n");
     co_return;
   }
   if (!login_allowed()) {

@@ -87,12 +87,13 @@ net::awaitable<void> Session::finish_message(std::string message, bool bare_line
     reply(replies::bare_line_end);
     co_return;
   }
+  std::string filter_headers;
   {
     auto ctx = filter_context();  // hop limit, ... (filter/policy)
     ctx.mail = &tx.mail;
     ctx.recipients = &tx.rcpts;
     ctx.message = message;
-    if (!co_await filter_allows(filter::Step::data, ctx)) co_return;
+    if (!co_await filter_allows(filter::Step::data, ctx, &filter_headers)) co_return;
   }
 
   spool::Envelope env;
@@ -131,7 +132,7 @@ net::awaitable<void> Session::finish_message(std::string message, bool bare_line
   }
   // The filters' fields (Authentication-Results, spam scores) go right below Tern's Received field,
   // as RFC 8601 5 asks of Authentication-Results.
-  received += filter_verdict_.headers;
+  received += filter_headers;
   std::string full;
   full.reserve(received.size() + missing.size() + message.size());
   full += received;

@@ -33,10 +33,7 @@ net::awaitable<void> Session::cmd_ehlo(const smtp::proto::Command& cmd, bool ext
   lines += fmt::format("\nSIZE {}", cfg_.limits.max_message_size);
   lines += "\n8BITMIME\nSMTPUTF8\nCHUNKING\nENHANCEDSTATUSCODES\nDSN";
   if (tls_offered()) lines += "\nSTARTTLS";
-  if (auth_offered()) {
-    lines += "\nAUTH";
-    for (auto m : auth::mechanisms) lines += fmt::format(" {}", m);
-  }
+  if (auth_offered()) lines += "\nAUTH" + auth::mechanism_list(" ");
   lines += "\nHELP";
   reply(code::ok, "", lines);
 }

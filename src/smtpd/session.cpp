@@ -94,9 +94,9 @@ filter::Context Session::filter_context() const {
   return ctx;
 }
 
-net::awaitable<bool> Session::filter_allows(filter::Step step, const filter::Context& ctx) {
-  filter_verdict_ = co_await svc_.pipeline->run(step, ctx);
-  const auto& v = filter_verdict_;
+net::awaitable<bool> Session::filter_allows(filter::Step step, const filter::Context& ctx, std::string* headers) {
+  filter::Verdict v = co_await svc_.pipeline->run(step, ctx);
+  if (headers) *headers = std::move(v.headers);
   if (!v.reasons.empty())
     log::info("smtp {}: filter at {}: {}", id_, filter::step_name(step), log_safe(fmt::format("{}", fmt::join(v.reasons, "; "))));
   if (!v.refused()) co_return true;

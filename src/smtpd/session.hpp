@@ -78,8 +78,8 @@ class Session {
   net::awaitable<void> cmd_auth(const std::string& arg);
   net::awaitable<void> cmd_mail(const std::string& arg);
   // Asks the filter pipeline at `step`; a refusal is replied (and logged with its reasons) and false
-  // returned. The verdict is kept in filter_verdict_ for its headers.
-  net::awaitable<bool> filter_allows(filter::Step step, const filter::Context& ctx);
+  // returned. `headers`, when given, receives the header fields the stages add.
+  net::awaitable<bool> filter_allows(filter::Step step, const filter::Context& ctx, std::string* headers = nullptr);
   filter::Context filter_context() const;
   net::awaitable<void> cmd_rcpt(const std::string& arg);
   net::awaitable<void> cmd_data();
@@ -106,7 +106,6 @@ class Session {
   std::string_view verb_;  // MAIL, RCPT, DATA or BDAT while one runs ("" otherwise)
   std::string arg_address_;  // the address of the MAIL or RCPT being answered
   std::optional<Transaction> tx_;
-  filter::Verdict filter_verdict_;  // the last step's
   mutable filter::Notes filter_notes_;  // what stages remember (filter::Notes)
   std::uint32_t errors_ = 0;
   bool quit_ = false;

@@ -40,4 +40,12 @@ ssize_t MessageStream::read_at(char* buf, std::uint64_t length, std::uint64_t of
   return static_cast<ssize_t>(got);
 }
 
+std::string MessageStream::read(std::uint64_t offset, std::uint64_t length) const {
+  std::string out(length, '\0');
+  auto got = read_at(out.data(), length, offset);
+  if (got < 0) throw std::system_error(errno, std::generic_category(), "read of a message");
+  if (static_cast<std::uint64_t>(got) != length) throw std::runtime_error("a message shrank while being read");
+  return out;
+}
+
 }  // namespace tern::store

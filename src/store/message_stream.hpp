@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <string>
 
 namespace tern::store {
 
@@ -23,6 +24,9 @@ class MessageStream {
   // Reads up to `length` octets at `offset` into `buf` (retrying after EINTR and short reads): the octets
   // read, short only at the end; -1 with errno set on an I/O error. Thread-safe.
   ssize_t read_at(char* buf, std::uint64_t length, std::uint64_t offset) const;
+  // Exactly `length` octets from `offset`: throws std::system_error on an I/O error, std::runtime_error
+  // when the message ends sooner (changed since it was measured).
+  std::string read(std::uint64_t offset, std::uint64_t length) const;
 
   // For the store: opens a message file; nullptr when it does not exist, throws std::system_error on any
   // other failure.
