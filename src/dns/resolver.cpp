@@ -117,7 +117,9 @@ struct State : std::enable_shared_from_this<State> {
   std::map<int, std::unique_ptr<Sock>> socks;
   std::uint64_t next_gen = 1;
   std::map<std::string, CacheEntry<MxAnswer>> mx_cache;
-  std::map<std::string, CacheEntry<AddressAnswer>> address_cache;
+  std::map<std::string, CacheEntry<AddressAnswer>> address_cache;  // "name", "4:name", "6:name"
+  std::map<std::string, CacheEntry<TxtAnswer>> txt_cache;
+  std::map<std::string, CacheEntry<NameAnswer>> ptr_cache;
   // New servers from a reload, not yet applied: c-ares (before 1.22) changes servers only while no
   // query is in flight, so they are applied before the next query that finds it so.
   std::string pending_servers;
@@ -126,6 +128,12 @@ struct State : std::enable_shared_from_this<State> {
   void start_wait(int fd, Sock& s, bool read);
   void update_timer();
   void apply_pending_servers();
+  void clear_caches() {
+    mx_cache.clear();
+    address_cache.clear();
+    txt_cache.clear();
+    ptr_cache.clear();
+  }
 };
 
 void State::apply_pending_servers() {
@@ -134,8 +142,7 @@ void State::apply_pending_servers() {
   if (rc == ARES_ENOTIMP) return;  // queries in flight: the next query tries again
   if (rc == ARES_SUCCESS) {
     log::info("dns: now asking {}", pending_servers);
-    mx_cache.clear();
-    address_cache.clear();
+    clear_caches();
   } else {
     log::error("dns: cannot use the servers {}: c-ares: {}; keeping the previous ones", pending_servers,
                ares_strerror(rc));
@@ -446,6 +453,92 @@ AddressAnswer interpret_addresses(const RawAnswer& aaaa, const RawAnswer& a, std
   return out;
 }
 
+// The status of a lookup that found nothing, for the answer types with the four plain outcomes (TXT,
+// PTR); `rc` is the parse result when the query itself succeeded. False when there is something to read.
+template <typename Answer>
+bool interpret_failure(const RawAnswer& raw, int rc, Answer& out, std::chrono::seconds& ttl) {
+  int status = raw.status == ARES_SUCCESS ? rc : raw.status;
+  ttl = negative_ttl;
+  if (status == ARES_SUCCESS) return false;
+  if (status == ARES_ENOTFOUND) {
+    out.status = Answer::nxdomain;
+    out.error = "no such domain (NXDOMAIN)";
+  } else if (status == ARES_ENODATA) {
+    out.status = Answer::no_records;
+  } else {
+    out.status = Answer::temp_failure;
+    out.error = raw.status == ARES_SUCCESS ? "malformed answer: " + status_text(status) : status_text(status);
+    ttl = std::chrono::seconds(0);
+  }
+  return true;
+}
+
+TxtAnswer interpret_txt(const RawAnswer& raw, std::chrono::seconds& ttl) {
+  TxtAnswer out;
+  ares_txt_ext* txt = nullptr;
+  int rc = raw.status == ARES_SUCCESS
+               ? ares_parse_txt_reply_ext(raw.message.data(), static_cast<int>(raw.message.size()), &txt)
+               : raw.status;
+  if (interpret_failure(raw, rc, out, ttl)) return out;
+  for (ares_txt_ext* t = txt; t; t = t->next) {
+    if (t->record_start || out.records.empty()) out.records.emplace_back();
+    out.records.back().append(reinterpret_cast<const char*>(t->txt), t->length);
+  }
+  ares_free_data(txt);
+  ttl = cap_ttl(min_answer_ttl(raw.message));
+  out.status = out.records.empty() ? TxtAnswer::no_records : TxtAnswer::ok;
+  if (out.records.empty()) ttl = negative_ttl;
+  return out;
+}
+
+NameAnswer interpret_ptr(const RawAnswer& raw, const asio::ip::address& address, std::chrono::seconds& ttl) {
+  NameAnswer out;
+  hostent* host = nullptr;
+  int rc = raw.status;
+  if (rc == ARES_SUCCESS) {
+    const int len = static_cast<int>(raw.message.size());
+    if (address.is_v4()) {
+      auto b = address.to_v4().to_bytes();
+      rc = ares_parse_ptr_reply(raw.message.data(), len, b.data(), int(b.size()), AF_INET, &host);
+    } else {
+      auto b = address.to_v6().to_bytes();
+      rc = ares_parse_ptr_reply(raw.message.data(), len, b.data(), int(b.size()), AF_INET6, &host);
+    }
+  }
+  if (interpret_failure(raw, rc, out, ttl)) return out;
+  if (host) {
+    if (host->h_name) out.names.push_back(normalize(host->h_name));
+    for (char** a = host->h_aliases; a && *a; ++a) {
+      std::string n = normalize(*a);
+      if (std::find(out.names.begin(), out.names.end(), n) == out.names.end()) out.names.push_back(std::move(n));
+    }
+    ares_free_hostent(host);
+  }
+  ttl = cap_ttl(min_answer_ttl(raw.message));
+  out.status = out.names.empty() ? NameAnswer::no_records : NameAnswer::ok;
+  if (out.names.empty()) ttl = negative_ttl;
+  return out;
+}
+
+// The name of the PTR record of `address`: "4.3.2.1.in-addr.arpa", or the nibbles under ip6.arpa.
+std::string reverse_name(const asio::ip::address& address) {
+  std::string out;
+  if (address.is_v4()) {
+    auto b = address.to_v4().to_bytes();
+    for (int i = 3; i >= 0; --i) out += std::to_string(b[i]) + ".";
+    return out + "in-addr.arpa";
+  }
+  static constexpr char hex[] = "0123456789abcdef";
+  auto b = address.to_v6().to_bytes();
+  for (int i = 15; i >= 0; --i) {
+    out += hex[b[i] & 0xf];
+    out += '.';
+    out += hex[b[i] >> 4];
+    out += '.';
+  }
+  return out + "ip6.arpa";
+}
+
 // The cached answer for `name`, or (without a channel) the failure to report; nullopt: ask.
 template <typename Answer>
 std::optional<Answer> cached(State& st, std::map<std::string, CacheEntry<Answer>>& cache, const std::string& name) {
@@ -614,8 +707,71 @@ Status Resolver::set_servers(const std::vector<config::Endpoint>& servers) {
 void Resolver::flush() {
   State& st = *impl_->state;
   std::lock_guard lock(st.mu);
-  st.mx_cache.clear();
-  st.address_cache.clear();
+  st.clear_caches();
+}
+
+boost::asio::awaitable<AddressAnswer> Resolver::addresses(std::string host, Family family) {
+  if (family == Family::any) co_return co_await addresses(std::move(host));
+  std::string name = normalize(host);
+  std::shared_ptr<State> st = impl_->state;
+  if (name.empty()) {
+    AddressAnswer bad;
+    bad.status = AddressAnswer::nxdomain;
+    bad.error = "empty host name";
+    co_return bad;
+  }
+  std::string key = (family == Family::v4 ? "4:" : "6:") + name;
+  if (auto hit = cached(*st, st->address_cache, key)) co_return *hit;
+  Request* req = new Request{st, name, {family == Family::v4 ? ns_t_a : ns_t_aaaa}};
+  std::vector<RawAnswer> raw = co_await async_lookup(req);
+  std::chrono::seconds ttl{0};
+  RawAnswer none;  // the family not asked: no records
+  AddressAnswer out;
+  if (raw.size() == 1)
+    out = family == Family::v4 ? interpret_addresses(none, raw[0], ttl) : interpret_addresses(raw[0], none, ttl);
+  if (ttl.count() > 0) {
+    std::lock_guard lock(st->mu);
+    st->address_cache[key] = {Clock::now() + ttl, out};
+  }
+  co_return out;
+}
+
+boost::asio::awaitable<TxtAnswer> Resolver::txt(std::string name_in) {
+  std::string name = normalize(name_in);
+  std::shared_ptr<State> st = impl_->state;
+  if (name.empty()) {
+    TxtAnswer bad;
+    bad.status = TxtAnswer::nxdomain;
+    bad.error = "empty domain";
+    co_return bad;
+  }
+  if (auto hit = cached(*st, st->txt_cache, name)) co_return *hit;
+  Request* req = new Request{st, name, {ns_t_txt}};
+  std::vector<RawAnswer> raw = co_await async_lookup(req);
+  std::chrono::seconds ttl{0};
+  TxtAnswer out = raw.size() == 1 ? interpret_txt(raw[0], ttl) : TxtAnswer{};
+  if (ttl.count() > 0) {
+    std::lock_guard lock(st->mu);
+    st->txt_cache[name] = {Clock::now() + ttl, out};
+  }
+  co_return out;
+}
+
+boost::asio::awaitable<NameAnswer> Resolver::ptr(boost::asio::ip::address address) {
+  if (address.is_v6() && address.to_v6().is_v4_mapped())
+    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  std::string name = reverse_name(address);
+  std::shared_ptr<State> st = impl_->state;
+  if (auto hit = cached(*st, st->ptr_cache, name)) co_return *hit;
+  Request* req = new Request{st, name, {ns_t_ptr}};
+  std::vector<RawAnswer> raw = co_await async_lookup(req);
+  std::chrono::seconds ttl{0};
+  NameAnswer out = raw.size() == 1 ? interpret_ptr(raw[0], address, ttl) : NameAnswer{};
+  if (ttl.count() > 0) {
+    std::lock_guard lock(st->mu);
+    st->ptr_cache[name] = {Clock::now() + ttl, out};
+  }
+  co_return out;
 }
 
 }  // namespace tern::dns

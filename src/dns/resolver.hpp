@@ -1,5 +1,6 @@
-// dns: an asynchronous DNS resolver (c-ares) for the outbox: MX and address records, from the servers
-// of [dns] servers (tests point them at a dnsmasq on loopback) or the system's resolv.conf.
+// dns: an asynchronous DNS resolver (c-ares): MX and address records for the outbox, TXT and PTR
+// records for mail authentication (SPF, DKIM keys, DMARC), from the servers of [dns] servers (tests
+// point them at a dnsmasq on loopback) or the system's resolv.conf.
 //
 // Error contract: no exceptions for DNS outcomes; each answer carries a Status that tells the spool
 // whether to fail at once (nxdomain, null MX) or retry later (temp_failure). Answers are cached for
@@ -37,6 +38,23 @@ struct AddressAnswer {
   std::string error;
 };
 
+// TXT records (SPF, DKIM keys, DMARC policies): each record's character-strings joined, as RFC 7208
+// 3.3 and RFC 6376 3.6.2.2 read them.
+struct TxtAnswer {
+  enum Status { ok, no_records, nxdomain, temp_failure } status = temp_failure;
+  std::vector<std::string> records;
+  std::string error;
+};
+
+// Names of a PTR lookup (reverse DNS), lower-case, without the trailing dot.
+struct NameAnswer {
+  enum Status { ok, no_records, nxdomain, temp_failure } status = temp_failure;
+  std::vector<std::string> names;
+  std::string error;
+};
+
+enum class Family { any, v4, v6 };
+
 class Resolver {
  public:
   // servers empty: the system resolver configuration (/etc/resolv.conf).
@@ -47,6 +65,10 @@ class Resolver {
 
   boost::asio::awaitable<MxAnswer> mx(std::string domain);
   boost::asio::awaitable<AddressAnswer> addresses(std::string host);
+  // Only A (v4) or only AAAA (v6) records, as SPF's "a", "mx" and "exists" ask.
+  boost::asio::awaitable<AddressAnswer> addresses(std::string host, Family family);
+  boost::asio::awaitable<TxtAnswer> txt(std::string name);
+  boost::asio::awaitable<NameAnswer> ptr(boost::asio::ip::address address);
   void flush();
   // [dns] servers changed (a reload): new lookups ask `servers` (as soon as no query is in flight) and
   // the cache is forgotten. An error says why the running servers stay.

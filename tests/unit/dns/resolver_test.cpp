@@ -130,6 +130,9 @@ std::vector<std::string> standard_records() {
       "--mx-host=equal.test,last.equal.test,50",
       "--mx-host=null.test,.,0",
       "--host-record=plain.test,127.0.0.9",
+      "--txt-record=txt.test,v=spf1 ip4:127.0.0.0/8 ,-all",
+      "--txt-record=txt.test,second record",
+      "--ptr-record=7.0.0.127.in-addr.arpa,named.test",
   };
 }
 
@@ -158,11 +161,20 @@ std::vector<std::string> strs(const AddressAnswer& a) {
   return out;
 }
 
+asio::awaitable<AddressAnswer> family_job(Resolver* r, std::string name, Family f) {
+  co_return co_await r->addresses(std::move(name), f);
+}
+asio::awaitable<TxtAnswer> txt_job(Resolver* r, std::string name) { co_return co_await r->txt(std::move(name)); }
+asio::awaitable<NameAnswer> ptr_job(Resolver* r, asio::ip::address a) { co_return co_await r->ptr(a); }
+
 class ResolverTest : public ::testing::Test {
  protected:
   ResolverTest() : dns_(free_port(), standard_records()), resolver_(io_.get_executor(), {{"127.0.0.1", dns_.port()}}) {}
   MxAnswer mx(std::string name) { return run(io_, mx_job(&resolver_, std::move(name))); }
   AddressAnswer addresses(std::string name) { return run(io_, addr_job(&resolver_, std::move(name))); }
+  AddressAnswer addresses(std::string name, Family f) { return run(io_, family_job(&resolver_, std::move(name), f)); }
+  TxtAnswer txt(std::string name) { return run(io_, txt_job(&resolver_, std::move(name))); }
+  NameAnswer ptr(std::string address) { return run(io_, ptr_job(&resolver_, asio::ip::make_address(address))); }
 
   asio::io_context io_;
   Dnsmasq dns_;
@@ -224,6 +236,41 @@ TEST_F(ResolverTest, AddressesAaaaFirstThenA) {
   EXPECT_EQ(strs(b), (std::vector<std::string>{"::2"}));
   auto c = addresses("a.test");  // MX only, no address records
   EXPECT_EQ(c.status, AddressAnswer::no_records) << c.error;
+}
+
+TEST_F(ResolverTest, OneFamilyOnly) {
+  auto v4 = addresses("mx2.a.test", Family::v4);
+  ASSERT_EQ(v4.status, AddressAnswer::ok) << v4.error;
+  EXPECT_EQ(strs(v4), (std::vector<std::string>{"127.0.0.3"}));
+  auto v6 = addresses("mx2.a.test", Family::v6);
+  ASSERT_EQ(v6.status, AddressAnswer::ok) << v6.error;
+  EXPECT_EQ(strs(v6), (std::vector<std::string>{"::1"}));
+  EXPECT_EQ(addresses("v6only.test", Family::v4).status, AddressAnswer::no_records);
+  EXPECT_EQ(addresses("nowhere.test", Family::v4).status, AddressAnswer::nxdomain);
+  // The per-family cache entries do not stand in for the whole answer.
+  EXPECT_EQ(strs(addresses("mx2.a.test")), (std::vector<std::string>{"::1", "127.0.0.3"}));
+}
+
+TEST_F(ResolverTest, TxtRecordsJoinTheirStrings) {
+  auto a = txt("TXT.test.");
+  ASSERT_EQ(a.status, TxtAnswer::ok) << a.error;
+  std::vector<std::string> records = a.records;
+  std::sort(records.begin(), records.end());
+  EXPECT_EQ(records, (std::vector<std::string>{"second record", "v=spf1 ip4:127.0.0.0/8 -all"}));
+  EXPECT_EQ(txt("plain.test").status, TxtAnswer::no_records);
+  EXPECT_EQ(txt("nowhere.test").status, TxtAnswer::nxdomain);
+}
+
+TEST_F(ResolverTest, ReverseLookup) {
+  auto a = ptr("127.0.0.7");
+  ASSERT_EQ(a.status, NameAnswer::ok) << a.error;
+  EXPECT_EQ(a.names, (std::vector<std::string>{"named.test"}));
+  auto b = ptr("127.0.0.9");  // from plain.test's host-record
+  ASSERT_EQ(b.status, NameAnswer::ok) << b.error;
+  EXPECT_EQ(b.names, (std::vector<std::string>{"plain.test"}));
+  auto c = ptr("::ffff:127.0.0.9");  // a v4-mapped address is asked as IPv4
+  EXPECT_EQ(c.names, b.names);
+  EXPECT_NE(ptr("127.0.0.200").status, NameAnswer::ok);
 }
 
 TEST_F(ResolverTest, IpLiteralsNeedNoQuery) {
