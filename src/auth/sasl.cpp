@@ -1,40 +1,10 @@
 #include "auth/sasl.hpp"
 
-#include <openssl/evp.h>
-
 #include <cctype>
 
 #include "base/strings.hpp"
 
 namespace tern::auth {
-
-std::string base64_encode(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-std::optional<std::string> base64_decode(std::string_view in) {
-  if (in.size() % 4 != 0) return std::nullopt;
-  for (char c : in)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=')) return std::nullopt;
-  // RFC 4648 4: '=' pads only the last group, once or twice ("Zg==", "Zm8="); never "Z===" or "Zg==Zg==".
-  if (auto pad = in.find('='); pad != std::string_view::npos &&
-                               (in.size() - pad > 2 || in.find_first_not_of('=', pad) != std::string_view::npos))
-    return std::nullopt;
-  std::string out(in.size() / 4 * 3 + 1, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  if (n < 0) return std::nullopt;
-  std::size_t len = static_cast<std::size_t>(n);
-  // EVP_DecodeBlock counts padding as zero bytes; remove them.
-  if (!in.empty() && in.back() == '=') --len;
-  if (in.size() >= 2 && in[in.size() - 2] == '=') --len;
-  out.resize(len);
-  return out;
-}
 
 std::optional<Credentials> decode_plain(std::string_view b64) {
   auto raw = base64_decode(b64);

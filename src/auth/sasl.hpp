@@ -8,10 +8,9 @@
 #include <string>
 #include <string_view>
 
-namespace tern::auth {
+#include "base/codec.hpp"
 
-std::string base64_encode(std::string_view in);
-std::optional<std::string> base64_decode(std::string_view in);
+namespace tern::auth {
 
 struct Credentials {
   std::string authzid;

@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "base/codec.hpp"
 #include "base/log.hpp"
 #include "smtp/client/session.hpp"
 

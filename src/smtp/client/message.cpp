@@ -1,6 +1,5 @@
 // smtp/client/message.cpp: the message as it goes on the wire: dot-stuffing (RFC 5321 4.5.2) and,
 // for a server without 8BITMIME, a quoted-printable downgrade (RFC 6152 3, RFC 2045 6.7).
-#include <openssl/evp.h>
 
 #include "base/strings.hpp"
 #include "smtp/client/protocol.hpp"
@@ -166,14 +165,6 @@ std::optional<std::string> downgrade_8bit(std::string_view message, std::string&
   if (!mime_version) out += "MIME-Version: 1.0\r\n";
   out += "Content-Transfer-Encoding: quoted-printable\r\n\r\n";
   out += quoted_printable_encode(body);
-  return out;
-}
-
-std::string base64_encode(std::string_view s) {
-  std::string out(4 * ((s.size() + 2) / 3), '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(s.data()),
-                          static_cast<int>(s.size()));
-  out.resize(static_cast<std::size_t>(n));
   return out;
 }
 

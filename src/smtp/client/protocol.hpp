@@ -86,7 +86,5 @@ std::string quoted_printable_encode(std::string_view body);
 // with 554 5.6.3). Note: this breaks DKIM signatures over the body, as any downgrade does.
 std::optional<std::string> downgrade_8bit(std::string_view message, std::string& why);
 
-// RFC 4648 base64, for AUTH.
-std::string base64_encode(std::string_view s);
 
 }  // namespace tern::smtp::client

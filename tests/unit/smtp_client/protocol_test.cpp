@@ -309,13 +309,5 @@ TEST(Downgrade, RefusesWhatItCannotConvert) {
   EXPECT_FALSE(downgrade_8bit("Content-Transfer-Encoding: base64\r\n\r\n\xE9\r\n", why));
 }
 
-TEST(Base64, Encode) {
-  EXPECT_EQ(base64_encode(""), "");
-  EXPECT_EQ(base64_encode("f"), "Zg==");
-  EXPECT_EQ(base64_encode("fo"), "Zm8=");
-  EXPECT_EQ(base64_encode("foo"), "Zm9v");
-  EXPECT_EQ(base64_encode(std::string("\0u\0p", 4)), "AHUAcA==");
-}
-
 }  // namespace
 }  // namespace tern::smtp::client
