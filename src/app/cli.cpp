@@ -21,6 +21,7 @@
 #include "auth/password.hpp"
 #include "base/log.hpp"
 #include "config/config.hpp"
+#include "mailauth/keys.hpp"
 #include "spool/admin.hpp"
 #include "spool/spool.hpp"
 #include "store/directory.hpp"
@@ -397,6 +398,113 @@ int admin_request(const Options& o, const std::string& line) {
   return 0;
 }
 
+
+// --- DKIM keys and the records to publish -------------------------------------------------------
+
+// A TXT record in zone-file form, the text cut into character-strings of at most 255 octets.
+std::string zone_txt(const std::string& name, const std::string& text) {
+  std::string out = name + ". 3600 IN TXT";
+  for (std::size_t i = 0; i < text.size(); i += 255) out += " \"" + text.substr(i, 255) + "\"";
+  return out;
+}
+
+std::string dkim_record_line(const mailauth::DkimKeyInfo& k) {
+  return zone_txt(k.selector + "._domainkey." + k.domain, k.public_record);
+}
+
+json::object dkim_json(const mailauth::DkimKeyInfo& k) {
+  json::object obj{{"domain", k.domain},
+                   {"selector", k.selector},
+                   {"algorithm", std::string(mailauth::dkim::algorithm_name(k.algorithm))},
+                   {"bits", k.bits},
+                   {"created", k.created},
+                   {"signing", k.signing()},
+                   {"record", k.public_record}};
+  if (k.retired) obj["retired"] = *k.retired;
+  return obj;
+}
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+int dkim_made(const Options& o, const Result<std::vector<mailauth::DkimKeyInfo>>& made, const std::string& verb) {
+  if (!made) return fail(made.error().message);
+  if (o.json) {
+    json::array a;
+    for (const auto& k : *made) a.push_back(dkim_json(k));
+    std::cout << json::serialize(a) << "\n";
+    return 0;
+  }
+  std::cout << verb << " " << made->size() << " key(s) for " << made->front().domain
+            << "; publish these records (tern domain dns " << made->front().domain << " prints them all):\n";
+  for (const auto& k : *made) std::cout << dkim_record_line(k) << "\n";
+  return 0;
+}
+
+int dkim_list(const Options& o) {
+  auto cfg = config::load(o.config);
+  if (!cfg) return fail(cfg.error().message);
+  mailauth::DkimKeys keys(cfg->data_dir / "dkim");
+  auto list = keys.list(o.name);
+  if (!list) return fail(list.error().message);
+  if (o.json) {
+    json::array a;
+    for (const auto& k : *list) a.push_back(dkim_json(k));
+    std::cout << json::serialize(a) << "\n";
+    return 0;
+  }
+  auto now = unix_now();
+  for (const auto& k : *list) {
+    std::string state = k.signing() ? "signing"
+                        : k.published(now)
+                            ? "retired, publish until " + format_time(*k.retired + mailauth::publish_retired.count())
+                            : "retired, may be removed from DNS";
+    std::cout << fmt::format("{}  {:<12} {:<15} {:>4} bits  created {}  {}\n", k.domain, k.selector,
+                             mailauth::dkim::algorithm_name(k.algorithm), k.bits, format_time(k.created), state);
+  }
+  if (list->empty()) std::cout << "no DKIM keys" << (o.name.empty() ? "" : " for " + o.name) << "\n";
+  return 0;
+}
+
+// Every record a domain publishes, in zone-file form: MX, SPF, DKIM (each published key), DMARC, and the
+// client configuration SRV records (RFC 6186, RFC 8314 for the implicit-TLS ones).
+int domain_dns(const Options& o) {
+  auto c = open_context(o);
+  if (!c) return 1;
+  auto domain = mailauth::key_domain(o.name);
+  if (!domain) return fail("'" + o.name + "' is not a domain name");
+  auto domains = c->dir->domains();
+  if (std::find(domains.begin(), domains.end(), *domain) == domains.end())
+    return fail(*domain + " is not a local domain (tern domain add " + *domain + ")");
+  const std::string& host = c->cfg.hostname;
+  std::vector<std::string> lines;
+  lines.push_back(*domain + ". 3600 IN MX 10 " + host + ".");
+  lines.push_back(zone_txt(*domain, "v=spf1 mx -all"));
+  mailauth::DkimKeys keys(c->cfg.data_dir / "dkim");
+  auto list = keys.list(*domain);
+  if (!list) return fail(list.error().message);
+  auto now = unix_now();
+  for (const auto& k : *list)
+    if (k.published(now)) lines.push_back(dkim_record_line(k));
+  lines.push_back(zone_txt("_dmarc." + *domain, "v=DMARC1; p=reject; rua=mailto:postmaster@" + *domain));
+  lines.push_back("_submissions._tcp." + *domain + ". 3600 IN SRV 0 1 465 " + host + ".");
+  lines.push_back("_submission._tcp." + *domain + ". 3600 IN SRV 0 1 587 " + host + ".");
+  lines.push_back("_imaps._tcp." + *domain + ". 3600 IN SRV 0 1 993 " + host + ".");
+  lines.push_back("_imap._tcp." + *domain + ". 3600 IN SRV 0 1 143 " + host + ".");
+  lines.push_back("_pop3s._tcp." + *domain + ". 3600 IN SRV 0 1 995 " + host + ".");
+  if (o.json) {
+    json::array a;
+    for (auto& l : lines) a.push_back(json::string(l));
+    std::cout << json::serialize(a) << "\n";
+    return 0;
+  }
+  if (list->empty())
+    std::cout << "; no DKIM keys yet: tern dkim generate " << *domain << "\n";
+  for (const auto& l : lines) std::cout << l << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -443,6 +551,31 @@ int run_cli(int argc, char** argv) {
     print_list(c->dir->domains(), o.json);
     return 0;
   });
+
+  auto* dns = global(domain->add_subcommand("dns", "print the DNS records to publish for a local domain (MX, SPF, DKIM, DMARC, SRV)"));
+  dns->add_option("NAME", o.name)->required();
+  on(dns, [&] { return domain_dns(o); });
+
+  auto* dkim = app.add_subcommand("dkim", "DKIM signing keys (data_dir/dkim)")->require_subcommand(1);
+  auto* dg = global(dkim->add_subcommand("generate", "make a domain's Ed25519 and RSA-2048 keys; prints the records to publish"));
+  dg->add_option("DOMAIN", o.name)->required();
+  on(dg, [&] {
+    auto cfg = config::load(o.config);
+    if (!cfg) return fail(cfg.error().message);
+    mailauth::DkimKeys keys(cfg->data_dir / "dkim");
+    return dkim_made(o, keys.generate(o.name), "generated");
+  });
+  auto* dr = global(dkim->add_subcommand("rotate", "make new keys that sign from now on; the old ones are published 7 more days"));
+  dr->add_option("DOMAIN", o.name)->required();
+  on(dr, [&] {
+    auto cfg = config::load(o.config);
+    if (!cfg) return fail(cfg.error().message);
+    mailauth::DkimKeys keys(cfg->data_dir / "dkim");
+    return dkim_made(o, keys.rotate(o.name), "made");
+  });
+  auto* dl = global(dkim->add_subcommand("list", "list DKIM keys, signing and retired"));
+  dl->add_option("DOMAIN", o.name);
+  on(dl, [&] { return dkim_list(o); });
 
   auto* user = app.add_subcommand("user", "users (mailboxes that can log in)")->require_subcommand(1);
   auto* ua = global(user->add_subcommand("add", "add a user; the password is asked twice on a terminal, else one line on stdin"));

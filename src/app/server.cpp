@@ -106,7 +106,6 @@ class Server {
     }
     directory_ = std::move(*dir);
     authenticator_ = std::make_unique<auth::Authenticator>(*directory_, pool_);
-    pipeline_ = filter::default_pipeline(*directory_, pool_);
     mailstore_ = std::make_unique<store::Mailstore>(cfg.data_dir / "mail" / "boxes", true);
     // IMAP's ENVELOPE, BODYSTRUCTURE and sort keys, computed once at delivery and cached in the index.
     mailstore_->set_summarizer([](std::string_view raw) { return imap::message::summarize(raw).encode(); });
@@ -126,6 +125,8 @@ class Server {
 
     // One resolver for the process: the outbox, and the SMTP filters (SPF, DKIM, DNS lists) later.
     resolver_ = std::make_unique<dns::Resolver>(io_.get_executor(), cfg.dns_servers);
+    pipeline_ = filter::default_pipeline(*directory_, pool_, resolver_.get());
+    dkim_keys_ = std::make_unique<mailauth::DkimKeys>(cfg.data_dir / "dkim");
     spool_ = std::make_unique<spool::Spool>(spool::Paths(cfg.data_dir), cfg_, *directory_, *mailstore_, pool_, io_);
 
     if (auto s = open_listeners(); !s) {
@@ -286,6 +287,7 @@ class Server {
     svc.spool = spool_.get();
     svc.pipeline = pipeline_.get();
     svc.resolver = resolver_.get();
+    svc.dkim = dkim_keys_.get();
     return svc;
   }
 
@@ -446,6 +448,7 @@ class Server {
   asio::io_context io_;
   asio::signal_set signals_;
   std::unique_ptr<dns::Resolver> resolver_;  // outlives the spool
+  std::unique_ptr<mailauth::DkimKeys> dkim_keys_;  // data_dir/dkim, read by the SMTP sessions
   std::unique_ptr<spool::Spool> spool_;
   std::shared_ptr<net::ssl::context> tls_;
   std::vector<Service> services_;

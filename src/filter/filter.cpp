@@ -39,6 +39,7 @@ net::awaitable<Verdict> Pipeline::run(Step step, const Context& ctx) const {
       case Step::data: v = co_await stage->data(ctx); break;
     }
     out.headers += v.headers;
+    out.drop.insert(out.drop.end(), v.drop.begin(), v.drop.end());
     for (auto& r : v.reasons) out.reasons.push_back(std::string(stage->name()) + ": " + r);
     if (v.refused() || v.action == Verdict::Action::accept) {
       out.action = v.action;

@@ -66,6 +66,9 @@ struct Verdict {
   Action action = Action::next;
   std::optional<smtp::proto::Reply> reply;  // tempfail, reject
   std::string headers;                      // header fields to add, each ending in CRLF
+  // End of data: header fields of ctx.message to remove, as (offset, length) (a forged
+  // Authentication-Results claiming our authserv-id).
+  std::vector<std::pair<std::size_t, std::size_t>> drop;
   std::vector<std::string> reasons;         // for the log: "stage: why"
 
   static Verdict next() { return {}; }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "base/log.hpp"
+#include "filter/authentication.hpp"
 #include "base/strings.hpp"
 #include "mime/headers.hpp"
 #include "smtp/proto/codes.hpp"
@@ -73,12 +74,14 @@ net::awaitable<Verdict> HopStage::data(const Context& ctx) {
   co_return Verdict::next();
 }
 
-std::unique_ptr<Pipeline> default_pipeline(store::Directory& directory, boost::asio::thread_pool& pool) {
+std::unique_ptr<Pipeline> default_pipeline(store::Directory& directory, boost::asio::thread_pool& pool,
+                                           dns::Resolver* resolver) {
   auto p = std::make_unique<Pipeline>();
   p->add(std::make_unique<SizeStage>());
   p->add(std::make_unique<SenderStage>(directory, pool));
   p->add(std::make_unique<RelayStage>());
   p->add(std::make_unique<HopStage>());
+  if (resolver) p->add(std::make_unique<AuthenticationStage>(*resolver, pool));
   return p;
 }
 

@@ -5,11 +5,14 @@
 //              user, never with the null sender (Postfix's reject_sender_login_mismatch)
 //   relay      RCPT: an unauthenticated session may only send to local recipients (never an open relay)
 //   hops       end of data: too many Received fields is a mail loop (RFC 5321 6.3)
+//   auth       end of data: DKIM (and next SPF, DMARC, ARC), one Authentication-Results field
+//              (filter/authentication); only with a resolver
 #pragma once
 #include <memory>
 
 #include <boost/asio/thread_pool.hpp>
 
+#include "dns/resolver.hpp"
 #include "filter/filter.hpp"
 #include "store/directory.hpp"
 
@@ -45,6 +48,7 @@ class HopStage : public Stage {
 };
 
 // The stages above, in order.
-std::unique_ptr<Pipeline> default_pipeline(store::Directory& directory, boost::asio::thread_pool& pool);
+std::unique_ptr<Pipeline> default_pipeline(store::Directory& directory, boost::asio::thread_pool& pool,
+                                           dns::Resolver* resolver);
 
 }  // namespace tern::filter

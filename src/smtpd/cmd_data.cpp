@@ -1,12 +1,15 @@
 // DATA (RFC 5321 4.1.1.4):  "DATA" CRLF, then the message ending with CRLF "." CRLF
 // BDAT (RFC 3030):          "BDAT" SP chunk-size [SP "LAST"] CRLF, then chunk-size octets
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <utility>
 
 #include <fmt/format.h>
 
 #include "base/log.hpp"
 #include "base/strings.hpp"
+#include "mime/address.hpp"
 #include "mime/headers.hpp"
 #include "smtpd/replies.hpp"
 #include "smtpd/session.hpp"
@@ -87,14 +90,17 @@ net::awaitable<void> Session::finish_message(std::string message, bool bare_line
     reply(replies::bare_line_end);
     co_return;
   }
-  std::string filter_headers;
+  filter::Verdict verdict;
   {
-    auto ctx = filter_context();  // hop limit, ... (filter/policy)
+    auto ctx = filter_context();  // hop limit, authentication, ... (filter/policy)
     ctx.mail = &tx.mail;
     ctx.recipients = &tx.rcpts;
     ctx.message = message;
-    if (!co_await filter_allows(filter::Step::data, ctx, &filter_headers)) co_return;
+    if (!co_await filter_allows(filter::Step::data, ctx, &verdict)) co_return;
   }
+  // Fields the filters replace (a forged Authentication-Results), from the last one up.
+  std::sort(verdict.drop.rbegin(), verdict.drop.rend());
+  for (const auto& [offset, length] : verdict.drop) message.erase(offset, length);
 
   spool::Envelope env;
   env.from = tx.mail.sender ? tx.mail.sender->str() : "";
@@ -130,22 +136,20 @@ net::awaitable<void> Session::finish_message(std::string message, bool bare_line
     if (mime::first_value(fields, "Message-ID").empty())
       missing += fmt::format("Message-ID: <{}@{}>\r\n", queue_id, cfg_.hostname);
   }
-  // The filters' fields (Authentication-Results, spam scores) go right below Tern's Received field,
-  // as RFC 8601 5 asks of Authentication-Results.
-  received += filter_headers;
-  std::string full;
-  full.reserve(received.size() + missing.size() + message.size());
-  full += received;
-  if (missing.empty()) {
-    full += message;
-  } else {
+  if (!missing.empty()) {
     auto end = message.starts_with("\r\n") ? 0 : message.find("\r\n\r\n");  // no header at all: first
     auto at = end == std::string::npos ? message.size() : end == 0 && message.starts_with("\r\n") ? 0 : end + 2;
     if (end == std::string::npos && !message.empty() && !message.ends_with("\r\n")) missing = "\r\n" + missing;
-    full.append(message, 0, at);
-    full += missing;
-    full.append(message, at);
+    message.insert(at, missing);
   }
+  // The filters' fields (Authentication-Results, spam scores) go right below Tern's Received field,
+  // as RFC 8601 5 asks of Authentication-Results; the signatures of what the user sends below them.
+  received += verdict.headers;
+  if (!user_.empty()) received += co_await dkim_sign(message);
+  std::string full;
+  full.reserve(received.size() + message.size());
+  full += received;
+  full += message;
   message.clear();
   message.shrink_to_fit();
 
@@ -163,6 +167,30 @@ net::awaitable<void> Session::finish_message(std::string message, bool bare_line
   log::info("smtp {}: queued {} from <{}> for {} recipient(s)", id_, *result, tx.mail.sender ? tx.mail.sender->str() : "",
             tx.rcpts.size());
   reply(code::ok, "2.0.0", fmt::format("Ok: queued as {}", *result));
+}
+
+net::awaitable<std::string> Session::dkim_sign(const std::string& message) {
+  if (!svc_.dkim) co_return std::string();
+  // The domain of the From field (DMARC aligns with it), or a parent domain of it that has keys.
+  auto fields = mime::parse_header(message);
+  auto from = mime::parse_addresses(mime::first_value(fields, "From"));
+  std::string domain = from.size() == 1 ? to_lower(from.front().host) : std::string();
+  std::shared_ptr<const mailauth::SigningSet> keys;
+  while (!domain.empty() && !keys) {
+    keys = svc_.dkim->signing(domain);
+    auto dot = domain.find('.');
+    domain = keys || dot == std::string::npos ? std::string() : domain.substr(dot + 1);
+    if (domain.find('.') == std::string::npos) domain.clear();  // never a top-level domain
+  }
+  if (!keys) co_return std::string();
+  const std::string* m = &message;
+  auto job = [m, keys] {
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return mailauth::dkim::sign(*m, keys->signers(), now);
+  };
+  std::string fields_out = *co_await net::offload(*svc_.pool, std::move(job));
+  log::info("smtp {}: signed for {} with {} key(s)", id_, keys->domain, keys->keys.size());
+  co_return fields_out;
 }
 
 }  // namespace tern::smtpd

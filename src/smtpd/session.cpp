@@ -94,14 +94,14 @@ filter::Context Session::filter_context() const {
   return ctx;
 }
 
-net::awaitable<bool> Session::filter_allows(filter::Step step, const filter::Context& ctx, std::string* headers) {
+net::awaitable<bool> Session::filter_allows(filter::Step step, const filter::Context& ctx, filter::Verdict* verdict) {
   filter::Verdict v = co_await svc_.pipeline->run(step, ctx);
-  if (headers) *headers = std::move(v.headers);
   if (!v.reasons.empty())
     log::info("smtp {}: filter at {}: {}", id_, filter::step_name(step), log_safe(fmt::format("{}", fmt::join(v.reasons, "; "))));
-  if (!v.refused()) co_return true;
-  reply(*v.reply);
-  co_return false;
+  bool allowed = !v.refused();
+  if (!allowed) reply(*v.reply);
+  if (verdict) *verdict = std::move(v);
+  co_return allowed;
 }
 
 net::awaitable<void> Session::flush() {

@@ -23,6 +23,7 @@
 #include "auth/authenticator.hpp"
 #include "dns/resolver.hpp"
 #include "filter/filter.hpp"
+#include "mailauth/keys.hpp"
 #include "config/config.hpp"
 #include "net/net.hpp"
 #include "route/router.hpp"
@@ -44,6 +45,7 @@ struct Services {
   auth::Authenticator* authenticator = nullptr;  // logins, shared with IMAP and POP3
   const filter::Pipeline* pipeline = nullptr;     // policy at each step (filter/)
   dns::Resolver* resolver = nullptr;              // the application's, for stages and checks that need DNS
+  mailauth::DkimKeys* dkim = nullptr;             // signing keys per domain (mailauth/keys)
 };
 
 net::awaitable<void> run_session(std::unique_ptr<net::Stream> stream, ListenerKind kind, Services services, std::string session_id);
@@ -79,7 +81,9 @@ class Session {
   net::awaitable<void> cmd_mail(const std::string& arg);
   // Asks the filter pipeline at `step`; a refusal is replied (and logged with its reasons) and false
   // returned. `headers`, when given, receives the header fields the stages add.
-  net::awaitable<bool> filter_allows(filter::Step step, const filter::Context& ctx, std::string* headers = nullptr);
+  net::awaitable<bool> filter_allows(filter::Step step, const filter::Context& ctx, filter::Verdict* verdict = nullptr);
+  // DKIM-Signature fields for a message an authenticated user sends, when its From domain has keys.
+  net::awaitable<std::string> dkim_sign(const std::string& message);
   filter::Context filter_context() const;
   net::awaitable<void> cmd_rcpt(const std::string& arg);
   net::awaitable<void> cmd_data();

@@ -51,8 +51,8 @@ void ensure_dir(const std::filesystem::path& dir) {
 }
 
 void write_file_synced(const std::filesystem::path& tmp, const std::filesystem::path& final,
-                       std::string_view data) {
-  Fd f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640)};
+                       std::string_view data, unsigned mode) {
+  Fd f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode))};
   if (f.fd < 0) fail("create", tmp);
   try {
     write_all(f.fd, data, tmp);

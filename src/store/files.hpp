@@ -16,9 +16,10 @@ namespace tern::store {
 // Creates `dir` (and parents) if missing.
 void ensure_dir(const std::filesystem::path& dir);
 // Writes `data` to `tmp` (created exclusively), fsyncs it, and renames it to `final`. The directory is
-// NOT fsync'd (callers batch that: one fsync_dir for many renames is the group commit).
+// NOT fsync'd (callers batch that: one fsync_dir for many renames is the group commit). `mode`: 0600
+// for secrets (private keys).
 void write_file_synced(const std::filesystem::path& tmp, const std::filesystem::path& final,
-                       std::string_view data);
+                       std::string_view data, unsigned mode = 0640);
 // Creates `file` (exclusively), writes `data` and fsyncs it; removes it again on failure. For files
 // in a scratch folder whose next step is a rename into place (the mailstore's tmp/).
 void write_new_file_synced(const std::filesystem::path& file, std::string_view data);

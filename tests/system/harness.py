@@ -69,19 +69,56 @@ def make_message(sender, rcpt, subject, body=b"Hello.\r\n", extra_headers=b""):
 def split_trace(stored):
     """Splits a stored message into (trace headers Tern added, the rest).
 
-    The trace block is the leading Return-Path: and Received: fields (with their continuation lines)."""
+    The trace block is the leading Return-Path:, Received: and Authentication-Results: fields (with
+    their continuation lines)."""
     pos = 0
     while True:
         end = stored.find(b"\r\n", pos)
         if end < 0:
             break
         line = stored[pos:end]
-        is_trace = line.startswith(b"Return-Path:") or line.startswith(b"Received:")
+        is_trace = line.startswith((b"Return-Path:", b"Received:", b"Authentication-Results:"))
         is_cont = pos > 0 and line[:1] in (b" ", b"\t")
         if not (is_trace or is_cont):
             break
         pos = end + 2
     return stored[:pos], stored[pos:]
+
+
+DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+
+
+class Dns:
+    """dnsmasq answering only from its command line: MX and A records of the test domains."""
+
+    def __init__(self, records, port=None):
+        self.port = port or free_port()
+        self.proc = subprocess.Popen(
+            [DNSMASQ, "--no-daemon", "--no-resolv", "--no-hosts", "--no-poll", f"--port={self.port}",
+             "--listen-address=127.0.0.1", "--bind-interfaces", "--local=/test/", "--log-facility=-",
+             "--conf-file=/dev/null", "--user=" + ("root" if os.geteuid() == 0 else os.environ.get("USER", "nobody")),
+             *records],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + WAIT
+        while True:  # wait until it answers on UDP
+            if self.proc.poll() is not None:
+                raise AssertionError(f"dnsmasq exited with {self.proc.returncode}")
+            try:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                    s.settimeout(0.2)
+                    # a minimal query for "test" SOA
+                    s.sendto(bytes.fromhex("abcd01000001000000000000047465737400000600 01".replace(" ", "")),
+                             (HOST, self.port))
+                    s.recv(512)
+                    return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise AssertionError("dnsmasq did not answer")
+                time.sleep(0.05)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
 
 
 class Tern:

@@ -6,51 +6,14 @@ Every address is on 127.0.0.0/8; DNS answers come only from the dnsmasq this fil
 import json
 import re
 import os
-import shutil
 import signal
 import smtplib
 import socket
 import subprocess
 import time
 
-from harness import (DOMAIN, HOST, PASSWORD, WAIT, Tern, TernTestCase, free_port, main, make_message, tls_context,
-                     unique)
-
-DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
-
-
-class Dns:
-    """dnsmasq answering only from its command line: MX and A records of the test domains."""
-
-    def __init__(self, records):
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            [DNSMASQ, "--no-daemon", "--no-resolv", "--no-hosts", "--no-poll", f"--port={self.port}",
-             "--listen-address=127.0.0.1", "--bind-interfaces", "--local=/test/", "--log-facility=-",
-             "--conf-file=/dev/null", "--user=" + ("root" if os.geteuid() == 0 else os.environ.get("USER", "nobody")),
-             *records],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + WAIT
-        while True:  # wait until it answers on UDP
-            if self.proc.poll() is not None:
-                raise AssertionError(f"dnsmasq exited with {self.proc.returncode}")
-            try:
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                    s.settimeout(0.2)
-                    # a minimal query for "test" SOA
-                    s.sendto(bytes.fromhex("abcd01000001000000000000047465737400000600 01".replace(" ", "")),
-                             (HOST, self.port))
-                    s.recv(512)
-                    return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise AssertionError("dnsmasq did not answer")
-                time.sleep(0.05)
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait()
-
+from harness import (DOMAIN, HOST, PASSWORD, WAIT, Dns, Tern, TernTestCase, free_port, main, make_message,
+                     tls_context, unique)
 
 class OutboxTest(TernTestCase):
     def setUp(self):

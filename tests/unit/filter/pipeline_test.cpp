@@ -115,7 +115,7 @@ class PolicyTest : public ::testing::Test {
     ASSERT_TRUE(dir_->add_alias("sales@tern.test", {"bob@tern.test"}));
     cfg_.limits.max_message_size = 1000;
     cfg_.limits.max_received_headers = 3;
-    pipeline_ = default_pipeline(*dir_, pool_);
+    pipeline_ = default_pipeline(*dir_, pool_, nullptr);
   }
 
   Context context(std::string_view user = {}) {

@@ -1,0 +1,25 @@
+// filter/authentication: the mail-authentication stage (RFC 8601): at the end of data it removes any
+// Authentication-Results field that claims our authserv-id (the hostname), verifies every DKIM
+// signature (keys from the application's resolver, the hashing on the worker pool) and adds one
+// Authentication-Results field with what it found. It refuses nothing yet: DMARC's policy is what
+// turns these results into a verdict.
+#pragma once
+#include <boost/asio/thread_pool.hpp>
+
+#include "dns/resolver.hpp"
+#include "filter/filter.hpp"
+
+namespace tern::filter {
+
+class AuthenticationStage : public Stage {
+ public:
+  AuthenticationStage(dns::Resolver& resolver, boost::asio::thread_pool& pool) : resolver_(resolver), pool_(pool) {}
+  std::string_view name() const override { return "auth"; }
+  net::awaitable<Verdict> data(const Context& ctx) override;
+
+ private:
+  dns::Resolver& resolver_;
+  boost::asio::thread_pool& pool_;
+};
+
+}  // namespace tern::filter

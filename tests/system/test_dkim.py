@@ -1,0 +1,260 @@
+"""DKIM in and out, cross-checked with other implementations.
+
+Out: mail an authenticated user submits is signed by Tern with the domain's Ed25519 and RSA keys
+(`tern dkim generate`); dkimpy (python3-dkim) verifies both signatures with the records `tern dkim list`
+prints. In: messages signed by dkimpy (RSA and Ed25519, relaxed and simple, with l=) arrive over SMTP with their keys served by a dnsmasq on loopback; the stored copy
+carries Tern's Authentication-Results (parsed by python3-authres) with dkim=pass, and dkim=fail when the
+body changed in transit. OpenDKIM's opendkim-testmsg signs only with rsa-sha1, which Tern must refuse
+(RFC 8301). A forged Authentication-Results claiming Tern's authserv-id is removed.
+
+Run with Debian's python3 (the CMake test does), which has dkimpy and authres."""
+
+import base64
+import json
+import os
+import re
+import smtplib
+import subprocess
+import tempfile
+
+import authres
+import dkim
+import nacl.signing
+
+from harness import HOST, PASSWORD, Dns, TernTestCase, free_port, main, make_message, unique
+
+AUTHSERV_ID = "mx.tern.test"
+
+
+def txt_option(name, text):
+    """A dnsmasq --txt-record option; the text cut into character-strings of at most 255 octets."""
+    parts = [text[i:i + 255] for i in range(0, len(text), 255)]
+    return f"--txt-record={name}," + ",".join(parts)
+
+
+def rsa_key():
+    """A new 2048-bit RSA key: (PEM private key, the DKIM record's p= value)."""
+    with tempfile.TemporaryDirectory() as d:
+        key = os.path.join(d, "k.pem")
+        subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key],
+                       check=True, capture_output=True)
+        der = subprocess.run(["openssl", "pkey", "-in", key, "-pubout", "-outform", "DER"], check=True,
+                             capture_output=True).stdout
+        with open(key, "rb") as f:
+            return f.read(), base64.b64encode(der).decode()
+
+
+def ed25519_key():
+    """A new Ed25519 key in dkimpy's form: (base64 private seed, the record's p= value)."""
+    sk = nacl.signing.SigningKey.generate()
+    return base64.b64encode(bytes(sk)), base64.b64encode(bytes(sk.verify_key)).decode()
+
+
+def results_of(stored):
+    """Tern's Authentication-Results field of a stored message, parsed by authres."""
+    fields = re.findall(rb"^Authentication-Results:.*?\r\n(?![ \t])", stored, re.S | re.M)
+    ours = [f for f in fields if f.split(b":", 1)[1].strip().lower().startswith(AUTHSERV_ID.encode())]
+    assert len(ours) == 1, f"expected one Authentication-Results of ours, found {fields}"
+    text = ours[0].decode().replace("\r\n", "")
+    return authres.AuthenticationResultsHeader.parse(text)
+
+
+def dkim_results(header):
+    return [r for r in header.results if r.method == "dkim"]
+
+
+class DkimOutTest(TernTestCase):
+    def test_submitted_mail_is_signed_with_both_keys_and_dkimpy_verifies(self):
+        server = self.make_server(users=("alice@tern.test", "bob@tern.test"), allow_plaintext=True, start=False)
+        listed = json.loads(server.cli_ok("dkim", "generate", "tern.test", "--json").stdout)
+        self.assertEqual(sorted(k["algorithm"] for k in listed), ["ed25519-sha256", "rsa-sha256"])
+        for k in listed:
+            mode = os.stat(os.path.join(server.data, "dkim", "tern.test", k["selector"] + ".pem")).st_mode & 0o777
+            self.assertEqual(mode, 0o600)
+        server.start()
+        subject = unique("signed")
+        with smtplib.SMTP(HOST, server.ports["submission"]) as s:
+            s.login("alice@tern.test", PASSWORD)
+            s.sendmail("alice@tern.test", ["bob@tern.test"],
+                       make_message("alice@tern.test", "bob@tern.test", subject, body=b"Signed  body \r\n\r\n"))
+        server.wait_for_messages("bob@tern.test", 1)
+        stored = server.stored_messages("bob@tern.test")[0][1]
+        self.assertIn(b"signed for tern.test with 2 key(s)", server.log().encode())
+
+        records = {f"{k['selector']}._domainkey.tern.test.".encode(): k["record"].encode() for k in listed}
+        seen = []
+
+        def dnsfunc(name, timeout=5):
+            seen.append(name)
+            return records.get(name if name.endswith(b".") else name + b".", b"")
+
+        sigs = re.findall(rb"^DKIM-Signature:", stored, re.M)
+        self.assertEqual(len(sigs), 2)
+        d = dkim.DKIM(stored)
+        algorithms = set()
+        for idx in range(2):
+            self.assertTrue(d.verify(idx=idx, dnsfunc=dnsfunc), f"dkimpy refused signature {idx}")
+            algorithms.add(d.signature_fields[b"a"])
+            # RFC 6376 5.4.2: From, Subject, To are over-signed (listed once more than present).
+            h = [x.strip().lower() for x in d.signature_fields[b"h"].split(b":")]
+            self.assertEqual(h.count(b"from"), 2)
+            self.assertEqual(h.count(b"subject"), 2)
+        self.assertEqual(algorithms, {b"ed25519-sha256", b"rsa-sha256"})
+        self.assertEqual(len(seen), 2)
+
+        # A body changed after signing fails in dkimpy too (the check above can fail).
+        tampered = stored.replace(b"Signed  body", b"Signed  body!")
+        with self.assertRaisesRegex(dkim.ValidationError, "body hash mismatch"):
+            dkim.DKIM(tampered).verify(idx=0, dnsfunc=dnsfunc)
+
+    def test_rotation_while_running_signs_with_the_new_keys(self):
+        server = self.make_server(users=("alice@tern.test", "bob@tern.test"), allow_plaintext=True, start=False)
+        first = {k["selector"] for k in json.loads(server.cli_ok("dkim", "generate", "tern.test", "--json").stdout)}
+        server.start()
+
+        def send_and_selectors(n):
+            with smtplib.SMTP(HOST, server.ports["submission"]) as s:
+                s.login("alice@tern.test", PASSWORD)
+                s.sendmail("alice@tern.test", ["bob@tern.test"],
+                           make_message("alice@tern.test", "bob@tern.test", unique("rot")))
+            server.wait_for_messages("bob@tern.test", n)
+            newest = max(server.message_list("bob@tern.test"), key=lambda m: m["uid"])
+            stored = server.message_bytes("bob@tern.test", newest["uid"])
+            return set(s.decode() for s in re.findall(rb"DKIM-Signature:.*?; s=([^;]+);", stored, re.S))
+
+        self.assertEqual(send_and_selectors(1), first)
+        second = {k["selector"] for k in json.loads(server.cli_ok("dkim", "rotate", "tern.test", "--json").stdout)}
+        self.assertFalse(first & second)
+        self.assertEqual(send_and_selectors(2), second)
+        listed = json.loads(server.cli_ok("dkim", "list", "--json").stdout)
+        self.assertEqual({k["selector"] for k in listed if not k["signing"]}, first)
+        # The retired keys are still published for a while.
+        records = server.cli_ok("domain", "dns", "tern.test").stdout
+        for sel in first | second:
+            self.assertIn(f"{sel}._domainkey.tern.test. 3600 IN TXT", records)
+        self.assertIn("_dmarc.tern.test. 3600 IN TXT", records)
+        self.assertIn("_submissions._tcp.tern.test. 3600 IN SRV 0 1 465 mx.tern.test.", records)
+
+    def test_generate_refuses_a_second_pair_and_bad_names(self):
+        server = self.make_server(start=False)
+        server.cli_ok("dkim", "generate", "tern.test")
+        r = server.cli("dkim", "generate", "tern.test")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("already has signing keys", r.stderr)
+        r = server.cli("dkim", "generate", "../etc")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("not a domain name", r.stderr)
+
+    def test_unauthenticated_mail_is_not_signed(self):
+        server = self.make_server(users=("bob@tern.test",), start=False)
+        server.cli_ok("dkim", "generate", "tern.test")
+        server.start()
+        with smtplib.SMTP(HOST, server.ports["smtp"]) as s:
+            s.sendmail("someone@tern.test", ["bob@tern.test"], make_message("someone@tern.test", "bob@tern.test", "x"))
+        server.wait_for_messages("bob@tern.test", 1)
+        self.assertNotIn(b"DKIM-Signature:", server.stored_messages("bob@tern.test")[0][1])
+
+
+class DkimInTest(TernTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.rsa_pem, rsa_p = rsa_key()
+        cls.ed_seed, ed_p = ed25519_key()
+        cls.odk_pem, odk_p = rsa_key()
+        cls.dns_port = free_port()
+        cls.records = [
+            txt_option("rsa._domainkey.sender.test", f"v=DKIM1; k=rsa; p={rsa_p}"),
+            txt_option("ed._domainkey.sender.test", f"v=DKIM1; k=ed25519; p={ed_p}"),
+            txt_option("odk._domainkey.opendkim.test", f"v=DKIM1; k=rsa; p={odk_p}"),
+            txt_option("gone._domainkey.sender.test", "v=DKIM1; k=rsa; p="),
+        ]
+
+    def setUp(self):
+        self.dns = Dns(self.records, port=self.dns_port)
+        self.addCleanup(self.dns.stop)
+        extra = f'[dns]\nservers = ["127.0.0.1:{self.dns_port}"]\n'
+        self.server = self.make_server(users=("bob@tern.test",), extra_toml=extra)
+
+    def deliver(self, message, sender="news@sender.test"):
+        before = len(self.server.message_list("bob@tern.test"))
+        with smtplib.SMTP(HOST, self.server.ports["smtp"]) as s:
+            s.sendmail(sender, ["bob@tern.test"], message)
+        self.server.wait_for_messages("bob@tern.test", before + 1)
+        newest = max(self.server.message_list("bob@tern.test"), key=lambda m: m["uid"])
+        return self.server.message_bytes("bob@tern.test", newest["uid"])
+
+    def original(self, subject, body=b"Hello  there \r\n\r\n"):
+        return make_message("news@sender.test", "bob@tern.test", subject, body=body)
+
+    def test_dkimpy_signatures_pass(self):
+        cases = [
+            (b"rsa", self.rsa_pem, b"rsa-sha256", (b"relaxed", b"relaxed"), False),
+            (b"rsa", self.rsa_pem, b"rsa-sha256", (b"simple", b"simple"), False),
+            (b"ed", self.ed_seed, b"ed25519-sha256", (b"relaxed", b"simple"), False),
+            (b"rsa", self.rsa_pem, b"rsa-sha256", (b"relaxed", b"relaxed"), True),  # l=
+        ]
+        for selector, key, alg, canon, length in cases:
+            with self.subTest(selector=selector, canon=canon, length=length):
+                msg = self.original(unique("in"))
+                sig = dkim.sign(msg, selector, b"sender.test", key, canonicalize=canon, signature_algorithm=alg,
+                                length=length)
+                stored = self.deliver(sig + msg)
+                res = dkim_results(results_of(stored))
+                self.assertEqual(len(res), 1)
+                self.assertEqual(res[0].result, "pass", str(res[0]))
+                props = {p.type + "." + p.name: p.value for p in res[0].properties}
+                self.assertEqual(props["header.d"], "sender.test")
+                self.assertEqual(props["header.s"], selector.decode())
+                self.assertEqual(props["header.a"], alg.decode())
+                if length:
+                    self.assertIn("l=", res[0].reason or "")
+
+    def test_changed_body_fails_and_revoked_key_is_permerror(self):
+        msg = self.original(unique("in"))
+        sig = dkim.sign(msg, b"rsa", b"sender.test", self.rsa_pem)
+        stored = self.deliver(sig + msg.replace(b"Hello", b"Jello"))
+        res = dkim_results(results_of(stored))
+        self.assertEqual(res[0].result, "fail")
+        self.assertEqual(res[0].reason, "body hash mismatch")
+        sig = dkim.sign(msg, b"gone", b"sender.test", self.rsa_pem)
+        res = dkim_results(results_of(self.deliver(sig + msg)))
+        self.assertEqual(res[0].result, "permerror")
+        self.assertIn("revoked", res[0].reason)
+        # A selector with no record at all.
+        sig = dkim.sign(msg, b"nothing", b"sender.test", self.rsa_pem)
+        res = dkim_results(results_of(self.deliver(sig + msg)))
+        self.assertEqual(res[0].result, "permerror")
+
+    def test_unsigned_mail_says_none_and_forged_results_are_removed(self):
+        forged = (f"Authentication-Results: {AUTHSERV_ID.upper()}; dkim=pass header.d=bank.test\r\n"
+                  "Authentication-Results: other.test; spf=pass\r\n").encode()
+        msg = make_message("news@sender.test", "bob@tern.test", unique("forged"), extra_headers=forged)
+        stored = self.deliver(msg)
+        header = results_of(stored)  # exactly one of ours: the forged one went
+        self.assertEqual(dkim_results(header)[0].result, "none")
+        self.assertNotIn(b"bank.test", stored)
+        self.assertIn(b"Authentication-Results: other.test; spf=pass\r\n", stored)
+        self.assertIn("removed a forged Authentication-Results field", self.server.log())
+
+    def test_opendkim_rsa_sha1_signature_is_refused(self):
+        # opendkim-testmsg signs with rsa-sha1 (it has no option for another algorithm); RFC 8301 3.1
+        # says a verifier must not accept that: Tern's result is permerror, with the reason.
+        with tempfile.TemporaryDirectory() as d:
+            key = os.path.join(d, "odk.pem")
+            with open(key, "wb") as f:
+                f.write(self.odk_pem)
+            msg = make_message("news@opendkim.test", "bob@tern.test", unique("odk"), body=b"From OpenDKIM.\r\n")
+            r = subprocess.run(["opendkim-testmsg", "-C", "-d", "opendkim.test", "-s", "odk", "-k", key], input=msg,
+                               capture_output=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            signed = r.stdout
+        self.assertIn(b"DKIM-Signature:", signed)
+        self.assertIn(b"a=rsa-sha1", signed)
+        stored = self.deliver(signed, sender="news@opendkim.test")
+        res = dkim_results(results_of(stored))
+        self.assertEqual(res[0].result, "permerror", str(res[0]))
+        self.assertEqual(res[0].reason, "rsa-sha1 is no longer accepted (RFC 8301)")
+
+
+if __name__ == "__main__":
+    main()
