@@ -9,7 +9,9 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -22,6 +24,7 @@
 #include "base/log.hpp"
 #include "config/config.hpp"
 #include "mailauth/keys.hpp"
+#include "mailauth/spf.hpp"
 #include "spool/admin.hpp"
 #include "spool/spool.hpp"
 #include "store/directory.hpp"
@@ -41,6 +44,9 @@ struct Options {
   bool repair = false;
   bool force = false;
   bool purge = false;
+  std::string ip;
+  std::string sender;
+  std::string helo;
 };
 
 int fail(const std::string& msg) {
@@ -505,6 +511,37 @@ int domain_dns(const Options& o) {
   return 0;
 }
 
+
+// `tern spf check`: check_host() as the SMTP server runs it, through [dns] servers (like spfquery).
+int spf_check(const Options& o) {
+  auto cfg = config::load(o.config);
+  if (!cfg) return fail(cfg.error().message);
+  boost::system::error_code ec;
+  auto ip = boost::asio::ip::make_address(o.ip, ec);
+  if (ec) return fail("'" + o.ip + "' is not an IP address");
+  boost::asio::io_context io;
+  dns::Resolver resolver(io.get_executor(), cfg->dns_servers);
+  mailauth::spf::Request req{ip, o.sender, o.helo, cfg->hostname};
+  auto f = boost::asio::co_spawn(io, mailauth::spf::check_mail_from(resolver, req), boost::asio::use_future);
+  io.run();
+  auto out = f.get();
+  if (o.json) {
+    std::cout << json::serialize(json::object{{"result", std::string(mailauth::spf::result_name(out.result))},
+                                              {"domain", out.domain},
+                                              {"mechanism", out.mechanism},
+                                              {"explanation", out.explanation},
+                                              {"problem", out.problem}})
+              << "\n";
+  } else {
+    std::cout << mailauth::spf::result_name(out.result) << "  " << out.domain;
+    if (!out.mechanism.empty()) std::cout << "  matched " << out.mechanism;
+    if (!out.explanation.empty()) std::cout << "  explanation: " << out.explanation;
+    if (!out.problem.empty()) std::cout << "  (" << out.problem << ")";
+    std::cout << "\n";
+  }
+  return 0;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -576,6 +613,13 @@ int run_cli(int argc, char** argv) {
   auto* dl = global(dkim->add_subcommand("list", "list DKIM keys, signing and retired"));
   dl->add_option("DOMAIN", o.name);
   on(dl, [&] { return dkim_list(o); });
+
+  auto* spf = app.add_subcommand("spf", "Sender Policy Framework")->require_subcommand(1);
+  auto* sc = global(spf->add_subcommand("check", "evaluate SPF for a client address and sender (the null sender: HELO's)"));
+  sc->add_option("IP", o.ip, "the client's address")->required();
+  sc->add_option("SENDER", o.sender, "MAIL FROM's address (\"\" for the null sender)")->required();
+  sc->add_option("--helo", o.helo, "the HELO name");
+  on(sc, [&] { return spf_check(o); });
 
   auto* user = app.add_subcommand("user", "users (mailboxes that can log in)")->require_subcommand(1);
   auto* ua = global(user->add_subcommand("add", "add a user; the password is asked twice on a terminal, else one line on stdin"));
