@@ -7,6 +7,7 @@
 #include "base/strings.hpp"
 #include "mailauth/authres.hpp"
 #include "mailauth/dkim.hpp"
+#include "mailauth/spf.hpp"
 #include "mime/tree.hpp"
 
 namespace tern::filter {
@@ -42,6 +43,29 @@ mailauth::MethodResult dkim_result(const mailauth::dkim::Outcome& o) {
 }
 
 }  // namespace
+
+net::awaitable<Verdict> AuthenticationStage::mail(const Context& ctx) {
+  Verdict v;
+  if (!ctx.mx || !ctx.user.empty() || !ctx.mail) co_return v;  // our own users: no SPF (auth= says who)
+  boost::system::error_code ec;
+  auto ip = boost::asio::ip::make_address(ctx.client_address, ec);
+  if (ec) co_return v;
+  mailauth::spf::Request req;
+  req.ip = ip;
+  req.sender = ctx.mail->sender ? ctx.mail->sender->str() : "";
+  req.helo = std::string(ctx.helo);
+  req.receiver = ctx.config->hostname;
+  mailauth::spf::Outcome out = co_await mailauth::spf::check_mail_from(resolver_, req);
+  auto& notes = ctx.notes->transaction;
+  notes["spf"] = mailauth::spf::result_name(out.result);
+  notes["spf.property"] = req.sender.empty() ? "smtp.helo" : "smtp.mailfrom";
+  notes["spf.value"] = req.sender.empty() ? req.helo : req.sender;
+  notes["spf.reason"] = out.problem;
+  v.reasons.push_back(fmt::format("spf={} {}{}{}", mailauth::spf::result_name(out.result), out.domain,
+                                  out.mechanism.empty() ? "" : " matched " + out.mechanism,
+                                  out.problem.empty() ? "" : " (" + out.problem + ")"));
+  co_return v;
+}
 
 net::awaitable<Verdict> AuthenticationStage::data(const Context& ctx) {
   Verdict v;
@@ -83,6 +107,13 @@ net::awaitable<Verdict> AuthenticationStage::data(const Context& ctx) {
   }
 
   std::vector<mailauth::MethodResult> results;
+  if (!ctx.user.empty()) results.push_back({"auth", "pass", "", {{"smtp.auth", std::string(ctx.user)}}});
+  const auto& notes = ctx.notes->transaction;
+  if (auto spf = notes.find("spf"); spf != notes.end()) {
+    mailauth::MethodResult r{"spf", spf->second, notes.at("spf.reason"), {}};
+    r.properties.push_back({notes.at("spf.property"), notes.at("spf.value")});
+    results.push_back(std::move(r));
+  }
   if (outcomes.empty()) results.push_back({"dkim", "none", "", {}});
   for (const auto& o : outcomes) {
     results.push_back(dkim_result(o));

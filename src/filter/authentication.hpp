@@ -1,8 +1,11 @@
-// filter/authentication: the mail-authentication stage (RFC 8601): at the end of data it removes any
-// Authentication-Results field that claims our authserv-id (the hostname), verifies every DKIM
-// signature (keys from the application's resolver, the hashing on the worker pool) and adds one
-// Authentication-Results field with what it found. It refuses nothing yet: DMARC's policy is what
-// turns these results into a verdict.
+// filter/authentication: the mail-authentication stage (RFC 8601).
+//   MAIL         SPF (RFC 7208) for the MAIL FROM identity (HELO's for the null sender) of mail from
+//                outside (the MX listener, no AUTH); the result is kept with the transaction
+//   end of data  removes any Authentication-Results field that claims our authserv-id (the hostname),
+//                verifies every DKIM signature (keys from the application's resolver, the hashing on
+//                the worker pool) and adds one Authentication-Results field: spf, dkim, and auth for an
+//                authenticated sender
+// It refuses nothing yet: DMARC's policy is what will turn these results into a verdict.
 #pragma once
 #include <boost/asio/thread_pool.hpp>
 
@@ -15,6 +18,7 @@ class AuthenticationStage : public Stage {
  public:
   AuthenticationStage(dns::Resolver& resolver, boost::asio::thread_pool& pool) : resolver_(resolver), pool_(pool) {}
   std::string_view name() const override { return "auth"; }
+  net::awaitable<Verdict> mail(const Context& ctx) override;
   net::awaitable<Verdict> data(const Context& ctx) override;
 
  private:

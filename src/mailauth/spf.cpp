@@ -409,6 +409,17 @@ asio::awaitable<std::string> target_name(Check& c, std::string spec, std::string
 
 asio::awaitable<Outcome> check_host(Check& c, std::string domain);
 
+// The name an a or mx mechanism looks up (the current domain without a domain-spec), its DNS term
+// counted; "" when the expanded name cannot be asked (a void lookup).
+asio::awaitable<std::string> mechanism_target(Check& c, const Term& t, std::string domain) {
+  c.count_term();
+  std::string target = domain;
+  if (!t.domain_spec.empty()) target = co_await target_name(c, t.domain_spec, domain);
+  if (valid_domain(target, false)) co_return target;
+  c.count_void();
+  co_return std::string();
+}
+
 // Whether `t` matches; throws Stop for temperror/permerror.
 asio::awaitable<bool> matches(Check& c, const Term& t, std::string domain) {
   switch (t.kind) {
@@ -431,13 +442,8 @@ asio::awaitable<bool> matches(Check& c, const Term& t, std::string domain) {
       co_return false;
     }
     case Kind::a: {
-      c.count_term();
-      std::string target = domain;
-      if (!t.domain_spec.empty()) target = co_await target_name(c, t.domain_spec, domain);
-      if (!valid_domain(target, false)) {
-        c.count_void();
-        co_return false;
-      }
+      std::string target = co_await mechanism_target(c, t, domain);
+      if (target.empty()) co_return false;
       dns::AddressAnswer a = co_await c.resolver.addresses(target, c.family());
       if (a.status == dns::AddressAnswer::temp_failure) throw Stop{Result::temperror, "DNS: " + target + ": " + a.error};
       if (a.status != dns::AddressAnswer::ok) {
@@ -449,13 +455,8 @@ asio::awaitable<bool> matches(Check& c, const Term& t, std::string domain) {
       co_return false;
     }
     case Kind::mx: {
-      c.count_term();
-      std::string target = domain;
-      if (!t.domain_spec.empty()) target = co_await target_name(c, t.domain_spec, domain);
-      if (!valid_domain(target, false)) {
-        c.count_void();
-        co_return false;
-      }
+      std::string target = co_await mechanism_target(c, t, domain);
+      if (target.empty()) co_return false;
       dns::MxAnswer mx = co_await c.resolver.mx(target);
       if (mx.status == dns::MxAnswer::temp_failure) throw Stop{Result::temperror, "DNS: " + target + ": " + mx.error};
       if (mx.status == dns::MxAnswer::nxdomain || mx.status == dns::MxAnswer::no_records) {

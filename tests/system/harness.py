@@ -36,6 +36,7 @@ TERN_PEERS = os.environ.get("TERN_PEERS") or os.path.join(REPO, "build", "peers"
 HOST = "127.0.0.1"
 DOMAIN = "tern.test"
 PASSWORD = "secret-pw"
+AUTHSERV_ID = "mx.tern.test"  # the hostname of every test server: its Authentication-Results id
 WAIT = 30.0  # seconds; only a bound on a hang, never an assertion on speed
 
 
@@ -86,6 +87,16 @@ def split_trace(stored):
 
 
 DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+
+
+def results_of(stored):
+    """Tern's Authentication-Results field of a stored message, parsed by python3-authres."""
+    import authres  # Debian's python3-authres: only the tests that read the field need it
+    fields = re.findall(rb"^Authentication-Results:.*?\r\n(?![ \t])", stored, re.S | re.M)
+    ours = [f for f in fields if f.split(b":", 1)[1].strip().lower().startswith(AUTHSERV_ID.encode())]
+    assert len(ours) == 1, f"expected one Authentication-Results of ours, found {fields}"
+    text = ours[0].decode().replace("\r\n", "")
+    return authres.AuthenticationResultsHeader.parse(text)
 
 
 class Dns:

@@ -17,14 +17,10 @@ import smtplib
 import subprocess
 import tempfile
 
-import authres
 import dkim
 import nacl.signing
 
-from harness import HOST, PASSWORD, Dns, TernTestCase, free_port, main, make_message, unique
-
-AUTHSERV_ID = "mx.tern.test"
-
+from harness import AUTHSERV_ID, HOST, PASSWORD, Dns, TernTestCase, free_port, main, make_message, results_of, unique
 
 def txt_option(name, text):
     """A dnsmasq --txt-record option; the text cut into character-strings of at most 255 octets."""
@@ -48,15 +44,6 @@ def ed25519_key():
     """A new Ed25519 key in dkimpy's form: (base64 private seed, the record's p= value)."""
     sk = nacl.signing.SigningKey.generate()
     return base64.b64encode(bytes(sk)), base64.b64encode(bytes(sk.verify_key)).decode()
-
-
-def results_of(stored):
-    """Tern's Authentication-Results field of a stored message, parsed by authres."""
-    fields = re.findall(rb"^Authentication-Results:.*?\r\n(?![ \t])", stored, re.S | re.M)
-    ours = [f for f in fields if f.split(b":", 1)[1].strip().lower().startswith(AUTHSERV_ID.encode())]
-    assert len(ours) == 1, f"expected one Authentication-Results of ours, found {fields}"
-    text = ours[0].decode().replace("\r\n", "")
-    return authres.AuthenticationResultsHeader.parse(text)
 
 
 def dkim_results(header):

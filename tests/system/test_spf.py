@@ -1,18 +1,22 @@
-"""SPF (RFC 7208) against the openspf.org test suite that Debian's python3-spf ships
+"""SPF (RFC 7208) in the SMTP server, and against the openspf.org test suite that Debian's python3-spf ships
 (/usr/share/doc/python3-spf/rfc7208-tests.yml.gz): every test of every section, each through
 `tern spf check` (the same check_host() the SMTP server runs), the section's zone data served by
 zonedns.ZoneServer on loopback. The counts are printed; every test must pass (a test that lists several
 results accepts any of them, as the suite says).
 
+In the server: mail over the MX listener gets spf=... in Tern's Authentication-Results (parsed by
+python3-authres) for MAIL FROM's domain, or HELO's for the null sender; an authenticated submission gets
+auth=pass instead. SPF alone refuses nothing (DMARC decides).
+
 Run with Debian's python3 (the CMake test does), which has python3-yaml."""
 
 import gzip
 import json
-import unittest
+import smtplib
 
 import yaml
 
-from harness import Tern, TernTestCase, main
+from harness import HOST, PASSWORD, Dns, Tern, TernTestCase, main, make_message, results_of, unique
 from zonedns import ZoneServer
 
 SUITE = "/usr/share/doc/python3-spf/rfc7208-tests.yml.gz"
@@ -68,6 +72,57 @@ class SpfSuiteTest(TernTestCase):
             print("  FAILED " + f)
         self.assertEqual(failed, [])
         self.assertGreater(passed, 150)  # the whole suite ran
+
+
+class SpfSmtpTest(TernTestCase):
+    def setUp(self):
+        self.dns = Dns([
+            "--txt-record=good.test,v=spf1 ip4:127.0.0.0/8 -all",
+            "--txt-record=bad.test,v=spf1 ip4:192.0.2.1 -all",
+            "--txt-record=soft.test,v=spf1 ~all",
+            "--txt-record=helo.good.test,v=spf1 a -all",
+            "--host-record=helo.good.test,127.0.0.1",
+            "--txt-record=broken.test,v=spf1 ip4:999.1.1.1 -all",
+        ])
+        self.addCleanup(self.dns.stop)
+        extra = f'[dns]\nservers = ["127.0.0.1:{self.dns.port}"]\n'
+        self.server = self.make_server(users=("bob@tern.test", "alice@tern.test"), allow_plaintext=True,
+                                       extra_toml=extra)
+
+    def receive(self, sender, helo="client.test", port_name="smtp", login=None):
+        before = len(self.server.message_list("bob@tern.test"))
+        with smtplib.SMTP(HOST, self.server.ports[port_name], local_hostname=helo) as s:
+            if login:
+                s.login(login, PASSWORD)
+            s.sendmail(sender, ["bob@tern.test"], make_message(sender or "x@y.test", "bob@tern.test", unique("spf")))
+        self.server.wait_for_messages("bob@tern.test", before + 1)
+        newest = max(self.server.message_list("bob@tern.test"), key=lambda m: m["uid"])
+        header = results_of(self.server.message_bytes("bob@tern.test", newest["uid"]))
+        return {r.method: r for r in header.results}
+
+    def props(self, r):
+        return {p.type + "." + p.name: p.value for p in r.properties}
+
+    def test_results_for_each_kind_of_record(self):
+        for sender, expected in [("a@good.test", "pass"), ("a@bad.test", "fail"), ("a@soft.test", "softfail"),
+                                 ("a@nospf.test", "none"), ("a@broken.test", "permerror")]:
+            with self.subTest(sender=sender):
+                r = self.receive(sender)
+                self.assertEqual(r["spf"].result, expected, str(r["spf"]))
+                self.assertEqual(self.props(r["spf"]), {"smtp.mailfrom": sender})
+                self.assertEqual(r["dkim"].result, "none")
+        self.assertIn("spf=fail bad.test matched -all", self.server.log())
+
+    def test_null_sender_checks_the_helo_name(self):
+        r = self.receive("", helo="helo.good.test")
+        self.assertEqual(r["spf"].result, "pass")
+        self.assertEqual(self.props(r["spf"]), {"smtp.helo": "helo.good.test"})
+
+    def test_authenticated_submission_says_auth_not_spf(self):
+        r = self.receive("alice@tern.test", port_name="submission", login="alice@tern.test")
+        self.assertNotIn("spf", r)
+        self.assertEqual(r["auth"].result, "pass")
+        self.assertEqual(self.props(r["auth"]), {"smtp.auth": "alice@tern.test"})
 
 
 if __name__ == "__main__":
