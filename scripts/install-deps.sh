@@ -14,6 +14,7 @@ packages=(
   python3 openssl swaks libnet-ssleay-perl procps   # swaks needs Net::SSLeay for --tls
   # mail authentication cross-checks: dkimpy (dkimverify, arcsign), OpenDKIM, the RFC 7208 suite
   python3-dkim python3-nacl opendkim-tools python3-spf python3-yaml python3-authres
+  libpsl-dev publicsuffix   # DMARC: organizational domains from the Public Suffix List
   # test and benchmark peers
   dnsmasq-base curl xz-utils fetchmail isync
   help2man   # tern(8) from --help

@@ -107,6 +107,23 @@ std::optional<Error> get_durations(const Checker& c, const toml::table& t, std::
   return std::nullopt;
 }
 
+std::optional<Error> get_strings(const Checker& c, const toml::table& t, std::string_view key,
+                                 const std::string& name, std::vector<std::string>& out) {
+  auto* n = t.get(key);
+  if (!n) return std::nullopt;
+  auto* arr = n->as_array();
+  const char* what = "expected a list of strings";
+  if (!arr) return c.at(n, name, what);
+  std::vector<std::string> v;
+  for (auto& item : *arr) {
+    auto s = item.value<std::string>();
+    if (!s) return c.at(&item, name, what);
+    v.push_back(*s);
+  }
+  out = std::move(v);
+  return std::nullopt;
+}
+
 std::optional<Error> get_endpoints(const Checker& c, const toml::node* n, const std::string& name,
                                    std::vector<Endpoint>& out) {
   auto* arr = n->as_array();
@@ -213,7 +230,7 @@ Result<Config> parse(const std::string& text, const std::filesystem::path& file)
   auto base = file.has_parent_path() ? std::filesystem::absolute(file).parent_path()
                                      : std::filesystem::current_path();
   TRY_ERR(c.only(root, "", {"hostname", "postmaster", "data_dir", "listen", "tls", "auth", "dns", "outbound", "route",
-                            "limits", "log"}));
+                            "limits", "log", "dmarc"}));
   TRY_ERR(get_string(c, root, "hostname", "hostname", cfg.hostname));
   if (cfg.hostname.empty()) return c.at(root.get("hostname"), "hostname", "expected a host name");
   // RFC 5321 4.5.1: where postmaster@ a local domain goes when no mailbox or alias has that name.
@@ -276,6 +293,15 @@ Result<Config> parse(const std::string& text, const std::filesystem::path& file)
   if (*dns) {
     TRY_ERR(c.only(**dns, "dns", {"servers"}));
     if (auto* n = (*dns)->get("servers")) TRY_ERR(get_endpoints(c, n, "dns.servers", cfg.dns_servers));
+  }
+
+  auto dmarc = table("dmarc");
+  if (!dmarc) return dmarc.error();
+  if (*dmarc) {
+    TRY_ERR(c.only(**dmarc, "dmarc", {"enforce", "report_only"}));
+    TRY_ERR(get_bool(c, **dmarc, "enforce", "dmarc.enforce", cfg.dmarc_enforce));
+    TRY_ERR(get_strings(c, **dmarc, "report_only", "dmarc.report_only", cfg.dmarc_report_only));
+    for (auto& d : cfg.dmarc_report_only) d = to_lower(d);
   }
 
   auto out = table("outbound");
@@ -377,6 +403,10 @@ allow_plaintext = false         # true: AUTH allowed without TLS (tests on loopb
 
 # [dns]
 # servers = ["127.0.0.1:5353"]  # absent: the system resolver
+
+# [dmarc]                       # mail whose sender's DMARC policy fails (docs/authentication.md)
+# enforce = true                # reject: refused with 550 5.7.1; quarantine: filed into Junk
+# report_only = ["example.org"] # local domains that only get the result in Authentication-Results
 
 # [log]
 # level = "info"                # debug, info, warn or error (to stderr; SIGHUP applies a change)

@@ -83,6 +83,10 @@ struct Config {
   std::vector<Route> routes;
   Limits limits;
   std::string log_level = "info";
+  // [dmarc]: a failing message whose sender's policy is reject is refused (550 5.7.1), quarantine is
+  // filed into Junk; enforce = false, or every recipient in a report_only domain: only reported.
+  bool dmarc_enforce = true;
+  std::vector<std::string> dmarc_report_only;  // local domains, lower-case
 
   std::filesystem::path cert_path() const;  // [tls] cert, or data_dir/cert.pem
   std::filesystem::path key_path() const;

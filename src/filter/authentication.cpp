@@ -1,14 +1,18 @@
 #include "filter/authentication.hpp"
 
 #include <chrono>
+#include <random>
 
 #include <fmt/format.h>
 
 #include "base/strings.hpp"
 #include "mailauth/authres.hpp"
 #include "mailauth/dkim.hpp"
+#include "mailauth/dmarc.hpp"
 #include "mailauth/spf.hpp"
+#include "mime/address.hpp"
 #include "mime/tree.hpp"
+#include "smtp/proto/codes.hpp"
 
 namespace tern::filter {
 
@@ -42,6 +46,39 @@ mailauth::MethodResult dkim_result(const mailauth::dkim::Outcome& o) {
   return r;
 }
 
+// RFC5322.From's domain when the header has exactly one From field with exactly one address (RFC 7489
+// 6.6.1), else "".
+std::string from_domain(std::string_view header) {
+  const mime::FieldView* from = nullptr;
+  for (const auto& f : mime::parse_fields(header)) {
+    if (!iequals(f.name, "From")) continue;
+    if (from) return "";
+    from = &f;
+  }
+  if (!from) return "";
+  auto addrs = mime::parse_addresses(mime::unfold(from->value));
+  if (addrs.size() != 1 || addrs.front().host.empty()) return "";
+  return to_lower(addrs.front().host);
+}
+
+int pct_sample() {
+  thread_local std::mt19937 gen{std::random_device{}()};
+  return std::uniform_int_distribution<int>(0, 99)(gen);
+}
+
+// Every recipient's domain only reports ([dmarc] report_only), or enforcement is off.
+bool report_only(const Context& ctx) {
+  if (!ctx.config->dmarc_enforce) return true;
+  if (!ctx.recipients || ctx.recipients->empty()) return false;
+  const auto& list = ctx.config->dmarc_report_only;
+  for (const auto& r : *ctx.recipients) {
+    std::string addr = r.recipient.str();
+    std::string domain = to_lower(std::string_view(addr).substr(addr.rfind('@') + 1));
+    if (std::find(list.begin(), list.end(), domain) == list.end()) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 net::awaitable<Verdict> AuthenticationStage::mail(const Context& ctx) {
@@ -61,6 +98,7 @@ net::awaitable<Verdict> AuthenticationStage::mail(const Context& ctx) {
   notes["spf.property"] = req.sender.empty() ? "smtp.helo" : "smtp.mailfrom";
   notes["spf.value"] = req.sender.empty() ? req.helo : req.sender;
   notes["spf.reason"] = out.problem;
+  notes["spf.domain"] = out.domain;
   v.reasons.push_back(fmt::format("spf={} {}{}{}", mailauth::spf::result_name(out.result), out.domain,
                                   out.mechanism.empty() ? "" : " matched " + out.mechanism,
                                   out.problem.empty() ? "" : " (" + out.problem + ")"));
@@ -119,6 +157,59 @@ net::awaitable<Verdict> AuthenticationStage::data(const Context& ctx) {
     results.push_back(dkim_result(o));
     v.reasons.push_back(fmt::format("dkim={} d={} s={}{}", mailauth::dkim::status_name(o.status), o.domain, o.selector,
                                     o.reason.empty() ? "" : " (" + o.reason + ")"));
+  }
+  if (ctx.mx && ctx.user.empty()) {
+    // DMARC: the policy of the From domain (or of its organizational domain), applied to the aligned
+    // results above.
+    mailauth::dmarc::Inputs in;
+    in.from_domain = from_domain(header);
+    if (auto spf = notes.find("spf"); spf != notes.end()) {
+      in.spf_result = spf->second;
+      in.spf_domain = notes.at("spf.domain");
+    }
+    for (const auto& o : outcomes) in.dkim.push_back({std::string(mailauth::dkim::status_name(o.status)), o.domain});
+    std::vector<dns::TxtAnswer> answers;
+    for (const auto& name : mailauth::dmarc::lookup_names(in.from_domain)) {
+      dns::TxtAnswer a = co_await resolver_.txt(name);
+      bool settled = a.status == dns::TxtAnswer::temp_failure ||
+                     std::any_of(a.records.begin(), a.records.end(), [](const std::string& t) { return istarts_with(t, "v=DMARC1"); });
+      answers.push_back(std::move(a));
+      if (settled) break;
+    }
+    auto d = mailauth::dmarc::evaluate(in, answers, pct_sample());
+    std::string reason = d.reason;
+    if (!d.record_domain.empty())
+      reason += fmt::format("; p={}{}", mailauth::dmarc::policy_name(d.policy),
+                            d.status == mailauth::dmarc::Status::fail
+                                ? fmt::format(" dis={}", mailauth::dmarc::policy_name(d.disposition))
+                                : "");
+    mailauth::MethodResult r{"dmarc", std::string(mailauth::dmarc::status_name(d.status)), reason, {}};
+    if (!in.from_domain.empty()) r.properties.push_back({"header.from", in.from_domain});
+    results.push_back(std::move(r));
+    v.reasons.push_back(fmt::format("dmarc={} header.from={} ({})", mailauth::dmarc::status_name(d.status),
+                                    in.from_domain, reason));
+    bool enforce = !report_only(ctx);
+    using mailauth::dmarc::Policy;
+    if (d.status == mailauth::dmarc::Status::fail && enforce) {
+      if (d.disposition == Policy::reject) {
+        Verdict refused = Verdict::refuse(
+            {smtp::code::mailbox_unavailable, "5.7.1",
+             fmt::format("Message refused: it fails the DMARC policy of {} (p=reject)", d.record_domain)},
+            fmt::format("dmarc: reject by the policy of {}", d.record_domain));
+        co_return refused;
+      }
+      if (d.disposition == Policy::quarantine) {
+        v.action = Verdict::Action::junk;
+        v.junk = "dmarc quarantine by the policy of " + d.record_domain;
+      }
+    }
+    if (d.status == mailauth::dmarc::Status::temperror && enforce &&
+        (d.record_domain.empty() || d.policy != Policy::none)) {
+      // A policy that may refuse depends on a lookup that failed for now: ask again later.
+      Verdict later = Verdict::refuse({smtp::code::local_error, "4.7.0", "Temporary DMARC evaluation failure, try again later"},
+                                      "dmarc: temperror (" + d.reason + ")");
+      co_return later;
+    }
   }
   v.headers = mailauth::authentication_results(authserv_id, results);
   co_return v;

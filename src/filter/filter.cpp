@@ -46,7 +46,10 @@ net::awaitable<Verdict> Pipeline::run(Step step, const Context& ctx) const {
       out.reply = std::move(v.reply);
       co_return out;
     }
-    if (v.action == Verdict::Action::junk) out.action = Verdict::Action::junk;
+    if (v.action == Verdict::Action::junk) {
+      out.action = Verdict::Action::junk;
+      out.junk += (out.junk.empty() ? "" : "; ") + std::string(stage->name()) + ": " + v.junk;
+    }
   }
   co_return out;
 }

@@ -3,8 +3,8 @@
 //
 //   next      no objection: ask the next stage
 //   accept    accept this step without asking the stages after this one (an allow list)
-//   junk      accept, but the message is junk; the stages go on. Not yet acted on: today smtpd only
-//             logs it; the spam issue carries it through the spool to local delivery (the Junk folder)
+//   junk      accept, but the message is junk (`junk` says why); the stages go on. smtpd writes it
+//             into the queue file (JUNK:), and local delivery files the message into the Junk folder
 //   tempfail  refuse for now with the stage's 4xx reply; no later stage is asked
 //   reject    refuse for good with the stage's 5xx reply; no later stage is asked
 //
@@ -70,6 +70,7 @@ struct Verdict {
   // Authentication-Results claiming our authserv-id).
   std::vector<std::pair<std::size_t, std::size_t>> drop;
   std::vector<std::string> reasons;         // for the log: "stage: why"
+  std::string junk;                         // junk: why ("dmarc: quarantine by example.org")
 
   static Verdict next() { return {}; }
   static Verdict refuse(smtp::proto::Reply r, std::string reason);  // tempfail or reject, by r's code

@@ -119,6 +119,7 @@ net::awaitable<void> Session::finish_message(std::string message, bool bare_line
   env.smtputf8 = tx.mail.smtputf8;
   env.auth = user_;
   env.client = stream_.peer_address();
+  if (verdict.action == filter::Verdict::Action::junk) env.junk = log_safe(verdict.junk);
 
   // RFC 5321 4.4: the trace field; "for" only with a single recipient (privacy of Bcc).
   auto queue_id = make_unique_id();

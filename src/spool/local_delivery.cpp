@@ -40,10 +40,31 @@ LocalOutcome LocalOutcome::from_store_error(const Error& e) {
   }
 }
 
+Result<std::string> MailboxDelivery::junk_folder(std::string_view address) {
+  auto all = mailstore_.folders(address);
+  if (all) {
+    for (const auto& f : *all)
+      if (f.special_use == "\\Junk") return f.name;
+  } else if (all.error().kind != Error::Kind::not_found) {
+    return all.error();
+  }
+  if (auto made = mailstore_.create_folder(address, "Junk", "\\Junk"); !made && made.error().kind != Error::Kind::exists)
+    return made.error();
+  return std::string("Junk");
+}
+
 LocalOutcome MailboxDelivery::deliver(const store::Mailslot& slot, const LocalMessage& message) {
-  auto r = mailstore_.deliver(slot.address, folder_, {store::NewMessage{message.content, std::string(message.queue_id)}});
+  // Junk (the SMTP filters said so: a DMARC quarantine, later spam) goes to a user's Junk folder,
+  // made with its \Junk attribute (RFC 6154) when the user has none yet; archives keep everything.
+  std::string folder = folder_;
+  if (!message.envelope.junk.empty() && slot.kind == store::SlotKind::mailbox) {
+    auto r = junk_folder(slot.address);
+    if (!r) return LocalOutcome::from_store_error(r.error());
+    folder = std::move(*r);
+  }
+  auto r = mailstore_.deliver(slot.address, folder, {store::NewMessage{message.content, std::string(message.queue_id)}});
   if (!r) return LocalOutcome::from_store_error(r.error());
-  return LocalOutcome::stored_in(folder_, r->front());
+  return LocalOutcome::stored_in(folder, r->front());
 }
 
 void DeliveryChain::add(store::SlotKind kind, std::shared_ptr<LocalDelivery> agent) {

@@ -67,7 +67,8 @@ class LocalDelivery {
   virtual LocalOutcome deliver(const store::Mailslot& slot, const LocalMessage& message) = 0;
 };
 
-// Stores into a folder of the mailslot (INBOX for mailboxes and archives).
+// Stores into a folder of the mailslot (INBOX for mailboxes and archives); a message the filters judged
+// junk (Envelope::junk) into a mailbox's Junk folder (the one with the \Junk attribute, made if none).
 class MailboxDelivery final : public LocalDelivery {
  public:
   explicit MailboxDelivery(store::Mailstore& mailstore, std::string folder = "INBOX")
@@ -76,6 +77,7 @@ class MailboxDelivery final : public LocalDelivery {
   LocalOutcome deliver(const store::Mailslot& slot, const LocalMessage& message) override;
 
  private:
+  Result<std::string> junk_folder(std::string_view address);
   store::Mailstore& mailstore_;
   std::string folder_;
 };

@@ -11,7 +11,8 @@ namespace tern::spool {
 namespace {
 
 constexpr std::string_view keywords[] = {"FROM", "RCPT", "DONE", "FAIL", "NOTIFY", "ORCPT", "ENVID", "RET",
-                                         "BODY", "SMTPUTF8", "AUTH", "ARRIVED", "CLIENT", "SIZE", "CHECKSUM"};
+                                         "BODY", "SMTPUTF8", "AUTH", "ARRIVED", "CLIENT", "SIZE", "CHECKSUM",
+                                         "JUNK"};
 
 // "KEYWORD: value" with a known keyword -> keyword, value; else nullopt (the envelope has ended).
 std::optional<std::pair<std::string_view, std::string_view>> envelope_line(std::string_view line) {
@@ -75,6 +76,7 @@ std::string format(Envelope& env, std::string_view message) {
   if (env.smtputf8) out += "SMTPUTF8: yes\r\n";
   if (!env.auth.empty()) out += "AUTH: " + env.auth + "\r\n";
   if (!env.client.empty()) out += "CLIENT: " + env.client + "\r\n";
+  if (!env.junk.empty()) out += "JUNK: " + env.junk + "\r\n";
   out += fmt::format("ARRIVED: {}\r\n", env.arrived);
   out += message;
   return out;
@@ -127,6 +129,8 @@ Result<QueueFile> parse(std::string_view data) {
       env.auth = std::string(value);
     } else if (kw == "CLIENT") {
       env.client = std::string(value);
+    } else if (kw == "JUNK") {
+      env.junk = std::string(value);
     } else if (kw == "ARRIVED") {
       auto v = parse_u64(value);
       if (!v) return Error{fmt::format("line {}: bad ARRIVED: value", line_no)};

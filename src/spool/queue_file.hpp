@@ -11,6 +11,7 @@
 //   NOTIFY: SUCCESS,FAILURE      RFC 3461 parameters of the recipient line just above
 //   ORCPT: rfc822;addr
 //   ENVID: / RET: / BODY: / SMTPUTF8: / AUTH: / ARRIVED: / CLIENT:   message-wide, Tern's own
+//   JUNK: why                    the SMTP filters judged it junk: local mailboxes file it into Junk
 //   <the RFC 5322 message>
 //
 // The envelope ends at the first line that is not "KEYWORD: ..." with a keyword above. Only FROM and at
@@ -41,6 +42,7 @@ struct Envelope {
   std::string from;  // "" = null sender
   std::vector<Recipient> recipients;
   std::string envid, ret, body, auth, client;
+  std::string junk;  // why the filters judged it junk ("dmarc: quarantine"); "" when not
   bool smtputf8 = false;
   std::int64_t arrived = 0;  // unix seconds
 };
