@@ -203,9 +203,11 @@ net::awaitable<Verdict> AuthenticationStage::data(const Context& ctx) {
         v.junk = "dmarc quarantine by the policy of " + d.record_domain;
       }
     }
-    if (d.status == mailauth::dmarc::Status::temperror && enforce &&
-        (d.record_domain.empty() || d.policy != Policy::none)) {
-      // A policy that may refuse depends on a lookup that failed for now: ask again later.
+    if (d.status == mailauth::dmarc::Status::temperror && enforce && !d.record_domain.empty() &&
+        d.policy != Policy::none) {
+      // A policy that refuses or quarantines depends on a check that failed for now: ask again later.
+      // (When the policy lookup itself fails, no policy is known: the message is accepted with
+      // dmarc=temperror, never a pass, as a broken resolver must not stop all mail.)
       Verdict later = Verdict::refuse({smtp::code::local_error, "4.7.0", "Temporary DMARC evaluation failure, try again later"},
                                       "dmarc: temperror (" + d.reason + ")");
       co_return later;
