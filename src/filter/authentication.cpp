@@ -1,11 +1,13 @@
 #include "filter/authentication.hpp"
 
 #include <chrono>
+#include <map>
 #include <random>
 
 #include <fmt/format.h>
 
 #include "base/strings.hpp"
+#include "mailauth/arc.hpp"
 #include "mailauth/authres.hpp"
 #include "mailauth/dkim.hpp"
 #include "mailauth/dmarc.hpp"
@@ -116,13 +118,19 @@ net::awaitable<Verdict> AuthenticationStage::data(const Context& ctx) {
     }
   }
 
-  // DKIM: the keys from DNS, one signature at a time (at most dkim::max_signatures).
+  // DKIM signatures and the ARC chain: their keys from DNS first (each name once), then the hashing
+  // and the signature checks on the worker pool, never on the event loop.
   auto candidates = mailauth::dkim::find_signatures(ctx.message);
-  std::vector<mailauth::dkim::KeyAnswer> keys(candidates.size());
-  for (std::size_t i = 0; i < candidates.size(); ++i) {
-    if (candidates[i].key_name.empty()) continue;
-    dns::TxtAnswer txt = co_await resolver_.txt(candidates[i].key_name);
-    auto& k = keys[i];
+  auto chain = mailauth::arc::prepare(ctx.message);
+  std::map<std::string, mailauth::dkim::KeyAnswer> keys;
+  std::vector<std::string> names;
+  for (const auto& c : candidates)
+    if (!c.key_name.empty()) names.push_back(c.key_name);
+  names.insert(names.end(), chain.key_names.begin(), chain.key_names.end());
+  for (const auto& name : names) {
+    if (keys.count(name)) continue;
+    dns::TxtAnswer txt = co_await resolver_.txt(name);
+    auto& k = keys[name];
     k.records = std::move(txt.records);
     k.error = std::move(txt.error);
     k.status = txt.status == dns::TxtAnswer::ok             ? mailauth::dkim::KeyAnswer::Status::ok
@@ -130,15 +138,24 @@ net::awaitable<Verdict> AuthenticationStage::data(const Context& ctx) {
                                                             : mailauth::dkim::KeyAnswer::Status::none;
   }
   std::vector<mailauth::dkim::Outcome> outcomes;
-  if (!candidates.empty()) {
-    // Hashing a large body takes a while: on the worker pool, never on the event loop.
+  mailauth::arc::Chain arc;
+  arc.result = chain.result;
+  arc.reason = chain.reason;
+  if (!candidates.empty() || chain.result == mailauth::arc::Result::pass) {
     const std::string_view message = ctx.message;
     const auto* cands = &candidates;
     const auto* answers = &keys;
+    const auto* prepared = &chain;
+    auto* arc_out = &arc;
     std::int64_t now = unix_now();
-    auto job = [message, cands, answers, now] {
+    auto job = [message, cands, answers, prepared, arc_out, now] {
+      static const mailauth::dkim::KeyAnswer no_key;
       std::vector<mailauth::dkim::Outcome> out;
-      for (std::size_t i = 0; i < cands->size(); ++i) out.push_back(mailauth::dkim::check(message, (*cands)[i], (*answers)[i], now));
+      for (const auto& c : *cands) {
+        auto it = answers->find(c.key_name);
+        out.push_back(mailauth::dkim::check(message, c, it == answers->end() ? no_key : it->second, now));
+      }
+      *arc_out = mailauth::arc::validate(message, *prepared, *answers);
       return out;
     };
     outcomes = *co_await net::offload(pool_, std::move(job));
@@ -157,6 +174,15 @@ net::awaitable<Verdict> AuthenticationStage::data(const Context& ctx) {
     results.push_back(dkim_result(o));
     v.reasons.push_back(fmt::format("dkim={} d={} s={}{}", mailauth::dkim::status_name(o.status), o.domain, o.selector,
                                     o.reason.empty() ? "" : " (" + o.reason + ")"));
+  }
+  if (arc.result != mailauth::arc::Result::none || (ctx.mx && ctx.user.empty())) {
+    std::string why = arc.result == mailauth::arc::Result::pass
+                          ? fmt::format("{} set(s), the newest sealed by {}", chain.instances, arc.sealer)
+                          : arc.reason;
+    results.push_back({"arc", std::string(mailauth::arc::result_name(arc.result)), why, {}});
+    if (arc.result != mailauth::arc::Result::none)
+      v.reasons.push_back(fmt::format("arc={} i={}{}", mailauth::arc::result_name(arc.result), chain.instances,
+                                      arc.reason.empty() ? "" : " (" + arc.reason + ")"));
   }
   if (ctx.mx && ctx.user.empty()) {
     // DMARC: the policy of the From domain (or of its organizational domain), applied to the aligned

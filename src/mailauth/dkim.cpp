@@ -32,14 +32,6 @@ std::string strip_fws(std::string_view s) {
   return out;
 }
 
-// The header block (with the CRLF of its last field) and the body (after the empty line).
-std::pair<std::string_view, std::string_view> split_message(std::string_view m) {
-  if (m.starts_with("\r\n")) return {m.substr(0, 0), m.substr(2)};
-  auto end = m.find("\r\n\r\n");
-  if (end == std::string_view::npos) return {m, m.substr(m.size())};
-  return {m.substr(0, end + 2), m.substr(end + 4)};
-}
-
 template <typename T>
 std::optional<T> number(std::string_view s) {
   T v{};
@@ -58,6 +50,46 @@ struct MdCtxFree {
 };
 using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
 
+std::string fold_b64(std::string_view b64) {
+  std::string out;
+  for (std::size_t i = 0; i < b64.size(); i += 72) {
+    out += "\r\n\t ";
+    out += b64.substr(i, 72);
+  }
+  return out;
+}
+
+}  // namespace
+
+// The header block (with the CRLF of its last field) and the body (after the empty line).
+std::pair<std::string_view, std::string_view> split_message(std::string_view m) {
+  if (m.starts_with("\r\n")) return {m.substr(0, 0), m.substr(2)};
+  auto end = m.find("\r\n\r\n");
+  if (end == std::string_view::npos) return {m, m.substr(m.size())};
+  return {m.substr(0, end + 2), m.substr(end + 4)};
+}
+
+std::string without_b(std::string_view field) {
+  // Everything between b='s '=' and the next ';' (or the end) goes, folding included.
+  std::string own(field);
+  if (own.ends_with("\r\n")) own.resize(own.size() - 2);
+  std::size_t colon = own.find(':');
+  std::size_t pos = colon == std::string::npos ? own.size() : colon + 1;
+  while (pos < own.size()) {
+    std::size_t semi = own.find(';', pos);
+    std::size_t end = semi == std::string::npos ? own.size() : semi;
+    std::string_view spec(own.data() + pos, end - pos);
+    auto eq = spec.find('=');
+    if (eq != std::string_view::npos && trim_fws(spec.substr(0, eq)) == "b") {
+      own.erase(pos + eq + 1, end - (pos + eq + 1));
+      break;
+    }
+    if (semi == std::string::npos) break;
+    pos = semi + 1;
+  }
+  return own;
+}
+
 // The octets the signature covers (RFC 6376 3.7): the signed fields, then the signature's own field
 // with b= emptied, canonicalised, without its final CRLF.
 std::string header_data(std::string_view header, const Signature& sig, std::string_view own_field) {
@@ -75,23 +107,7 @@ std::string header_data(std::string_view header, const Signature& sig, std::stri
       break;
     }  // none left: the null string (an over-signed name)
   }
-  // b= emptied: everything between its '=' and the next ';' (or the end) goes, folding included.
-  std::string own(own_field);
-  if (own.ends_with("\r\n")) own.resize(own.size() - 2);
-  std::size_t colon = own.find(':');
-  std::size_t pos = colon == std::string::npos ? own.size() : colon + 1;
-  while (pos < own.size()) {
-    std::size_t semi = own.find(';', pos);
-    std::size_t end = semi == std::string::npos ? own.size() : semi;
-    std::string_view spec(own.data() + pos, end - pos);
-    auto eq = spec.find('=');
-    if (eq != std::string_view::npos && trim_fws(spec.substr(0, eq)) == "b") {
-      own.erase(pos + eq + 1, end - (pos + eq + 1));
-      break;
-    }
-    if (semi == std::string::npos) break;
-    pos = semi + 1;
-  }
+  std::string own = without_b(own_field);
   std::string c = canon_header(own + "\r\n", sig.header_canon);
   c.resize(c.size() - 2);
   data += c;
@@ -104,17 +120,6 @@ std::string body_hash(std::string_view body, Canon canon, std::optional<std::uin
   if (length && *length < c.size()) c.resize(*length);
   return sha256(c);
 }
-
-std::string fold_b64(std::string_view b64) {
-  std::string out;
-  for (std::size_t i = 0; i < b64.size(); i += 72) {
-    out += "\r\n\t ";
-    out += b64.substr(i, 72);
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string_view algorithm_name(Algorithm a) {
   return a == Algorithm::ed25519_sha256 ? "ed25519-sha256" : "rsa-sha256";
@@ -178,13 +183,22 @@ bool within(std::string_view sub, std::string_view domain) {
 
 }  // namespace
 
-Result<Signature> parse_signature(std::string_view value) {
+Result<Signature> parse_signature(std::string_view value, bool arc) {
   auto tags = parse_tag_list(value);
   if (!tags) return tags.error();
   Signature s;
-  for (const char* required : {"v", "a", "b", "bh", "d", "h", "s"})
+  for (const char* required : {"a", "b", "bh", "d", "h", "s"})
     if (!find_tag(*tags, required)) return Error{std::string("missing tag ") + required};
-  if (*find_tag(*tags, "v") != "1") return Error{"unknown version v=" + *find_tag(*tags, "v")};
+  if (arc) {
+    // ARC-Message-Signature (RFC 8617 4.1.2): no v=; i= is the instance.
+    auto i = find_tag(*tags, "i");
+    auto n = i ? number<std::uint64_t>(strip_fws(*i)) : std::nullopt;
+    if (!n || *n < 1 || *n > 50) return Error{"bad or missing i= (instance)"};
+    s.instance = static_cast<int>(*n);
+  } else {
+    if (!find_tag(*tags, "v")) return Error{"missing tag v"};
+    if (*find_tag(*tags, "v") != "1") return Error{"unknown version v=" + *find_tag(*tags, "v")};
+  }
   std::string a = to_lower(*find_tag(*tags, "a"));
   if (a == "rsa-sha256") s.algorithm = Algorithm::rsa_sha256;
   else if (a == "ed25519-sha256") s.algorithm = Algorithm::ed25519_sha256;
@@ -223,7 +237,7 @@ Result<Signature> parse_signature(std::string_view value) {
     s.body_canon = *bc;
   }
   s.identity = "@" + s.domain;
-  if (auto i = find_tag(*tags, "i")) {
+  if (auto i = find_tag(*tags, "i"); i && !arc) {
     s.identity = strip_fws(*i);
     auto at = s.identity.rfind('@');
     if (at == std::string::npos || !within(std::string_view(s.identity).substr(at + 1), s.domain))
@@ -423,6 +437,8 @@ constexpr std::string_view oversigned[] = {"From",    "Reply-To",   "Subject",  
                                            "Cc",      "Message-ID", "In-Reply-To", "References",  "MIME-Version",
                                            "Content-Type", "Content-Transfer-Encoding", "Sender"};
 
+}  // namespace
+
 std::string sign_data(const PrivateKey& key, std::string_view data) {
   MdCtx ctx(EVP_MD_CTX_new());
   std::string digest;
@@ -442,8 +458,6 @@ std::string sign_data(const PrivateKey& key, std::string_view data) {
   sig.resize(len);
   return sig;
 }
-
-}  // namespace
 
 std::vector<std::string> headers_to_sign(std::string_view message) {
   auto fields = mime::parse_fields(split_message(message).first);
@@ -554,6 +568,40 @@ bool verify_data(EVP_PKEY* key, Algorithm a, std::string_view data, std::string_
 
 }  // namespace
 
+Outcome verify_signed_data(Algorithm alg, std::string_view data, std::string_view signature, const KeyAnswer& key,
+                           std::string_view key_name, bool key_only) {
+  Outcome o;
+  auto fail = [&](Status s, std::string why) {
+    o.status = s;
+    o.reason = std::move(why);
+    return o;
+  };
+  if (key.status == KeyAnswer::Status::temp_failure) return fail(Status::temperror, "key lookup: " + key.error);
+  std::optional<KeyRecord> record;
+  std::string why = "no key record at " + std::string(key_name);
+  for (const auto& txt : key.records) {
+    auto r = parse_key_record(txt);
+    if (r) {
+      record = std::move(*r);
+      break;
+    }
+    why = "key record: " + r.error().message;
+  }
+  if (!record) return fail(Status::permerror, why);
+  o.testing = record->testing;
+  if (record->revoked) return fail(Status::permerror, "key revoked");
+  if ((record->type == KeyRecord::Type::ed25519) != (alg == Algorithm::ed25519_sha256))
+    return fail(Status::permerror, "key type does not match a=");
+  Pkey pk = public_key(*record, why);
+  if (!pk) return fail(Status::permerror, why);
+  if (alg == Algorithm::rsa_sha256 && EVP_PKEY_get_bits(pk.get()) < min_rsa_bits)
+    return fail(Status::fail, "RSA key shorter than 1024 bits");
+  if (!key_only && !verify_data(pk.get(), alg, data, signature)) return fail(Status::fail, "signature does not verify");
+  o.status = Status::pass;
+  o.key_strict = record->strict;
+  return o;
+}
+
 Outcome check(std::string_view message, const Candidate& c, const KeyAnswer& key, std::int64_t now) {
   Outcome o;
   if (!c.signature) {
@@ -574,35 +622,19 @@ Outcome check(std::string_view message, const Candidate& c, const KeyAnswer& key
     return o;
   };
   if (sig.expiration && *sig.expiration < now) return fail(Status::fail, "signature expired");
-  if (key.status == KeyAnswer::Status::temp_failure) return fail(Status::temperror, "key lookup: " + key.error);
-  std::optional<KeyRecord> record;
-  std::string why = "no key record at " + c.key_name;
-  for (const auto& txt : key.records) {
-    auto r = parse_key_record(txt);
-    if (r) {
-      record = std::move(*r);
-      break;
-    }
-    why = "key record: " + r.error().message;
-  }
-  if (!record) return fail(Status::permerror, why);
-  o.testing = record->testing;
-  if (record->revoked) return fail(Status::permerror, "key revoked");
-  if ((record->type == KeyRecord::Type::ed25519) != (sig.algorithm == Algorithm::ed25519_sha256))
-    return fail(Status::permerror, "key type does not match a=");
-  if (record->strict && !iequals(std::string_view(sig.identity).substr(sig.identity.rfind('@') + 1), sig.domain))
-    return fail(Status::permerror, "the key forbids subdomains in i= (t=s)");
-  Pkey pk = public_key(*record, why);
-  if (!pk) return fail(Status::permerror, why);
-  if (sig.algorithm == Algorithm::rsa_sha256 && EVP_PKEY_get_bits(pk.get()) < min_rsa_bits)
-    return fail(Status::fail, "RSA key shorter than 1024 bits");
-
   auto [header, body] = split_message(message);
   bool too_short = false;
+  // The key first: a missing or broken key is a permerror whatever the body.
+  Outcome k = verify_signed_data(sig.algorithm, "", "", key, c.key_name, true);
+  o.testing = k.testing;
+  if (k.status != Status::pass) return fail(k.status, k.reason);
+  if (k.key_strict && !iequals(std::string_view(sig.identity).substr(sig.identity.rfind('@') + 1), sig.domain))
+    return fail(Status::permerror, "the key forbids subdomains in i= (t=s)");
   if (body_hash(body, sig.body_canon, sig.length, too_short) != sig.body_hash || too_short)
     return fail(Status::fail, too_short ? "body shorter than l=" : "body hash mismatch");
   std::string data = header_data(header, sig, c.field_raw);
-  if (!verify_data(pk.get(), sig.algorithm, data, sig.data)) return fail(Status::fail, "signature does not verify");
+  Outcome v = verify_signed_data(sig.algorithm, data, sig.data, key, c.key_name, false);
+  if (v.status != Status::pass) return fail(v.status, v.reason);
   o.status = Status::pass;
   return o;
 }

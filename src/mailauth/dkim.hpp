@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/result.hpp"
@@ -53,8 +54,10 @@ struct Signature {
   std::string body_hash;  // bh=, decoded
   std::string data;       // b=, decoded
   std::string b_text;     // b= as written, white space removed (for header.b)
+  int instance = 0;       // ARC-Message-Signature only: i=
 };
-Result<Signature> parse_signature(std::string_view value);
+// `arc`: an ARC-Message-Signature (RFC 8617 4.1.2): no v=, and i= is the instance (1 to 50).
+Result<Signature> parse_signature(std::string_view value, bool arc = false);
 
 // A key record at <selector>._domainkey.<domain> (RFC 6376 3.6.1).
 struct KeyRecord {
@@ -125,6 +128,7 @@ struct Outcome {
   std::string reason;    // why, when not pass
   bool testing = false;  // the key says t=y
   bool length_limited = false;  // l= was used: the body may have grown
+  bool key_strict = false;      // the key says t=s
 };
 
 // One DKIM-Signature field found in a message, parsed (or why not), and where its key is.
@@ -142,5 +146,24 @@ struct KeyAnswer {
   std::string error;
 };
 Outcome check(std::string_view message, const Candidate& c, const KeyAnswer& key, std::int64_t now);
+
+// --- the pieces ARC (mailauth/arc) reuses ------------------------------------------------------
+
+// The header block (with the CRLF of its last field) and the body (after the empty line).
+std::pair<std::string_view, std::string_view> split_message(std::string_view message);
+// The octets a signature covers (RFC 6376 3.7): the fields of sig.headers, bottom-up per name, then
+// `own_field` (the signature's own field, b= emptied) without its final CRLF; canonicalised by
+// sig.header_canon.
+std::string header_data(std::string_view header, const Signature& sig, std::string_view own_field);
+// A signature field with its b= value emptied (RFC 6376 3.7) and without its final CRLF.
+std::string without_b(std::string_view field);
+// SHA-256 of the canonicalised body, cut at `length`; `too_short`: the body is shorter than that.
+std::string body_hash(std::string_view body, Canon canon, std::optional<std::uint64_t> length, bool& too_short);
+// Checks the key in `key` for `alg` (record, type, revocation, RSA size) and, unless `key_only`, that
+// `signature` signs `data` with it. pass, fail, permerror or temperror, with the reason.
+Outcome verify_signed_data(Algorithm alg, std::string_view data, std::string_view signature, const KeyAnswer& key,
+                           std::string_view key_name, bool key_only);
+// Signs `data` (already canonicalised) with `key`: the raw signature, "" on failure.
+std::string sign_data(const PrivateKey& key, std::string_view data);
 
 }  // namespace tern::mailauth::dkim

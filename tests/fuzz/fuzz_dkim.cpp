@@ -5,14 +5,17 @@
 // output changes nothing) and relaxed output has no trailing white space on a line; a parsed signature
 // has a domain, a selector, From among its signed fields and a 32-octet body hash; check() of every
 // signature against a key record that is the input's first line never passes (no one can forge an
-// Ed25519 signature for a key they do not hold) and never throws. Any violation aborts.
+// Ed25519 signature for a key they do not hold) and never throws; the same for an ARC chain, whose
+// instance count stays within 50. Any violation aborts.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <string_view>
 
 #include "base/strings.hpp"
+#include "mailauth/arc.hpp"
 #include "mailauth/dkim.hpp"
 
 namespace {
@@ -57,5 +60,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto o = check(in, c, key, 1764800000);
     check_that(o.status != Status::pass, "no forged signature passes");
   }
+  // ARC: the structure is read; a chain checked against that key never passes either.
+  auto chain = tern::mailauth::arc::prepare(in);
+  check_that(chain.instances <= tern::mailauth::arc::max_instances, "at most 50 ARC sets");
+  std::map<std::string, KeyAnswer> keys;
+  for (const auto& name : chain.key_names) keys[name] = key;
+  check_that(tern::mailauth::arc::validate(in, chain, keys).result != tern::mailauth::arc::Result::pass,
+             "no forged ARC chain passes");
   return 0;
 }

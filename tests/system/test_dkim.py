@@ -4,7 +4,8 @@ Out: mail an authenticated user submits is signed by Tern with the domain's Ed25
 (`tern dkim generate`); dkimpy (python3-dkim) verifies both signatures with the records `tern dkim list`
 prints. In: messages signed by dkimpy (RSA and Ed25519, relaxed and simple, with l=) arrive over SMTP with their keys served by a dnsmasq on loopback; the stored copy
 carries Tern's Authentication-Results (parsed by python3-authres) with dkim=pass, and dkim=fail when the
-body changed in transit. OpenDKIM's opendkim-testmsg signs only with rsa-sha1, which Tern must refuse
+body changed in transit. ARC chains of one and two sets made by dkimpy's arc_sign (and checked by its
+arc_verify) give arc=pass; a body changed after the last seal, or a wrong cv=, arc=fail. OpenDKIM's opendkim-testmsg signs only with rsa-sha1, which Tern must refuse
 (RFC 8301). A forged Authentication-Results claiming Tern's authserv-id is removed.
 
 Run with Debian's python3 (the CMake test does), which has dkimpy and authres."""
@@ -149,6 +150,7 @@ class DkimInTest(TernTestCase):
         cls.ed_seed, ed_p = ed25519_key()
         cls.odk_pem, odk_p = rsa_key()
         cls.dns_port = free_port()
+        cls.records_by_name = {"rsa._domainkey.sender.test": f"v=DKIM1; k=rsa; p={rsa_p}"}
         cls.records = [
             txt_option("rsa._domainkey.sender.test", f"v=DKIM1; k=rsa; p={rsa_p}"),
             txt_option("ed._domainkey.sender.test", f"v=DKIM1; k=ed25519; p={ed_p}"),
@@ -222,6 +224,47 @@ class DkimInTest(TernTestCase):
         self.assertNotIn(b"bank.test", stored)
         self.assertIn(b"Authentication-Results: other.test; spf=pass\r\n", stored)
         self.assertIn("removed a forged Authentication-Results field", self.server.log())
+
+    def arc_sealed(self, message, hops):
+        """`message` sealed by dkimpy's arc_sign once per hop (relay1.sender.test, ...), each hop adding
+        its Authentication-Results first (with arc=pass for the chain it received), as a forwarder does."""
+        for n in range(1, hops + 1):
+            srv = f"relay{n}.sender.test".encode()
+            arc = b"; arc=pass" if n > 1 else b""
+            message = b"Authentication-Results: " + srv + b"; spf=pass smtp.mailfrom=news@sender.test" + arc + b"\r\n" + message
+            sets = dkim.arc_sign(message, b"rsa", b"sender.test", self.rsa_pem, srv)
+            self.assertEqual(len(sets), 3, f"dkimpy made no ARC set for hop {n}")
+            message = b"".join(sets) + message
+        return message
+
+    def test_arc_chains_from_dkimpy(self):
+        records = {"rsa._domainkey.sender.test.": self.records_by_name["rsa._domainkey.sender.test"]}
+
+        def dnsfunc(name, timeout=5):
+            return records.get(name.decode() if name.endswith(b".") else name.decode() + ".", "").encode()
+
+        for hops in (1, 2):
+            with self.subTest(hops=hops):
+                sealed = self.arc_sealed(self.original(unique("arc")), hops)
+                cv, _, why = dkim.arc_verify(sealed, dnsfunc=dnsfunc)
+                self.assertEqual(cv, b"pass", why)  # the fixture is a valid chain for dkimpy itself
+                header = results_of(self.deliver(sealed))
+                arc = [r for r in header.results if r.method == "arc"]
+                self.assertEqual(arc[0].result, "pass", str(arc[0]))
+                self.assertIn(f"{hops} set(s)", arc[0].reason)
+        # The body changed after the last seal: the newest ARC-Message-Signature fails.
+        sealed = self.arc_sealed(self.original(unique("arc"), body=b"Forwarded.\r\n"), 2)
+        header = results_of(self.deliver(sealed.replace(b"Forwarded.", b"Forwarded!")))
+        arc = [r for r in header.results if r.method == "arc"][0]
+        self.assertEqual(arc.result, "fail")
+        self.assertIn("body hash mismatch", arc.reason)
+        # A seal whose cv= breaks the chain's rule (i=1 must say none).
+        sealed = self.arc_sealed(self.original(unique("arc")), 1).replace(b"cv=none", b"cv=pass", 1)
+        arc = [r for r in results_of(self.deliver(sealed)).results if r.method == "arc"][0]
+        self.assertEqual(arc.result, "fail")
+        # No ARC field at all: arc=none.
+        arc = [r for r in results_of(self.deliver(self.original(unique("plain")))).results if r.method == "arc"][0]
+        self.assertEqual(arc.result, "none")
 
     def test_opendkim_rsa_sha1_signature_is_refused(self):
         # opendkim-testmsg signs with rsa-sha1 (it has no option for another algorithm); RFC 8301 3.1
