@@ -44,6 +44,7 @@ struct Options {
   bool repair = false;
   bool force = false;
   bool purge = false;
+  bool check = false;
   std::string ip;
   std::string sender;
   std::string helo;
@@ -473,8 +474,64 @@ int dkim_list(const Options& o) {
   return 0;
 }
 
+// One record a domain publishes: its zone-file line, and what `--check` compares.
+struct Published {
+  enum class Kind { mx, txt, srv } kind;
+  std::string name;  // owner name, without the final dot
+  std::string text;  // MX: the host; TXT: the text; SRV: unused
+  std::string line;  // zone-file form
+};
+
+std::string strip_spaces(std::string_view s) {
+  std::string out;
+  for (char c : s)
+    if (c != ' ' && c != '\t') out += c;
+  return out;
+}
+
+// What the resolver says of each record: "ok", "missing", "differs (found ...)", "not checked ...".
+boost::asio::awaitable<std::vector<std::string>> check_published(dns::Resolver* resolver, const std::vector<Published>* records) {
+  std::vector<std::string> out;
+  for (const auto& r : *records) {
+    if (r.kind == Published::Kind::srv) {
+      out.push_back("not checked (SRV lookups are not built yet)");
+      continue;
+    }
+    if (r.kind == Published::Kind::mx) {
+      dns::MxAnswer mx = co_await resolver->mx(r.name);
+      if (mx.status == dns::MxAnswer::temp_failure) {
+        out.push_back("lookup failed: " + mx.error);
+        continue;
+      }
+      std::string found;
+      bool ok = false;
+      for (const auto& h : mx.hosts) {
+        ok = ok || iequals(h.name, r.text);
+        found += (found.empty() ? "" : ", ") + h.name;
+      }
+      out.push_back(ok ? "ok" : found.empty() ? "missing" : "differs (found MX " + found + ")");
+      continue;
+    }
+    dns::TxtAnswer txt = co_await resolver->txt(r.name);
+    if (txt.status == dns::TxtAnswer::temp_failure) {
+      out.push_back("lookup failed: " + txt.error);
+      continue;
+    }
+    // The same kind of record: the same first tag (v=spf1, v=DKIM1, v=DMARC1).
+    std::string kind = r.text.substr(0, r.text.find(';') == std::string::npos ? r.text.find(' ') : r.text.find(';'));
+    std::string same, other;
+    for (const auto& t : txt.records) {
+      if (strip_spaces(t) == strip_spaces(r.text)) same = t;
+      else if (istarts_with(t, kind)) other = t;
+    }
+    out.push_back(!same.empty() ? "ok" : !other.empty() ? "differs (found \"" + other + "\")" : "missing");
+  }
+  co_return out;
+}
+
 // Every record a domain publishes, in zone-file form: MX, SPF, DKIM (each published key), DMARC, and the
-// client configuration SRV records (RFC 6186, RFC 8314 for the implicit-TLS ones).
+// client configuration SRV records (RFC 6186, RFC 8314 for the implicit-TLS ones). `--check` looks each
+// up through [dns] servers and says which are missing or differ (exit 1 then).
 int domain_dns(const Options& o) {
   auto c = open_context(o);
   if (!c) return 1;
@@ -484,33 +541,50 @@ int domain_dns(const Options& o) {
   if (std::find(domains.begin(), domains.end(), *domain) == domains.end())
     return fail(*domain + " is not a local domain (tern domain add " + *domain + ")");
   const std::string& host = c->cfg.hostname;
-  std::vector<std::string> lines;
-  lines.push_back(*domain + ". 3600 IN MX 10 " + host + ".");
-  lines.push_back(zone_txt(*domain, "v=spf1 mx -all"));
+  std::vector<Published> records;
+  auto txt = [&](const std::string& name, const std::string& text) {
+    records.push_back({Published::Kind::txt, name, text, zone_txt(name, text)});
+  };
+  records.push_back({Published::Kind::mx, *domain, host, *domain + ". 3600 IN MX 10 " + host + "."});
+  txt(*domain, "v=spf1 mx -all");
   mailauth::DkimKeys keys(c->cfg.data_dir / "dkim");
   auto list = keys.list(*domain);
   if (!list) return fail(list.error().message);
   auto now = unix_now();
   for (const auto& k : *list)
-    if (k.published(now)) lines.push_back(dkim_record_line(k));
-  lines.push_back(zone_txt("_dmarc." + *domain, "v=DMARC1; p=reject; rua=mailto:postmaster@" + *domain));
-  lines.push_back("_submissions._tcp." + *domain + ". 3600 IN SRV 0 1 465 " + host + ".");
-  lines.push_back("_submission._tcp." + *domain + ". 3600 IN SRV 0 1 587 " + host + ".");
-  lines.push_back("_imaps._tcp." + *domain + ". 3600 IN SRV 0 1 993 " + host + ".");
-  lines.push_back("_imap._tcp." + *domain + ". 3600 IN SRV 0 1 143 " + host + ".");
-  lines.push_back("_pop3s._tcp." + *domain + ". 3600 IN SRV 0 1 995 " + host + ".");
+    if (k.published(now)) txt(k.selector + "._domainkey." + k.domain, k.public_record);
+  txt("_dmarc." + *domain, "v=DMARC1; p=reject; rua=mailto:postmaster@" + *domain);
+  for (auto [service, port] : {std::pair{"_submissions", 465}, {"_submission", 587}, {"_imaps", 993}, {"_imap", 143},
+                               {"_pop3s", 995}}) {
+    std::string name = std::string(service) + "._tcp." + *domain;
+    records.push_back({Published::Kind::srv, name, "", fmt::format("{}. 3600 IN SRV 0 1 {} {}.", name, port, host)});
+  }
+  std::vector<std::string> states;
+  if (o.check) {
+    boost::asio::io_context io;
+    dns::Resolver resolver(io.get_executor(), c->cfg.dns_servers);
+    auto f = boost::asio::co_spawn(io, check_published(&resolver, &records), boost::asio::use_future);
+    io.run();
+    states = f.get();
+  }
+  bool trouble = std::any_of(states.begin(), states.end(), [](const std::string& s) { return s != "ok" && !s.starts_with("not checked"); });
   if (o.json) {
     json::array a;
-    for (auto& l : lines) a.push_back(json::string(l));
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      if (o.check) a.push_back(json::object{{"record", records[i].line}, {"state", states[i]}});
+      else a.push_back(json::string(records[i].line));
+    }
     std::cout << json::serialize(a) << "\n";
-    return 0;
+    return trouble ? 1 : 0;
   }
   if (list->empty())
     std::cout << "; no DKIM keys yet: tern dkim generate " << *domain << "\n";
-  for (const auto& l : lines) std::cout << l << "\n";
-  return 0;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (o.check) std::cout << "; " << states[i] << "\n";
+    std::cout << records[i].line << "\n";
+  }
+  return trouble ? 1 : 0;
 }
-
 
 // `tern spf check`: check_host() as the SMTP server runs it, through [dns] servers (like spfquery).
 int spf_check(const Options& o) {
@@ -591,6 +665,7 @@ int run_cli(int argc, char** argv) {
 
   auto* dns = global(domain->add_subcommand("dns", "print the DNS records to publish for a local domain (MX, SPF, DKIM, DMARC, SRV)"));
   dns->add_option("NAME", o.name)->required();
+  dns->add_flag("--check", o.check, "look each record up through [dns] servers; say which are missing or differ (exit 1)");
   on(dns, [&] { return domain_dns(o); });
 
   auto* dkim = app.add_subcommand("dkim", "DKIM signing keys (data_dir/dkim)")->require_subcommand(1);

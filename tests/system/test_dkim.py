@@ -133,6 +133,28 @@ class DkimOutTest(TernTestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("not a domain name", r.stderr)
 
+    def test_domain_dns_check_says_what_is_missing_or_differs(self):
+        dns_port = free_port()
+        server = self.make_server(start=False, extra_toml=f'[dns]\nservers = ["127.0.0.1:{dns_port}"]\n')
+        keys = json.loads(server.cli_ok("dkim", "generate", "tern.test", "--json").stdout)
+        ed = [k for k in keys if k["algorithm"] == "ed25519-sha256"][0]
+        rsa = [k for k in keys if k["algorithm"] == "rsa-sha256"][0]
+        dns = Dns(["--mx-host=tern.test,mx.tern.test,10", txt_option("tern.test", "v=spf1 mx -all"),
+                   txt_option(f"{ed['selector']}._domainkey.tern.test", ed["record"]),
+                   txt_option("_dmarc.tern.test", "v=DMARC1; p=none")], port=dns_port)
+        self.addCleanup(dns.stop)
+        r = server.cli("domain", "dns", "tern.test", "--check", "--json")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        states = {x["record"].split(" ")[0]: x["state"] for x in json.loads(r.stdout) if " SRV " not in x["record"]}
+        self.assertEqual(states["tern.test."], "ok")  # both MX and SPF
+        self.assertEqual(states[f"{ed['selector']}._domainkey.tern.test."], "ok")
+        self.assertEqual(states[f"{rsa['selector']}._domainkey.tern.test."], "missing")
+        self.assertEqual(states["_dmarc.tern.test."], 'differs (found "v=DMARC1; p=none")')
+        mx = [x for x in json.loads(r.stdout) if " MX " in x["record"]][0]
+        self.assertEqual(mx["state"], "ok")
+        text = server.cli("domain", "dns", "tern.test", "--check").stdout
+        self.assertIn("; missing\n" + rsa["selector"] + "._domainkey.tern.test. 3600 IN TXT", text)
+
     def test_unauthenticated_mail_is_not_signed(self):
         server = self.make_server(users=("bob@tern.test",), start=False)
         server.cli_ok("dkim", "generate", "tern.test")
