@@ -128,6 +128,7 @@ class Server {
     pipeline_ = filter::default_pipeline(*directory_, pool_, resolver_.get());
     dkim_keys_ = std::make_unique<mailauth::DkimKeys>(cfg.data_dir / "dkim");
     spool_ = std::make_unique<spool::Spool>(spool::Paths(cfg.data_dir), cfg_, *directory_, *mailstore_, pool_, io_);
+    spool_->set_dkim(dkim_keys_.get());
 
     if (auto s = open_listeners(); !s) {
       std::cerr << "tern: " << s.error().message << "\n";

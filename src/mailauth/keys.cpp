@@ -7,6 +7,8 @@
 
 #include "base/log.hpp"
 #include "base/strings.hpp"
+#include "mime/address.hpp"
+#include "mime/headers.hpp"
 #include "store/files.hpp"
 
 namespace tern::mailauth {
@@ -203,6 +205,20 @@ std::shared_ptr<const SigningSet> DkimKeys::signing(const std::string& domain) {
   std::shared_ptr<const SigningSet> out = set->keys.empty() ? nullptr : std::shared_ptr<const SigningSet>(set);
   cache_[*d] = {stamp, out};
   return out;
+}
+
+std::string DkimKeys::sign(std::string_view message, std::string* signer) {
+  auto fields = mime::parse_header(message);
+  auto from = mime::parse_addresses(mime::first_value(fields, "From"));
+  std::string domain = from.size() == 1 ? to_lower(from.front().host) : std::string();
+  std::shared_ptr<const SigningSet> keys;
+  while (!keys && domain.find('.') != std::string::npos) {
+    keys = signing(domain);
+    if (!keys) domain = domain.substr(domain.find('.') + 1);
+  }
+  if (!keys) return {};
+  if (signer) *signer = keys->domain;
+  return dkim::sign(message, keys->signers(), unix_now());
 }
 
 }  // namespace tern::mailauth

@@ -170,28 +170,27 @@ net::awaitable<void> Session::finish_message(std::string message, bool bare_line
   reply(code::ok, "2.0.0", fmt::format("Ok: queued as {}", *result));
 }
 
+namespace {
+std::size_t count_fields(std::string_view fields, std::string_view name) {
+  std::size_t n = 0;
+  for (std::size_t pos = 0; (pos = fields.find(name, pos)) != std::string_view::npos; pos += name.size()) ++n;
+  return n;
+}
+}  // namespace
+
 net::awaitable<std::string> Session::dkim_sign(const std::string& message) {
   if (!svc_.dkim) co_return std::string();
-  // The domain of the From field (DMARC aligns with it), or a parent domain of it that has keys.
-  auto fields = mime::parse_header(message);
-  auto from = mime::parse_addresses(mime::first_value(fields, "From"));
-  std::string domain = from.size() == 1 ? to_lower(from.front().host) : std::string();
-  std::shared_ptr<const mailauth::SigningSet> keys;
-  while (!domain.empty() && !keys) {
-    keys = svc_.dkim->signing(domain);
-    auto dot = domain.find('.');
-    domain = keys || dot == std::string::npos ? std::string() : domain.substr(dot + 1);
-    if (domain.find('.') == std::string::npos) domain.clear();  // never a top-level domain
-  }
-  if (!keys) co_return std::string();
   const std::string* m = &message;
+  auto* keys = svc_.dkim;
   auto job = [m, keys] {
-    auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    return mailauth::dkim::sign(*m, keys->signers(), now);
+    std::pair<std::string, std::string> out;  // fields, signer
+    out.first = keys->sign(*m, &out.second);
+    return out;
   };
-  std::string fields_out = *co_await net::offload(*svc_.pool, std::move(job));
-  log::info("smtp {}: signed for {} with {} key(s)", id_, keys->domain, keys->keys.size());
-  co_return fields_out;
+  auto [fields, signer] = *co_await net::offload(*svc_.pool, std::move(job));
+  if (!fields.empty())
+    log::info("smtp {}: signed for {} with {} key(s)", id_, signer, count_fields(fields, "DKIM-Signature:"));
+  co_return fields;
 }
 
 }  // namespace tern::smtpd

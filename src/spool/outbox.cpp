@@ -316,6 +316,13 @@ void Spool::stamp_pending(const fs::path& file, const std::string& id, std::stri
   auto received = fmt::format("Received: by {} (Tern) via pending id {};{}\t{}{}", config()->hostname, id, eol,
                               rfc5322_date(), eol);
   std::string stamped_message = received;
+  // The local outbox is trusted (only local users write pending/): its mail is signed like a submission,
+  // when the From domain has keys. Signed as it will be sent (CRLF), written in the file's line ends.
+  if (dkim_) {
+    std::string signature = dkim_->sign(eol == "\r\n" ? std::string(message) : to_crlf(message));
+    if (eol != "\r\n") std::erase(signature, '\r');
+    stamped_message += signature;
+  }
   stamped_message.append(message);
   q.envelope.arrived = unix_now();
   auto stamped = format(q.envelope, stamped_message);

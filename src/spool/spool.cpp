@@ -569,7 +569,9 @@ bool Spool::send_dsn(const EntryPtr& e, const std::vector<DsnRecipient>& rcpts) 
   in.original = e->message_in(*data);
   Envelope dsn;
   dsn.recipients.push_back(Recipient{env.from});
-  auto q = enqueue(std::move(dsn), build_dsn(in));
+  std::string report = build_dsn(in);
+  if (dkim_) report = dkim_->sign(report) + report;  // From: MAILER-DAEMON@hostname, when it has keys
+  auto q = enqueue(std::move(dsn), report);
   if (!q) {
     log::error("queue {}: could not queue the DSN to <{}>: {}", e->id, env.from, q.error().message);
     return false;

@@ -43,6 +43,7 @@
 #include "spool/dsn.hpp"
 #include "spool/local_delivery.hpp"
 #include "spool/outbox_index.hpp"
+#include "mailauth/keys.hpp"
 #include "spool/queue_file.hpp"
 #include "store/files.hpp"
 #include "store/mailstore.hpp"
@@ -111,6 +112,9 @@ class Spool {
   std::size_t in_flight() const { return in_flight_.load(); }
   // Where local agents plug in (Sieve, lists): set up before start().
   DeliveryChain& delivery_chain() { return delivery_; }
+  // The DKIM keys that sign what the spool itself originates or takes in: DSNs, and files dropped into
+  // pending/ (the local outbox), when their From domain has keys. Set before start(); null: no signing.
+  void set_dkim(mailauth::DkimKeys* keys) { dkim_ = keys; }
 
   // Loads the queue without delivering (the CLI administers the queue this way when no server runs).
   StartReport load(bool serve = false);
@@ -148,6 +152,7 @@ class Spool {
   Paths paths_;
   store::DirSyncer outbox_sync_;
   std::shared_ptr<const config::Config> cfg_;
+  mailauth::DkimKeys* dkim_ = nullptr;
   mutable std::mutex cfg_mu_;
   store::Directory& directory_;
   store::Mailstore& mailstore_;

@@ -155,6 +155,43 @@ class DkimOutTest(TernTestCase):
         text = server.cli("domain", "dns", "tern.test", "--check").stdout
         self.assertIn("; missing\n" + rsa["selector"] + "._domainkey.tern.test. 3600 IN TXT", text)
 
+    def test_pending_files_and_dsns_are_signed(self):
+        dns = Dns([])  # answers NXDOMAIN for every .test name: a remote recipient bounces at once
+        self.addCleanup(dns.stop)
+        server = self.make_server(users=("alice@tern.test", "bob@tern.test"), allow_plaintext=True, start=False,
+                                  extra_toml=f'[dns]\nservers = ["127.0.0.1:{dns.port}"]\n')
+        listed = json.loads(server.cli_ok("dkim", "generate", "tern.test", "--json").stdout)
+        records = {f"{k['selector']}._domainkey.tern.test.".encode(): k["record"].encode() for k in listed}
+
+        def dnsfunc(name, timeout=5):
+            return records.get(name if name.endswith(b".") else name + b".", b"")
+
+        server.start()
+        # A Mailtraq-style file with LF line ends, dropped into the local outbox.
+        subject = unique("pending")
+        body = (f"FROM: alice@tern.test\nRCPT: bob@tern.test\n"
+                f"From: alice@tern.test\nTo: bob@tern.test\nSubject: {subject}\n\nfrom the outbox\n").encode()
+        tmp = os.path.join(server.dir, "drop")
+        with open(tmp, "wb") as f:
+            f.write(body)
+        os.rename(tmp, os.path.join(server.data, "mail", "pending", "msg1"))
+        server.wait_for_messages("bob@tern.test", 1)
+        stored = server.stored_messages("bob@tern.test")[0][1]
+        self.assertEqual(len(re.findall(rb"^DKIM-Signature:", stored, re.M)), 2)
+        for idx in range(2):
+            self.assertTrue(dkim.DKIM(stored).verify(idx=idx, dnsfunc=dnsfunc), f"pending signature {idx}")
+        # A bounce from MAILER-DAEMON@mx.tern.test is signed with the parent domain's keys.
+        with smtplib.SMTP(HOST, server.ports["submission"]) as s:
+            s.login("alice@tern.test", PASSWORD)
+            s.sendmail("alice@tern.test", ["nobody@nowhere.test"],
+                       make_message("alice@tern.test", "nobody@nowhere.test", unique("bounce")))
+        server.wait_for_messages("alice@tern.test", 1)
+        dsn = server.stored_messages("alice@tern.test")[0][1]
+        self.assertIn(b"MAILER-DAEMON@mx.tern.test", dsn)
+        self.assertIn(b"d=tern.test", dsn)
+        for idx in range(2):
+            self.assertTrue(dkim.DKIM(dsn).verify(idx=idx, dnsfunc=dnsfunc), f"DSN signature {idx}")
+
     def test_unauthenticated_mail_is_not_signed(self):
         server = self.make_server(users=("bob@tern.test",), start=False)
         server.cli_ok("dkim", "generate", "tern.test")
