@@ -4,6 +4,7 @@
 
 #include "base/codec.hpp"
 #include "base/strings.hpp"
+#include "mailauth/authres.hpp"
 #include "mime/tree.hpp"
 
 namespace tern::mailauth::arc {
@@ -191,6 +192,79 @@ Chain validate(std::string_view message, const Prepared& p, const std::map<std::
   }
   c.result = Result::pass;
   return c;
+}
+
+namespace {
+
+std::string fold_b64(std::string_view b64) {
+  std::string out;
+  for (std::size_t i = 0; i < b64.size(); i += 72) {
+    out += "\r\n\t ";
+    out += b64.substr(i, 72);
+  }
+  return out;
+}
+
+// The value of our own Authentication-Results field (unfolded), or "" when there is none.
+std::string our_results(std::string_view header, std::string_view authserv_id) {
+  for (const auto& f : mime::parse_fields(header))
+    if (iequals(f.name, "Authentication-Results") && authserv_id_of(f.value) == to_lower(authserv_id))
+      return mime::unfold(f.value);
+  return "";
+}
+
+}  // namespace
+
+std::string seal(std::string_view message, const dkim::Signer& signer, std::string_view authserv_id, std::int64_t now) {
+  if (!signer.key) return "";
+  Prepared p = prepare(message);
+  int n = p.result == Result::none ? 0 : std::max(p.instances, 1);
+  if (n >= max_instances) return "";
+  auto [header, body] = dkim::split_message(message);
+  // cv=: none without a chain; else what the chain was worth when it reached us (our arc= result).
+  std::string results = our_results(header, authserv_id);
+  std::string cv = "none";
+  if (n > 0) cv = p.result == Result::pass && results.find("arc=pass") != std::string::npos ? "pass" : "fail";
+  const std::string i = std::to_string(n + 1);
+  const std::string alg(dkim::algorithm_name(signer.key->algorithm()));
+
+  std::string aar = "ARC-Authentication-Results: i=" + i + "; " +
+                    (results.empty() ? std::string(authserv_id) + "; none" : results) + "\r\n";
+
+  bool unused = false;
+  std::string bh = base64_encode(dkim::body_hash(body, dkim::Canon::relaxed, std::nullopt, unused));
+  auto names = dkim::headers_to_sign(message);
+  std::string h;
+  for (const auto& name : names) h += (h.empty() ? "" : ":") + name;
+  std::string ams = "ARC-Message-Signature: i=" + i + "; a=" + alg + "; c=relaxed/relaxed; d=" + signer.domain +
+                    "; s=" + signer.selector + ";\r\n\tt=" + std::to_string(now) + "; h=" + h + ";\r\n\tbh=" + bh +
+                    ";\r\n\tb=";
+  dkim::Signature sig;
+  sig.header_canon = dkim::Canon::relaxed;
+  sig.headers = names;
+  std::string ams_b = dkim::sign_data(*signer.key, dkim::header_data(header, sig, ams + "\r\n"));
+  if (ams_b.empty()) return "";
+  ams += fold_b64(base64_encode(ams_b)) + "\r\n";
+
+  std::string as = "ARC-Seal: i=" + i + "; a=" + alg + "; t=" + std::to_string(now) + "; cv=" + cv +
+                   ";\r\n\td=" + signer.domain + "; s=" + signer.selector + ";\r\n\tb=";
+  // The seal signs every set, oldest first (AAR, AMS, AS), its own b= empty (RFC 8617 5.1.1); after a
+  // failed chain, only its own set (the older ones may not even be whole).
+  std::string data;
+  for (int j = 1; cv != "fail" && j <= n; ++j) {
+    data += dkim::canon_header(p.aar[j - 1], dkim::Canon::relaxed);
+    data += dkim::canon_header(p.ams[j - 1], dkim::Canon::relaxed);
+    data += dkim::canon_header(p.seals[j - 1], dkim::Canon::relaxed);
+  }
+  data += dkim::canon_header(aar, dkim::Canon::relaxed);
+  data += dkim::canon_header(ams, dkim::Canon::relaxed);
+  std::string own = dkim::canon_header(as + "\r\n", dkim::Canon::relaxed);
+  own.resize(own.size() - 2);
+  data += own;
+  std::string as_b = dkim::sign_data(*signer.key, data);
+  if (as_b.empty()) return "";
+  as += fold_b64(base64_encode(as_b)) + "\r\n";
+  return as + ams + aar;
 }
 
 }  // namespace tern::mailauth::arc

@@ -48,4 +48,14 @@ struct Chain {
 // `keys`: the TXT answers for prepared.key_names (missing ones count as no record).
 Chain validate(std::string_view message, const Prepared& prepared, const std::map<std::string, dkim::KeyAnswer>& keys);
 
+// --- sealing (RFC 8617 5.1) -----------------------------------------------------------------------
+
+// The ARC set Tern adds when it forwards `message` (an alias to a remote address): instance N+1 after
+// the chain the message carries, the ARC-Authentication-Results copied from Tern's own
+// Authentication-Results (authserv-id `authserv_id`), an ARC-Message-Signature over the same fields
+// DKIM signs, and the ARC-Seal with cv= from what Tern found at receipt (none for a message without a
+// chain, pass or fail as its arc= result said). Three fields, each ending in CRLF, to put on top; ""
+// when the chain is at its 50th instance or the key cannot sign.
+std::string seal(std::string_view message, const dkim::Signer& signer, std::string_view authserv_id, std::int64_t now);
+
 }  // namespace tern::mailauth::arc

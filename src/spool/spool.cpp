@@ -16,6 +16,7 @@
 #include "base/log.hpp"
 #include "base/strings.hpp"
 #include "dns/resolver.hpp"
+#include "mailauth/arc.hpp"
 #include "smtp/client/client.hpp"
 #include "spool/spool_internal.hpp"
 #include "store/directory.hpp"
@@ -179,6 +180,18 @@ void Spool::add_entry(EntryPtr e) {
   if (serving_) post_local(std::move(e));
 }
 
+// RFC 8617: a forwarder seals what it received and checked, so that the next receiver can trust the
+// results from before the forwarding broke SPF (and maybe DKIM). With the forwarding domain's RSA key
+// (the most widely checked), else its first; "" when it has none.
+std::string Spool::arc_seal(std::string_view message, const std::string& domain) {
+  auto keys = dkim_ ? dkim_->signing(domain) : nullptr;
+  if (!keys) return {};
+  const auto signers = keys->signers();
+  auto rsa = std::find_if(signers.begin(), signers.end(),
+                          [](const auto& s) { return s.key->algorithm() == mailauth::dkim::Algorithm::rsa_sha256; });
+  return mailauth::arc::seal(message, rsa != signers.end() ? *rsa : signers.front(), config()->hostname, unix_now());
+}
+
 Result<std::string> Spool::enqueue(Envelope env, std::string_view message, std::string id) {
   auto e = std::make_shared<Entry>();
   e->id = id.empty() ? make_unique_id() : std::move(id);
@@ -187,6 +200,7 @@ Result<std::string> Spool::enqueue(Envelope env, std::string_view message, std::
   // A local alias whose targets are all elsewhere becomes those targets here, in the one queue file
   // (as Postfix's virtual alias expansion before queueing), instead of a second queued message at
   // delivery. The original address stays as ORCPT (RFC 3461 4.2) for DSNs.
+  std::string forwarder;  // the local domain of such an alias: it seals the message (RFC 8617)
   {
     std::vector<Recipient> expanded;
     for (auto& r : env.recipients) {
@@ -197,6 +211,7 @@ Result<std::string> Spool::enqueue(Envelope env, std::string_view message, std::
         expanded.push_back(std::move(r));
         continue;
       }
+      if (forwarder.empty()) forwarder = to_lower(r.address.substr(r.address.rfind('@') + 1));
       for (auto& t : res.remote_targets) {
         bool dup = false;
         for (auto& x : expanded) dup = dup || iequals(x.address, t);
@@ -209,6 +224,11 @@ Result<std::string> Spool::enqueue(Envelope env, std::string_view message, std::
       }
     }
     env.recipients = std::move(expanded);
+  }
+  std::string sealed = forwarder.empty() ? std::string() : arc_seal(message, forwarder);
+  if (!sealed.empty()) {
+    sealed += message;
+    message = sealed;
   }
   auto data = format(env, message);
   e->q.envelope = std::move(env);
@@ -283,6 +303,7 @@ std::string Spool::deliver_local(const EntryPtr& e) {
   std::vector<std::pair<std::size_t, std::vector<std::size_t>>> routed;  // recipient -> indexes in slots
   std::vector<std::pair<std::size_t, Outcome>> outcomes;
   std::vector<std::string> forwards;  // remote targets of local aliases
+  std::string forwarder;              // the local domain whose alias forwards (it seals the ARC set)
   bool any_remote = false;
   for (auto i : mine) {
     auto& r = env.recipients[i];
@@ -308,6 +329,7 @@ std::string Spool::deliver_local(const EntryPtr& e) {
     }
     for (auto& t : res.remote_targets)
       if (std::find(forwards.begin(), forwards.end(), t) == forwards.end()) forwards.push_back(t);
+    if (!res.remote_targets.empty() && forwarder.empty()) forwarder = to_lower(r.address.substr(r.address.rfind('@') + 1));
     routed.emplace_back(i, std::move(mine_slots));
   }
   if (outcomes.empty() && routed.empty()) {
@@ -352,7 +374,9 @@ std::string Spool::deliver_local(const EntryPtr& e) {
     for (auto& t : forwards) fwd.recipients.push_back(Recipient{t});
     fwd.body = env.body;
     fwd.smtputf8 = env.smtputf8;
-    auto q = enqueue(std::move(fwd), message);
+    std::string sealed = arc_seal(message, forwarder);
+    if (!sealed.empty()) sealed += message;
+    auto q = enqueue(std::move(fwd), sealed.empty() ? message : std::string_view(sealed));
     if (!q) throw std::runtime_error(q.error().message);
     log::info("queue {}: forwarded to {} remote alias target(s) as {}", e->id, forwards.size(), *q);
   }

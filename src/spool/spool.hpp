@@ -127,6 +127,7 @@ class Spool {
   using EntryPtr = std::shared_ptr<Entry>;
 
   std::shared_ptr<const config::Config> config() const;
+  std::string arc_seal(std::string_view message, const std::string& domain);
   void add_entry(EntryPtr e);
   void post_local(EntryPtr e);
   // Delivers the pending local recipients through delivery_; returns why some must be tried again

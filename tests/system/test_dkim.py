@@ -21,7 +21,7 @@ import tempfile
 import dkim
 import nacl.signing
 
-from harness import AUTHSERV_ID, HOST, PASSWORD, Dns, TernTestCase, free_port, main, make_message, results_of, unique
+from harness import AUTHSERV_ID, HOST, PASSWORD, Dns, Tern, TernTestCase, free_port, main, make_message, results_of, unique
 
 def txt_option(name, text):
     """A dnsmasq --txt-record option; the text cut into character-strings of at most 255 octets."""
@@ -324,6 +324,42 @@ class DkimInTest(TernTestCase):
         # No ARC field at all: arc=none.
         arc = [r for r in results_of(self.deliver(self.original(unique("plain")))).results if r.method == "arc"][0]
         self.assertEqual(arc.result, "none")
+
+    def test_forwarded_mail_is_arc_sealed_and_dkimpy_verifies_the_seal(self):
+        # B: the remote system the alias forwards to (reached by a static route).
+        b = Tern(allow_plaintext=True)
+        self.addCleanup(b.cleanup)
+        self._servers = getattr(self, "_servers", []) + [b]
+        b.add_domain("remote.test")
+        b.add_user("carol@remote.test")
+        b.start()
+        a = self.server
+        a.stop()
+        a.extra_toml += f'\n[[route]]\nmatch = "remote.test"\nrelay = "127.0.0.1:{b.ports["smtp"]}"\n'
+        a.write_config()
+        a.cli_ok("alias", "add", "fwd@tern.test", "carol@remote.test")
+        keys = json.loads(a.cli_ok("dkim", "generate", "tern.test", "--json").stdout)
+        a.start()
+        records = {f"{k['selector']}._domainkey.tern.test": k["record"] for k in keys}
+        records.update(self.records_by_name)
+
+        def dnsfunc(name, timeout=5):
+            return records.get(name.decode().rstrip("."), "").encode()
+
+        msg = make_message("news@sender.test", "fwd@tern.test", unique("fwd"))
+        signed = dkim.sign(msg, b"rsa", b"sender.test", self.rsa_pem) + msg
+        with smtplib.SMTP(HOST, a.ports["smtp"]) as s:
+            s.sendmail("news@sender.test", ["fwd@tern.test"], signed)
+        b.wait_for_messages("carol@remote.test", 1)
+        got = b.stored_messages("carol@remote.test")[0][1]
+        self.assertIn(b"ARC-Seal: i=1; a=rsa-sha256;", got)
+        self.assertIn(b"cv=none", got)
+        self.assertIn(b"ARC-Authentication-Results: i=1; mx.tern.test;", got)
+        aar = re.search(rb"ARC-Authentication-Results: [^\r\n]*", got).group(0)
+        self.assertIn(b"dkim=pass", aar)  # what Tern found at receipt travels with the message
+        cv, _, why = dkim.arc_verify(got, dnsfunc=dnsfunc)
+        self.assertEqual(cv, b"pass", why)
+        self.assertTrue(dkim.DKIM(got).verify(dnsfunc=dnsfunc), "the original DKIM signature survives")
 
     def test_opendkim_rsa_sha1_signature_is_refused(self):
         # opendkim-testmsg signs with rsa-sha1 (it has no option for another algorithm); RFC 8301 3.1
