@@ -18,6 +18,7 @@
 
 #include "app/check.hpp"
 #include "app/control.hpp"
+#include "app/dmarc.hpp"
 #include "base/strings.hpp"
 #include "app/server.hpp"
 #include "auth/password.hpp"
@@ -45,6 +46,7 @@ struct Options {
   bool force = false;
   bool purge = false;
   bool check = false;
+  std::string day;
   std::string ip;
   std::string sender;
   std::string helo;
@@ -695,6 +697,18 @@ int run_cli(int argc, char** argv) {
   sc->add_option("SENDER", o.sender, "MAIL FROM's address (\"\" for the null sender)")->required();
   sc->add_option("--helo", o.helo, "the HELO name");
   on(sc, [&] { return spf_check(o); });
+
+  auto* dmarc = app.add_subcommand("dmarc", "DMARC aggregate reports")->require_subcommand(1);
+  auto* dr_report = global(dmarc->add_subcommand("report", "send the reports of finished days now (the server does it hourly)"));
+  dr_report->add_option("--day", o.day, "only this day (YYYY-MM-DD, UTC; may be today)");
+  on(dr_report, [&] {
+    auto cfg = config::load(o.config);
+    if (!cfg) return fail(cfg.error().message);
+    auto r = send_dmarc_reports(*cfg, o.day);
+    if (!r) return fail(r.error().message);
+    std::cout << (r->empty() ? std::string("no reports to send\n") : *r);
+    return 0;
+  });
 
   auto* user = app.add_subcommand("user", "users (mailboxes that can log in)")->require_subcommand(1);
   auto* ua = global(user->add_subcommand("add", "add a user; the password is asked twice on a terminal, else one line on stdin"));

@@ -125,7 +125,8 @@ class Server {
 
     // One resolver for the process: the outbox, and the SMTP filters (SPF, DKIM, DNS lists) later.
     resolver_ = std::make_unique<dns::Resolver>(io_.get_executor(), cfg.dns_servers);
-    pipeline_ = filter::default_pipeline(*directory_, pool_, resolver_.get());
+    dmarc_reports_ = std::make_unique<mailauth::dmarc::Recorder>(cfg.data_dir / "dmarc");
+    pipeline_ = filter::default_pipeline(*directory_, pool_, resolver_.get(), dmarc_reports_.get());
     dkim_keys_ = std::make_unique<mailauth::DkimKeys>(cfg.data_dir / "dkim");
     spool_ = std::make_unique<spool::Spool>(spool::Paths(cfg.data_dir), cfg_, *directory_, *mailstore_, pool_, io_);
     spool_->set_dkim(dkim_keys_.get());
@@ -449,7 +450,8 @@ class Server {
   asio::io_context io_;
   asio::signal_set signals_;
   std::unique_ptr<dns::Resolver> resolver_;  // outlives the spool
-  std::unique_ptr<mailauth::DkimKeys> dkim_keys_;  // data_dir/dkim, read by the SMTP sessions
+  std::unique_ptr<mailauth::DkimKeys> dkim_keys_;  // data_dir/dkim, read by the SMTP sessions and the spool
+  std::unique_ptr<mailauth::dmarc::Recorder> dmarc_reports_;  // data_dir/dmarc: the aggregate reports' records
   std::unique_ptr<spool::Spool> spool_;
   std::shared_ptr<net::ssl::context> tls_;
   std::vector<Service> services_;

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "base/log.hpp"
 #include "base/strings.hpp"
 #include "mailauth/arc.hpp"
 #include "mailauth/authres.hpp"
@@ -82,6 +83,15 @@ bool report_only(const Context& ctx) {
 }
 
 }  // namespace
+
+net::awaitable<void> AuthenticationStage::record(const mailauth::dmarc::Evaluation& e) {
+  // Appended and synced before the reply: a result that was acted on is in the day's report.
+  auto* recorder = reports_;
+  const auto* ev = &e;
+  auto job = [recorder, ev] { return recorder->record(*ev); };
+  auto done = *co_await net::offload(pool_, std::move(job));
+  if (!done) log::warn("dmarc: cannot record an evaluation for the report: {}", done.error().message);
+}
 
 net::awaitable<Verdict> AuthenticationStage::mail(const Context& ctx) {
   Verdict v;
@@ -216,6 +226,26 @@ net::awaitable<Verdict> AuthenticationStage::data(const Context& ctx) {
                                     in.from_domain, reason));
     bool enforce = !report_only(ctx);
     using mailauth::dmarc::Policy;
+    if (reports_ && !d.record_domain.empty() && d.status != mailauth::dmarc::Status::temperror) {
+      mailauth::dmarc::Evaluation e;
+      e.time = unix_now();
+      e.policy_domain = d.record_domain;
+      e.rua = d.record.rua;
+      e.p = mailauth::dmarc::policy_name(d.record.p);
+      e.sp = d.record.sp ? std::string(mailauth::dmarc::policy_name(*d.record.sp)) : std::string();
+      e.pct = d.record.pct;
+      e.strict_dkim = d.record.strict_dkim;
+      e.strict_spf = d.record.strict_spf;
+      e.source_ip = std::string(ctx.client_address);
+      e.header_from = in.from_domain;
+      e.disposition = d.status == mailauth::dmarc::Status::fail && enforce ? mailauth::dmarc::policy_name(d.disposition) : "none";
+      e.dkim_aligned = d.dkim_aligned ? "pass" : "fail";
+      e.spf_aligned = d.spf_aligned ? "pass" : "fail";
+      for (const auto& o : outcomes) e.dkim.emplace_back(o.domain, mailauth::dkim::status_name(o.status));
+      e.spf_domain = in.spf_domain;
+      e.spf_result = in.spf_result;
+      co_await record(e);
+    }
     if (d.status == mailauth::dmarc::Status::fail && enforce) {
       if (d.disposition == Policy::reject) {
         Verdict refused = Verdict::refuse(

@@ -11,19 +11,24 @@
 
 #include "dns/resolver.hpp"
 #include "filter/filter.hpp"
+#include "mailauth/dmarc_report.hpp"
 
 namespace tern::filter {
 
 class AuthenticationStage : public Stage {
  public:
-  AuthenticationStage(dns::Resolver& resolver, boost::asio::thread_pool& pool) : resolver_(resolver), pool_(pool) {}
+  // `reports`: where DMARC evaluations are recorded for the aggregate reports (null: not recorded).
+  AuthenticationStage(dns::Resolver& resolver, boost::asio::thread_pool& pool, mailauth::dmarc::Recorder* reports)
+      : resolver_(resolver), pool_(pool), reports_(reports) {}
   std::string_view name() const override { return "auth"; }
   net::awaitable<Verdict> mail(const Context& ctx) override;
   net::awaitable<Verdict> data(const Context& ctx) override;
 
  private:
+  net::awaitable<void> record(const mailauth::dmarc::Evaluation& e);
   dns::Resolver& resolver_;
   boost::asio::thread_pool& pool_;
+  mailauth::dmarc::Recorder* reports_;
 };
 
 }  // namespace tern::filter

@@ -14,6 +14,7 @@
 
 #include "dns/resolver.hpp"
 #include "filter/filter.hpp"
+#include "mailauth/dmarc_report.hpp"
 #include "store/directory.hpp"
 
 namespace tern::filter {
@@ -49,6 +50,6 @@ class HopStage : public Stage {
 
 // The stages above, in order.
 std::unique_ptr<Pipeline> default_pipeline(store::Directory& directory, boost::asio::thread_pool& pool,
-                                           dns::Resolver* resolver);
+                                           dns::Resolver* resolver, mailauth::dmarc::Recorder* dmarc_reports = nullptr);
 
 }  // namespace tern::filter

@@ -155,6 +155,7 @@ Decision evaluate(const Inputs& in, const std::vector<dns::TxtAnswer>& answers, 
     d.reason = "no DMARC record";
     return d;
   }
+  d.record = *rec;
   bool subdomain = d.record_domain != to_lower(in.from_domain);
   d.policy = subdomain && rec->sp ? *rec->sp : rec->p;
 

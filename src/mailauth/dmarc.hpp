@@ -56,6 +56,7 @@ struct Decision {
   Policy policy = Policy::none;       // p= or sp= of the record that applies
   Policy disposition = Policy::none;  // what to do after pct (and only when status is fail)
   std::string record_domain;          // where the record was found
+  Record record;                      // that record (for the aggregate report)
   std::string reason;                 // for the header and the log
   bool spf_aligned = false, dkim_aligned = false;
   bool dkim_temperror = false;        // an unaligned result might have been an aligned pass

@@ -5,13 +5,21 @@ p=reject with no aligned pass: 550 5.7.1 at the end of DATA, nothing stored. p=q
 the recipient's Junk folder. An aligned SPF pass (relaxed: a subdomain's bounce address) or an aligned
 DKIM pass (dkimpy's signature) passes; strict alignment does not take the subdomain. A subdomain of the
 organizational domain gets sp=. pct=0 turns reject into quarantine. A p=reject whose aligned DKIM key
-lookup fails for now: 451 4.7.0; a policy lookup that fails: accepted with dmarc=temperror. [dmarc] report_only domains only get dmarc=fail in Authentication-Results (parsed by
+lookup fails for now: 451 4.7.0; a policy lookup that fails: accepted with dmarc=temperror.
+Aggregate reports: `tern dmarc report` mails the day's report (gzipped XML, read back with Python's
+gzip and ElementTree) to the rua= address that authorised it, and not to one that did not (RFC 7489 7.1). [dmarc] report_only domains only get dmarc=fail in Authentication-Results (parsed by
 python3-authres).
 
 Run with Debian's python3 (the CMake test does)."""
 
 import base64
+import email
+import email.policy
+import gzip
+import os
 import smtplib
+import time
+import xml.etree.ElementTree as ET
 
 import dkim
 import nacl.signing
@@ -37,6 +45,9 @@ def zone(ed_public):
         "pct.test": [spf_fail], "_dmarc.pct.test": [("TXT", "v=DMARC1; p=reject; pct=0")],
         "signed.test": [spf_fail], "_dmarc.signed.test": [("TXT", "v=DMARC1; p=reject")],
         "ed._domainkey.signed.test": [("TXT", f"v=DKIM1; k=ed25519; p={ed_public}")],
+        "reported.test": [spf_ok],
+        "_dmarc.reported.test": [("TXT", "v=DMARC1; p=none; rua=mailto:reports@tern.test,mailto:x@evil.test")],
+        "reported.test._report._dmarc.tern.test": [("TXT", "v=DMARC1")],
         "flaky.test": [spf_ok], "_dmarc.flaky.test": [("TIMEOUT", None)],
         "flakykey.test": [spf_fail], "_dmarc.flakykey.test": [("TXT", "v=DMARC1; p=reject")],
         "ed._domainkey.flakykey.test": [("TIMEOUT", None)],
@@ -141,6 +152,38 @@ class DmarcTest(TernTestCase):
         r = self.last_results(server)
         self.assertEqual(r["dmarc"].result, "fail")
         self.assertIn("p=reject dis=reject", r["dmarc"].reason)
+
+    def test_aggregate_report_by_mail(self):
+        server = self.make_server(users=("bob@tern.test", "reports@tern.test"),
+                                  extra_toml=f'[dns]\nservers = ["127.0.0.1:{self.dns.port}"]\n')
+        for mail_from in ("a@reported.test", "b@reported.test", "bounce@elsewhere.test"):
+            code, _ = self.send(server, mail_from, "news@reported.test")
+            self.assertEqual(code, 250)
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        r = server.cli_ok("dmarc", "report", "--day", day)
+        self.assertIn(f"{day}: report for reported.test sent to reports@tern.test", r.stdout)
+        self.assertIn("not to x@evil.test", r.stdout)  # RFC 7489 7.1: evil.test never asked for it
+        self.assertEqual(server.cli_ok("dmarc", "report", "--day", day).stdout, "no reports to send\n")
+        server.wait_for_messages("reports@tern.test", 1)
+        raw = server.stored_messages("reports@tern.test")[0][1]
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        self.assertIn("Report Domain: reported.test Submitter: mx.tern.test Report-ID:", msg["Subject"])
+        part = [p for p in msg.iter_attachments() if p.get_content_type() == "application/gzip"][0]
+        self.assertTrue(part.get_filename().startswith("mx.tern.test!reported.test!"))
+        root = ET.fromstring(gzip.decompress(part.get_content()))
+        self.assertEqual(root.findtext("policy_published/domain"), "reported.test")
+        self.assertEqual(root.findtext("policy_published/p"), "none")
+        records = root.findall("record")
+        self.assertEqual(sum(int(r.findtext("row/count")) for r in records), 3)
+        spf = sorted((r.findtext("row/policy_evaluated/spf"), int(r.findtext("row/count"))) for r in records)
+        self.assertEqual(spf, [("fail", 1), ("pass", 2)])
+        for r in records:
+            self.assertEqual(r.findtext("row/source_ip"), "127.0.0.1")
+            self.assertEqual(r.findtext("identifiers/header_from"), "reported.test")
+            self.assertEqual(r.findtext("row/policy_evaluated/disposition"), "none")
+        begin, end = int(root.findtext("report_metadata/date_range/begin")), int(root.findtext("report_metadata/date_range/end"))
+        self.assertEqual(end - begin, 86399)
+        self.assertTrue(os.path.exists(os.path.join(server.data, "dmarc", day + ".jsonl.reported")))
 
 
 if __name__ == "__main__":
