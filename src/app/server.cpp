@@ -2,6 +2,7 @@
 
 #include "app/check.hpp"
 #include "app/control.hpp"
+#include "app/dmarc.hpp"
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -143,6 +144,8 @@ class Server {
     }
     if (auto s = start_control(io_, pool_, Admin{*spool_, *directory_, *mailstore_}, cfg.data_dir); !s) log::warn("control socket: {}", s.error().message);
     for (auto& l : listeners_) asio::co_spawn(io_, accept_loop(l), asio::detached);
+    dmarc_timer_ = std::make_unique<asio::steady_timer>(io_);
+    schedule_dmarc_reports(std::chrono::minutes(1));
     wait_signal();
 
     std::string summary;
@@ -370,6 +373,7 @@ class Server {
       }
       log::info("signal {}: stopping (no new connections; sessions and deliveries get a moment to finish)", sig);
       stopping_ = true;
+      dmarc_timer_->cancel();
       imap_.live.shutdown();  // IMAP clients waiting for a command get BYE (idling ones from IDLE)
       spool_->begin_stop();
       for (auto& l : listeners_) {
@@ -378,6 +382,26 @@ class Server {
       }
       auto timer = std::make_shared<asio::steady_timer>(io_);
       drain(timer, 0);
+    });
+  }
+
+  // DMARC aggregate reports of finished days (app/dmarc): a minute after the start, then every hour,
+  // on the worker pool (they look up DNS and write files).
+  void schedule_dmarc_reports(std::chrono::seconds after) {
+    dmarc_timer_->expires_after(after);
+    dmarc_timer_->async_wait([this](boost::system::error_code ec) {
+      if (ec || stopping_) return;
+      std::shared_ptr<const config::Config> cfg = cfg_;
+      asio::post(pool_, [cfg] {
+        auto r = send_dmarc_reports(*cfg, "");
+        if (!r) {
+          log::warn("dmarc: reports not sent: {}", r.error().message);
+          return;
+        }
+        for (auto line : split(*r, '\n'))
+          if (!line.empty()) log::info("dmarc: {}", line);
+      });
+      schedule_dmarc_reports(std::chrono::hours(1));
     });
   }
 
@@ -457,6 +481,7 @@ class Server {
   std::vector<Service> services_;
   std::vector<Listener> listeners_;  // point into services_
   std::atomic<bool> stopping_{false};
+  std::unique_ptr<asio::steady_timer> dmarc_timer_;
   std::atomic<int> sessions_{0};
   std::mutex streams_mu_;
   std::map<net::Stream*, const Endpoint*> streams_;  // open sessions, for the cancel after the grace period
