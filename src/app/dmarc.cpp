@@ -10,6 +10,7 @@
 #include <boost/asio/use_future.hpp>
 #include <fmt/format.h>
 
+#include "base/fault.hpp"
 #include "base/strings.hpp"
 #include "dns/resolver.hpp"
 #include "mailauth/dmarc_report.hpp"
@@ -89,6 +90,9 @@ Result<std::string> send_dmarc_reports(const config::Config& cfg, const std::str
                             r.policy_domain);
       out += line + "\n";
     }
+    // The reports are in the local outbox, the day not yet marked: a crash here sends them again at the
+    // next run, with the same Report-IDs (receivers deduplicate on them).
+    fault::point("dmarc.after_reports_queued");
     if (auto s = dmarc::mark_reported(dir, day); !s) return s.error();
   }
   return out;

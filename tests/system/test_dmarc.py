@@ -17,14 +17,16 @@ import email
 import email.policy
 import gzip
 import os
+import signal
 import smtplib
+import subprocess
 import time
 import xml.etree.ElementTree as ET
 
 import dkim
 import nacl.signing
 
-from harness import HOST, TernTestCase, main, make_message, results_of, unique
+from harness import HOST, TERN_BIN, TernTestCase, main, make_message, results_of, unique
 from zonedns import ZoneServer
 
 OUR_IP = "127.0.0.0/8"
@@ -184,6 +186,25 @@ class DmarcTest(TernTestCase):
         begin, end = int(root.findtext("report_metadata/date_range/begin")), int(root.findtext("report_metadata/date_range/end"))
         self.assertEqual(end - begin, 86399)
         self.assertTrue(os.path.exists(os.path.join(server.data, "dmarc", day + ".jsonl.reported")))
+
+    def test_report_run_killed_before_the_day_is_marked_sends_it_again(self):
+        server = self.make_server(users=("bob@tern.test", "reports@tern.test"),
+                                  extra_toml=f'[dns]\nservers = ["127.0.0.1:{self.dns.port}"]\n')
+        code, _ = self.send(server, "a@reported.test", "news@reported.test")
+        self.assertEqual(code, 250)
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        env = dict(os.environ, TERN_FAULT="dmarc.after_reports_queued")
+        killed = subprocess.run([TERN_BIN, "--config", server.config, "dmarc", "report", "--day", day], env=env,
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(killed.returncode, -signal.SIGKILL, killed.stderr)
+        self.assertTrue(os.path.exists(os.path.join(server.data, "dmarc", day + ".jsonl")))  # not marked
+        again = server.cli_ok("dmarc", "report", "--day", day)
+        self.assertIn("sent to reports@tern.test", again.stdout)
+        self.assertEqual(server.cli_ok("dmarc", "report", "--day", day).stdout, "no reports to send\n")
+        reports = server.wait_for_messages("reports@tern.test", 2)
+        self.assertEqual(len(reports), 2)
+        subjects = {m["subject"] for m in reports}
+        self.assertEqual(len(subjects), 1, subjects)  # the same Report-ID twice: one report to the receiver
 
 
 if __name__ == "__main__":
