@@ -240,6 +240,59 @@ TEST(Verify, KeyLookupOutcomes) {
   EXPECT_EQ(check(m, c[0], answer("v=spf1 -all"), now).status, Status::permerror);
 }
 
+// RFC 8463 Appendix A: the same message signed with Ed25519 (selector brisbane) and RSA (selector test),
+// with the keys the RFC publishes. Known-answer vectors of another implementation's signatures.
+const std::string rfc8463_message =
+    "DKIM-Signature: v=1; a=ed25519-sha256; c=simple/simple; \r\n"
+    " d=football.example.com; i=@football.example.com; \r\n"
+    " q=dns/txt; s=brisbane; t=1518460054; h=from : to : \r\n"
+    " subject : date : message-id : from : subject : date; \r\n"
+    " bh=4bLNXImK9drULnmePzZNEBleUanJCX5PIsDIFoH4KTQ=; \r\n"
+    " b=9/dsDChY0YMTtD5Eyw3wx7x22BlSJP7M5ECbJ7GWrR45nXlTCGb8l0YB\r\n"
+    " o0wBLR++X5LqmsxXaOYLLJe46l10AQ==\r\n"
+    "DKIM-Signature: v=1; a=rsa-sha256; c=simple/simple; \r\n"
+    " d=football.example.com; i=@football.example.com; \r\n"
+    " q=dns/txt; s=test; t=1527915362; h=from : to : subject : \r\n"
+    " date : message-id : from : subject : date; \r\n"
+    " bh=4bLNXImK9drULnmePzZNEBleUanJCX5PIsDIFoH4KTQ=; \r\n"
+    " b=icKcLSEZYXJ95flvWE8FT6hl5iqd8MC/LEKYH0QjsqYy6MO/4pgVNCZH\r\n"
+    " l/RAXAuADxE/40Fg7uTlxwwD1hjN2Ple6J//cJfslBdDOq6zTVbne1dqtl\r\n"
+    " NOat7iamJ1AfRqyG+ja7a2AZsrpUuJ7VA6O+0zRYPqpwMEkEFIzI9i/Xk=\r\n"
+    "From: Joe SixPack <joe@football.example.com>\r\n"
+    "To: Suzie Q <suzie@shopping.example.net>\r\n"
+    "Subject: Is dinner ready?\r\n"
+    "Date: Fri, 11 Jul 2003 21:00:37 -0700 (PDT)\r\n"
+    "Message-ID: <20030712040037.46341.5F8J@football.example.com>\r\n"
+    "\r\n"
+    "Hi.\r\n"
+    "\r\n"
+    "We lost the game.  Are you hungry yet?\r\n"
+    "\r\n"
+    "Joe.\r\n"
+    "\r\n"
+;
+
+TEST(Verify, Rfc8463Example) {
+  const std::string ed_key = "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+  const std::string rsa_key =
+      "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQiY/"
+      "J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3Ip3G+"
+      "2kryOTIKT+l/K4w3QIDAQAB";
+  auto c = find_signatures(rfc8463_message);
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c[0].key_name, "brisbane._domainkey.football.example.com");
+  auto ed = check(rfc8463_message, c[0], answer(ed_key), now);
+  EXPECT_EQ(ed.status, Status::pass) << ed.reason;
+  EXPECT_EQ(ed.algorithm, "ed25519-sha256");
+  auto rsa = check(rfc8463_message, c[1], answer(rsa_key), now);
+  EXPECT_EQ(rsa.status, Status::pass) << rsa.reason;
+  // One octet of the body changed: both fail.
+  std::string changed = rfc8463_message;
+  changed.replace(changed.find("We lost"), 7, "We won!");
+  EXPECT_EQ(check(changed, c[0], answer(ed_key), now).status, Status::fail);
+  EXPECT_EQ(check(changed, c[1], answer(rsa_key), now).status, Status::fail);
+}
+
 TEST(Verify, AtMostTenSignatures) {
   std::string m = message;
   std::vector<Signer> signers = {{"example.test", "ed", &keys().ed}};
