@@ -116,6 +116,10 @@ class Stream {
  public:
   explicit Stream(tcp::socket socket);
   ~Stream();
+  // A Stream over one end of a socketpair (no listener, no TCP: for the daemons' conversation tests).
+  // The session sees `peer` as the client's address; the test talks through the returned descriptor
+  // (which it owns and closes). Deadlines work as on TCP.
+  static std::pair<std::unique_ptr<Stream>, int> socket_pair(const asio::any_io_executor& ex, std::string peer);
   Stream(const Stream&) = delete;  // the TLS layer refers to the socket: never moved
   Stream& operator=(const Stream&) = delete;
 

@@ -1,5 +1,9 @@
 #include "net/net.hpp"
 
+#include <sys/socket.h>
+
+#include <system_error>
+
 #include "base/log.hpp"
 
 namespace tern::net {
@@ -22,6 +26,19 @@ Stream::Stream(tcp::socket socket)
 }
 
 Stream::~Stream() { close(); }
+
+std::pair<std::unique_ptr<Stream>, int> Stream::socket_pair(const asio::any_io_executor& ex, std::string peer) {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+    throw std::system_error(errno, std::generic_category(), "socketpair");
+  // Asio's TCP socket drives any stream socket's descriptor: reads, writes, shutdown and close are the
+  // same calls (TCP_NODELAY and the peer's endpoint fail, and are ignored, on a Unix socket).
+  tcp::socket socket(ex);
+  socket.assign(tcp::v4(), fds[0]);
+  auto stream = std::make_unique<Stream>(std::move(socket));
+  stream->peer_ = std::move(peer);
+  return {std::move(stream), fds[1]};
+}
 
 namespace {
 
