@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "base/fault.hpp"
 #include "base/log.hpp"
 #include "base/strings.hpp"
 #include "mime/address.hpp"
@@ -109,19 +110,21 @@ Result<std::vector<DkimKeyInfo>> DkimKeys::list(const std::string& domain) const
   return out;
 }
 
-Result<std::vector<DkimKeyInfo>> DkimKeys::make_pair(const std::string& domain) {
+Result<std::vector<DkimKeyInfo>> DkimKeys::make_pair(const std::string& domain,
+                                                     const std::vector<dkim::Algorithm>& algorithms) {
   fs::path folder = dir_ / domain;
   std::vector<DkimKeyInfo> made;
   try {
     store::ensure_dir(dir_);
     store::ensure_dir(folder);
     std::string day = today();
-    for (auto alg : {dkim::Algorithm::ed25519_sha256, dkim::Algorithm::rsa_sha256}) {
+    for (const auto& alg : algorithms) {
       std::string base = day + (alg == dkim::Algorithm::ed25519_sha256 ? "e" : "r");
       std::string selector = base;
       for (int n = 2; fs::exists(folder / (selector + ".pem")); ++n) selector = base + std::to_string(n);
       auto key = dkim::PrivateKey::generate(alg);
       if (!key) return key.error();
+      if (&alg != &algorithms.front()) fault::point("dkim.between_generated_keys");
       store::write_file_synced(folder / (selector + ".pem.tmp"), folder / (selector + ".pem"), key->pem(), 0600);
       DkimKeyInfo info;
       info.domain = domain;
@@ -144,9 +147,15 @@ Result<std::vector<DkimKeyInfo>> DkimKeys::generate(const std::string& domain_in
   if (!domain) return Error{"'" + domain_in + "' is not a domain name", Error::Kind::invalid};
   auto keys = list(*domain);
   if (!keys) return keys.error();
-  if (std::any_of(keys->begin(), keys->end(), [](const DkimKeyInfo& k) { return k.signing(); }))
+  // The algorithms without a signing key: both for a new domain; one when a generate was cut short
+  // between its two keys (a crash), which this completes.
+  std::vector<dkim::Algorithm> missing;
+  for (auto alg : {dkim::Algorithm::ed25519_sha256, dkim::Algorithm::rsa_sha256})
+    if (std::none_of(keys->begin(), keys->end(), [&](const DkimKeyInfo& k) { return k.signing() && k.algorithm == alg; }))
+      missing.push_back(alg);
+  if (missing.empty())
     return Error{*domain + " already has signing keys (tern dkim rotate " + *domain + " makes new ones)", Error::Kind::exists};
-  return make_pair(*domain);
+  return make_pair(*domain, missing);
 }
 
 Result<std::vector<DkimKeyInfo>> DkimKeys::rotate(const std::string& domain_in) {
@@ -155,7 +164,7 @@ Result<std::vector<DkimKeyInfo>> DkimKeys::rotate(const std::string& domain_in) 
   auto keys = list(*domain);
   if (!keys) return keys.error();
   // The new pair first: a failure leaves the old keys signing.
-  auto made = make_pair(*domain);
+  auto made = make_pair(*domain, {dkim::Algorithm::ed25519_sha256, dkim::Algorithm::rsa_sha256});
   if (!made) return made;
   fs::path folder = dir_ / *domain;
   try {

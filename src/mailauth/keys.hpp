@@ -53,7 +53,8 @@ class DkimKeys {
  public:
   explicit DkimKeys(std::filesystem::path dir) : dir_(std::move(dir)) {}  // data_dir/dkim
 
-  // A new Ed25519 and RSA pair; refused when the domain already signs (use rotate).
+  // A new Ed25519 and RSA pair; refused when the domain already signs with both (use rotate). A domain
+  // left with one of the two (a generate cut short by a crash) gets the missing one.
   Result<std::vector<DkimKeyInfo>> generate(const std::string& domain);
   // A new pair; the keys that signed until now are retired.
   Result<std::vector<DkimKeyInfo>> rotate(const std::string& domain);
@@ -67,7 +68,7 @@ class DkimKeys {
   std::string sign(std::string_view message, std::string* signer = nullptr);
 
  private:
-  Result<std::vector<DkimKeyInfo>> make_pair(const std::string& domain);
+  Result<std::vector<DkimKeyInfo>> make_pair(const std::string& domain, const std::vector<dkim::Algorithm>& algorithms);
   std::filesystem::path dir_;
   std::mutex mu_;
   struct Cached {

@@ -717,57 +717,70 @@ Result<std::vector<std::uint32_t>> Mailstore::deliver(std::string_view address, 
         }
       } mode{*s.db, !flags};
       if (mode.relaxed) s.db->exec("PRAGMA synchronous=NORMAL");
-      // The transaction first: making the folder writes too, and every write must be inside it.
-      Tx tx(*s.db);
-      auto fid = s.folder_id(folder);
-      syncer = s.syncer(folder);
-      Stmt find(s.db->raw(), "SELECT uid FROM messages WHERE origin = ? AND origin != ''");
-      Stmt next(s.db->raw(), "SELECT uidnext FROM folders WHERE id = ?");
-      next.bind(1, fid).step();
-      auto uidnext = static_cast<std::uint32_t>(next.col_int(0));
-      auto fdir = s.folder_dir(folder);
-      Stmt ins(s.db->raw(),
-               "INSERT INTO messages(folder, uid, file, size, internal_date, origin, hdr_from, subject, flags, "
-               "modseq, summary, header, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-      std::uint64_t modseq = 0;
-      for (std::size_t i = 0; i < messages.size(); ++i) {
-        if (!messages[i].origin.empty()) {
-          // A delivery repeated after a crash finds its first copy and stores nothing.
-          find.reset();
-          if (find.bind(1, messages[i].origin).step()) {
-            uids[i] = static_cast<std::uint32_t>(find.col_int(0));
-            fs::remove(tmps[i]);
-            tmps[i].clear();
-            renamed = true;  // the first copy's rename may not be durable yet (its fsync may have failed)
-            continue;
+      // Files renamed into the folder by this call: when the transaction fails (a full disk), they go
+      // again, under the lock. Left there, a later delivery would take the same UID (uidnext was not
+      // committed) and the folder would hold two files for one UID, one of them unindexed.
+      std::vector<fs::path> placed;
+      try {
+        // The transaction first: making the folder writes too, and every write must be inside it.
+        Tx tx(*s.db);
+        auto fid = s.folder_id(folder);
+        syncer = s.syncer(folder);
+        Stmt find(s.db->raw(), "SELECT uid FROM messages WHERE origin = ? AND origin != ''");
+        Stmt next(s.db->raw(), "SELECT uidnext FROM folders WHERE id = ?");
+        next.bind(1, fid).step();
+        auto uidnext = static_cast<std::uint32_t>(next.col_int(0));
+        auto fdir = s.folder_dir(folder);
+        Stmt ins(s.db->raw(),
+                 "INSERT INTO messages(folder, uid, file, size, internal_date, origin, hdr_from, subject, flags, "
+                 "modseq, summary, header, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        std::uint64_t modseq = 0;
+        for (std::size_t i = 0; i < messages.size(); ++i) {
+          if (!messages[i].origin.empty()) {
+            // A delivery repeated after a crash finds its first copy and stores nothing.
+            find.reset();
+            if (find.bind(1, messages[i].origin).step()) {
+              uids[i] = static_cast<std::uint32_t>(find.col_int(0));
+              fs::remove(tmps[i]);
+              tmps[i].clear();
+              renamed = true;  // the first copy's rename may not be durable yet (its fsync may have failed)
+              continue;
+            }
           }
+          auto uid = uidnext++;
+          auto tag = messages[i].origin.empty() ? make_unique_id() : messages[i].origin;
+          auto fname = fmt::format("{}.{}", uid, tag);
+          fs::rename(tmps[i], fdir / fname);
+          placed.push_back(fdir / fname);
+          renamed = true;
+          tmps[i].clear();
+          uids[i] = uid;
+          auto hs = summarize(messages[i].content);
+          if (!modseq) modseq = s.next_modseq(fid);
+          ins.reset();
+          ins.bind(1, fid).bind(2, static_cast<std::int64_t>(uid)).bind(3, fname)
+              .bind(4, static_cast<std::int64_t>(sizes[i]))
+              .bind(5, messages[i].internal_date ? messages[i].internal_date : now_seconds())
+              .bind(6, messages[i].origin).bind(7, hs.from).bind(8, hs.subject)
+              .bind(9, join_flags(split_flags(messages[i].flags))).bind(10, static_cast<std::int64_t>(modseq));
+          if (summaries[i].empty()) ins.bind_null(11); else ins.bind(11, summaries[i]);
+          auto stored = normalized[i].empty() ? messages[i].content : std::string_view(normalized[i]);
+          if (auto h = cached_header(stored); !h.empty()) ins.bind(12, h); else ins.bind_null(12);
+          ins.bind(13, static_cast<std::int64_t>(crcs[i]));
+          ins.step();
         }
-        auto uid = uidnext++;
-        auto tag = messages[i].origin.empty() ? make_unique_id() : messages[i].origin;
-        auto fname = fmt::format("{}.{}", uid, tag);
-        fs::rename(tmps[i], fdir / fname);
-        renamed = true;
-        tmps[i].clear();
-        uids[i] = uid;
-        auto hs = summarize(messages[i].content);
-        if (!modseq) modseq = s.next_modseq(fid);
-        ins.reset();
-        ins.bind(1, fid).bind(2, static_cast<std::int64_t>(uid)).bind(3, fname)
-            .bind(4, static_cast<std::int64_t>(sizes[i]))
-            .bind(5, messages[i].internal_date ? messages[i].internal_date : now_seconds())
-            .bind(6, messages[i].origin).bind(7, hs.from).bind(8, hs.subject)
-            .bind(9, join_flags(split_flags(messages[i].flags))).bind(10, static_cast<std::int64_t>(modseq));
-        if (summaries[i].empty()) ins.bind_null(11); else ins.bind(11, summaries[i]);
-        auto stored = normalized[i].empty() ? messages[i].content : std::string_view(normalized[i]);
-        if (auto h = cached_header(stored); !h.empty()) ins.bind(12, h); else ins.bind_null(12);
-        ins.bind(13, static_cast<std::int64_t>(crcs[i]));
-        ins.step();
+        Stmt up(s.db->raw(), "UPDATE folders SET uidnext = ? WHERE id = ?");
+        up.bind(1, static_cast<std::int64_t>(uidnext)).bind(2, fid).step();
+        // Renamed into the folder, its row not committed: the next open indexes the file it finds.
+        fault::point("mailstore.before_index_commit");
+        tx.commit();
+      } catch (...) {
+        for (const auto& p : placed) {  // the transaction rolled back when `tx` went out of scope
+          std::error_code ec;
+          fs::remove(p, ec);
+        }
+        throw;
       }
-      Stmt up(s.db->raw(), "UPDATE folders SET uidnext = ? WHERE id = ?");
-      up.bind(1, static_cast<std::int64_t>(uidnext)).bind(2, fid).step();
-      // Renamed into the folder, its row not committed: the next open indexes the file it finds.
-      fault::point("mailstore.before_index_commit");
-      tx.commit();
       ++s.version;
       fault::point("mailstore.after_index_commit");
     }

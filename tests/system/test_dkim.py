@@ -14,6 +14,7 @@ import base64
 import json
 import os
 import re
+import signal
 import smtplib
 import subprocess
 import tempfile
@@ -21,7 +22,7 @@ import tempfile
 import dkim
 import nacl.signing
 
-from harness import AUTHSERV_ID, HOST, PASSWORD, Dns, Tern, TernTestCase, free_port, main, make_message, results_of, unique
+from harness import AUTHSERV_ID, HOST, PASSWORD, TERN_BIN, Dns, Tern, TernTestCase, free_port, main, make_message, results_of, unique
 
 def txt_option(name, text):
     """A dnsmasq --txt-record option; the text cut into character-strings of at most 255 octets."""
@@ -191,6 +192,21 @@ class DkimOutTest(TernTestCase):
         self.assertIn(b"d=tern.test", dsn)
         for idx in range(2):
             self.assertTrue(dkim.DKIM(dsn).verify(idx=idx, dnsfunc=dnsfunc), f"DSN signature {idx}")
+
+    def test_generate_killed_between_the_two_keys_is_completed_by_the_next_generate(self):
+        server = self.make_server(start=False)
+        env = dict(os.environ, TERN_FAULT="dkim.between_generated_keys")
+        killed = subprocess.run([TERN_BIN, "--config", server.config, "dkim", "generate", "tern.test"], env=env,
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(killed.returncode, -signal.SIGKILL, killed.stderr)
+        keys = json.loads(server.cli_ok("dkim", "list", "--json").stdout)
+        self.assertEqual([k["algorithm"] for k in keys], ["ed25519-sha256"])  # the first key is whole
+        made = json.loads(server.cli_ok("dkim", "generate", "tern.test", "--json").stdout)
+        self.assertEqual([k["algorithm"] for k in made], ["rsa-sha256"])  # only the missing one
+        keys = json.loads(server.cli_ok("dkim", "list", "--json").stdout)
+        self.assertEqual(sorted(k["algorithm"] for k in keys if k["signing"]), ["ed25519-sha256", "rsa-sha256"])
+        self.assertEqual(os.listdir(os.path.join(server.data, "dkim", "tern.test")).count(".tmp"), 0)
+        self.assertEqual(server.cli("dkim", "generate", "tern.test").returncode, 1)
 
     def test_unauthenticated_mail_is_not_signed(self):
         server = self.make_server(users=("bob@tern.test",), start=False)
