@@ -172,7 +172,6 @@ net::awaitable<Verdict> AuthenticationStage::data(const Context& ctx) {
   }
 
   std::vector<mailauth::MethodResult> results;
-  if (!ctx.user.empty()) results.push_back({"auth", "pass", "", {{"smtp.auth", std::string(ctx.user)}}});
   const auto& notes = ctx.notes->transaction;
   if (auto spf = notes.find("spf"); spf != notes.end()) {
     mailauth::MethodResult r{"spf", spf->second, notes.at("spf.reason"), {}};
@@ -269,7 +268,9 @@ net::awaitable<Verdict> AuthenticationStage::data(const Context& ctx) {
       co_return later;
     }
   }
-  v.headers = mailauth::authentication_results(authserv_id, results);
+  // A message our own user submits gets no field: it would tell every remote recipient the user's login
+  // name (auth=pass smtp.auth=...), and there is nothing to vouch for; forged fields still went above.
+  if (ctx.user.empty()) v.headers = mailauth::authentication_results(authserv_id, results);
   co_return v;
 }
 

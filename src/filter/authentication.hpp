@@ -3,8 +3,9 @@
 //                outside (the MX listener, no AUTH); the result is kept with the transaction
 //   end of data  removes any Authentication-Results field that claims our authserv-id (the hostname),
 //                verifies every DKIM signature (keys from the application's resolver, the hashing on
-//                the worker pool) and adds one Authentication-Results field: spf, dkim, and auth for an
-//                authenticated sender
+//                the worker pool) and adds one Authentication-Results field (spf, dkim, arc, dmarc) to
+//                mail from outside; none to what an authenticated user submits (it would show remote
+//                recipients the user's login name)
 // It refuses nothing yet: DMARC's policy is what will turn these results into a verdict.
 #pragma once
 #include <boost/asio/thread_pool.hpp>
