@@ -199,10 +199,12 @@ def peer_tool(name):
     return path
 
 
-def smtp_source(port, sessions, messages, size, rcpt, sender="sender@example.test"):
-    """Runs smtp-source to 127.0.0.1:port; returns the seconds it took (every message got its 250)."""
+def smtp_source(port, sessions, messages, size, rcpt, sender="sender@example.test", file=None):
+    """Runs smtp-source to 127.0.0.1:port; returns the seconds it took (every message got its 250).
+    file: the message to send each time (smtp-source -F) instead of smtp-source's own of `size` octets."""
     start = time.monotonic()
-    r = subprocess.run([peer_tool("smtp-source"), "-s", str(sessions), "-m", str(messages), "-l", str(size),
+    what = ["-F", file] if file else ["-l", str(size)]
+    r = subprocess.run([peer_tool("smtp-source"), "-s", str(sessions), "-m", str(messages), *what,
                         "-f", sender, "-t", rcpt, f"{HOST}:{port}"],
                        env=peer_env(), capture_output=True, text=True)
     elapsed = time.monotonic() - start

@@ -1,7 +1,8 @@
 """Tern for a benchmark: its own tern.toml and data folder in a temporary folder, listeners on free
 loopback ports, users added with the CLI, `tern serve` started and stopped.
 
-DNS is pointed at a closed loopback port so that nothing is ever looked up outside 127.0.0.0/8.
+DNS is pointed at a closed loopback port so that nothing is ever looked up outside 127.0.0.0/8, or at the
+workload's own dnsmasq (dns_port).
 """
 
 import os
@@ -15,7 +16,8 @@ from common import DOMAIN, HOST, PASSWORD, TERN, BenchError, count_files, free_p
 class Tern:
     name = "Tern"
 
-    def __init__(self, root, listeners=("smtp",), plaintext=False, relay_port=None, log_level="warn"):
+    def __init__(self, root, listeners=("smtp",), plaintext=False, relay_port=None, log_level="warn", dns_port=None,
+                 extra=""):
         if not os.access(TERN, os.X_OK):
             raise BenchError(f"{TERN} missing (run make build)")
         self.dir = root
@@ -28,12 +30,12 @@ class Tern:
         lines = ['hostname = "bench.tern.test"', 'data_dir = "data"', "[listen]"]
         lines += [f'{name} = ["{HOST}:{port}"]' for name, port in self.ports.items()]
         lines += ["[auth]", f"allow_plaintext = {'true' if plaintext else 'false'}",
-                  "[dns]", 'servers = ["127.0.0.1:9"]',
+                  "[dns]", f'servers = ["127.0.0.1:{dns_port or 9}"]',
                   "[limits]", "max_connections = 5000", "max_connections_per_ip = 5000",
                   "[log]", f'level = "{log_level}"']
         if relay_port:
             lines += ["[[route]]", 'match = "*"', f'relay = "{HOST}:{relay_port}"', 'tls = "none"']
-        extra = os.environ.get("TERN_EXTRA_CONFIG", "")  # appended as is: keys of services still being built
+        extra = "\n".join(x for x in (extra, os.environ.get("TERN_EXTRA_CONFIG", "")) if x)  # appended as is
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n" + (extra + "\n" if extra else ""))
         self.cli("init")  # the config exists: creates the data directory and tern.db only

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import imapload
 from common import (DOMAIN, HOST, PASSWORD, BenchError, Sink, env_float, env_int, make_tempdir, message, quick,
                     remove_tree, smtp_source, tree_memory_kb, vm_hwm_kb, vm_rss_kb, pss_kb, wait_count)
+from authbench import SENDER, Dns, SignedMail
 from dovecot import Dovecot
 from postfix import Postfix
 from tern import Tern
@@ -156,9 +157,10 @@ class Relay:
         try:
             sink = Sink(os.path.join(d, "sink"))
             alias = {f"out@{DOMAIN}": "someone@relay.test"}
-            if self.side == "tern":
+            if self.side == "tern" or self.peer != "Postfix":
                 server = Tern(os.path.join(d, "tern"), relay_port=sink.port)
                 server.add_alias(f"out@{DOMAIN}", "someone@relay.test")
+                self.prepare(server)
                 server.start()
                 port = server.ports["smtp"]
             else:
@@ -171,9 +173,10 @@ class Relay:
             if n < S["messages"]:
                 raise BenchError(f"only {n} of {S['messages']} reached the sink; log: {server.log_tail()}")
             hwm = None
-            if self.side == "tern":
+            if isinstance(server, Tern):
                 server.check_alive()
                 hwm = vm_hwm_kb(server.pid)
+                self.check_sink(sink, n)
             return {"value": n / (done - start), "seconds": done - start, "received": n,
                     "accepted": S["messages"] / accepted, "accepted_s": accepted, "hwm_kb": hwm,
                     "detail": f"accepted {S['messages'] / accepted:.0f}/s"}
@@ -183,6 +186,12 @@ class Relay:
             if sink:
                 sink.stop()
             remove_tree(d)
+
+    def prepare(self, server):
+        pass
+
+    def check_sink(self, sink, n):
+        pass
 
     def close(self):
         pass
@@ -416,4 +425,120 @@ class ImapIdle:
         pass
 
 
-WORKLOADS = {"ingest": Ingest, "relay": Relay, "pop3": Pop3, "imap": ImapMix, "idle": ImapIdle}
+# --- Mail authentication ---------------------------------------------------------------------------
+
+class AuthIngest:
+    """Ingest of a message signed for signer.test (RSA-2048 and Ed25519, by dkimpy), whose SPF, DKIM keys
+    and DMARC policy (p=reject, rua) a dnsmasq serves: Tern checks SPF, both signatures and DMARC, records
+    the evaluation for the aggregate report and adds Authentication-Results before its 250. Against
+    Postfix (which checks none of it without milters), or against Tern with `[mailauth] verify = false`
+    on the same message and DNS (the cost of the checks)."""
+    name = "SMTP ingest, mail authentication on"
+    unit = "msg/s"
+    higher_is_better = True
+    peer = "Postfix"
+    note = (f"smtp-source, {S['sessions']} sessions, {S['messages']} x one {S['size']} B message signed twice (RSA, "
+            "Ed25519), SPF + DKIM + DMARC checked by Tern, until all are in the mailbox")
+
+    def __init__(self, side):
+        self.side = side
+        self.dir = make_tempdir("auth-ingest")
+        self.dns = None
+        try:
+            self.mail = SignedMail(os.path.join(self.dir, "mail"), f"bench@{DOMAIN}", S["size"])
+            self.dns = Dns(self.mail.records)
+        except BaseException:
+            self.close()
+            raise
+
+    def verify(self):
+        return self.side == "tern"
+
+    def run(self):
+        user = f"bench@{DOMAIN}"
+        d = os.path.join(self.dir, f"run-{time.monotonic_ns()}")
+        server = None
+        try:
+            if self.side == "tern" or self.peer != "Postfix":
+                server = Tern(d, dns_port=self.dns.port, extra="" if self.verify() else "[mailauth]\nverify = false")
+                server.add_user(user)
+                server.start()
+                port, count = server.ports["smtp"], lambda: server.inbox_files(user)
+            else:
+                server = Postfix(d, users=[user])
+                server.start()
+                port, count = server.port, lambda: server.delivered(user)
+            start = time.monotonic()
+            accepted = smtp_source(port, S["sessions"], S["messages"], S["size"], user, sender=SENDER,
+                                   file=self.mail.path)
+            n, done = wait_count(count, S["messages"], 300)
+            if n < S["messages"]:
+                raise BenchError(f"only {n} of {S['messages']} delivered after 300 s; log: {server.log_tail()}")
+            hwm = None
+            if isinstance(server, Tern):
+                server.check_alive()
+                hwm = vm_hwm_kb(server.pid)
+                self.check_results(server, user)
+            return {"value": S["messages"] / (done - start), "seconds": done - start, "hwm_kb": hwm,
+                    "detail": f"accepted {S['messages'] / accepted:.0f}/s"}
+        finally:
+            if server:
+                server.stop()
+            remove_tree(d)
+
+    def check_results(self, server, user):
+        """The figures count only if the checks ran and passed: one delivered message's
+        Authentication-Results must say so (and must be absent with the checks off)."""
+        folder = server.inbox_dir(user)
+        name = next(n for n in sorted(os.listdir(folder)) if not n.startswith("."))
+        with open(os.path.join(folder, name), "rb") as f:
+            head = f.read(8192).split(b"\r\n\r\n", 1)[0].decode(errors="replace")
+        passed = all(k in head for k in ("dkim=pass", "spf=pass", "dmarc=pass"))
+        if self.verify() and (not passed or head.count("dkim=pass") != 2):
+            raise BenchError(f"the checks did not pass as they should: {head[:1500]!r}")
+        if not self.verify() and "Authentication-Results" in head:
+            raise BenchError("Authentication-Results added with [mailauth] verify = false")
+
+    def close(self):
+        if self.dns:
+            self.dns.stop()
+        remove_tree(self.dir)
+
+
+class AuthIngestCost(AuthIngest):
+    name = "SMTP ingest, authentication on vs off"
+    peer = "Tern, checks off"
+    note = "the same as above, against Tern with `[mailauth] verify = false`: the ratio is the cost of the checks"
+
+
+class SignRelay(Relay):
+    """Relay through an alias (out@tern.test to someone@relay.test) to smtp-sink, as the relay workload,
+    with DKIM keys made for tern.test: Tern ARC-seals each forwarded message (ARC-Message-Signature and
+    ARC-Seal, RSA-2048) before it leaves. Against Postfix, or against Tern without keys (no seal)."""
+    name = "relay, forwards sealed (ARC)"
+    note = (f"smtp-source, {S['sessions']} sessions, {S['messages']} x {S['size']} B through an alias, "
+            "ARC-sealed by Tern with tern.test's RSA-2048 key, until the sink has all")
+
+    def keys(self):
+        return self.side == "tern"
+
+    def prepare(self, server):
+        if self.keys():
+            server.cli("dkim", "generate", DOMAIN)
+
+    def check_sink(self, sink, n):
+        with open(sink.dump, "rb") as f:
+            seals = f.read().count(b"\nARC-Seal:")
+        if (seals >= n) != self.keys():
+            raise BenchError(f"{seals} ARC seals at the sink for {n} messages")
+
+
+class SignRelayCost(SignRelay):
+    name = "relay, sealing on vs off"
+    peer = "Tern, no keys"
+    note = "the same as above, against Tern without DKIM keys (forwards leave unsealed): the cost of sealing"
+
+
+WORKLOADS = {"ingest": Ingest, "relay": Relay, "pop3": Pop3, "imap": ImapMix, "idle": ImapIdle,
+             "auth_ingest": AuthIngest, "auth_cost": AuthIngestCost, "sign_relay": SignRelay,
+             "sign_cost": SignRelayCost}

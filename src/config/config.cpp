@@ -124,6 +124,90 @@ std::optional<Error> get_strings(const Checker& c, const toml::table& t, std::st
   return std::nullopt;
 }
 
+std::optional<Error> get_number(const Checker& c, const toml::table& t, std::string_view key,
+                                const std::string& name, double& out) {
+  auto* n = t.get(key);
+  if (!n) return std::nullopt;
+  if (!n->is_number()) return c.at(n, name, "expected a number");
+  out = n->is_integer() ? static_cast<double>(n->as_integer()->get()) : n->as_floating_point()->get();
+  return std::nullopt;
+}
+
+std::optional<Error> get_list(const Checker& c, const toml::table& t, std::string_view key, const std::string& name,
+                              spam::AddressList& out) {
+  std::vector<std::string> entries;
+  TRY_ERR(get_strings(c, t, key, name, entries));
+  auto list = spam::AddressList::parse(entries);
+  if (!list) return c.at(t.get(key), name, list.error().message);
+  out = std::move(*list);
+  return std::nullopt;
+}
+
+std::optional<Error> parse_spam(const Checker& c, const toml::table& t, Config::Spam& s) {
+  TRY_ERR(c.only(t, "spam", {"enabled", "junk_score", "reject_score", "allow", "deny", "allow_recipients", "dnsbl",
+                             "threshold"}));
+  TRY_ERR(get_bool(c, t, "enabled", "spam.enabled", s.enabled));
+  TRY_ERR(get_number(c, t, "junk_score", "spam.junk_score", s.junk_score));
+  TRY_ERR(get_number(c, t, "reject_score", "spam.reject_score", s.reject_score));
+  if (s.reject_score < s.junk_score)
+    return c.at(t.get("reject_score"), "spam.reject_score", "must not be below spam.junk_score");
+  TRY_ERR(get_list(c, t, "allow", "spam.allow", s.allow));
+  TRY_ERR(get_list(c, t, "deny", "spam.deny", s.deny));
+  TRY_ERR(get_list(c, t, "allow_recipients", "spam.allow_recipients", s.allow_recipients));
+  if (auto* n = t.get("dnsbl")) {
+    auto* arr = n->as_array();
+    if (!arr || !arr->is_array_of_tables()) return c.at(n, "spam.dnsbl", "expected [[spam.dnsbl]] tables");
+    std::size_t i = 0;
+    for (auto& item : *arr) {
+      const auto& d = *item.as_table();
+      std::string p = fmt::format("spam.dnsbl[{}]", i++);
+      TRY_ERR(c.only(d, p, {"zone", "weight", "codes", "type"}));
+      Config::DnsList l;
+      TRY_ERR(get_string(c, d, "zone", p + ".zone", l.zone));
+      if (l.zone.empty() || l.zone.find_first_of(" /@") != std::string::npos)
+        return c.at(d.get("zone") ? d.get("zone") : &item, p + ".zone", "expected a DNS zone such as \"zen.example.org\"");
+      TRY_ERR(get_number(c, d, "weight", p + ".weight", l.weight));
+      std::string type = "ip";
+      TRY_ERR(get_string(c, d, "type", p + ".type", type));
+      if (type != "ip" && type != "domain") return c.at(d.get("type"), p + ".type", "expected \"ip\" or \"domain\"");
+      l.domains = type == "domain";
+      if (auto* codes = d.get("codes")) {
+        auto* ct = codes->as_table();
+        if (!ct) return c.at(codes, p + ".codes", "expected a table such as { \"127.0.0.2\" = 4.0 }");
+        for (auto&& [k, v] : *ct) {
+          boost::system::error_code ec;
+          boost::asio::ip::make_address_v4(std::string(k.str()), ec);
+          if (ec || !v.is_number())
+            return c.at(&v, p + ".codes", "expected IPv4 answers with a number each, such as \"127.0.0.2\" = 4.0");
+          l.codes.emplace_back(std::string(k.str()),
+                               v.is_integer() ? static_cast<double>(v.as_integer()->get()) : v.as_floating_point()->get());
+        }
+      }
+      s.dnsbl.push_back(std::move(l));
+    }
+  }
+  if (auto* n = t.get("threshold")) {
+    auto* arr = n->as_array();
+    if (!arr || !arr->is_array_of_tables()) return c.at(n, "spam.threshold", "expected [[spam.threshold]] tables");
+    std::size_t i = 0;
+    for (auto& item : *arr) {
+      const auto& d = *item.as_table();
+      std::string p = fmt::format("spam.threshold[{}]", i++);
+      TRY_ERR(c.only(d, p, {"match", "junk_score", "reject_score"}));
+      Config::SpamThreshold th{"", s.junk_score, s.reject_score};
+      TRY_ERR(get_string(c, d, "match", p + ".match", th.match));
+      if (th.match.empty()) return c.at(&item, p + ".match", "expected a local domain or address");
+      th.match = to_lower(th.match);
+      TRY_ERR(get_number(c, d, "junk_score", p + ".junk_score", th.junk_score));
+      TRY_ERR(get_number(c, d, "reject_score", p + ".reject_score", th.reject_score));
+      if (th.reject_score < th.junk_score)
+        return c.at(&item, p + ".reject_score", "must not be below its junk_score");
+      s.thresholds.push_back(std::move(th));
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<Error> get_endpoints(const Checker& c, const toml::node* n, const std::string& name,
                                    std::vector<Endpoint>& out) {
   auto* arr = n->as_array();
@@ -230,7 +314,7 @@ Result<Config> parse(const std::string& text, const std::filesystem::path& file)
   auto base = file.has_parent_path() ? std::filesystem::absolute(file).parent_path()
                                      : std::filesystem::current_path();
   TRY_ERR(c.only(root, "", {"hostname", "postmaster", "data_dir", "listen", "tls", "auth", "dns", "outbound", "route",
-                            "limits", "log", "dmarc"}));
+                            "limits", "log", "mailauth", "dmarc", "spam"}));
   TRY_ERR(get_string(c, root, "hostname", "hostname", cfg.hostname));
   if (cfg.hostname.empty()) return c.at(root.get("hostname"), "hostname", "expected a host name");
   // RFC 5321 4.5.1: where postmaster@ a local domain goes when no mailbox or alias has that name.
@@ -293,6 +377,17 @@ Result<Config> parse(const std::string& text, const std::filesystem::path& file)
   if (*dns) {
     TRY_ERR(c.only(**dns, "dns", {"servers"}));
     if (auto* n = (*dns)->get("servers")) TRY_ERR(get_endpoints(c, n, "dns.servers", cfg.dns_servers));
+  }
+
+  auto spam = table("spam");
+  if (!spam) return spam.error();
+  if (*spam) TRY_ERR(parse_spam(c, **spam, cfg.spam));
+
+  auto mailauth = table("mailauth");
+  if (!mailauth) return mailauth.error();
+  if (*mailauth) {
+    TRY_ERR(c.only(**mailauth, "mailauth", {"verify"}));
+    TRY_ERR(get_bool(c, **mailauth, "verify", "mailauth.verify", cfg.mailauth_verify));
   }
 
   auto dmarc = table("dmarc");
@@ -403,6 +498,15 @@ allow_plaintext = false         # true: AUTH allowed without TLS (tests on loopb
 
 # [dns]
 # servers = ["127.0.0.1:5353"]  # absent: the system resolver
+
+# [spam]                        # the spam filter (docs/spam.md)
+# junk_score = 5.0              # at or above: into the recipients' Junk
+# reject_score = 15.0           # at or above: refused with 554 5.7.1
+# allow = ["192.0.2.0/24", "*@partner.example"]   # never filtered as spam
+# deny = ["203.0.113.7", "spammer.example"]       # refused at RCPT (except postmaster@ and abuse@)
+
+# [mailauth]
+# verify = true                 # SPF, DKIM, ARC and DMARC of inbound mail; false: a filter in front does them
 
 # [dmarc]                       # mail whose sender's DMARC policy fails (docs/authentication.md)
 # enforce = true                # reject: refused with 550 5.7.1; quarantine: filed into Junk

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "spam/lists.hpp"
 
 namespace tern::config {
 
@@ -83,6 +84,28 @@ struct Config {
   std::vector<Route> routes;
   Limits limits;
   std::string log_level = "info";
+  // [spam] (docs/spam.md): the score thresholds, the lists that override the score, DNS lists.
+  struct DnsList {
+    std::string zone;
+    double weight = 0;                                  // an answer in 127.0.0.0/8 that codes does not name
+    std::vector<std::pair<std::string, double>> codes;  // an answer address and its weight
+    bool domains = false;  // a domain list (sender domain, link hosts); else client addresses
+  };
+  struct SpamThreshold {
+    std::string match;  // a local domain, or an address (lower-case)
+    double junk_score = 0, reject_score = 0;
+  };
+  struct Spam {
+    bool enabled = true;
+    double junk_score = 5.0;    // at or above: accepted into the recipients' Junk
+    double reject_score = 15.0;  // at or above: refused (554 5.7.1)
+    spam::AddressList allow, deny, allow_recipients;
+    std::vector<DnsList> dnsbl;
+    std::vector<SpamThreshold> thresholds;
+  } spam;
+  // [mailauth] verify: SPF, DKIM, ARC and DMARC of mail arriving on the MX listener, and the
+  // Authentication-Results field; false when a filter in front of Tern does them.
+  bool mailauth_verify = true;
   // [dmarc]: a failing message whose sender's policy is reject is refused (550 5.7.1), quarantine is
   // filed into Junk; enforce = false, or every recipient in a report_only domain: only reported.
   bool dmarc_enforce = true;

@@ -95,6 +95,7 @@ net::awaitable<void> AuthenticationStage::record(const mailauth::dmarc::Evaluati
 
 net::awaitable<Verdict> AuthenticationStage::mail(const Context& ctx) {
   Verdict v;
+  if (!ctx.config->mailauth_verify) co_return v;
   if (!ctx.mx || !ctx.user.empty() || !ctx.mail) co_return v;  // our own users: no SPF (auth= says who)
   boost::system::error_code ec;
   auto ip = boost::asio::ip::make_address(ctx.client_address, ec);
@@ -127,6 +128,7 @@ net::awaitable<Verdict> AuthenticationStage::data(const Context& ctx) {
       v.reasons.push_back("removed a forged Authentication-Results field");
     }
   }
+  if (!ctx.config->mailauth_verify) co_return v;  // forged fields go all the same
 
   // DKIM signatures and the ARC chain: their keys from DNS first (each name once), then the hashing
   // and the signature checks on the worker pool, never on the event loop.
@@ -179,6 +181,21 @@ net::awaitable<Verdict> AuthenticationStage::data(const Context& ctx) {
     results.push_back(std::move(r));
   }
   if (outcomes.empty()) results.push_back({"dkim", "none", "", {}});
+  {
+    // For the stages after this one (spam): the best DKIM result and the domains that passed.
+    std::string best = "none", passed;
+    for (const auto& o : outcomes) {
+      std::string r(mailauth::dkim::status_name(o.status));
+      if (r == "pass") {
+        best = r;
+        passed += (passed.empty() ? "" : " ") + o.domain;
+      } else if (best != "pass" && (best == "none" || r == "fail")) {
+        best = r;
+      }
+    }
+    ctx.notes->transaction["dkim"] = best;
+    ctx.notes->transaction["dkim.pass"] = passed;
+  }
   for (const auto& o : outcomes) {
     results.push_back(dkim_result(o));
     v.reasons.push_back(fmt::format("dkim={} d={} s={}{}", mailauth::dkim::status_name(o.status), o.domain, o.selector,
@@ -221,6 +238,7 @@ net::awaitable<Verdict> AuthenticationStage::data(const Context& ctx) {
     mailauth::MethodResult r{"dmarc", std::string(mailauth::dmarc::status_name(d.status)), reason, {}};
     if (!in.from_domain.empty()) r.properties.push_back({"header.from", in.from_domain});
     results.push_back(std::move(r));
+    ctx.notes->transaction["dmarc"] = mailauth::dmarc::status_name(d.status);
     v.reasons.push_back(fmt::format("dmarc={} header.from={} ({})", mailauth::dmarc::status_name(d.status),
                                     in.from_domain, reason));
     bool enforce = !report_only(ctx);

@@ -4,6 +4,7 @@
 
 #include "base/log.hpp"
 #include "filter/authentication.hpp"
+#include "filter/spam.hpp"
 #include "base/strings.hpp"
 #include "mime/headers.hpp"
 #include "smtp/proto/codes.hpp"
@@ -82,6 +83,7 @@ std::unique_ptr<Pipeline> default_pipeline(store::Directory& directory, boost::a
   p->add(std::make_unique<RelayStage>());
   p->add(std::make_unique<HopStage>());
   if (resolver) p->add(std::make_unique<AuthenticationStage>(*resolver, pool, dmarc_reports));
+  p->add(std::make_unique<SpamStage>(resolver, pool));
   return p;
 }
 

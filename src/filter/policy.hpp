@@ -7,6 +7,8 @@
 //   hops       end of data: too many Received fields is a mail loop (RFC 5321 6.3)
 //   auth       end of data: DKIM (and next SPF, DMARC, ARC), one Authentication-Results field
 //              (filter/authentication); only with a resolver
+//   spam       RCPT: the deny list; end of data: the allow lists, then the score and its verdict
+//              (filter/spam)
 #pragma once
 #include <memory>
 

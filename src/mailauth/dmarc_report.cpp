@@ -70,6 +70,15 @@ std::string address_of(std::string_view uri) {
 
 }  // namespace
 
+struct Recorder::File {
+  File(int f, fs::path p) : fd(f), path(std::move(p)) {}
+  ~File() { ::close(fd); }
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+  int fd;
+  fs::path path;
+};
+
 tern::Status Recorder::record(const Evaluation& e) {
   json::object o{{"time", e.time},          {"domain", e.policy_domain}, {"p", e.p},         {"sp", e.sp},
                  {"pct", e.pct},            {"adkim", e.strict_dkim ? "s" : "r"},           {"aspf", e.strict_spf ? "s" : "r"},
@@ -83,21 +92,54 @@ tern::Status Recorder::record(const Evaluation& e) {
   for (const auto& [d, r] : e.dkim) dkim.push_back(json::array{json::string(d), json::string(r)});
   o["dkim"] = std::move(dkim);
   std::string line = json::serialize(o) + "\n";
-  std::lock_guard lock(mu_);
-  try {
-    store::ensure_dir(dir_);
-  } catch (const std::system_error& ex) {
-    return Error::from(ex);
-  }
-  fs::path file = dir_ / (day_of(e.time) + ".jsonl");
-  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (fd < 0) return Error::from(std::system_error(errno, std::generic_category(), "open " + file.string()));
-  ssize_t n = ::write(fd, line.data(), line.size());
-  int sync = ::fdatasync(fd);
-  int err = errno;
-  ::close(fd);
-  if (n != static_cast<ssize_t>(line.size()) || sync != 0)
+  auto failed = [](int err, const fs::path& file) {
     return Error::from(std::system_error(err ? err : EIO, std::generic_category(), "append to " + file.string()));
+  };
+  std::uint64_t ticket = 0;
+  {
+    std::lock_guard lock(mu_);
+    try {
+      store::ensure_dir(dir_);
+    } catch (const std::system_error& ex) {
+      return Error::from(ex);
+    }
+    std::string day = day_of(e.time);
+    if (!file_ || day != day_) {
+      // The file of another day: what was appended to the current one is synced before it is let go.
+      if (file_ && ::fdatasync(file_->fd) != 0) return failed(errno, file_->path);
+      fs::path path = dir_ / (day + ".jsonl");
+      int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+      if (fd < 0) return Error::from(std::system_error(errno, std::generic_category(), "open " + path.string()));
+      file_ = std::make_shared<File>(fd, path);
+      day_ = day;
+    }
+    ssize_t n = ::write(file_->fd, line.data(), line.size());
+    if (n != static_cast<ssize_t>(line.size())) return failed(n < 0 ? errno : EIO, file_->path);
+    ticket = ++written_;
+  }
+  std::unique_lock lk(sync_mu_);
+  while (synced_ < ticket) {
+    if (syncing_) {
+      synced_cv_.wait(lk);
+      continue;
+    }
+    syncing_ = true;
+    std::uint64_t upto = 0;
+    std::shared_ptr<File> file;
+    {
+      std::lock_guard lock(mu_);
+      upto = written_;
+      file = file_;
+    }
+    lk.unlock();
+    int rc = ::fdatasync(file->fd);
+    int err = errno;
+    lk.lock();
+    syncing_ = false;
+    if (rc == 0) synced_ = std::max(synced_, upto);
+    synced_cv_.notify_all();
+    if (rc != 0) return failed(err, file->path);
+  }
   return ok_status();
 }
 

@@ -70,15 +70,16 @@ def make_message(sender, rcpt, subject, body=b"Hello.\r\n", extra_headers=b""):
 def split_trace(stored):
     """Splits a stored message into (trace headers Tern added, the rest).
 
-    The trace block is the leading Return-Path:, Received: and Authentication-Results: fields (with
-    their continuation lines)."""
+    The trace block is the leading Return-Path:, Received:, Authentication-Results: and the spam
+    stage's X-Spam-Flag: and X-Spam-Status: fields (with their continuation lines)."""
     pos = 0
     while True:
         end = stored.find(b"\r\n", pos)
         if end < 0:
             break
         line = stored[pos:end]
-        is_trace = line.startswith((b"Return-Path:", b"Received:", b"Authentication-Results:"))
+        is_trace = line.startswith((b"Return-Path:", b"Received:", b"Authentication-Results:", b"X-Spam-Flag:",
+                                    b"X-Spam-Status:"))
         is_cont = pos > 0 and line[:1] in (b" ", b"\t")
         if not (is_trace or is_cont):
             break

@@ -8,6 +8,11 @@ body changed in transit. ARC chains of one and two sets made by dkimpy's arc_sig
 arc_verify) give arc=pass; a body changed after the last seal, or a wrong cv=, arc=fail. OpenDKIM's opendkim-testmsg signs only with rsa-sha1, which Tern must refuse
 (RFC 8301). A forged Authentication-Results claiming Tern's authserv-id is removed.
 
+OpenDKIM (opendkim.py): opendkim-testmsg verifies each of Tern's two signatures (in a private network
+namespace with its own DNS server: needs root, as in CI) and fails them once one body octet changed;
+messages signed by libopendkim (rsa-sha256 with opendkim-genkey's key and record, ed25519-sha256) pass in
+Tern, and fail with a changed body.
+
 Run with Debian's python3 (the CMake test does), which has dkimpy and authres."""
 
 import base64
@@ -22,12 +27,9 @@ import tempfile
 import dkim
 import nacl.signing
 
+import opendkim
 from harness import AUTHSERV_ID, HOST, PASSWORD, TERN_BIN, Dns, Tern, TernTestCase, free_port, main, make_message, results_of, unique
-
-def txt_option(name, text):
-    """A dnsmasq --txt-record option; the text cut into character-strings of at most 255 octets."""
-    parts = [text[i:i + 255] for i in range(0, len(text), 255)]
-    return f"--txt-record={name}," + ",".join(parts)
+from opendkim import txt_option
 
 
 def rsa_key():
@@ -42,6 +44,28 @@ def rsa_key():
             return f.read(), base64.b64encode(der).decode()
 
 
+def opendkim_genkey(domain, selector):
+    """A 2048-bit RSA key made by opendkim-genkey: (PEM private key, the TXT record text it wrote)."""
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run(["opendkim-genkey", "-b", "2048", "-D", d, "-d", domain, "-s", selector], check=True,
+                       capture_output=True)
+        with open(os.path.join(d, selector + ".private"), "rb") as f:
+            pem = f.read()
+        with open(os.path.join(d, selector + ".txt"), encoding="ascii") as f:  # a zone file stub
+            return pem, "".join(re.findall(r'"([^"]*)"', f.read()))
+
+
+def ed25519_pem_key():
+    """A new Ed25519 key for libopendkim: (PKCS#8 PEM private key, the record's p= value, RFC 8463)."""
+    with tempfile.TemporaryDirectory() as d:
+        key = os.path.join(d, "k.pem")
+        subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", key], check=True, capture_output=True)
+        der = subprocess.run(["openssl", "pkey", "-in", key, "-pubout", "-outform", "DER"], check=True,
+                             capture_output=True).stdout
+        with open(key, "rb") as f:
+            return f.read(), base64.b64encode(der[-32:]).decode()  # the raw key ends the SPKI
+
+
 def ed25519_key():
     """A new Ed25519 key in dkimpy's form: (base64 private seed, the record's p= value)."""
     sk = nacl.signing.SigningKey.generate()
@@ -50,6 +74,26 @@ def ed25519_key():
 
 def dkim_results(header):
     return [r for r in header.results if r.method == "dkim"]
+
+
+def signature_fields(message):
+    """The DKIM-Signature fields of `message` (bytes), each with its continuation lines and CRLF."""
+    return re.findall(rb"^DKIM-Signature:.*?\r\n(?![ \t])", message, re.S | re.M)
+
+
+def only_signature(message, algorithm):
+    """`message` without its DKIM-Signature fields other than the one with a=`algorithm`."""
+    for field in signature_fields(message):
+        if not re.search(rb"\ba=" + algorithm.encode() + rb";", field):
+            message = message.replace(field, b"", 1)
+    return message
+
+
+def one_body_octet_changed(message):
+    """`message` with the first octet of its body changed (its case flipped: a letter is expected)."""
+    at = message.index(b"\r\n\r\n") + 4
+    assert chr(message[at]).isalpha(), message[at:at + 20]
+    return message[:at] + bytes([message[at] ^ 0x20]) + message[at + 1:]
 
 
 class DkimOutTest(TernTestCase):
@@ -95,6 +139,54 @@ class DkimOutTest(TernTestCase):
         tampered = stored.replace(b"Signed  body", b"Signed  body!")
         with self.assertRaisesRegex(dkim.ValidationError, "body hash mismatch"):
             dkim.DKIM(tampered).verify(idx=0, dnsfunc=dnsfunc)
+
+    def test_opendkim_verifies_both_of_terns_signatures(self):
+        # opendkim-testmsg (verify mode) in a private network namespace whose only DNS server serves the
+        # records given (opendkim.py). It prints nothing and exits 0 when the message verifies; else 70
+        # (EX_SOFTWARE) with the libopendkim status on stderr.
+        server = self.make_server(users=("alice@tern.test", "bob@tern.test"), allow_plaintext=True, start=False)
+        listed = json.loads(server.cli_ok("dkim", "generate", "tern.test", "--json").stdout)
+        server.start()
+        with smtplib.SMTP(HOST, server.ports["submission"]) as s:
+            s.login("alice@tern.test", PASSWORD)
+            s.sendmail("alice@tern.test", ["bob@tern.test"],
+                       make_message("alice@tern.test", "bob@tern.test", unique("odk"),
+                                    body=b"Signed  for OpenDKIM \r\n\r\n"))
+        server.wait_for_messages("bob@tern.test", 1)
+        stored = server.stored_messages("bob@tern.test")[0][1]
+        self.assertEqual(len(signature_fields(stored)), 2)
+        record = {k["algorithm"]: {f"{k['selector']}._domainkey.tern.test": k["record"]} for k in listed}
+        both = {**record["rsa-sha256"], **record["ed25519-sha256"]}
+        passed = (0, "", "")
+        bad = (70, "", "opendkim-testmsg: dkim_eom(): Bad signature\n")
+
+        def verdict(message, records):
+            v = opendkim.verify(message, records)
+            return v.returncode, v.stdout, v.stderr
+
+        # Each signature alone (the other field removed), with only its own key published: OpenDKIM 2.11
+        # verifies ed25519-sha256 (RFC 8463) as well as rsa-sha256.
+        for alg in ("rsa-sha256", "ed25519-sha256"):
+            with self.subTest(alg=alg):
+                alone = only_signature(stored, alg)
+                self.assertEqual(len(signature_fields(alone)), 1)
+                self.assertIn(f"a={alg};".encode(), alone)
+                self.assertEqual(verdict(alone, record[alg]), passed)
+                # One body octet changed: the body hash differs. A changed Subject: the b= signature.
+                self.assertEqual(verdict(one_body_octet_changed(alone), record[alg]), bad)
+                self.assertEqual(verdict(alone.replace(b"Subject: odk-", b"Subject: odk_", 1), record[alg]), bad)
+        # Both signatures: libopendkim's dkim_eom() (what opendkim-testmsg reports) passes a message when
+        # any one of its signatures verifies, not only the first: with only the second one's key
+        # published the first cannot be verified, and the message still passes.
+        first, second = (re.search(rb"\ba=([a-z0-9-]+);", f).group(1).decode() for f in signature_fields(stored))
+        self.assertEqual({first, second}, {"rsa-sha256", "ed25519-sha256"})
+        self.assertEqual(verdict(stored, both), passed)
+        self.assertEqual(verdict(stored, record[first]), passed)
+        self.assertEqual(verdict(stored, record[second]), passed)
+        self.assertEqual(verdict(one_body_octet_changed(stored), both), bad)
+        # No key published at all (dnsmasq answers NXDOMAIN): a failure too, so the passes above used
+        # the keys served.
+        self.assertEqual(verdict(stored, {}), (70, "", "opendkim-testmsg: dkim_eom(): Key retrieval failed\n"))
 
     def test_rotation_while_running_signs_with_the_new_keys(self):
         server = self.make_server(users=("alice@tern.test", "bob@tern.test"), allow_plaintext=True, start=False)
@@ -224,6 +316,10 @@ class DkimInTest(TernTestCase):
         cls.rsa_pem, rsa_p = rsa_key()
         cls.ed_seed, ed_p = ed25519_key()
         cls.odk_pem, odk_p = rsa_key()
+        cls.odk_rsa_pem, odk_rsa_record = opendkim_genkey("signer.test", "odkrsa")
+        cls.odk_ed_pem, odk_ed_p = ed25519_pem_key()
+        cls.odk_records = {"odkrsa._domainkey.signer.test": odk_rsa_record,
+                           "odked._domainkey.signer.test": f"v=DKIM1; k=ed25519; p={odk_ed_p}"}
         cls.dns_port = free_port()
         cls.records_by_name = {"rsa._domainkey.sender.test": f"v=DKIM1; k=rsa; p={rsa_p}"}
         cls.records = [
@@ -231,7 +327,7 @@ class DkimInTest(TernTestCase):
             txt_option("ed._domainkey.sender.test", f"v=DKIM1; k=ed25519; p={ed_p}"),
             txt_option("odk._domainkey.opendkim.test", f"v=DKIM1; k=rsa; p={odk_p}"),
             txt_option("gone._domainkey.sender.test", "v=DKIM1; k=rsa; p="),
-        ]
+        ] + [txt_option(name, text) for name, text in cls.odk_records.items()]
 
     def setUp(self):
         self.dns = Dns(self.records, port=self.dns_port)
@@ -376,6 +472,45 @@ class DkimInTest(TernTestCase):
         cv, _, why = dkim.arc_verify(got, dnsfunc=dnsfunc)
         self.assertEqual(cv, b"pass", why)
         self.assertTrue(dkim.DKIM(got).verify(dnsfunc=dnsfunc), "the original DKIM signature survives")
+
+    def test_libopendkim_signatures_pass_and_a_changed_body_fails(self):
+        # opendkim-testmsg signs only with rsa-sha1 (the next test); these are made by libopendkim's
+        # dkim_sign() itself (opendkim.sign()), with opendkim-genkey's RSA key and record and an Ed25519 key.
+        cases = [
+            ("odkrsa", self.odk_rsa_pem, "rsa-sha256", ("relaxed", "simple")),  # OpenDKIM's default
+            ("odkrsa", self.odk_rsa_pem, "rsa-sha256", ("simple", "simple")),
+            ("odkrsa", self.odk_rsa_pem, "rsa-sha256", ("relaxed", "relaxed")),
+            ("odked", self.odk_ed_pem, "ed25519-sha256", ("relaxed", "relaxed")),
+        ]
+        self.assertIn("h=sha256", self.odk_records["odkrsa._domainkey.signer.test"])  # opendkim-genkey's record
+        for selector, key, alg, canon in cases:
+            with self.subTest(alg=alg, canon=canon):
+                msg = make_message("news@signer.test", "bob@tern.test", unique("odk"),
+                                   body=b"From  libopendkim. \r\n\r\n")
+                signed = opendkim.sign(msg, "signer.test", selector, key, alg, canon)
+                fields = signature_fields(signed)
+                self.assertEqual(len(fields), 1)
+                self.assertIn(f"a={alg};".encode(), fields[0])
+                self.assertIn(f"c={canon[0]}/{canon[1]};".encode(), fields[0])
+                self.assertIn(f"s={selector};".encode(), fields[0])
+                # The fixture is right: OpenDKIM's own verifier accepts it with the record served.
+                name = f"{selector}._domainkey.signer.test"
+                v = opendkim.verify(signed, {name: self.odk_records[name]})
+                self.assertEqual((v.returncode, v.stderr), (0, ""), v)
+
+                res = dkim_results(results_of(self.deliver(signed, sender="news@signer.test")))
+                self.assertEqual(len(res), 1)
+                self.assertEqual(res[0].result, "pass", str(res[0]))
+                props = {p.type + "." + p.name: p.value for p in res[0].properties}
+                self.assertEqual(props["header.d"], "signer.test")
+                self.assertEqual(props["header.s"], selector)
+                self.assertEqual(props["header.a"], alg)
+
+                changed = one_body_octet_changed(signed)
+                res = dkim_results(results_of(self.deliver(changed, sender="news@signer.test")))
+                self.assertEqual(len(res), 1)
+                self.assertEqual(res[0].result, "fail", str(res[0]))
+                self.assertEqual(res[0].reason, "body hash mismatch")
 
     def test_opendkim_rsa_sha1_signature_is_refused(self):
         # opendkim-testmsg signs with rsa-sha1 (it has no option for another algorithm); RFC 8301 3.1

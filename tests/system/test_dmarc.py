@@ -155,6 +155,20 @@ class DmarcTest(TernTestCase):
         self.assertEqual(r["dmarc"].result, "fail")
         self.assertIn("p=reject dis=reject", r["dmarc"].reason)
 
+    def test_verify_off_checks_nothing_and_still_removes_forged_results(self):
+        server = self.server_with('\n[mailauth]\nverify = false\n')
+        msg = make_message("news@reject.test", "bob@tern.test", unique("verify-off"))
+        msg = b"Authentication-Results: mx.tern.test; dmarc=pass header.from=reject.test\r\n" + msg
+        with smtplib.SMTP(HOST, server.ports["smtp"]) as s:
+            s.ehlo("client.test")
+            s.mail("news@reject.test")
+            s.rcpt("bob@tern.test")
+            code, text = s.data(msg)
+        self.assertEqual(code, 250, text)  # p=reject and SPF -all: accepted, nothing was checked
+        server.wait_for_messages("bob@tern.test", 1)
+        newest = server.message_list("bob@tern.test")[0]
+        self.assertNotIn(b"Authentication-Results", server.message_bytes("bob@tern.test", newest["uid"]))
+
     def test_aggregate_report_by_mail(self):
         server = self.make_server(users=("bob@tern.test", "reports@tern.test"),
                                   extra_toml=f'[dns]\nservers = ["127.0.0.1:{self.dns.port}"]\n')

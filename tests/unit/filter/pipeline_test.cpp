@@ -120,6 +120,7 @@ class PolicyTest : public ::testing::Test {
 
   Context context(std::string_view user = {}) {
     Context ctx;
+    ctx.notes = &notes_;
     ctx.config = &cfg_;
     ctx.user = user;
     return ctx;
@@ -135,6 +136,7 @@ class PolicyTest : public ::testing::Test {
   std::unique_ptr<store::Directory> dir_;
   boost::asio::thread_pool pool_{1};
   config::Config cfg_;
+  Notes notes_;
   std::unique_ptr<Pipeline> pipeline_;
 };
 

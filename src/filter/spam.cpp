@@ -1,0 +1,322 @@
+#include "filter/spam.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cctype>
+#include <set>
+
+#include <boost/asio/ip/address.hpp>
+#include <fmt/format.h>
+
+#include "base/strings.hpp"
+#include "mime/tree.hpp"
+#include "smtp/proto/codes.hpp"
+#include "spam/content.hpp"
+
+namespace tern::filter {
+
+namespace ip = boost::asio::ip;
+
+namespace {
+
+std::string_view local_part(std::string_view address) {
+  auto at = address.rfind('@');
+  return at == std::string_view::npos ? address : address.substr(0, at);
+}
+
+std::string_view domain_of(std::string_view address) {
+  auto at = address.rfind('@');
+  return at == std::string_view::npos ? std::string_view() : address.substr(at + 1);
+}
+
+std::string sender_of(const Context& ctx) {
+  return ctx.mail && ctx.mail->sender ? ctx.mail->sender->str() : std::string();
+}
+
+// "RULE<TAB>weight<TAB>detail" lines: the connection's rules kept in the session notes.
+std::string save(const spam::Report& r) {
+  std::string out;
+  for (const auto& h : r.hits) out += fmt::format("{}\t{}\t{}\n", h.rule, h.score, h.detail);
+  return out;
+}
+
+void load(std::string_view saved, spam::Report& out) {
+  for (auto line : split(saved, '\n')) {
+    auto parts = split(line, '\t');
+    if (parts.size() != 3) continue;
+    out.add(std::string(parts[0]), std::stod(std::string(parts[1])), std::string(parts[2]));
+  }
+}
+
+// The rule name of a list: RBL_ZEN_EXAMPLE_ORG.
+std::string list_rule(std::string_view prefix, std::string_view zone) {
+  std::string out(prefix);
+  for (char c : zone) out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::toupper(c)) : '_';
+  return out;
+}
+
+// The reversed form a DNS list is asked by: 4.3.2.1 for 1.2.3.4, nibbles for IPv6.
+std::string reversed(const ip::address& a) {
+  if (a.is_v4()) {
+    auto b = a.to_v4().to_bytes();
+    return fmt::format("{}.{}.{}.{}", b[3], b[2], b[1], b[0]);
+  }
+  auto b = a.to_v6().to_bytes();
+  std::string out;
+  for (auto it = b.rbegin(); it != b.rend(); ++it) {
+    out += fmt::format("{:x}.{:x}.", *it & 0xf, *it >> 4);
+  }
+  out.pop_back();
+  return out;
+}
+
+// The weight of a list's answer: the code's own weight, else the list's (answers outside 127/8 are
+// not listings: a list that answers everything, or a resolver that rewrites NXDOMAIN).
+std::optional<double> answer_weight(const config::Config::DnsList& l, const ip::address& a) {
+  if (!a.is_v4() || a.to_v4().to_bytes()[0] != 127) return std::nullopt;
+  std::string text = a.to_string();
+  for (const auto& [code, w] : l.codes)
+    if (code == text) return w;
+  if (!l.codes.empty()) return std::nullopt;  // codes named: only those count
+  return l.weight;
+}
+
+struct Thresholds {
+  double junk, reject;
+};
+
+// The most lenient thresholds among the recipients: one reply answers every recipient.
+Thresholds thresholds(const Context& ctx) {
+  const auto& s = ctx.config->spam;
+  Thresholds t{s.junk_score, s.reject_score};
+  if (s.thresholds.empty() || !ctx.recipients || ctx.recipients->empty()) return t;
+  bool first = true;
+  for (const auto& r : *ctx.recipients) {
+    std::string addr = to_lower(r.recipient.str());
+    Thresholds own{s.junk_score, s.reject_score};
+    for (const auto& th : s.thresholds) {
+      if (th.match == addr || th.match == domain_of(addr)) {
+        own = {th.junk_score, th.reject_score};
+        if (th.match == addr) break;  // an address's own beats its domain's
+      }
+    }
+    t = first ? own : Thresholds{std::max(t.junk, own.junk), std::max(t.reject, own.reject)};
+    first = false;
+  }
+  return t;
+}
+
+std::string status_field(bool spam, double score, double required, const std::string& tests) {
+  return fmt::format("X-Spam-Status: {}, score={} required={}\r\n\ttests={}\r\n", spam ? "Yes" : "No",
+                     spam::format_score(score), spam::format_score(required), tests);
+}
+
+}  // namespace
+
+bool always_accepted(std::string_view address) {
+  auto local = local_part(address);
+  return iequals(local, "postmaster") || iequals(local, "abuse");
+}
+
+net::awaitable<Verdict> SpamStage::rcpt(const Context& ctx) {
+  const auto& s = ctx.config->spam;
+  if (!s.enabled || !ctx.mx || !ctx.user.empty() || !ctx.rcpt || s.deny.empty()) co_return Verdict::next();
+  if (always_accepted(ctx.rcpt->recipient.str())) co_return Verdict::next();
+  boost::system::error_code ec;
+  auto client = ip::make_address(ctx.client_address, ec);
+  std::string entry = ec ? std::string() : s.deny.match_ip(client);
+  if (entry.empty()) entry = s.deny.match_address(to_lower(sender_of(ctx)));
+  if (entry.empty()) co_return Verdict::next();
+  co_return Verdict::refuse({smtp::code::transaction_failed, "5.7.1", "Access denied"},
+                            fmt::format("deny list: {}", entry));
+}
+
+net::awaitable<void> SpamStage::connection_rules(const Context& ctx, spam::Report& out) {
+  if (auto it = ctx.notes->session.find("spam.connection"); it != ctx.notes->session.end()) {
+    load(it->second, out);
+    co_return;
+  }
+  spam::Report r;
+  boost::system::error_code ec;
+  auto client = ip::make_address(ctx.client_address, ec);
+  std::string helo = to_lower(ctx.helo);
+  if (!helo.empty()) {
+    if (helo.front() == '[') {
+      std::string literal = helo.substr(1, helo.find(']') == std::string::npos ? std::string::npos : helo.find(']') - 1);
+      if (istarts_with(literal, "ipv6:")) literal = literal.substr(5);
+      auto said = ip::make_address(literal, ec);
+      if (ec || said != client) r.add("HELO_IP_MISMATCH", 1.0, helo);
+    } else if (ip::make_address(helo, ec), !ec) {
+      r.add("HELO_BARE_IP", 1.5, helo);
+    } else if (helo.find('.') == std::string::npos) {
+      r.add("HELO_NOT_FQDN", 1.0, helo);
+    } else if (helo == to_lower(ctx.config->hostname) && !client.is_loopback()) {
+      r.add("HELO_IS_OURS", 3.0, helo);  // only this server is this server
+    }
+  }
+  if (resolver_ && !client.is_unspecified()) {
+    // Forward-confirmed reverse DNS: a name for the address whose own addresses include it.
+    dns::NameAnswer names = co_await resolver_->ptr(client);
+    if (names.status == dns::NameAnswer::nxdomain || names.status == dns::NameAnswer::no_records) {
+      r.add("RDNS_NONE", 1.0);
+    } else if (names.status == dns::NameAnswer::ok) {
+      bool confirmed = false;
+      for (std::size_t i = 0; i < names.names.size() && i < 3 && !confirmed; ++i) {
+        dns::AddressAnswer a = co_await resolver_->addresses(names.names[i]);
+        confirmed = std::find(a.addresses.begin(), a.addresses.end(), client) != a.addresses.end();
+      }
+      if (!confirmed) r.add("RDNS_NOT_CONFIRMED", 0.5, names.names.front());
+    }
+    for (const auto& l : ctx.config->spam.dnsbl) {
+      if (l.domains) continue;
+      std::string name = reversed(client) + "." + l.zone;
+      dns::AddressAnswer a = co_await resolver_->addresses(name, dns::Family::v4);
+      if (a.status != dns::AddressAnswer::ok) continue;
+      std::optional<double> best;
+      std::string code;
+      for (const auto& x : a.addresses) {
+        auto w = answer_weight(l, x);
+        if (w && (!best || *w > *best)) {
+          best = w;
+          code = x.to_string();
+        }
+      }
+      if (best) r.add(list_rule("RBL_", l.zone), *best, code);
+    }
+  }
+  ctx.notes->session["spam.connection"] = save(r);
+  for (auto& h : r.hits) out.add(std::move(h.rule), h.score, std::move(h.detail));
+}
+
+net::awaitable<void> SpamStage::domain_lists(const Context& ctx, const std::vector<std::string>& domains,
+                                             spam::Report& out) {
+  if (!resolver_) co_return;
+  for (const auto& l : ctx.config->spam.dnsbl) {
+    if (!l.domains) continue;
+    for (const auto& d : domains) {
+      std::string name = d + "." + l.zone;
+      dns::AddressAnswer a = co_await resolver_->addresses(name, dns::Family::v4);
+      if (a.status != dns::AddressAnswer::ok) continue;
+      std::optional<double> best;
+      for (const auto& x : a.addresses) {
+        auto w = answer_weight(l, x);
+        if (w && (!best || *w > *best)) best = w;
+      }
+      if (best) {
+        out.add(list_rule("DBL_", l.zone), *best, d);
+        break;  // one hit per list
+      }
+    }
+  }
+}
+
+net::awaitable<Verdict> SpamStage::data(const Context& ctx) {
+  Verdict v;
+  const auto& s = ctx.config->spam;
+  if (!s.enabled) co_return v;
+  const bool outside = ctx.mx && ctx.user.empty();
+  if (outside) {
+    // Our verdict is the only one the recipients' filters may read.
+    auto end = ctx.message.find("\r\n\r\n");
+    std::string_view header = ctx.message.substr(0, end == std::string_view::npos ? ctx.message.size() : end + 2);
+    for (const auto& f : mime::parse_fields(header)) {
+      if (istarts_with(f.name, "X-Spam-")) {
+        v.drop.emplace_back(static_cast<std::size_t>(f.raw.data() - ctx.message.data()), f.raw.size());
+      }
+    }
+  }
+  const std::string sender = to_lower(sender_of(ctx));
+  bool exempt = false;  // postmaster@ or abuse@ among the recipients
+  bool all_allowed = ctx.recipients && !ctx.recipients->empty();
+  if (ctx.recipients) {
+    for (const auto& r : *ctx.recipients) {
+      std::string a = to_lower(r.recipient.str());
+      exempt = exempt || always_accepted(a);
+      all_allowed = all_allowed && !s.allow_recipients.match_address(a).empty();
+    }
+  }
+
+  // The reading and the content rules on the worker pool (a large message takes milliseconds).
+  const std::string_view message = ctx.message;
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto job = [message, now] {
+    std::pair<spam::Reading, spam::Report> out;
+    out.first = spam::read_message(message);
+    spam::content_rules(out.first, now, out.second);
+    return out;
+  };
+  auto [reading, report] = *co_await net::offload(pool_, std::move(job));
+
+  if (outside) {
+    std::string allowed;
+    boost::system::error_code ec;
+    auto client = ip::make_address(ctx.client_address, ec);
+    if (!ec) allowed = s.allow.match_ip(client);
+    if (allowed.empty()) allowed = s.allow.match_address(sender);
+    if (allowed.empty() && !reading.from_address.empty()) {
+      // The From field's domain only counts when DKIM or DMARC vouch for it (anyone can write it).
+      const auto& notes = ctx.notes->transaction;
+      auto dmarc = notes.find("dmarc");
+      if (dmarc != notes.end() && dmarc->second == "pass") allowed = s.allow.match_address(reading.from_address);
+    }
+    if (allowed.empty() && all_allowed) allowed = "every recipient (allow_recipients)";
+    if (!allowed.empty()) {
+      v.headers = status_field(false, 0, thresholds(ctx).junk, "ALLOWLISTED");
+      v.reasons.push_back(fmt::format("allow list: {}", allowed));
+      co_return v;
+    }
+
+    co_await connection_rules(ctx, report);
+    // What the auth stage found (spf at MAIL, dkim and dmarc at the end of data).
+    const auto& notes = ctx.notes->transaction;
+    auto note = [&](const char* key) {
+      auto it = notes.find(key);
+      return it == notes.end() ? std::string() : it->second;
+    };
+    std::string spf = note("spf"), dkim = note("dkim"), dmarc = note("dmarc");
+    if (spf == "fail") report.add("SPF_FAIL", 1.0);
+    else if (spf == "softfail") report.add("SPF_SOFTFAIL", 0.7);
+    else if (spf == "pass") report.add("SPF_PASS", -0.2);
+    if (dkim == "pass") report.add("DKIM_PASS", -0.5, note("dkim.pass"));
+    else if (dkim == "fail") report.add("DKIM_FAIL", 1.0);
+    if (dmarc == "fail") report.add("DMARC_FAIL", 2.0);
+    else if (dmarc == "pass") report.add("DMARC_PASS", -1.0);
+
+    std::vector<std::string> domains;
+    auto add_domain = [&](std::string_view d) {
+      std::string x = to_lower(d);
+      if (!x.empty() && std::find(domains.begin(), domains.end(), x) == domains.end() && domains.size() < 10)
+        domains.push_back(std::move(x));
+    };
+    add_domain(domain_of(sender));
+    add_domain(domain_of(reading.from_address));
+    for (const auto& h : reading.url_hosts) {
+      if (!h.empty() && h.front() != '[') add_domain(h);
+    }
+    co_await domain_lists(ctx, domains, report);
+  }
+
+  auto t = thresholds(ctx);
+  std::string verdict = "ham";
+  if (report.score >= t.reject) verdict = exempt ? "junk" : "reject";
+  else if (report.score >= t.junk) verdict = "junk";
+  if (!outside && verdict == "junk") verdict = "ham";  // a user's own mail is never put into Junk
+  v.reasons.push_back(fmt::format("score={} verdict={} required={}/{} {}", spam::format_score(report.score), verdict,
+                                  spam::format_score(t.junk), spam::format_score(t.reject), report.top(5)));
+  if (outside) v.headers = status_field(verdict != "ham", report.score, t.junk, report.tests());
+  if (verdict == "reject") {
+    Verdict refused = Verdict::refuse(
+        {smtp::code::transaction_failed, "5.7.1",
+         fmt::format("Message refused as spam (score {})", spam::format_score(report.score))},
+        v.reasons.back());
+    co_return refused;
+  }
+  if (verdict == "junk") {
+    v.action = Verdict::Action::junk;
+    v.junk = fmt::format("spam score {} (junk at {})", spam::format_score(report.score), spam::format_score(t.junk));
+    v.headers = "X-Spam-Flag: YES\r\n" + v.headers;
+  }
+  co_return v;
+}
+
+}  // namespace tern::filter

@@ -1,0 +1,345 @@
+#include "spam/content.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+#include <fmt/format.h>
+
+#include "base/strings.hpp"
+#include "mime/address.hpp"
+#include "mime/text.hpp"
+#include "mime/tree.hpp"
+
+namespace tern::spam {
+
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f'; }
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// A part's body decoded (transfer encoding, then charset to UTF-8), at most `room` octets of it.
+std::string decoded_text(std::string_view raw, const mime::Part& part, std::size_t room) {
+  std::string_view body = part.body(raw);
+  if (body.size() > room * 2 + 1024) body = body.substr(0, room * 2 + 1024);  // base64 is 4/3 longer
+  auto cte_field = mime::find_field(part.fields, "Content-Transfer-Encoding");
+  auto cte = mime::cte_from_name(cte_field ? mime::unfold(cte_field->value) : "");
+  std::string text = cte ? mime::transfer_decode(body, *cte) : std::string(body);
+  text = mime::to_utf8(text, mime::param(part.params, "charset"));
+  if (text.size() > room) text.resize(room);
+  return text;
+}
+
+// An RFC 2231 extended value (charset'language'%XX) as its octets; other values as they are.
+std::string extended_value(std::string_view v) {
+  auto first = v.find('\'');
+  auto second = first == std::string_view::npos ? first : v.find('\'', first + 1);
+  if (second == std::string_view::npos) return std::string(v);
+  std::string out;
+  std::string_view rest = v.substr(second + 1);
+  for (std::size_t i = 0; i < rest.size(); ++i) {
+    if (rest[i] == '%' && i + 2 < rest.size() + 0 && std::isxdigit(static_cast<unsigned char>(rest[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(rest[i + 2]))) {
+      out += static_cast<char>(std::stoi(std::string(rest.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += rest[i];
+    }
+  }
+  return mime::to_utf8(out, v.substr(0, first));
+}
+
+// The file name a part carries: Content-Disposition filename, else Content-Type name.
+std::string file_name(const mime::Part& part) {
+  std::string name;
+  if (auto* cd = mime::find_field(part.fields, "Content-Disposition")) {
+    auto p = mime::parse_params(mime::unfold(cd->value), false);
+    name = mime::param(p.params, "filename");
+    if (name.empty()) name = extended_value(mime::param(p.params, "filename*"));
+  }
+  if (name.empty()) name = mime::param(part.params, "name");
+  if (name.empty()) name = extended_value(mime::param(part.params, "name*"));
+  return lower(mime::decode_header(name));
+}
+
+// The host of each http(s):// link in `text` (and www. links), lower-case.
+void collect_urls(std::string_view text, std::vector<std::string>& hosts) {
+  std::size_t pos = 0;
+  while (hosts.size() < kMaxUrls) {
+    std::size_t at = std::string_view::npos;
+    std::size_t skip = 0;
+    for (std::string_view scheme : {"http://", "https://"}) {
+      // case-insensitive search for the scheme from pos
+      for (std::size_t i = pos; i + scheme.size() <= text.size(); ++i) {
+        if (i >= at) break;
+        if (iequals(text.substr(i, scheme.size()), scheme)) {
+          at = i;
+          skip = scheme.size();
+          break;
+        }
+      }
+    }
+    if (at == std::string_view::npos) return;
+    std::size_t b = at + skip, e = b;
+    while (e < text.size() && !is_space(text[e]) && std::string_view("/?#\"'<>\\)").find(text[e]) == std::string_view::npos)
+      ++e;
+    std::string_view host = text.substr(b, e - b);
+    if (auto userinfo = host.rfind('@'); userinfo != std::string_view::npos) host.remove_prefix(userinfo + 1);
+    if (!host.empty() && host.front() == '[') {
+      host = host.substr(0, host.find(']') == std::string_view::npos ? host.size() : host.find(']') + 1);
+    } else if (auto colon = host.find(':'); colon != std::string_view::npos) {
+      host = host.substr(0, colon);
+    }
+    if (!host.empty()) hosts.push_back(lower(host));
+    pos = e;
+  }
+}
+
+bool ends_with_ci(std::string_view s, std::string_view tail) {
+  return s.size() >= tail.size() && iequals(s.substr(s.size() - tail.size()), tail);
+}
+
+std::string_view extension(std::string_view name) {
+  auto dot = name.rfind('.');
+  return dot == std::string_view::npos ? std::string_view() : name.substr(dot + 1);
+}
+
+constexpr std::array kExecutable{"exe", "scr", "com", "pif", "bat", "cmd", "vbs", "vbe", "js",  "jse", "wsf", "wsh",
+                                 "hta", "msi", "msp", "jar", "lnk", "cpl", "reg", "ps1", "iso", "img", "dll", "app"};
+constexpr std::array kDocument{"pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "txt", "rtf", "jpg", "jpeg",
+                               "png", "gif", "zip", "rar", "htm", "html", "csv", "odt", "mp3", "mp4", "wav"};
+constexpr std::array kMacro{"docm", "xlsm", "pptm", "dotm", "xltm", "xlam", "ppam", "potm", "sldm"};
+
+template <std::size_t N>
+bool one_of(std::string_view ext, const std::array<const char*, N>& list) {
+  return std::any_of(list.begin(), list.end(), [&](const char* e) { return iequals(ext, e); });
+}
+
+bool is_ip_literal(std::string_view host) {
+  if (!host.empty() && host.front() == '[') return true;
+  int dots = 0;
+  for (char c : host) {
+    if (c == '.') ++dots;
+    else if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return dots == 3;
+}
+
+}  // namespace
+
+bool executable_name(std::string_view name) {
+  while (!name.empty() && (name.back() == ' ' || name.back() == '.')) name.remove_suffix(1);  // "x.exe. "
+  return one_of(extension(name), kExecutable);
+}
+
+std::string html_text(std::string_view html, bool* hidden) {
+  std::string out;
+  out.reserve(std::min(html.size(), kMaxText));
+  // Elements whose text is invisible: a stack depth at which hiding started (0: visible).
+  std::vector<std::string> open;  // names of open elements, for hiding only
+  std::size_t hide_depth = 0;
+  std::size_t i = 0;
+  while (i < html.size() && out.size() < kMaxText) {
+    char c = html[i];
+    if (c == '<') {
+      if (html.substr(i, 4) == "<!--") {
+        auto end = html.find("-->", i + 4);
+        i = end == std::string_view::npos ? html.size() : end + 3;
+        continue;
+      }
+      auto end = html.find('>', i + 1);
+      if (end == std::string_view::npos) break;
+      std::string_view tag = html.substr(i + 1, end - i - 1);
+      i = end + 1;
+      bool closing = !tag.empty() && tag.front() == '/';
+      if (closing) tag.remove_prefix(1);
+      std::size_t n = 0;
+      while (n < tag.size() && (std::isalnum(static_cast<unsigned char>(tag[n])) != 0)) ++n;
+      std::string name = lower(tag.substr(0, n));
+      if (!closing && (name == "script" || name == "style")) {
+        auto close = lower(html.substr(i, std::min<std::size_t>(html.size() - i, 1 << 20))).find("</" + name);
+        i = close == std::string::npos ? html.size() : i + close;
+        continue;
+      }
+      if (name == "br" || name == "p" || name == "div" || name == "tr" || name == "li" || name == "h1" ||
+          name == "h2" || name == "h3" || name == "td" || name == "table")
+        out += '\n';
+      bool void_element = name == "br" || name == "img" || name == "hr" || name == "meta" || name == "input" ||
+                          name == "link" || (!tag.empty() && tag.back() == '/');
+      if (closing) {
+        if (!open.empty() && open.back() == name) {
+          open.pop_back();
+          if (hide_depth > open.size()) hide_depth = 0;
+        }
+      } else if (!void_element && !name.empty()) {
+        std::string attrs = lower(tag.substr(n));
+        attrs.erase(std::remove_if(attrs.begin(), attrs.end(), [](char ch) { return ch == ' '; }), attrs.end());
+        bool invisible = attrs.find("display:none") != std::string::npos ||
+                         attrs.find("visibility:hidden") != std::string::npos ||
+                         attrs.find("font-size:0") != std::string::npos ||
+                         attrs.find("font-size:1px") != std::string::npos || attrs.find(" hidden") != std::string::npos;
+        if (open.size() < 256) {
+          open.push_back(name);
+          if (invisible && hide_depth == 0) hide_depth = open.size();
+        }
+      }
+      continue;
+    }
+    if (c == '&') {
+      auto semi = html.find(';', i);
+      if (semi != std::string_view::npos && semi - i <= 8) {
+        std::string_view ent = html.substr(i + 1, semi - i - 1);
+        std::string rep;
+        if (ent == "nbsp") rep = " ";
+        else if (ent == "amp") rep = "&";
+        else if (ent == "lt") rep = "<";
+        else if (ent == "gt") rep = ">";
+        else if (ent == "quot") rep = "\"";
+        else if (ent == "apos" || ent == "#39") rep = "'";
+        else if (!ent.empty() && ent.front() == '#') {
+          unsigned long cp = 0;
+          bool hex = ent.size() > 1 && (ent[1] == 'x' || ent[1] == 'X');
+          try {
+            cp = std::stoul(std::string(ent.substr(hex ? 2 : 1)), nullptr, hex ? 16 : 10);
+          } catch (...) {
+            cp = 0;
+          }
+          if (cp > 0 && cp < 0x80) rep = std::string(1, static_cast<char>(cp));
+          else if (cp > 0) rep = " ";
+        }
+        if (!rep.empty() || ent.empty()) {
+          if (hide_depth == 0) out += rep;
+          i = semi + 1;
+          continue;
+        }
+      }
+    }
+    if (hide_depth == 0) {
+      out += c;
+    } else if (!is_space(c) && hidden) {
+      *hidden = true;
+    }
+    ++i;
+  }
+  return out;
+}
+
+Reading read_message(std::string_view message) {
+  Reading r;
+  mime::Part root = mime::parse_tree(message);
+  const auto& fields = root.fields;
+  if (auto* f = mime::find_field(fields, "Subject")) r.subject = mime::decode_header(mime::unfold(f->value));
+  if (auto* f = mime::find_field(fields, "From")) {
+    r.has_from = true;
+    auto addrs = mime::parse_addresses(mime::unfold(f->value));
+    for (const auto& a : addrs) {
+      if (a.kind != mime::Address::Kind::mailbox) continue;
+      r.from_name = mime::decode_header(a.name, true);
+      r.from_address = a.mailbox + "@" + lower(a.host);
+      break;
+    }
+  }
+  if (auto* f = mime::find_field(fields, "Date")) {
+    r.has_date = true;
+    if (auto d = mime::parse_date(mime::unfold(f->value))) {
+      r.date_valid = true;
+      r.date = d->unix_seconds;
+    }
+  }
+  r.has_message_id = mime::find_field(fields, "Message-ID") != nullptr;
+
+  // Depth-first over the leaves; an encapsulated message is read as part of this one.
+  std::vector<const mime::Part*> stack{&root};
+  std::size_t visited = 0;
+  while (!stack.empty() && ++visited <= mime::kMaxParts) {
+    const mime::Part* p = stack.back();
+    stack.pop_back();
+    if (p->is_multipart()) {
+      for (auto it = p->children.rbegin(); it != p->children.rend(); ++it) stack.push_back(&*it);
+      continue;
+    }
+    if (p->is_message() && p->message) {
+      stack.push_back(p->message.get());
+      continue;
+    }
+    std::string name = file_name(*p);
+    bool attachment = !name.empty();
+    if (auto* cd = mime::find_field(p->fields, "Content-Disposition"))
+      attachment = attachment || istarts_with(mime::unfold(cd->value), "attachment");
+    if (attachment && r.attachments.size() < kMaxAttachments) r.attachments.push_back(name);
+    if (!p->is_text() || attachment || r.text.size() >= kMaxText) continue;
+    bool html = iequals(p->subtype, "html");
+    bool plain = iequals(p->subtype, "plain");
+    if (!html && !plain) continue;
+    std::string text = decoded_text(message, *p, kMaxText - r.text.size());
+    if (html) {
+      r.has_html = true;
+      // links from the markup (href="http://..."), then the words
+      collect_urls(text, r.url_hosts);
+      text = html_text(text, &r.hidden_html);
+    } else {
+      r.has_plain = true;
+      collect_urls(text, r.url_hosts);
+    }
+    if (!r.text.empty()) r.text += '\n';
+    r.text += text.substr(0, kMaxText - std::min(kMaxText, r.text.size()));
+  }
+  return r;
+}
+
+void content_rules(const Reading& r, std::int64_t now, Report& out) {
+  if (!r.has_from) out.add("MISSING_FROM", 2.0);
+  if (!r.has_date) out.add("MISSING_DATE", 1.2);
+  else if (!r.date_valid) out.add("INVALID_DATE", 1.0);
+  else if (r.date > now + 12 * 3600) out.add("DATE_IN_FUTURE", 1.5);
+  if (!r.has_message_id) out.add("MISSING_MID", 0.5);
+
+  std::size_t letters = 0, upper = 0;
+  for (unsigned char c : r.subject) {
+    if (std::isalpha(c)) {
+      ++letters;
+      if (std::isupper(c)) ++upper;
+    }
+  }
+  if (letters >= 10 && upper == letters) out.add("SUBJ_ALL_CAPS", 0.5);
+
+  // A display name that is itself an address of another domain: "paypal.com <x@elsewhere>" style.
+  if (auto at = r.from_name.find('@'); at != std::string::npos && !r.from_address.empty()) {
+    std::string shown = lower(r.from_name.substr(at + 1));
+    while (!shown.empty() && !std::isalnum(static_cast<unsigned char>(shown.back()))) shown.pop_back();
+    std::string real = r.from_address.substr(r.from_address.rfind('@') + 1);
+    if (!shown.empty() && shown != real && !ends_with_ci(real, "." + shown))
+      out.add("FROM_NAME_SPOOF", 2.0, fmt::format("shows @{}", shown));
+  }
+
+  if (r.has_html && !r.has_plain) out.add("HTML_ONLY", 0.7);
+  if (r.hidden_html) out.add("HTML_HIDDEN_TEXT", 2.0);
+  for (const auto& h : r.url_hosts) {
+    if (is_ip_literal(h)) {
+      out.add("URL_RAW_IP", 2.5, h);
+      break;
+    }
+  }
+
+  for (const auto& name : r.attachments) {
+    std::string_view n = name;
+    while (!n.empty() && (n.back() == ' ' || n.back() == '.')) n.remove_suffix(1);
+    if (executable_name(n)) {
+      auto stem = n.substr(0, n.rfind('.'));
+      if (one_of(extension(stem), kDocument)) out.add("DOUBLE_EXTENSION", 3.0, name);
+      out.add("EXECUTABLE_ATTACHMENT", 5.0, name);
+      break;
+    }
+    if (one_of(extension(n), kMacro)) {
+      out.add("MACRO_ATTACHMENT", 2.0, name);
+      break;
+    }
+  }
+}
+
+}  // namespace tern::spam

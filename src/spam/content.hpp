@@ -1,0 +1,50 @@
+// spam/content: what a message says, read once for every content check: the decoded subject and
+// sender, the text of its text parts (HTML with the tags taken out), the hosts its links point to and
+// the names of its attachments; then the header and body rules over that reading.
+//
+// Limits: at most kMaxText octets of text are kept (the classifier and the rules read no further),
+// kMaxUrls links and kMaxAttachments names; the MIME tree has its own limits (mime/tree). Never fails:
+// a message without structure is read as one text part.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "spam/report.hpp"
+
+namespace tern::spam {
+
+inline constexpr std::size_t kMaxText = 256 * 1024;
+inline constexpr std::size_t kMaxUrls = 200;
+inline constexpr std::size_t kMaxAttachments = 100;
+
+struct Reading {
+  bool has_from = false, has_date = false, has_message_id = false;
+  bool date_valid = false;
+  std::int64_t date = 0;  // unix seconds, when date_valid
+  std::string subject;    // decoded (UTF-8)
+  std::string from_name;  // the From display name, decoded
+  std::string from_address;  // local@domain of the first From mailbox, lower-case domain
+  std::string text;          // the text parts, decoded, HTML reduced to its words
+  bool has_plain = false;    // a text/plain part
+  bool has_html = false;     // a text/html part
+  bool hidden_html = false;  // HTML text styled invisible (display:none, font-size:0, visibility:hidden)
+  std::vector<std::string> url_hosts;   // lower-case host of each http(s) link, in order
+  std::vector<std::string> attachments;  // file names (decoded), lower-case
+};
+
+Reading read_message(std::string_view message);
+
+// HTML reduced to its text: tags, comments, <script> and <style> removed, the common entities
+// decoded, block tags as line breaks. `hidden` is set when some text sits in an invisible element.
+std::string html_text(std::string_view html, bool* hidden = nullptr);
+
+// The header and body rules (docs/spam.md lists them with their weights); `now` in unix seconds.
+void content_rules(const Reading& r, std::int64_t now, Report& out);
+
+// True for a name ending in an extension that runs code on Windows or a desktop (exe, scr, js, ...).
+bool executable_name(std::string_view name);
+
+}  // namespace tern::spam
