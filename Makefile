@@ -26,7 +26,7 @@ asan: deps
 
 fuzz: deps
 	@cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DTERN_FUZZ=ON >/dev/null
-	@cmake --build build-fuzz -j$(JOBS) --target fuzz_smtp_proto fuzz_pop3_proto fuzz_imap_proto fuzz_imap_message fuzz_queue_file fuzz_dkim fuzz_spf_dmarc
+	@cmake --build build-fuzz -j$(JOBS) --target fuzz_smtp_proto fuzz_pop3_proto fuzz_imap_proto fuzz_imap_message fuzz_queue_file fuzz_dkim fuzz_spf_dmarc fuzz_spam_content
 
 bench: build
 	@./scripts/install-bench-deps.sh

@@ -510,3 +510,56 @@ TEST(ParseEndpoint, UnbracketedIpv6ErrorSaysHow) {
 
 }  // namespace
 }  // namespace tern::config
+
+namespace tern::config {
+namespace {
+
+TEST(ConfigSpam, EveryKey) {
+  auto r = parse(R"(hostname = "mx.test"
+[spam]
+junk_score = 4
+reject_score = 12.5
+allow = ["10.0.0.0/8", "*@partner.test"]
+deny = ["203.0.113.7"]
+allow_recipients = ["*@lists.test"]
+[[spam.dnsbl]]
+zone = "bl.test"
+weight = 2.5
+codes = { "127.0.0.2" = 4.0, "127.0.0.10" = 1 }
+[[spam.dnsbl]]
+zone = "dbl.test"
+type = "domain"
+[[spam.threshold]]
+match = "Sales@Tern.test"
+junk_score = 8.0
+)", "tern.toml");
+  ASSERT_TRUE(r) << r.error().message;
+  const auto& s = r->spam;
+  EXPECT_TRUE(s.enabled);
+  EXPECT_DOUBLE_EQ(s.junk_score, 4.0);
+  EXPECT_DOUBLE_EQ(s.reject_score, 12.5);
+  EXPECT_EQ(s.allow.match_address("x@partner.test"), "*@partner.test");
+  EXPECT_EQ(s.deny.match_ip(boost::asio::ip::make_address("203.0.113.7")), "203.0.113.7");
+  ASSERT_EQ(s.dnsbl.size(), 2u);
+  EXPECT_EQ(s.dnsbl[0].codes.size(), 2u);
+  EXPECT_FALSE(s.dnsbl[0].domains);
+  EXPECT_TRUE(s.dnsbl[1].domains);
+  ASSERT_EQ(s.thresholds.size(), 1u);
+  EXPECT_EQ(s.thresholds[0].match, "sales@tern.test");
+  EXPECT_DOUBLE_EQ(s.thresholds[0].junk_score, 8.0);
+  EXPECT_DOUBLE_EQ(s.thresholds[0].reject_score, 12.5);  // the [spam] value when not given
+}
+
+TEST(ConfigSpam, ErrorsNameTheKey) {
+  EXPECT_CONFIG_ERROR("hostname = \"h\"\n[spam]\njunk_score = \"high\"\n", 3, "spam.junk_score");
+  EXPECT_CONFIG_ERROR("hostname = \"h\"\n[spam]\njunk_score = 9\nreject_score = 3\n", 4, "spam.reject_score");
+  EXPECT_CONFIG_ERROR("hostname = \"h\"\n[spam]\nallow = [\"10.0.0.0/40\"]\n", 3, "spam.allow");
+  EXPECT_CONFIG_ERROR("hostname = \"h\"\n[spam]\nwhat = 1\n", 3, "spam.what");
+  EXPECT_CONFIG_ERROR("hostname = \"h\"\n[[spam.dnsbl]]\nzone = \"bl.test\"\ntype = \"url\"\n", 4, "spam.dnsbl[0].type");
+  EXPECT_CONFIG_ERROR("hostname = \"h\"\n[[spam.dnsbl]]\nzone = \"bl.test\"\ncodes = { \"x\" = 1 }\n", 4,
+                      "spam.dnsbl[0].codes");
+  EXPECT_CONFIG_ERROR("hostname = \"h\"\n[mailauth]\nverify = 1\n", 3, "mailauth.verify");
+}
+
+}  // namespace
+}  // namespace tern::config

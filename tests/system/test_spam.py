@@ -1,0 +1,152 @@
+"""The spam stage end to end: mail over SMTP from loopback clients (127.0.0.1, and 127.0.0.2/.3 as
+listed clients), DNS lists served by zonedns on loopback, the verdicts read back from the mailbox.
+
+DNS lists: the client 127.0.0.2 is listed (2.0.0.127.bl.test answers 127.0.0.2, the list's weight
+for that code), 127.0.0.3 answers a low-weight code. A listed client's mail lands in Junk with
+X-Spam-Flag: YES and X-Spam-Status naming the rule; above reject_score it is refused with 554 5.7.1,
+except to postmaster@, which takes it (into Junk). The allow list beats the score; the deny list
+refuses at RCPT, except for postmaster@ and abuse@. A domain's own thresholds apply. X-Spam-* fields a
+sender writes are removed. An authenticated user's mail gets no fields and no Junk, and is refused
+only at reject_score. Content rules (an executable attachment) score on their own.
+
+Run with Debian's python3 (the CMake test does)."""
+
+import smtplib
+
+from harness import HOST, PASSWORD, TernTestCase, main, make_message, split_trace, unique
+from zonedns import ZoneServer
+
+ZONE = {
+    "2.0.0.127.bl.test": [("A", "127.0.0.2")],
+    "3.0.0.127.bl.test": [("A", "127.0.0.4")],
+    "spammy.test.dbl.test": [("A", "127.0.1.2")],
+}
+
+
+def exe_attachment(sender, rcpt, subject):
+    body = (b"--b\r\nContent-Type: text/plain\r\n\r\nPlease see the invoice.\r\n"
+            b"--b\r\nContent-Type: application/octet-stream; name=\"invoice.pdf.exe\"\r\n"
+            b"Content-Transfer-Encoding: base64\r\n\r\nTVqQAAMAAAAEAAAA\r\n--b--\r\n")
+    return make_message(sender, rcpt, subject, body,
+                        extra_headers=b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n")
+
+
+class SpamTest(TernTestCase):
+    def setUp(self):
+        self.dns = ZoneServer(ZONE)
+        self.addCleanup(self.dns.stop)
+
+    def server_with(self, spam="", users=("bob@tern.test",), **kw):
+        extra = (f'[dns]\nservers = ["127.0.0.1:{self.dns.port}"]\n\n[spam]\n{spam}\n'
+                 '[[spam.dnsbl]]\nzone = "bl.test"\nweight = 1.0\ncodes = { "127.0.0.2" = 6.0, "127.0.0.4" = 0.5 }\n'
+                 '[[spam.dnsbl]]\nzone = "dbl.test"\ntype = "domain"\nweight = 2.0\n')
+        return self.make_server(users=users, extra_toml=extra, **kw)
+
+    def send(self, server, source="127.0.0.1", sender="news@sender.test", rcpts=("bob@tern.test",), msg=None,
+             subject=None):
+        """(code, text) of the end of data, or of the first refused RCPT."""
+        subject = subject or unique("spam")
+        msg = msg or make_message(sender, rcpts[0], subject)
+        with smtplib.SMTP(HOST, server.ports["smtp"], source_address=(source, 0)) as s:
+            s.ehlo("client.example.test")
+            s.mail(sender)
+            for r in rcpts:
+                code, text = s.rcpt(r)
+                if code != 250:
+                    return code, text
+            return s.data(msg)
+
+    def newest(self, server, folder="INBOX", address="bob@tern.test", n=1):
+        msgs = server.wait_for_messages(address, n, folder=folder)
+        m = max(msgs, key=lambda m: m["uid"])
+        trace, _ = split_trace(server.message_bytes(address, m["uid"], folder))
+        return trace.decode()
+
+    def test_dns_lists_score_into_junk_and_codes_weigh(self):
+        server = self.server_with()
+        code, _ = self.send(server)  # 127.0.0.1 is not listed
+        self.assertEqual(code, 250)
+        trace = self.newest(server)
+        self.assertIn("X-Spam-Status: No, score=", trace)
+        self.assertNotIn("X-Spam-Flag", trace)
+
+        code, _ = self.send(server, source="127.0.0.2")
+        self.assertEqual(code, 250)
+        trace = self.newest(server, "Junk")
+        self.assertIn("X-Spam-Flag: YES", trace)
+        self.assertIn("X-Spam-Status: Yes, score=", trace)
+        self.assertIn("RBL_BL_TEST=6.0", trace)
+        self.assertEqual(len(server.message_list("bob@tern.test")), 1)  # still one in INBOX
+        server.wait_for_log("verdict=junk")
+
+        code, _ = self.send(server, source="127.0.0.3")  # 127.0.0.4: the code weighs 0.5
+        self.assertEqual(code, 250)
+        self.assertIn("RBL_BL_TEST=0.5", self.newest(server, n=2))
+
+        # A domain list: the sender's domain is listed.
+        code, _ = self.send(server, sender="x@spammy.test")
+        self.assertEqual(code, 250)
+        self.assertIn("DBL_DBL_TEST=2.0", self.newest(server, n=3))
+
+    def test_reject_score_refuses_except_postmaster(self):
+        server = self.server_with("reject_score = 6.0\n", users=("bob@tern.test", "postmaster@tern.test"))
+        code, text = self.send(server, source="127.0.0.2")
+        self.assertEqual(code, 554, text)
+        self.assertIn(b"5.7.1", text)
+        self.assertEqual(server.message_list("bob@tern.test"), [])
+        self.assertIn("no folder Junk", server.cli("message", "list", "bob@tern.test", "--folder", "Junk").stderr)
+        code, _ = self.send(server, source="127.0.0.2", rcpts=("postmaster@tern.test",))
+        self.assertEqual(code, 250)
+        self.assertIn("X-Spam-Flag: YES", self.newest(server, "Junk", "postmaster@tern.test"))
+
+    def test_allow_list_beats_the_score_and_deny_list_refuses_at_rcpt(self):
+        server = self.server_with('allow = ["127.0.0.2", "*@friend.test"]\ndeny = ["127.0.0.3/32", "bad.test"]\n',
+                                  users=("bob@tern.test", "abuse@tern.test"))
+        code, _ = self.send(server, source="127.0.0.2")
+        self.assertEqual(code, 250)
+        self.assertIn("tests=ALLOWLISTED", self.newest(server))
+        server.wait_for_log("allow list: 127.0.0.2")
+
+        code, text = self.send(server, source="127.0.0.3")
+        self.assertEqual(code, 554, text)
+        self.assertIn(b"5.7.1", text)
+        code, text = self.send(server, sender="someone@bad.test")
+        self.assertEqual(code, 554, text)
+        code, _ = self.send(server, source="127.0.0.3", rcpts=("abuse@tern.test",))
+        self.assertEqual(code, 250)  # abuse@ takes mail from anyone
+        server.wait_for_messages("abuse@tern.test", 1)
+
+    def test_domain_threshold_and_forged_fields_removed(self):
+        server = self.server_with('[[spam.threshold]]\nmatch = "tern.test"\njunk_score = 10.0\nreject_score = 20.0\n')
+        msg = make_message("news@sender.test", "bob@tern.test", unique("forged"),
+                           extra_headers=b"X-Spam-Flag: YES\r\nX-Spam-Status: Yes, score=99\r\n")
+        code, _ = self.send(server, source="127.0.0.2", msg=msg)
+        self.assertEqual(code, 250)
+        stored = self.newest(server)  # 7.0 (the list, no reverse DNS) is under tern.test's 10.0: INBOX
+        self.assertIn("X-Spam-Status: No, score=7.0 required=10.0\r\n\ttests=RBL_BL_TEST=6.0,RDNS_NONE=1.0", stored)
+        uid = server.message_list("bob@tern.test")[0]["uid"]
+        whole = server.message_bytes("bob@tern.test", uid)
+        self.assertNotIn(b"score=99", whole)
+        self.assertNotIn(b"X-Spam-Flag", whole)
+
+    def test_content_rules_and_authenticated_users(self):
+        server = self.server_with("reject_score = 7.0\n", users=("bob@tern.test", "alice@tern.test"),
+                                  allow_plaintext=True)
+        code, _ = self.send(server, msg=exe_attachment("news@sender.test", "bob@tern.test", unique("exe")))
+        self.assertEqual(code, 554)  # EXECUTABLE_ATTACHMENT 5.0 + DOUBLE_EXTENSION 3.0
+
+        # Authenticated: scored, never junked or given fields; refused at reject_score.
+        with smtplib.SMTP(HOST, server.ports["submission"]) as s:
+            s.login("alice@tern.test", PASSWORD)
+            subject = unique("sub")
+            s.sendmail("alice@tern.test", ["bob@tern.test"], make_message("alice@tern.test", "bob@tern.test", subject))
+            with self.assertRaises(smtplib.SMTPDataError) as e:
+                s.sendmail("alice@tern.test", ["bob@tern.test"],
+                           exe_attachment("alice@tern.test", "bob@tern.test", unique("exe")))
+            self.assertEqual(e.exception.smtp_code, 554)
+        trace = self.newest(server)
+        self.assertNotIn("X-Spam", trace)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+// spam/content: reading a message (subject, sender, text of plain and HTML parts, links, attachment
+// names) and the header and body rules over it.
+#include <gtest/gtest.h>
+
+#include "spam/content.hpp"
+#include "spam/report.hpp"
+
+namespace tern::spam {
+namespace {
+
+constexpr std::int64_t kNow = 1796342400;  // 2026-12-04
+
+std::string plain(std::string extra_header, std::string body) {
+  return "From: Alice <alice@example.test>\r\nTo: bob@tern.test\r\nSubject: Lunch\r\n"
+         "Date: Fri, 04 Dec 2026 10:00:00 +0000\r\nMessage-ID: <1@example.test>\r\n" +
+         extra_header + "\r\n" + body;
+}
+
+Report rules_of(std::string_view message) {
+  Report r;
+  content_rules(read_message(message), kNow, r);
+  return r;
+}
+
+TEST(Read, HeaderFieldsAndPlainText) {
+  auto r = read_message(plain("", "See https://www.Example.org/a?b and http://192.0.2.7:8080/x\r\n"));
+  EXPECT_EQ(r.subject, "Lunch");
+  EXPECT_EQ(r.from_name, "Alice");
+  EXPECT_EQ(r.from_address, "alice@example.test");
+  EXPECT_TRUE(r.has_date && r.date_valid && r.has_message_id && r.has_from);
+  EXPECT_TRUE(r.has_plain);
+  EXPECT_FALSE(r.has_html);
+  ASSERT_EQ(r.url_hosts.size(), 2u);
+  EXPECT_EQ(r.url_hosts[0], "www.example.org");
+  EXPECT_EQ(r.url_hosts[1], "192.0.2.7");
+  EXPECT_NE(r.text.find("See https://"), std::string::npos);
+}
+
+TEST(Read, EncodedSubjectAndQuotedPrintableBody) {
+  auto r = read_message(plain("Subject: =?UTF-8?B?w4ljbGFpcg==?=\r\nContent-Transfer-Encoding: quoted-printable\r\n"
+                              "Content-Type: text/plain; charset=utf-8\r\n",
+                              "caf=C3=A9 cr=C3=\r\n=A8me\r\n"));
+  EXPECT_EQ(r.subject, "Lunch");  // the first Subject field counts
+  EXPECT_NE(r.text.find("café crème"), std::string::npos) << "[" << r.text << "]";
+}
+
+TEST(Read, HtmlIsReducedToItsWordsAndHiddenTextIsSeen) {
+  std::string html =
+      "<html><head><style>p{color:red}</style><script>var x='<b>';</script></head><body>"
+      "<p>Hello&nbsp;&amp; welcome</p><div style=\"display: none\">cheap pills</div>"
+      "<a href=\"http://203.0.113.9/login\">click</a><!-- a comment --></body></html>";
+  auto r = read_message(plain("Content-Type: text/html\r\n", html));
+  EXPECT_TRUE(r.has_html);
+  EXPECT_FALSE(r.has_plain);
+  EXPECT_TRUE(r.hidden_html);
+  EXPECT_NE(r.text.find("Hello & welcome"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("cheap pills"), std::string::npos) << r.text;
+  EXPECT_EQ(r.text.find("color:red"), std::string::npos);
+  EXPECT_EQ(r.text.find("var x"), std::string::npos);
+  ASSERT_EQ(r.url_hosts.size(), 1u);
+  auto rep = rules_of(plain("Content-Type: text/html\r\n", html));
+  EXPECT_TRUE(rep.fired("HTML_ONLY"));
+  EXPECT_TRUE(rep.fired("HTML_HIDDEN_TEXT"));
+  EXPECT_TRUE(rep.fired("URL_RAW_IP"));
+}
+
+TEST(Read, AttachmentNamesFromEveryForm) {
+  std::string msg = plain(
+      "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n",
+      "--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+      "--b\r\nContent-Type: application/octet-stream; name=\"Invoice.PDF.exe\"\r\n\r\nMZ\r\n"
+      "--b\r\nContent-Disposition: attachment; filename*=utf-8''r%C3%A9sum%C3%A9.docm\r\n\r\nx\r\n"
+      "--b\r\nContent-Disposition: attachment; filename=\"=?utf-8?q?notes.txt?=\"\r\n\r\ny\r\n--b--\r\n");
+  auto r = read_message(msg);
+  ASSERT_EQ(r.attachments.size(), 3u);
+  EXPECT_EQ(r.attachments[0], "invoice.pdf.exe");
+  EXPECT_EQ(r.attachments[1], "résumé.docm");
+  EXPECT_EQ(r.attachments[2], "notes.txt");
+  EXPECT_EQ(r.text.find("MZ"), std::string::npos);  // attachments are not text
+  auto rep = rules_of(msg);
+  EXPECT_TRUE(rep.fired("EXECUTABLE_ATTACHMENT"));
+  EXPECT_TRUE(rep.fired("DOUBLE_EXTENSION"));
+}
+
+TEST(Read, NestedMessageAndNoStructure) {
+  auto r = read_message(plain("Content-Type: message/rfc822\r\n",
+                              "Subject: inner\r\nContent-Type: text/plain\r\n\r\ninner words\r\n"));
+  EXPECT_NE(r.text.find("inner words"), std::string::npos);
+  auto bare = read_message("no header at all, just words");
+  EXPECT_FALSE(bare.has_from);
+  EXPECT_TRUE(read_message("").text.empty());
+}
+
+TEST(Rules, AWellFormedMessageFiresNothing) {
+  auto rep = rules_of(plain("", "Shall we meet at noon?\r\n"));
+  EXPECT_TRUE(rep.hits.empty()) << rep.tests();
+  EXPECT_EQ(rep.score, 0);
+  EXPECT_EQ(rep.tests(), "none");
+}
+
+TEST(Rules, HeaderRules) {
+  auto rep = rules_of("To: bob@tern.test\r\nSubject: BUY NOW CHEAP WATCHES\r\n\r\nx\r\n");
+  EXPECT_TRUE(rep.fired("MISSING_FROM"));
+  EXPECT_TRUE(rep.fired("MISSING_DATE"));
+  EXPECT_TRUE(rep.fired("MISSING_MID"));
+  EXPECT_TRUE(rep.fired("SUBJ_ALL_CAPS"));
+  EXPECT_DOUBLE_EQ(rep.score, 2.0 + 1.2 + 0.5 + 0.5);
+
+  auto future = rules_of("From: a@b.test\r\nDate: Sat, 01 Jan 2028 00:00:00 +0000\r\nMessage-ID: <x@y>\r\n\r\nx\r\n");
+  EXPECT_TRUE(future.fired("DATE_IN_FUTURE"));
+  auto bad = rules_of("From: a@b.test\r\nDate: yesterday-ish\r\nMessage-ID: <x@y>\r\n\r\nx\r\n");
+  EXPECT_TRUE(bad.fired("INVALID_DATE"));
+
+  auto spoof = rules_of(plain("From: \"service@paypal.com\" <x@cheap.example>\r\n", "x\r\n"));
+  EXPECT_FALSE(spoof.fired("FROM_NAME_SPOOF"));  // the first From field is Alice's
+  auto spoof2 = rules_of("From: \"service@paypal.com\" <x@cheap.example>\r\nDate: Fri, 04 Dec 2026 10:00:00 +0000\r\n"
+                         "Message-ID: <1@x>\r\n\r\nx\r\n");
+  EXPECT_TRUE(spoof2.fired("FROM_NAME_SPOOF"));
+  auto same = rules_of("From: \"news@shop.example\" <news@mail.shop.example>\r\nDate: Fri, 04 Dec 2026 10:00:00 +0000\r\n"
+                       "Message-ID: <1@x>\r\n\r\nx\r\n");
+  EXPECT_FALSE(same.fired("FROM_NAME_SPOOF"));
+}
+
+TEST(Rules, ExecutableNames) {
+  EXPECT_TRUE(executable_name("setup.EXE"));
+  EXPECT_TRUE(executable_name("a.js."));
+  EXPECT_FALSE(executable_name("report.pdf"));
+  EXPECT_FALSE(executable_name("exe"));
+}
+
+TEST(Report, TestsAndTopAreOrderedByWeight) {
+  Report r;
+  r.add("SMALL", 0.5);
+  r.add("BIG", 3.0, "detail");
+  r.add("HAM", -1.0);
+  EXPECT_EQ(r.tests(), "BIG=3.0,HAM=-1.0,SMALL=0.5");
+  EXPECT_EQ(r.top(2), "BIG(3.0) detail, HAM(-1.0)");
+  EXPECT_DOUBLE_EQ(r.score, 2.5);
+  EXPECT_EQ(format_score(-0.04), "0.0");
+}
+
+TEST(Limits, HugeInputIsBounded) {
+  std::string big = plain("", std::string(kMaxText * 3, 'a') + "\r\n");
+  auto r = read_message(big);
+  EXPECT_LE(r.text.size(), kMaxText);
+  std::string links;
+  for (int i = 0; i < 1000; ++i) links += "http://h" + std::to_string(i) + ".test/ ";
+  EXPECT_EQ(read_message(plain("", links)).url_hosts.size(), kMaxUrls);
+  std::string deep = "<div>";
+  for (int i = 0; i < 100000; ++i) deep += "<b>";
+  EXPECT_NO_THROW(html_text(deep));
+}
+
+}  // namespace
+}  // namespace tern::spam
