@@ -30,6 +30,7 @@
 #include "spool/spool.hpp"
 #include "store/directory.hpp"
 #include "store/files.hpp"
+#include "spam/bayes.hpp"
 #include "store/mailstore.hpp"
 
 namespace tern::app {
@@ -46,6 +47,7 @@ struct Options {
   bool force = false;
   bool purge = false;
   bool check = false;
+  bool spam = false, ham = false;
   std::string day;
   std::string ip;
   std::string sender;
@@ -218,6 +220,61 @@ int message_list(const Options& o) {
   }
   std::cout << fmt::format("{:>6}  {:>8}  {:<32}  {}\n", "UID", "SIZE", "FROM", "SUBJECT");
   for (auto& m : *list) std::cout << fmt::format("{:>6}  {:>8}  {:<32}  {}\n", m.uid, m.size, m.from, m.subject);
+  return 0;
+}
+
+// `tern spam train ADDRESS --spam|--ham FOLDER`: every message of the folder learnt for the user (and in
+// the shared classifier), as moving them into or out of Junk would.
+int spam_train(const Options& o) {
+  if (o.spam == o.ham) return fail("say --spam or --ham");
+  auto ctx = open_context(o);
+  if (!ctx) return 1;
+  auto slot = ctx->dir->find_mailslot(o.name);
+  if (!slot) return fail(fmt::format("no mailbox or archive {}", store::normalize_address(o.name)));
+  store::Mailstore ms(ctx->cfg.data_dir / "mail" / "boxes", false);
+  auto list = ms.list(slot->address, o.folder);
+  if (!list)
+    return fail(list.error().kind == Error::Kind::not_found ? fmt::format("{} has no folder {}", slot->address, o.folder)
+                                                             : list.error().message);
+  auto learner = spam::make_learner(ctx->cfg.data_dir, ms);
+  std::size_t learnt = 0, already = 0;
+  for (const auto& m : *list) {
+    auto text = ms.read(slot->address, o.folder, m.uid);
+    if (!text) return fail(text.error().message);
+    auto r = learner.train(slot->address, *text, o.spam);
+    if (!r) return fail(r.error().message);
+    (*r ? learnt : already) += 1;
+  }
+  std::cout << fmt::format("learnt {} message(s) of {} {} as {} ({} already were)\n", learnt, slot->address, o.folder,
+                           o.spam ? "spam" : "ham", already);
+  return 0;
+}
+
+// `tern spam stats ADDRESS`: what the user's classifier and the shared one have learnt.
+int spam_stats(const Options& o) {
+  auto ctx = open_context(o);
+  if (!ctx) return 1;
+  auto slot = ctx->dir->find_mailslot(o.name);
+  if (!slot) return fail(fmt::format("no mailbox or archive {}", store::normalize_address(o.name)));
+  store::Mailstore ms(ctx->cfg.data_dir / "mail" / "boxes", false);
+  auto learner = spam::make_learner(ctx->cfg.data_dir, ms);
+  auto own = learner.user(slot->address).file().empty() ? Result<spam::Counts>(spam::Counts{})
+                                                         : learner.user(slot->address).counts();
+  auto shared = learner.shared().counts();
+  if (!own) return fail(own.error().message);
+  if (!shared) return fail(shared.error().message);
+  auto min = ctx->cfg.spam.classifier_min_samples;
+  if (o.json) {
+    auto obj = [](const spam::Counts& c) { return json::object{{"spam", c.spam}, {"ham", c.ham}, {"tokens", c.tokens}}; };
+    std::cout << json::serialize(json::object{{"user", obj(*own)}, {"shared", obj(*shared)}, {"min_samples", min}}) << "\n";
+    return 0;
+  }
+  auto line = [&](const char* who, const spam::Counts& c) {
+    std::cout << fmt::format("{:<7} {:>6} spam {:>6} ham {:>8} tokens{}\n", who, c.spam, c.ham, c.tokens,
+                             c.spam >= min && c.ham >= min ? "" : fmt::format("  (votes from {} of each)", min));
+  };
+  line("user", *own);
+  line("shared", *shared);
   return 0;
 }
 
@@ -709,6 +766,17 @@ int run_cli(int argc, char** argv) {
     std::cout << (r->empty() ? std::string("no reports to send\n") : *r);
     return 0;
   });
+
+  auto* spamc = app.add_subcommand("spam", "the spam classifier (docs/spam.md)")->require_subcommand(1);
+  auto* st = global(spamc->add_subcommand("train", "learn every message of a user's folder as spam or as ham"));
+  st->add_option("ADDRESS", o.name)->required();
+  st->add_option("FOLDER", o.folder)->required();
+  st->add_flag("--spam", o.spam, "the folder holds spam");
+  st->add_flag("--ham", o.ham, "the folder holds wanted mail");
+  on(st, [&] { return spam_train(o); });
+  auto* ss = global(spamc->add_subcommand("stats", "what a user's classifier and the shared one have learnt"));
+  ss->add_option("ADDRESS", o.name)->required();
+  on(ss, [&] { return spam_stats(o); });
 
   auto* user = app.add_subcommand("user", "users (mailboxes that can log in)")->require_subcommand(1);
   auto* ua = global(user->add_subcommand("add", "add a user; the password is asked twice on a terminal, else one line on stdin"));

@@ -127,7 +127,8 @@ class Server {
     // One resolver for the process: the outbox, and the SMTP filters (SPF, DKIM, DNS lists) later.
     resolver_ = std::make_unique<dns::Resolver>(io_.get_executor(), cfg.dns_servers);
     dmarc_reports_ = std::make_unique<mailauth::dmarc::Recorder>(cfg.data_dir / "dmarc");
-    pipeline_ = filter::default_pipeline(*directory_, pool_, resolver_.get(), dmarc_reports_.get());
+    learner_ = std::make_unique<spam::Learner>(spam::make_learner(cfg.data_dir, *mailstore_));
+    pipeline_ = filter::default_pipeline(*directory_, pool_, resolver_.get(), dmarc_reports_.get(), learner_.get());
     dkim_keys_ = std::make_unique<mailauth::DkimKeys>(cfg.data_dir / "dkim");
     spool_ = std::make_unique<spool::Spool>(spool::Paths(cfg.data_dir), cfg_, *directory_, *mailstore_, pool_, io_);
     spool_->set_dkim(dkim_keys_.get());
@@ -308,6 +309,7 @@ class Server {
     svc.mailstore = mailstore_.get();
     svc.shared = &imap_;
     svc.stopping = &stopping_;
+    svc.learner = learner_.get();
     return svc;
   }
 
@@ -475,6 +477,7 @@ class Server {
   asio::signal_set signals_;
   std::unique_ptr<dns::Resolver> resolver_;  // outlives the spool
   std::unique_ptr<mailauth::DkimKeys> dkim_keys_;  // data_dir/dkim, read by the SMTP sessions and the spool
+  std::unique_ptr<spam::Learner> learner_;  // the spam classifier: trained by IMAP moves, asked by the spam stage
   std::unique_ptr<mailauth::dmarc::Recorder> dmarc_reports_;  // data_dir/dmarc: the aggregate reports' records
   std::unique_ptr<spool::Spool> spool_;
   std::shared_ptr<net::ssl::context> tls_;

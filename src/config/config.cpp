@@ -145,7 +145,8 @@ std::optional<Error> get_list(const Checker& c, const toml::table& t, std::strin
 
 std::optional<Error> parse_spam(const Checker& c, const toml::table& t, Config::Spam& s) {
   TRY_ERR(c.only(t, "spam", {"enabled", "junk_score", "reject_score", "allow", "deny", "allow_recipients", "dnsbl",
-                             "threshold"}));
+                             "threshold", "classifier_min_samples"}));
+  TRY_ERR(get_int(c, t, "classifier_min_samples", "spam.classifier_min_samples", s.classifier_min_samples, 1, 1000000));
   TRY_ERR(get_bool(c, t, "enabled", "spam.enabled", s.enabled));
   TRY_ERR(get_number(c, t, "junk_score", "spam.junk_score", s.junk_score));
   TRY_ERR(get_number(c, t, "reject_score", "spam.reject_score", s.reject_score));

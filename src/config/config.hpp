@@ -102,6 +102,7 @@ struct Config {
     spam::AddressList allow, deny, allow_recipients;
     std::vector<DnsList> dnsbl;
     std::vector<SpamThreshold> thresholds;
+    std::int64_t classifier_min_samples = 20;  // of each class before the classifier votes
   } spam;
   // [mailauth] verify: SPF, DKIM, ARC and DMARC of mail arriving on the MX listener, and the
   // Authentication-Results field; false when a filter in front of Tern does them.

@@ -76,14 +76,15 @@ net::awaitable<Verdict> HopStage::data(const Context& ctx) {
 }
 
 std::unique_ptr<Pipeline> default_pipeline(store::Directory& directory, boost::asio::thread_pool& pool,
-                                           dns::Resolver* resolver, mailauth::dmarc::Recorder* dmarc_reports) {
+                                           dns::Resolver* resolver, mailauth::dmarc::Recorder* dmarc_reports,
+                                           const spam::Learner* learner) {
   auto p = std::make_unique<Pipeline>();
   p->add(std::make_unique<SizeStage>());
   p->add(std::make_unique<SenderStage>(directory, pool));
   p->add(std::make_unique<RelayStage>());
   p->add(std::make_unique<HopStage>());
   if (resolver) p->add(std::make_unique<AuthenticationStage>(*resolver, pool, dmarc_reports));
-  p->add(std::make_unique<SpamStage>(resolver, pool));
+  p->add(std::make_unique<SpamStage>(resolver, pool, learner));
   return p;
 }
 

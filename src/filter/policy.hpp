@@ -17,6 +17,7 @@
 #include "dns/resolver.hpp"
 #include "filter/filter.hpp"
 #include "mailauth/dmarc_report.hpp"
+#include "spam/bayes.hpp"
 #include "store/directory.hpp"
 
 namespace tern::filter {
@@ -52,6 +53,7 @@ class HopStage : public Stage {
 
 // The stages above, in order.
 std::unique_ptr<Pipeline> default_pipeline(store::Directory& directory, boost::asio::thread_pool& pool,
-                                           dns::Resolver* resolver, mailauth::dmarc::Recorder* dmarc_reports = nullptr);
+                                           dns::Resolver* resolver, mailauth::dmarc::Recorder* dmarc_reports = nullptr,
+                                           const spam::Learner* learner = nullptr);
 
 }  // namespace tern::filter

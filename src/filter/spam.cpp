@@ -237,12 +237,32 @@ net::awaitable<Verdict> SpamStage::data(const Context& ctx) {
   }
 
   // The reading and the content rules on the worker pool (a large message takes milliseconds).
+  // The statistical classifier votes too (outside mail only): each local recipient's own training,
+  // or the shared one; the most lenient vote counts (one reply answers them all).
   const std::string_view message = ctx.message;
   const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  auto job = [message, now] {
+  std::vector<std::string> voters;
+  if (outside && learner_ && ctx.recipients) {
+    for (const auto& r : *ctx.recipients)
+      if (voters.size() < 5) voters.push_back(to_lower(r.recipient.str()));
+  }
+  const spam::Learner* learner = learner_;
+  const std::int64_t min_samples = s.classifier_min_samples;
+  const auto* who = &voters;
+  auto job = [message, now, learner, min_samples, who] {
     std::pair<spam::Reading, spam::Report> out;
     out.first = spam::read_message(message);
     spam::content_rules(out.first, now, out.second);
+    std::optional<spam::Learner::Vote> vote;
+    std::string voter;
+    for (const auto& address : *who) {
+      auto v = learner->classify(address, out.first, min_samples);
+      if (v && *v && (!vote || (*v)->probability < vote->probability)) {
+        vote = **v;
+        voter = address;
+      }
+    }
+    if (vote) spam::bayes_rules(vote->probability, fmt::format("{:.3f} {} of {}", vote->probability, vote->source, voter), out.second);
     return out;
   };
   auto [reading, report] = *co_await net::offload(pool_, std::move(job));

@@ -19,13 +19,16 @@
 
 #include "dns/resolver.hpp"
 #include "filter/filter.hpp"
+#include "spam/bayes.hpp"
 #include "spam/report.hpp"
 
 namespace tern::filter {
 
 class SpamStage : public Stage {
  public:
-  SpamStage(dns::Resolver* resolver, boost::asio::thread_pool& pool) : resolver_(resolver), pool_(pool) {}
+  // learner: the statistical classifier (null: none)
+  SpamStage(dns::Resolver* resolver, boost::asio::thread_pool& pool, const spam::Learner* learner = nullptr)
+      : resolver_(resolver), pool_(pool), learner_(learner) {}
   std::string_view name() const override { return "spam"; }
   net::awaitable<Verdict> rcpt(const Context& ctx) override;
   net::awaitable<Verdict> data(const Context& ctx) override;
@@ -36,6 +39,7 @@ class SpamStage : public Stage {
   net::awaitable<void> domain_lists(const Context& ctx, const std::vector<std::string>& domains, spam::Report& out);
   dns::Resolver* resolver_;  // null: no DNS rules
   boost::asio::thread_pool& pool_;
+  const spam::Learner* learner_;
 };
 
 // postmaster@ or abuse@ any domain: these take mail from anyone.

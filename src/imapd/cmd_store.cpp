@@ -9,6 +9,8 @@
 
 #include <algorithm>
 
+#include "base/log.hpp"
+#include "base/strings.hpp"
 #include "imapd/session.hpp"
 #include "imapd/util.hpp"
 
@@ -86,6 +88,39 @@ net::awaitable<void> Session::cmd_store(const Command& cmd, bool uid) {
   ok(cmd, "STORE completed");
 }
 
+namespace {
+
+bool special(store::Mailstore& ms, std::string_view user, std::string_view folder, std::string_view use) {
+  if (iequals(folder, use.substr(1))) return true;  // "Junk" without the attribute, as clients make it
+  auto info = ms.folder(user, folder);
+  return info && iequals(info->special_use, use);
+}
+
+}  // namespace
+
+// A message copied or moved into Junk is learnt as spam; out of Junk (not into Trash), as ham: the
+// user's verdict, as mox and Thunderbird's junk controls take it. Blocking: on the worker pool.
+Session::Training Session::train_moved(store::Mailstore& ms, spam::Learner& learner, const std::string& user,
+                                       const std::string& from, const std::string& to,
+                                       const std::vector<std::uint32_t>& uids) {
+  Training t;
+  bool into = special(ms, user, to, "\\Junk") && !special(ms, user, from, "\\Junk");
+  bool out = special(ms, user, from, "\\Junk") && !special(ms, user, to, "\\Junk") && !special(ms, user, to, "\\Trash");
+  if (!into && !out) return t;
+  t.spam = into;
+  for (auto uid : uids) {
+    auto message = ms.read(user, from, uid);
+    if (!message) {
+      t.error = message.error().message;
+      continue;
+    }
+    auto learnt = learner.train(user, *message, t.spam);
+    if (!learnt) t.error = learnt.error().message;
+    else if (*learnt) ++t.count;
+  }
+  return t;
+}
+
 net::awaitable<void> Session::cmd_copy(const Command& cmd, bool uid, bool move) {
   if (cmd.args.size() != 2 || cmd.args[0].kind != Arg::Kind::atom) {
     bad(cmd, move ? "MOVE needs a sequence set and a mailbox" : "COPY needs a sequence set and a mailbox");
@@ -128,8 +163,10 @@ net::awaitable<void> Session::cmd_copy(const Command& cmd, bool uid, bool move) 
   struct Outcome {
     Result<store::CopyResult> copied = Error{};
     bool over_quota = false;
+    Training trained;
   };
-  auto job = [ms, user, from, to, uids, move, quota, octets]() {
+  spam::Learner* learner = svc_.learner;
+  auto job = [ms, user, from, to, uids, move, quota, octets, learner]() {
     Outcome o;
     if (quota) {
       auto used = ms->usage(user);
@@ -138,6 +175,9 @@ net::awaitable<void> Session::cmd_copy(const Command& cmd, bool uid, bool move) 
         return o;
       }
     }
+    // Learnt before the copy: a crash between the two leaves the message where it was, learnt, and the
+    // client that sees no OK copies it again, which learns nothing twice. Never for a missing target.
+    if (learner && ms->folder(user, to)) o.trained = train_moved(*ms, *learner, user, from, to, uids);
     o.copied = ms->copy(user, from, uids, to, move);
     return o;
   };
@@ -155,6 +195,10 @@ net::awaitable<void> Session::cmd_copy(const Command& cmd, bool uid, bool move) 
     store_error(cmd, res.copied.error());
     co_return;
   }
+  if (res.trained.count)
+    log::info("imap {}: {} trained {} message(s) as {} ({} -> {})", id_, user, res.trained.count,
+              res.trained.spam ? "spam" : "ham", from, to);
+  if (!res.trained.error.empty()) log::warn("imap {}: spam training: {}", id_, res.trained.error);
   std::vector<std::uint32_t> src, dst;
   for (auto& [a, b] : res.copied->uids) {
     src.push_back(a);

@@ -44,6 +44,7 @@
 #include "net/net.hpp"
 #include "store/directory.hpp"
 #include "store/mailstore.hpp"
+#include "spam/bayes.hpp"
 
 namespace tern::imapd {
 
@@ -111,6 +112,7 @@ struct Services {
   auth::Authenticator* authenticator = nullptr;  // logins, shared with SMTP AUTH and POP3
   Shared* shared = nullptr;
   const std::atomic<bool>* stopping = nullptr;  // the server is shutting down: idling clients get BYE
+  spam::Learner* learner = nullptr;  // moves into and out of Junk train it (null: no training)
 };
 
 // IMAP keywords compare case-insensitively (RFC 9051 2.3.2 leaves it to the server; clients treat
@@ -239,6 +241,13 @@ class Session {
   net::awaitable<void> cmd_thread(const Command& cmd, bool uid);
   net::awaitable<void> cmd_store(const Command& cmd, bool uid);
   net::awaitable<void> cmd_copy(const Command& cmd, bool uid, bool move);
+  struct Training {
+    std::size_t count = 0;  // messages learnt
+    bool spam = false;
+    std::string error;      // the last failure, "" when none
+  };
+  static Training train_moved(store::Mailstore& ms, spam::Learner& learner, const std::string& user,
+                              const std::string& from, const std::string& to, const std::vector<std::uint32_t>& uids);
   net::awaitable<void> cmd_expunge(const Command& cmd, bool uid);
   net::awaitable<void> cmd_close(const Command& cmd, bool expunge);
   net::awaitable<void> cmd_idle(const Command& cmd);

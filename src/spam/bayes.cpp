@@ -1,0 +1,238 @@
+#include "spam/bayes.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <set>
+
+#include "base/codec.hpp"
+#include "base/fault.hpp"
+#include "base/strings.hpp"
+#include "store/db.hpp"
+
+namespace tern::spam {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr double kStrength = 0.45;     // SpamBayes' unknown_word_strength
+constexpr double kUnknown = 0.5;       // SpamBayes' unknown_word_prob
+constexpr double kMinDeviation = 0.1;  // tokens nearer 0.5 than this say nothing
+constexpr std::size_t kMaxClues = 150;
+
+bool word_char(unsigned char c) { return std::isalnum(c) || c == '\'' || c == '-' || c == '$' || c >= 0x80; }
+
+void add_words(std::string_view text, std::string_view prefix, std::set<std::string>& out) {
+  std::size_t i = 0;
+  while (i < text.size() && out.size() < kMaxTokens) {
+    while (i < text.size() && !word_char(static_cast<unsigned char>(text[i]))) ++i;
+    std::size_t b = i;
+    while (i < text.size() && word_char(static_cast<unsigned char>(text[i]))) ++i;
+    std::string_view w = text.substr(b, i - b);
+    while (!w.empty() && (w.front() == '\'' || w.front() == '-')) w.remove_prefix(1);
+    while (!w.empty() && (w.back() == '\'' || w.back() == '-')) w.remove_suffix(1);
+    if (w.size() < 3 || w.size() > 24) continue;
+    std::string t(prefix);
+    for (char c : w) t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.insert(std::move(t));
+  }
+}
+
+// Chi-square survival function for an even number of degrees of freedom (Numerical Recipes' form,
+// as SpamBayes' chi2Q): the probability of a value at least x2.
+double chi2q(double x2, std::size_t v) {
+  double m = x2 / 2.0;
+  double term = std::exp(-m), sum = term;
+  for (std::size_t i = 1; i < v / 2; ++i) {
+    term *= m / static_cast<double>(i);
+    sum += term;
+  }
+  return std::min(sum, 1.0);
+}
+
+void schema(store::Db& db) {
+  db.exec(
+      "CREATE TABLE IF NOT EXISTS tokens(token TEXT PRIMARY KEY, spam INTEGER NOT NULL, ham INTEGER NOT NULL) "
+      "WITHOUT ROWID;"
+      "CREATE TABLE IF NOT EXISTS learnt(key TEXT PRIMARY KEY, spam INTEGER NOT NULL) WITHOUT ROWID;");
+}
+
+std::string hex(std::string_view raw) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+Counts read_counts(store::Db& db) {
+  Counts c;
+  store::Stmt q(db.raw(), "SELECT COALESCE(SUM(spam), 0), COALESCE(SUM(1 - spam), 0) FROM learnt");
+  if (q.step()) {
+    c.spam = q.col_int(0);
+    c.ham = q.col_int(1);
+  }
+  store::Stmt t(db.raw(), "SELECT COUNT(*) FROM tokens");
+  if (t.step()) c.tokens = t.col_int(0);
+  return c;
+}
+
+}  // namespace
+
+std::vector<std::string> tokens(const Reading& r) {
+  std::set<std::string> out;
+  add_words(r.subject, "s:", out);
+  for (const auto& h : r.url_hosts) {
+    if (out.size() >= kMaxTokens) break;
+    out.insert("u:" + h);
+  }
+  if (auto at = r.from_address.rfind('@'); at != std::string::npos) out.insert("f:" + r.from_address.substr(at + 1));
+  for (const auto& a : r.attachments) {
+    auto dot = a.rfind('.');
+    out.insert("a:" + (dot == std::string::npos ? std::string("none") : a.substr(dot + 1)));
+  }
+  if (r.has_html && !r.has_plain) out.insert("x:html-only");
+  add_words(r.text, "", out);
+  return {out.begin(), out.end()};
+}
+
+void bayes_rules(double p, std::string detail, Report& out) {
+  if (p >= 0.99) out.add("BAYES_99", 5.0, std::move(detail));
+  else if (p >= 0.95) out.add("BAYES_95", 3.5, std::move(detail));
+  else if (p >= 0.80) out.add("BAYES_80", 2.0, std::move(detail));
+  else if (p >= 0.60) out.add("BAYES_60", 0.5, std::move(detail));
+  else if (p <= 0.01) out.add("BAYES_00", -3.0, std::move(detail));
+  else if (p <= 0.05) out.add("BAYES_05", -1.5, std::move(detail));
+  else if (p <= 0.20) out.add("BAYES_20", -0.5, std::move(detail));
+}
+
+double fisher_combine(const std::vector<double>& ps) {
+  if (ps.empty()) return 0.5;
+  double ln_p = 0, ln_q = 0;
+  for (double p : ps) {
+    ln_p += std::log(p);
+    ln_q += std::log(1.0 - p);
+  }
+  double s = 1.0 - chi2q(-2.0 * ln_q, 2 * ps.size());  // evidence of spam
+  double h = 1.0 - chi2q(-2.0 * ln_p, 2 * ps.size());  // evidence of ham
+  return (s - h + 1.0) / 2.0;
+}
+
+Result<bool> Bayes::learn(std::string_view key, const std::vector<std::string>& toks, bool spam) {
+  try {
+    fs::create_directories(file_.parent_path());
+    store::Db db(file_, true);
+    schema(db);
+    store::Tx tx(db);
+    std::optional<bool> before;
+    {
+      store::Stmt q(db.raw(), "SELECT spam FROM learnt WHERE key = ?");
+      q.bind(1, key);
+      if (q.step()) before = q.col_int(0) != 0;
+    }
+    if (before && *before == spam) return false;
+    store::Stmt add(db.raw(),
+                    "INSERT INTO tokens(token, spam, ham) VALUES(?1, ?2, ?3) ON CONFLICT(token) DO UPDATE SET "
+                    "spam = MAX(0, spam + ?2), ham = MAX(0, ham + ?3)");
+    for (const auto& t : toks) {
+      std::int64_t ds = spam ? 1 : 0, dh = spam ? 0 : 1;
+      if (before) {  // moved to the other class: take the old count back
+        ds += *before ? -1 : 0;
+        dh += *before ? 0 : -1;
+      }
+      add.bind(1, t).bind(2, ds).bind(3, dh);
+      add.step();
+      add.reset();
+    }
+    store::Stmt mark(db.raw(), "INSERT OR REPLACE INTO learnt(key, spam) VALUES(?, ?)");
+    mark.bind(1, key).bind(2, std::int64_t{spam ? 1 : 0});
+    mark.step();
+    db.exec("DELETE FROM tokens WHERE spam = 0 AND ham = 0");
+    fault::point("spam.learn_before_commit");
+    tx.commit();
+    return true;
+  } catch (const std::exception& e) {
+    return store::failure("learn into " + file_.string(), e);
+  }
+}
+
+Result<Counts> Bayes::counts() const {
+  try {
+    if (!fs::exists(file_)) return Counts{};
+    store::Db db(file_, true, false);
+    schema(db);
+    return read_counts(db);
+  } catch (const std::exception& e) {
+    return store::failure("read " + file_.string(), e);
+  }
+}
+
+Result<std::optional<double>> Bayes::classify(const std::vector<std::string>& toks, std::int64_t min_samples) const {
+  try {
+    if (!fs::exists(file_)) return std::optional<double>();
+    store::Db db(file_, true, false);
+    schema(db);
+    Counts c = read_counts(db);
+    if (c.spam < min_samples || c.ham < min_samples || c.spam == 0 || c.ham == 0) return std::optional<double>();
+    std::vector<double> clues;
+    store::Stmt q(db.raw(), "SELECT spam, ham FROM tokens WHERE token = ?");
+    for (const auto& t : toks) {
+      q.bind(1, t);
+      if (q.step()) {
+        double s = static_cast<double>(q.col_int(0)), h = static_cast<double>(q.col_int(1));
+        double sr = s / static_cast<double>(c.spam), hr = h / static_cast<double>(c.ham);
+        double n = s + h;
+        if (n > 0 && sr + hr > 0) {
+          double p = sr / (sr + hr);
+          double f = (kStrength * kUnknown + n * p) / (kStrength + n);
+          if (std::fabs(f - 0.5) >= kMinDeviation) clues.push_back(std::clamp(f, 0.01, 0.99));
+        }
+      }
+      q.reset();
+    }
+    std::sort(clues.begin(), clues.end(), [](double a, double b) { return std::fabs(a - 0.5) > std::fabs(b - 0.5); });
+    if (clues.size() > kMaxClues) clues.resize(kMaxClues);
+    return std::optional<double>(fisher_combine(clues));
+  } catch (const std::exception& e) {
+    return store::failure("classify with " + file_.string(), e);
+  }
+}
+
+Result<bool> Learner::train(std::string_view address, std::string_view message, bool spam) {
+  auto toks = tokens(read_message(message));
+  std::string key = hex(sha256(message));
+  auto shared = Bayes(shared_).learn(key, toks, spam);
+  if (!shared) return shared.error();
+  fs::path own = user_file_(address);
+  if (own.empty()) return false;
+  return Bayes(own).learn(key, toks, spam);
+}
+
+Result<std::optional<Learner::Vote>> Learner::classify(std::string_view address, const Reading& r,
+                                                       std::int64_t min_samples) const {
+  auto toks = tokens(r);
+  fs::path own = user_file_(address);
+  if (!own.empty()) {
+    auto p = Bayes(own).classify(toks, min_samples);
+    if (!p) return p.error();
+    if (*p) return std::optional<Vote>(Vote{**p, "user"});
+  }
+  auto p = Bayes(shared_).classify(toks, min_samples);
+  if (!p) return p.error();
+  if (*p) return std::optional<Vote>(Vote{**p, "shared"});
+  return std::optional<Vote>();
+}
+
+Learner make_learner(const fs::path& data_dir, const store::Mailstore& mailstore) {
+  const store::Mailstore* ms = &mailstore;
+  return Learner(data_dir / "spam" / "shared.db", [ms](std::string_view address) {
+    fs::path dir = ms->slot_dir(to_lower(address));
+    std::error_code ec;
+    return fs::is_directory(dir, ec) ? dir / "spam.db" : fs::path();
+  });
+}
+
+}  // namespace tern::spam

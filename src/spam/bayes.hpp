@@ -1,0 +1,89 @@
+// spam/bayes: the statistical classifier that users train by moving mail (docs/spam.md).
+//
+// Tokens are the distinct words of a message (spam/content's reading: subject and text, lower-case,
+// 3 to 24 octets), the hosts of its links, its From domain and its attachments' extensions, each kind
+// with its own prefix. A classifier file holds, per token, how many spam and ham messages had it, and
+// the messages learnt (by the SHA-256 of their octets), so that a message moved out of Junk is unlearnt
+// as spam before it is learnt as ham, and one moved twice is learnt once.
+//
+// The probability is Gary Robinson's: each token's spam ratio adjusted towards 0.5 by how rarely it was
+// seen, the 150 tokens farthest from 0.5 combined by Fisher's chi-square method (as SpamBayes does).
+// It is only given when the file has at least `min_samples` messages of each class; below that the
+// classifier does not vote.
+//
+// Files: data_dir/spam/shared.db (every user's training, the default) and spam.db in each mailslot's
+// folder (that user's own). SQLite in WAL mode with synchronous=FULL: a learnt message is on disk when
+// learn() returns. Thread-safe (each call opens its own connection; SQLite serialises writers).
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.hpp"
+#include "spam/content.hpp"
+#include "store/mailstore.hpp"
+
+namespace tern::spam {
+
+inline constexpr std::size_t kMaxTokens = 3000;
+
+std::vector<std::string> tokens(const Reading& r);
+
+struct Counts {
+  std::int64_t spam = 0, ham = 0;  // messages learnt
+  std::int64_t tokens = 0;         // distinct tokens known
+};
+
+// The combined probability of per-token probabilities (each in (0,1)), 0.5 for none.
+double fisher_combine(const std::vector<double>& probabilities);
+
+// The classifier's vote as rules: BAYES_99 (5.0) at 0.99 and above, BAYES_95 (3.5), BAYES_80 (2.0),
+// BAYES_60 (0.5); BAYES_00 (-3.0) at 0.01 and below, BAYES_05 (-1.5), BAYES_20 (-0.5).
+void bayes_rules(double probability, std::string detail, Report& out);
+
+class Bayes {
+ public:
+  explicit Bayes(std::filesystem::path file) : file_(std::move(file)) {}
+  // Learns the message (tokens) as spam or ham under `key`; learnt before as the other class: unlearnt
+  // first; as the same: nothing. Returns whether anything changed.
+  Result<bool> learn(std::string_view key, const std::vector<std::string>& tokens, bool spam);
+  Result<Counts> counts() const;
+  // nullopt: fewer than min_samples of spam or of ham (the file may not exist yet).
+  Result<std::optional<double>> classify(const std::vector<std::string>& tokens, std::int64_t min_samples) const;
+  const std::filesystem::path& file() const { return file_; }
+
+ private:
+  std::filesystem::path file_;
+};
+
+// Training and classifying for the server and the CLI: each user's own file and the shared one.
+class Learner {
+ public:
+  // user_file: the file of a local address ("" when it has no mailslot).
+  Learner(std::filesystem::path shared_file, std::function<std::filesystem::path(std::string_view)> user_file)
+      : shared_(std::move(shared_file)), user_file_(std::move(user_file)) {}
+
+  // Learns `message` for the user (and in the shared file). Returns whether the user's file changed.
+  Result<bool> train(std::string_view address, std::string_view message, bool spam);
+  struct Vote {
+    double probability = 0.5;
+    std::string source;  // "user" or "shared"
+  };
+  // The user's own file when it has enough of both classes, else the shared one; nullopt: neither.
+  Result<std::optional<Vote>> classify(std::string_view address, const Reading& r, std::int64_t min_samples) const;
+  Bayes user(std::string_view address) const { return Bayes(user_file_(address)); }
+  Bayes shared() const { return Bayes(shared_); }
+
+ private:
+  std::filesystem::path shared_;
+  std::function<std::filesystem::path(std::string_view)> user_file_;
+};
+
+// A server's learner: data_dir/spam/shared.db, and spam.db in the folder of each mailslot that exists.
+Learner make_learner(const std::filesystem::path& data_dir, const store::Mailstore& mailstore);
+
+}  // namespace tern::spam
