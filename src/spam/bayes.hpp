@@ -51,6 +51,12 @@ class Bayes {
   // Learns the message (tokens) as spam or ham under `key`; learnt before as the other class: unlearnt
   // first; as the same: nothing. Returns whether anything changed.
   Result<bool> learn(std::string_view key, const std::vector<std::string>& tokens, bool spam);
+  // Several messages in one transaction (one sync); returns how many changed anything.
+  struct Item {
+    std::string key;
+    std::vector<std::string> tokens;
+  };
+  Result<std::size_t> learn(const std::vector<Item>& items, bool spam);
   Result<Counts> counts() const;
   // nullopt: fewer than min_samples of spam or of ham (the file may not exist yet).
   Result<std::optional<double>> classify(const std::vector<std::string>& tokens, std::int64_t min_samples) const;
@@ -69,6 +75,9 @@ class Learner {
 
   // Learns `message` for the user (and in the shared file). Returns whether the user's file changed.
   Result<bool> train(std::string_view address, std::string_view message, bool spam);
+  // Many messages at once (`tern spam train`): one transaction per file. Returns how many the user's
+  // file learnt.
+  Result<std::size_t> train(std::string_view address, const std::vector<std::string>& messages, bool spam);
   struct Vote {
     double probability = 0.5;
     std::string source;  // "user" or "shared"

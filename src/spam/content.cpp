@@ -252,6 +252,39 @@ Reading read_message(std::string_view message) {
     }
   }
   r.has_message_id = mime::find_field(fields, "Message-ID") != nullptr;
+  auto add_token = [&r](std::string t) {
+    if (r.header_tokens.size() < 64 && std::find(r.header_tokens.begin(), r.header_tokens.end(), t) == r.header_tokens.end())
+      r.header_tokens.push_back(std::move(t));
+  };
+  for (const char* name : {"X-Mailer", "User-Agent"}) {
+    if (auto* f = mime::find_field(fields, name)) {
+      std::string v = lower(mime::unfold(f->value));
+      auto words = split(v, ' ');
+      std::string first = words.empty() ? std::string() : std::string(words[0]).substr(0, 40);
+      if (!first.empty()) add_token("mailer:" + first);
+    }
+  }
+  if (auto* f = mime::find_field(fields, "Message-ID")) {
+    std::string v = lower(mime::unfold(f->value));
+    auto at = v.rfind('@');
+    auto end = v.find('>', at == std::string::npos ? 0 : at);
+    if (at != std::string::npos) add_token("mid:" + v.substr(at + 1, end == std::string::npos ? std::string::npos : end - at - 1).substr(0, 60));
+  }
+  if (auto* f = mime::find_field(fields, "Reply-To")) {
+    auto addrs = mime::parse_addresses(mime::unfold(f->value));
+    if (!addrs.empty() && addrs.front().kind == mime::Address::Kind::mailbox) {
+      std::string d = lower(addrs.front().host);
+      auto at = r.from_address.rfind('@');
+      add_token(at != std::string::npos && r.from_address.substr(at + 1) == d ? "replyto:same" : "replyto:other");
+    }
+  }
+  if (auto* f = mime::find_field(fields, "To")) {
+    auto n = mime::parse_addresses(mime::unfold(f->value)).size();
+    add_token(n == 0 ? "to:none" : n == 1 ? "to:one" : n < 5 ? "to:few" : "to:many");
+  } else {
+    add_token("to:missing");
+  }
+  add_token("type:" + lower(root.type) + "/" + lower(root.subtype));
 
   // Depth-first over the leaves; an encapsulated message is read as part of this one.
   std::vector<const mime::Part*> stack{&root};
@@ -273,6 +306,12 @@ Reading read_message(std::string_view message) {
       attachment = attachment || istarts_with(mime::unfold(cd->value), "attachment");
     if (attachment && r.attachments.size() < kMaxAttachments) r.attachments.push_back(name);
     if (!p->is_text() || attachment || r.text.size() >= kMaxText) continue;
+    if (p->is_text()) {
+      std::string cs = lower(mime::param(p->params, "charset"));
+      add_token("charset:" + (cs.empty() ? std::string("none") : cs.substr(0, 30)));
+      auto* cte = mime::find_field(p->fields, "Content-Transfer-Encoding");
+      add_token("cte:" + (cte ? lower(mime::unfold(cte->value)).substr(0, 20) : std::string("none")));
+    }
     bool html = iequals(p->subtype, "html");
     bool plain = iequals(p->subtype, "plain");
     if (!html && !plain) continue;
