@@ -108,7 +108,7 @@ class Ingest:
         server = None
         try:
             if self.side == "tern":
-                server = Tern(d)
+                server = Tern(d, extra=self.tern_extra())
                 server.add_user(user)
                 server.start()
                 port, count = server.ports["smtp"], lambda: server.inbox_files(user)
@@ -134,8 +134,28 @@ class Ingest:
                 server.stop()
             remove_tree(d)
 
+    def tern_extra(self):
+        return ""
+
     def close(self):
         pass
+
+
+class SpamCost(Ingest):
+    """The ingest workload on Tern as it is (the spam stage scores every message: the reading of the
+    message, the content rules, reverse DNS and HELO rules; no DNS list and an untrained classifier)
+    against Tern with `[spam] enabled = false`: the cost of the stage."""
+    name = "SMTP ingest, spam stage on vs off"
+    peer = "Tern, spam off"
+    note = (f"smtp-source, {S['sessions']} sessions, {S['messages']} x {S['size']} B, the spam stage on "
+            "(content rules, no DNS lists, classifier untrained) against `[spam] enabled = false`")
+
+    def __init__(self, side):
+        super().__init__("tern")  # both sides are Tern
+        self.spam_on = side == "tern"
+
+    def tern_extra(self):
+        return "" if self.spam_on else "[spam]\nenabled = false"
 
 
 class Relay:
@@ -541,4 +561,4 @@ class SignRelayCost(SignRelay):
 
 WORKLOADS = {"ingest": Ingest, "relay": Relay, "pop3": Pop3, "imap": ImapMix, "idle": ImapIdle,
              "auth_ingest": AuthIngest, "auth_cost": AuthIngestCost, "sign_relay": SignRelay,
-             "sign_cost": SignRelayCost}
+             "sign_cost": SignRelayCost, "spam_cost": SpamCost}
