@@ -543,7 +543,7 @@ int dkim_list(const Options& o) {
 struct Published {
   enum class Kind { mx, txt, srv } kind;
   std::string name;  // owner name, without the final dot
-  std::string text;  // MX: the host; TXT: the text; SRV: unused
+  std::string text;  // MX: the host; TXT: the text; SRV: "port host"
   std::string line;  // zone-file form
 };
 
@@ -559,7 +559,19 @@ boost::asio::awaitable<std::vector<std::string>> check_published(dns::Resolver* 
   std::vector<std::string> out;
   for (const auto& r : *records) {
     if (r.kind == Published::Kind::srv) {
-      out.push_back("not checked (SRV lookups are not built yet)");
+      dns::SrvAnswer srv = co_await resolver->srv(r.name);
+      if (srv.status == dns::SrvAnswer::temp_failure) {
+        out.push_back("lookup failed: " + srv.error);
+        continue;
+      }
+      std::string found;
+      bool ok = false;
+      for (const auto& x : srv.records) {
+        std::string seen = fmt::format("{} {}", x.port, x.target);
+        ok = ok || iequals(seen, r.text);
+        found += (found.empty() ? "" : ", ") + seen;
+      }
+      out.push_back(ok ? "ok" : found.empty() ? "missing" : "differs (found SRV " + found + ")");
       continue;
     }
     if (r.kind == Published::Kind::mx) {
@@ -622,7 +634,8 @@ int domain_dns(const Options& o) {
   for (auto [service, port] : {std::pair{"_submissions", 465}, {"_submission", 587}, {"_imaps", 993}, {"_imap", 143},
                                {"_pop3s", 995}}) {
     std::string name = std::string(service) + "._tcp." + *domain;
-    records.push_back({Published::Kind::srv, name, "", fmt::format("{}. 3600 IN SRV 0 1 {} {}.", name, port, host)});
+    records.push_back({Published::Kind::srv, name, fmt::format("{} {}", port, host),
+                       fmt::format("{}. 3600 IN SRV 0 1 {} {}.", name, port, host)});
   }
   std::vector<std::string> states;
   if (o.check) {

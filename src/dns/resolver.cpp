@@ -491,6 +491,21 @@ TxtAnswer interpret_txt(const RawAnswer& raw, std::chrono::seconds& ttl) {
   return out;
 }
 
+SrvAnswer interpret_srv(const RawAnswer& raw) {
+  SrvAnswer out;
+  ares_srv_reply* srv = nullptr;
+  int rc = raw.status == ARES_SUCCESS
+               ? ares_parse_srv_reply(raw.message.data(), static_cast<int>(raw.message.size()), &srv)
+               : raw.status;
+  std::chrono::seconds ttl{0};
+  if (interpret_failure(raw, rc, out, ttl)) return out;
+  for (ares_srv_reply* r = srv; r; r = r->next)
+    out.records.push_back({r->priority, r->weight, r->port, normalize(r->host)});
+  ares_free_data(srv);
+  out.status = out.records.empty() ? SrvAnswer::no_records : SrvAnswer::ok;
+  return out;
+}
+
 NameAnswer interpret_ptr(const RawAnswer& raw, const asio::ip::address& address, std::chrono::seconds& ttl) {
   NameAnswer out;
   hostent* host = nullptr;
@@ -755,6 +770,20 @@ boost::asio::awaitable<TxtAnswer> Resolver::txt(std::string name_in) {
     st->txt_cache[name] = {Clock::now() + ttl, out};
   }
   co_return out;
+}
+
+boost::asio::awaitable<SrvAnswer> Resolver::srv(std::string name_in) {
+  std::string name = normalize(name_in);
+  std::shared_ptr<State> st = impl_->state;
+  if (name.empty()) {
+    SrvAnswer bad;
+    bad.status = SrvAnswer::nxdomain;
+    bad.error = "empty name";
+    co_return bad;
+  }
+  Request* req = new Request{st, name, {ns_t_srv}};
+  std::vector<RawAnswer> raw = co_await async_lookup(req);
+  co_return raw.size() == 1 ? interpret_srv(raw[0]) : SrvAnswer{};
 }
 
 boost::asio::awaitable<NameAnswer> Resolver::ptr(boost::asio::ip::address address) {

@@ -53,6 +53,17 @@ struct NameAnswer {
   std::string error;
 };
 
+// SRV records (RFC 2782): client configuration (RFC 6186), checked by `tern domain dns --check`.
+struct SrvRecord {
+  std::uint16_t priority = 0, weight = 0, port = 0;
+  std::string target;  // lower-case, without the trailing dot
+};
+struct SrvAnswer {
+  enum Status { ok, no_records, nxdomain, temp_failure } status = temp_failure;
+  std::vector<SrvRecord> records;
+  std::string error;
+};
+
 enum class Family { any, v4, v6 };
 
 class Resolver {
@@ -69,6 +80,7 @@ class Resolver {
   boost::asio::awaitable<AddressAnswer> addresses(std::string host, Family family);
   boost::asio::awaitable<TxtAnswer> txt(std::string name);
   boost::asio::awaitable<NameAnswer> ptr(boost::asio::ip::address address);
+  boost::asio::awaitable<SrvAnswer> srv(std::string name);  // not cached (the CLI's checks)
   void flush();
   // [dns] servers changed (a reload): new lookups ask `servers` (as soon as no query is in flight) and
   // the cache is forgotten. An error says why the running servers stay.

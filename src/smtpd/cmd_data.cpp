@@ -80,6 +80,8 @@ net::awaitable<void> Session::cmd_bdat(const std::string& arg) {
 net::awaitable<void> Session::finish_message(std::string message, bool bare_line_end, bool too_big) {
   auto tx = std::move(*tx_);
   tx_.reset();
+  data_from_ = tx.mail.sender ? tx.mail.sender->str() : "";
+  data_to_ = tx.rcpts.empty() ? "" : tx.rcpts.front().recipient.str();
   if (too_big) {
     reply(replies::too_big);
     co_return;

@@ -109,6 +109,7 @@ class Session {
   std::string user_;  // authenticated user ("" = none)
   std::string_view verb_;  // MAIL, RCPT, DATA or BDAT while one runs ("" otherwise)
   std::string arg_address_;  // the address of the MAIL or RCPT being answered
+  std::string data_from_, data_to_;  // the finished transaction's sender and first recipient (DATA/BDAT's reject line)
   std::optional<Transaction> tx_;
   mutable filter::Notes filter_notes_;  // what stages remember (filter::Notes)
   std::uint32_t errors_ = 0;

@@ -234,7 +234,9 @@ class DkimOutTest(TernTestCase):
         rsa = [k for k in keys if k["algorithm"] == "rsa-sha256"][0]
         dns = Dns(["--mx-host=tern.test,mx.tern.test,10", txt_option("tern.test", "v=spf1 mx -all"),
                    txt_option(f"{ed['selector']}._domainkey.tern.test", ed["record"]),
-                   txt_option("_dmarc.tern.test", "v=DMARC1; p=none")], port=dns_port)
+                   txt_option("_dmarc.tern.test", "v=DMARC1; p=none"),
+                   "--srv-host=_submissions._tcp.tern.test,mx.tern.test,465,0,1",
+                   "--srv-host=_imaps._tcp.tern.test,mx.tern.test,9993,0,1"], port=dns_port)
         self.addCleanup(dns.stop)
         r = server.cli("domain", "dns", "tern.test", "--check", "--json")
         self.assertEqual(r.returncode, 1, r.stderr)
@@ -245,6 +247,10 @@ class DkimOutTest(TernTestCase):
         self.assertEqual(states["_dmarc.tern.test."], 'differs (found "v=DMARC1; p=none")')
         mx = [x for x in json.loads(r.stdout) if " MX " in x["record"]][0]
         self.assertEqual(mx["state"], "ok")
+        srv = {x["record"].split(" ")[0]: x["state"] for x in json.loads(r.stdout) if " SRV " in x["record"]}
+        self.assertEqual(srv["_submissions._tcp.tern.test."], "ok")
+        self.assertEqual(srv["_imaps._tcp.tern.test."], "differs (found SRV 9993 mx.tern.test)")
+        self.assertEqual(srv["_pop3s._tcp.tern.test."], "missing")
         text = server.cli("domain", "dns", "tern.test", "--check").stdout
         self.assertIn("; missing\n" + rsa["selector"] + "._domainkey.tern.test. 3600 IN TXT", text)
 

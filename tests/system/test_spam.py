@@ -94,6 +94,8 @@ class SpamTest(TernTestCase):
         self.assertEqual(code, 554, text)
         self.assertIn(b"5.7.1", text)
         self.assertEqual(server.message_list("bob@tern.test"), [])
+        server.wait_for_log("NOQUEUE: reject: DATA from 127.0.0.2: 554 5.7.1 Message refused as spam (score 7.0); "
+                            "from=<news@sender.test> to=<bob@tern.test>")
         self.assertIn("no folder Junk", server.cli("message", "list", "bob@tern.test", "--folder", "Junk").stderr)
         code, _ = self.send(server, source="127.0.0.2", rcpts=("postmaster@tern.test",))
         self.assertEqual(code, 250)
