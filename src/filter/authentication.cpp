@@ -243,7 +243,8 @@ net::awaitable<Verdict> AuthenticationStage::data(const Context& ctx) {
                                     in.from_domain, reason));
     bool enforce = !report_only(ctx);
     using mailauth::dmarc::Policy;
-    if (reports_ && !d.record_domain.empty() && d.status != mailauth::dmarc::Status::temperror) {
+    // Recorded only for a policy that asks for aggregate reports (rua=): no other will ever be sent.
+    if (reports_ && !d.record_domain.empty() && !d.record.rua.empty() && d.status != mailauth::dmarc::Status::temperror) {
       mailauth::dmarc::Evaluation e;
       e.time = unix_now();
       e.policy_domain = d.record_domain;
