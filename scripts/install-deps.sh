@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian package that Tern's build, tests and benchmarks need.
 # Idempotent: asks apt only for what is missing, and says nothing when nothing is.
+# Installing must not leave a system service running: the virus tests start their own clamd with a
+# test signature database in a temporary folder, and freshclam must never reach out for signatures.
+# So installs run with policy-rc.d denying starts, and the ClamAV services are stopped and disabled.
 set -euo pipefail
 
 packages=(
@@ -18,6 +21,7 @@ packages=(
   # test and benchmark peers
   dnsmasq-base curl xz-utils fetchmail isync
   help2man   # tern(8) from --help
+  clamav-daemon   # the virus tests' clamd (its own test signatures; the system service stays off)
 )
 
 missing=()
@@ -31,9 +35,30 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive
+  # Deny service starts for the duration of the install, unless a policy already does (containers).
+  policy=/usr/sbin/policy-rc.d
+  ours=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 755 "$policy"
+    ours=1
+  fi
+  restore() { [ -z "$ours" ] || $SUDO rm -f "$policy"; }
+  trap restore EXIT
   $SUDO apt-get update -qq >/dev/null
   # libboost1.81-dev conflicts with the default 1.74 -dev packages; apt resolves it when asked explicitly.
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Belt and braces: whatever the init system, no system clamd or freshclam stays running or enabled.
+  for svc in clamav-daemon clamav-freshclam; do
+    [ -e "/etc/init.d/$svc" ] || [ -e "/lib/systemd/system/$svc.service" ] || continue
+    if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+      $SUDO systemctl stop "$svc" >/dev/null 2>&1 || true
+      $SUDO systemctl disable "$svc" >/dev/null 2>&1 || true
+    else
+      $SUDO service "$svc" stop >/dev/null 2>&1 || true
+      $SUDO update-rc.d "$svc" disable >/dev/null 2>&1 || true
+    fi
+  done
 fi
 
 # Postfix's smtp-source and smtp-sink, taken from the .deb without installing Postfix.

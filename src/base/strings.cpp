@@ -120,10 +120,10 @@ std::string rfc5322_date(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
-std::string log_safe(std::string_view s) {
+std::string log_safe(std::string_view s, std::size_t max) {
   std::string out;
-  for (char c : s.substr(0, 100)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
-  if (s.size() > 100) out += "...";
+  for (char c : s.substr(0, max)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+  if (s.size() > max) out += "...";
   return out;
 }
 

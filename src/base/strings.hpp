@@ -21,8 +21,8 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view s);
 
 // A short unique id, safe in file names: time-ordered, then random ("1b2c3d4e5f60-7g8h9i").
 std::string make_unique_id();
-// Client-chosen text for a log line: control octets shown as '?', cut at 100 octets.
-std::string log_safe(std::string_view s);
+// Client-chosen text for a log line: control octets shown as '?', cut at `max` octets.
+std::string log_safe(std::string_view s, std::size_t max = 100);
 
 // Decimal without sign; nullopt on overflow or non-digits.
 std::optional<std::uint64_t> parse_u64(std::string_view s);

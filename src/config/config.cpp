@@ -209,6 +209,29 @@ std::optional<Error> parse_spam(const Checker& c, const toml::table& t, Config::
   return std::nullopt;
 }
 
+std::optional<Error> parse_virus(const Checker& c, const toml::table& t, Config::Virus& v) {
+  TRY_ERR(c.only(t, "virus", {"clamd", "on_virus", "when_down", "timeout"}));
+  if (t.get("clamd")) {
+    std::string text;
+    TRY_ERR(get_string(c, t, "clamd", "virus.clamd", text));
+    auto address = spam::clamd::parse_address(text);
+    if (!address) return c.at(t.get("clamd"), "virus.clamd", address.error().message);
+    v.clamd = std::move(*address);
+  }
+  std::string on_virus = "reject", when_down = "tempfail";
+  TRY_ERR(get_string(c, t, "on_virus", "virus.on_virus", on_virus));
+  if (on_virus != "reject" && on_virus != "junk")
+    return c.at(t.get("on_virus"), "virus.on_virus", "expected \"reject\" or \"junk\"");
+  v.on_virus = on_virus == "junk" ? Config::Virus::OnVirus::junk : Config::Virus::OnVirus::reject;
+  TRY_ERR(get_string(c, t, "when_down", "virus.when_down", when_down));
+  if (when_down != "tempfail" && when_down != "accept")
+    return c.at(t.get("when_down"), "virus.when_down", "expected \"tempfail\" or \"accept\"");
+  v.when_down = when_down == "accept" ? Config::Virus::WhenDown::accept : Config::Virus::WhenDown::tempfail;
+  TRY_ERR(get_duration(c, t, "timeout", "virus.timeout", v.timeout));
+  if (v.timeout.count() == 0) return c.at(t.get("timeout"), "virus.timeout", "expected a duration of at least 1s");
+  return std::nullopt;
+}
+
 std::optional<Error> get_endpoints(const Checker& c, const toml::node* n, const std::string& name,
                                    std::vector<Endpoint>& out) {
   auto* arr = n->as_array();
@@ -315,7 +338,7 @@ Result<Config> parse(const std::string& text, const std::filesystem::path& file)
   auto base = file.has_parent_path() ? std::filesystem::absolute(file).parent_path()
                                      : std::filesystem::current_path();
   TRY_ERR(c.only(root, "", {"hostname", "postmaster", "data_dir", "listen", "tls", "auth", "dns", "outbound", "route",
-                            "limits", "log", "mailauth", "dmarc", "spam"}));
+                            "limits", "log", "mailauth", "dmarc", "spam", "virus"}));
   TRY_ERR(get_string(c, root, "hostname", "hostname", cfg.hostname));
   if (cfg.hostname.empty()) return c.at(root.get("hostname"), "hostname", "expected a host name");
   // RFC 5321 4.5.1: where postmaster@ a local domain goes when no mailbox or alias has that name.
@@ -383,6 +406,10 @@ Result<Config> parse(const std::string& text, const std::filesystem::path& file)
   auto spam = table("spam");
   if (!spam) return spam.error();
   if (*spam) TRY_ERR(parse_spam(c, **spam, cfg.spam));
+
+  auto virus = table("virus");
+  if (!virus) return virus.error();
+  if (*virus) TRY_ERR(parse_virus(c, **virus, cfg.virus));
 
   auto mailauth = table("mailauth");
   if (!mailauth) return mailauth.error();
@@ -505,6 +532,12 @@ allow_plaintext = false         # true: AUTH allowed without TLS (tests on loopb
 # reject_score = 15.0           # at or above: refused with 554 5.7.1
 # allow = ["192.0.2.0/24", "*@partner.example"]   # never filtered as spam
 # deny = ["203.0.113.7", "spammer.example"]       # refused at RCPT (except postmaster@ and abuse@)
+
+# [virus]                       # virus scanning by ClamAV's clamd (docs/virus.md); absent: no scanning
+# clamd = "/run/clamav/clamd.ctl"   # its socket (Debian's clamav-daemon), or "127.0.0.1:3310"
+# on_virus = "reject"           # refused with 554 5.7.1; "junk": accepted into the recipients' Junk
+# when_down = "tempfail"        # clamd unreachable: 451 4.7.0; "accept": accepted, X-Virus-Status: Unscanned
+# timeout = "30s"               # the whole scan of one message
 
 # [mailauth]
 # verify = true                 # SPF, DKIM, ARC and DMARC of inbound mail; false: a filter in front does them

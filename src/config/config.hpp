@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "spam/clamd.hpp"
 #include "spam/lists.hpp"
 
 namespace tern::config {
@@ -104,6 +105,13 @@ struct Config {
     std::vector<SpamThreshold> thresholds;
     std::int64_t classifier_min_samples = 20;  // of each class before the classifier votes
   } spam;
+  // [virus] (docs/virus.md): every message is scanned by clamd when its address is set.
+  struct Virus {
+    std::optional<spam::clamd::Address> clamd;  // absent: no scanning
+    enum class OnVirus { reject, junk } on_virus = OnVirus::reject;  // junk: the quarantine's stand-in
+    enum class WhenDown { tempfail, accept } when_down = WhenDown::tempfail;  // accept: marked Unscanned
+    std::chrono::seconds timeout{30};  // the whole scan, from connect to the reply
+  } virus;
   // [mailauth] verify: SPF, DKIM, ARC and DMARC of mail arriving on the MX listener, and the
   // Authentication-Results field; false when a filter in front of Tern does them.
   bool mailauth_verify = true;

@@ -5,6 +5,7 @@
 #include "base/log.hpp"
 #include "filter/authentication.hpp"
 #include "filter/spam.hpp"
+#include "filter/virus.hpp"
 #include "base/strings.hpp"
 #include "mime/headers.hpp"
 #include "smtp/proto/codes.hpp"
@@ -84,6 +85,7 @@ std::unique_ptr<Pipeline> default_pipeline(store::Directory& directory, boost::a
   p->add(std::make_unique<RelayStage>());
   p->add(std::make_unique<HopStage>());
   if (resolver) p->add(std::make_unique<AuthenticationStage>(*resolver, pool, dmarc_reports));
+  p->add(std::make_unique<VirusStage>());  // before spam: its allow lists end the round
   p->add(std::make_unique<SpamStage>(resolver, pool, learner));
   return p;
 }

@@ -7,6 +7,8 @@
 //   hops       end of data: too many Received fields is a mail loop (RFC 5321 6.3)
 //   auth       end of data: DKIM (and next SPF, DMARC, ARC), one Authentication-Results field
 //              (filter/authentication); only with a resolver
+//   virus      end of data: clamd scans every message, inbound and submitted ([virus]; filter/virus);
+//              before spam, whose allow lists end the round
 //   spam       RCPT: the deny list; end of data: the allow lists, then the score and its verdict
 //              (filter/spam)
 #pragma once

@@ -101,7 +101,10 @@ filter::Context Session::filter_context() const {
 net::awaitable<bool> Session::filter_allows(filter::Step step, const filter::Context& ctx, filter::Verdict* verdict) {
   filter::Verdict v = co_await svc_.pipeline->run(step, ctx);
   if (!v.reasons.empty())
-    log::info("smtp {}: filter at {}: {}", id_, filter::step_name(step), log_safe(fmt::format("{}", fmt::join(v.reasons, "; "))));
+    // The stages' own words (the spam stage's rules, the authentication results) in full; what a
+    // client wrote inside them is already cut short by the stages.
+    log::info("smtp {}: filter at {}: {}", id_, filter::step_name(step),
+              log_safe(fmt::format("{}", fmt::join(v.reasons, "; ")), 2000));
   bool allowed = !v.refused();
   if (!allowed) reply(*v.reply);
   if (verdict) *verdict = std::move(v);

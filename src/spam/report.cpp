@@ -9,6 +9,10 @@ namespace tern::spam {
 
 void Report::add(std::string rule, double weight, std::string detail) {
   score += weight;
+  if (detail.size() > 80) {  // often the sender's words (a file name)
+    detail.resize(80);
+    detail.append("...");
+  }
   hits.push_back({std::move(rule), weight, std::move(detail)});
 }
 

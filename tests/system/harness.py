@@ -70,8 +70,9 @@ def make_message(sender, rcpt, subject, body=b"Hello.\r\n", extra_headers=b""):
 def split_trace(stored):
     """Splits a stored message into (trace headers Tern added, the rest).
 
-    The trace block is the leading Return-Path:, Received:, Authentication-Results: and the spam
-    stage's X-Spam-Flag: and X-Spam-Status: fields (with their continuation lines)."""
+    The trace block is the leading Return-Path:, Received:, Authentication-Results:, the virus
+    stage's X-Virus-Status: and the spam stage's X-Spam-Flag: and X-Spam-Status: fields (with their
+    continuation lines)."""
     pos = 0
     while True:
         end = stored.find(b"\r\n", pos)
@@ -79,7 +80,7 @@ def split_trace(stored):
             break
         line = stored[pos:end]
         is_trace = line.startswith((b"Return-Path:", b"Received:", b"Authentication-Results:", b"X-Spam-Flag:",
-                                    b"X-Spam-Status:"))
+                                    b"X-Spam-Status:", b"X-Virus-Status:"))
         is_cont = pos > 0 and line[:1] in (b" ", b"\t")
         if not (is_trace or is_cont):
             break
@@ -309,10 +310,17 @@ class Tern:
         return json.loads(self.cli_ok(*args).stdout)
 
     def wait_for_messages(self, address, n, timeout=WAIT, folder="INBOX"):
-        """Polls `tern message list` until it shows at least n messages; returns the list."""
+        """Polls `tern message list` until it shows at least n messages; returns the list. A folder
+        that delivery makes on first use (Junk) may not exist yet."""
         deadline = time.monotonic() + timeout
         while True:
-            msgs = self.message_list(address, folder)
+            try:
+                msgs = self.message_list(address, folder)
+            except AssertionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+                continue
             if len(msgs) >= n or time.monotonic() > deadline:
                 return msgs
             time.sleep(0.05)

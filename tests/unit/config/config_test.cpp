@@ -310,6 +310,38 @@ TEST(ConfigDefaults, DefaultConfigTextUncommentedParses) {
   EXPECT_EQ(r->log_level, "info");
   EXPECT_EQ(r->postmaster, "admin@localhost");
   EXPECT_EQ(r->limits.max_connections, 1000u);
+  ASSERT_TRUE(r->virus.clamd);
+  EXPECT_EQ(r->virus.clamd->str(), "/run/clamav/clamd.ctl");
+}
+
+// [virus]: no scanning unless clamd is named; its address, the two policies, the deadline.
+TEST(ConfigVirus, DefaultsAndValues) {
+  auto none = parse("", "tern.toml");
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_FALSE(none->virus.clamd);
+  EXPECT_EQ(none->virus.on_virus, Config::Virus::OnVirus::reject);
+  EXPECT_EQ(none->virus.when_down, Config::Virus::WhenDown::tempfail);
+  EXPECT_EQ(none->virus.timeout, 30s);
+  auto unix_socket = parse("[virus]\nclamd = \"/run/clamav/clamd.ctl\"\n", "tern.toml");
+  ASSERT_TRUE(unix_socket) << unix_socket.error().message;
+  ASSERT_TRUE(unix_socket->virus.clamd);
+  EXPECT_EQ(unix_socket->virus.clamd->str(), "/run/clamav/clamd.ctl");
+  auto r = parse("[virus]\nclamd = \"127.0.0.1:3310\"\non_virus = \"junk\"\nwhen_down = \"accept\"\ntimeout = \"5s\"\n",
+                 "tern.toml");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->virus.clamd->str(), "127.0.0.1:3310");
+  EXPECT_EQ(r->virus.on_virus, Config::Virus::OnVirus::junk);
+  EXPECT_EQ(r->virus.when_down, Config::Virus::WhenDown::accept);
+  EXPECT_EQ(r->virus.timeout, 5s);
+}
+
+TEST(ConfigVirus, Errors) {
+  EXPECT_CONFIG_ERROR("[virus]\nclamd = \"clamd.ctl\"\n", 2, "virus.clamd");
+  EXPECT_CONFIG_ERROR("[virus]\nclamd = \"localhost:3310\"\n", 2, "virus.clamd");
+  EXPECT_CONFIG_ERROR("[virus]\n\non_virus = \"quarantine\"\n", 3, "virus.on_virus");
+  EXPECT_CONFIG_ERROR("[virus]\nwhen_down = \"pass\"\n", 2, "virus.when_down");
+  EXPECT_CONFIG_ERROR("[virus]\ntimeout = \"0s\"\n", 2, "virus.timeout");
+  EXPECT_CONFIG_ERROR("[virus]\nsocket = \"/x\"\n", 2, "virus.socket");
 }
 
 TEST(ConfigLoad, MissingFileIsAnErrorNamingIt) {
