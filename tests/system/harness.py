@@ -17,6 +17,7 @@ import email.utils
 import json
 import os
 import re
+import random
 import shutil
 import signal
 import socket
@@ -40,10 +41,29 @@ AUTHSERV_ID = "mx.tern.test"  # the hostname of every test server: its Authentic
 WAIT = 30.0  # seconds; only a bound on a hang, never an assertion on speed
 
 
+_given_ports = set()
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+    """A loopback port that is free now, from 20000-32767: below Linux's ephemeral range (32768-60999),
+    so that no client connection of a test running beside this one takes it as its own local port
+    between now and the server's bind (seen in CI: "Address already in use" at start-up). Never the
+    same port twice in one process; a clash with another test process is left to Tern.start's retry."""
+    rng = random.Random()
+    for _ in range(1000):
+        port = rng.randrange(20000, 32768)
+        if port in _given_ports:
+            continue
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.bind((HOST, port))
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:  # dnsmasq takes UDP too
+                u.bind((HOST, port))
+        except OSError:
+            continue
+        _given_ports.add(port)
+        return port
+    raise AssertionError("no free loopback port in 20000-32767")
 
 
 def tls_context():
@@ -211,11 +231,23 @@ class Tern:
         env.pop("TERN_FAULT", None)
         if fault is not None:
             env["TERN_FAULT"] = fault
-        self._log_file = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([TERN_BIN, "serve", "--config", self.config], stdin=subprocess.DEVNULL,
-                                     stdout=self._log_file, stderr=self._log_file, env=env)
-        self.wait_ready()
-        return self
+        for attempt in range(5):
+            self._log_file = open(self.log_path, "ab")
+            self.proc = subprocess.Popen([TERN_BIN, "serve", "--config", self.config], stdin=subprocess.DEVNULL,
+                                         stdout=self._log_file, stderr=self._log_file, env=env)
+            try:
+                self.wait_ready()
+                return self
+            except AssertionError:
+                # Another test's process took a port between free_port() and the bind: new ports, when
+                # the configuration is the harness's own (a test's hand-written one is left as it is).
+                with open(self.config, encoding="utf-8") as f:
+                    ours = f.read() == self.config_text()
+                if attempt == 4 or not ours or "Address already in use" not in self.log() or self.proc.poll() is None:
+                    raise
+                self._log_file.close()
+                self.ports = {s: free_port() for s in self.ports}
+                self.write_config()
 
     def wait_ready(self):
         """Waits until the smtp listener (or the first one) answers with a 220 greeting."""
