@@ -461,7 +461,9 @@ Result<Config> parse(const std::string& text, const std::filesystem::path& file)
     TRY_ERR(c.only(t, "limits", {"max_connections", "max_connections_per_ip", "max_connections_per_service",
                                  "max_message_size", "max_recipients", "max_received_headers",
                                  "command_timeout", "data_timeout", "min_data_rate", "login_timeout",
-                                 "max_errors", "mailbox_quota"}));
+                                 "max_errors", "mailbox_quota", "user_recipients_per_hour"}));
+    TRY_ERR(get_int(c, t, "user_recipients_per_hour", "limits.user_recipients_per_hour", l.user_recipients_per_hour, 0,
+                    100000000));
     TRY_ERR(get_int(c, t, "max_connections", "limits.max_connections", l.max_connections, 1, 1000000));
     TRY_ERR(get_int(c, t, "max_connections_per_ip", "limits.max_connections_per_ip", l.max_connections_per_ip, 1, 1000000));
     TRY_ERR(get_int(c, t, "max_connections_per_service", "limits.max_connections_per_service",

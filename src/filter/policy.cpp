@@ -68,6 +68,25 @@ net::awaitable<Verdict> RelayStage::rcpt(const Context& ctx) {
   co_return Verdict::next();
 }
 
+net::awaitable<Verdict> UserRateStage::rcpt(const Context& ctx) {
+  const auto limit = ctx.config->limits.user_recipients_per_hour;
+  if (ctx.user.empty() || limit == 0) co_return Verdict::next();
+  const auto now = std::chrono::steady_clock::now();
+  bool over = false;
+  {
+    std::lock_guard lock(mu_);
+    if (windows_.size() > 100000) std::erase_if(windows_, [&](const auto& w) { return now - w.second.start >= std::chrono::hours(1); });
+    auto& w = windows_[std::string(ctx.user)];
+    if (w.count == 0 || now - w.start >= std::chrono::hours(1)) w = {now, 0};
+    over = w.count >= limit;
+    if (!over) ++w.count;
+  }
+  if (!over) co_return Verdict::next();
+  co_return Verdict::refuse({smtp::code::mailbox_busy, "4.7.1",
+                             fmt::format("Too many recipients from {} this hour; try again later", ctx.user)},
+                            fmt::format("{} reached {} recipients this hour", ctx.user, limit));
+}
+
 net::awaitable<Verdict> HopStage::data(const Context& ctx) {
   auto hops = mime::count_received(ctx.message);
   if (hops >= ctx.config->limits.max_received_headers)
@@ -83,6 +102,7 @@ std::unique_ptr<Pipeline> default_pipeline(store::Directory& directory, boost::a
   p->add(std::make_unique<SizeStage>());
   p->add(std::make_unique<SenderStage>(directory, pool));
   p->add(std::make_unique<RelayStage>());
+  p->add(std::make_unique<UserRateStage>());
   p->add(std::make_unique<HopStage>());
   if (resolver) p->add(std::make_unique<AuthenticationStage>(*resolver, pool, dmarc_reports));
   p->add(std::make_unique<VirusStage>());  // before spam: its allow lists end the round

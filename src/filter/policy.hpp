@@ -4,6 +4,7 @@
 //   sender     MAIL: an authenticated session may only send as its user or an alias that leads to the
 //              user, never with the null sender (Postfix's reject_sender_login_mismatch)
 //   relay      RCPT: an unauthenticated session may only send to local recipients (never an open relay)
+//   rate       RCPT: an authenticated user's recipients per hour
 //   hops       end of data: too many Received fields is a mail loop (RFC 5321 6.3)
 //   auth       end of data: DKIM (and next SPF, DMARC, ARC), one Authentication-Results field
 //              (filter/authentication); only with a resolver
@@ -12,7 +13,10 @@
 //   spam       RCPT: the deny list; end of data: the allow lists, then the score and its verdict
 //              (filter/spam)
 #pragma once
+#include <chrono>
+#include <map>
 #include <memory>
+#include <mutex>
 
 #include <boost/asio/thread_pool.hpp>
 
@@ -45,6 +49,22 @@ class RelayStage : public Stage {
  public:
   std::string_view name() const override { return "relay"; }
   net::awaitable<Verdict> rcpt(const Context& ctx) override;
+};
+
+// RCPT: an authenticated user's recipients are counted per hour ([limits] user_recipients_per_hour);
+// beyond, 450 4.7.1 until the hour is over. In memory: a restart starts the count again.
+class UserRateStage : public Stage {
+ public:
+  std::string_view name() const override { return "rate"; }
+  net::awaitable<Verdict> rcpt(const Context& ctx) override;
+
+ private:
+  struct Window {
+    std::chrono::steady_clock::time_point start;
+    std::uint32_t count = 0;
+  };
+  std::mutex mu_;  // sessions run on several threads
+  std::map<std::string, Window, std::less<>> windows_;
 };
 
 class HopStage : public Stage {

@@ -149,6 +149,23 @@ class SpamTest(TernTestCase):
         trace = self.newest(server)
         self.assertNotIn("X-Spam", trace)
 
+    def test_an_authenticated_users_recipients_are_limited_per_hour(self):
+        server = self.server_with(users=("bob@tern.test", "alice@tern.test"), allow_plaintext=True,
+                                  limits={"user_recipients_per_hour": 3})
+        with smtplib.SMTP(HOST, server.ports["submission"]) as s:
+            s.login("alice@tern.test", PASSWORD)
+            s.mail("alice@tern.test")
+            for _ in range(3):
+                self.assertEqual(s.rcpt("bob@tern.test")[0], 250)
+            code, text = s.rcpt("bob@tern.test")
+            self.assertEqual(code, 450, text)
+            self.assertIn(b"4.7.1 Too many recipients from alice@tern.test this hour", text)
+            s.rset()
+            s.mail("alice@tern.test")
+            self.assertEqual(s.rcpt("bob@tern.test")[0], 450)  # still this hour
+        server.wait_for_log("alice@tern.test reached 3 recipients this hour")
+        self.assertEqual(self.send(server)[0], 250)  # mail from outside is not counted
+
 
 HAM_WORDS = ("meeting project schedule budget review quarterly report draft agenda minutes colleague team "
              "deadline invoice attached thanks regards tomorrow afternoon lunch conference slides figures "

@@ -13,6 +13,7 @@ inline constexpr int cannot_vrfy = 252;
 inline constexpr int auth_continue = 334;
 inline constexpr int start_input = 354;
 inline constexpr int unavailable = 421;
+inline constexpr int mailbox_busy = 450;  // RFC 5321 4.2.3: not taken for now (busy, or blocked by policy)
 inline constexpr int local_error = 451;
 inline constexpr int insufficient_storage = 452;
 inline constexpr int temp_auth_failure = 454;
