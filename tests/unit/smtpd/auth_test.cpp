@@ -35,6 +35,13 @@ TEST_F(Conversation, AWrongPasswordFails) {
   EXPECT_EQ(auth_->throttle().addresses(), 1u);  // counted against the client address
 }
 
+TEST_F(Conversation, PlainWithAnEmptyInitialChallenge) {
+  hello(ListenerKind::submission);
+  EXPECT_EQ(ask("AUTH PLAIN"), "334 \r\n");
+  EXPECT_EQ(ask(plain("bob@tern.test", "secret")), "235 2.7.0 Authentication successful\r\n");
+  EXPECT_EQ(ask("AUTH PLAIN " + plain("bob@tern.test", "secret")), "503 5.5.1 Already authenticated\r\n");
+}
+
 TEST_F(Conversation, LoginMechanism) {
   hello(ListenerKind::submission);
   EXPECT_EQ(ask("AUTH LOGIN"), "334 VXNlcm5hbWU6\r\n");  // "Username:"
