@@ -62,7 +62,9 @@ net::awaitable<void> Session::cmd_auth(const std::string& arg) {
   if (sp != std::string::npos) initial = std::string(trim(arg.substr(sp + 1)));
   auto step = sasl->begin(initial);
   while (step.kind == auth::SaslServer::Step::more) {
-    reply(code::auth_continue, "", step.challenge);
+    // RFC 4954 8: continue-req = "334" SP [base64] CRLF, the space even before an empty challenge
+    // (PLAIN's first), which a reply line would drop and strict clients refuse as a short reply.
+    out_ += fmt::format("{} {}\r\n", code::auth_continue, step.challenge);
     auto line = co_await read_sasl_line();
     step = sasl->next(line ? *line : "*");  // an unreadable line cancels
   }
