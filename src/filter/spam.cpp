@@ -81,6 +81,17 @@ std::optional<double> answer_weight(const config::Config::DnsList& l, const ip::
   return l.weight;
 }
 
+// The heaviest listing among a list's answers: (weight, the answer), or nullopt when none counts.
+std::optional<std::pair<double, std::string>> listing(const config::Config::DnsList& l, const dns::AddressAnswer& a) {
+  std::optional<std::pair<double, std::string>> best;
+  if (a.status != dns::AddressAnswer::ok) return best;
+  for (const auto& x : a.addresses) {
+    auto w = answer_weight(l, x);
+    if (w && (!best || *w > best->first)) best.emplace(*w, x.to_string());
+  }
+  return best;
+}
+
 struct Thresholds {
   double junk, reject;
 };
@@ -171,17 +182,7 @@ net::awaitable<void> SpamStage::connection_rules(const Context& ctx, spam::Repor
       if (l.domains) continue;
       std::string name = reversed(client) + "." + l.zone;
       dns::AddressAnswer a = co_await resolver_->addresses(name, dns::Family::v4);
-      if (a.status != dns::AddressAnswer::ok) continue;
-      std::optional<double> best;
-      std::string code;
-      for (const auto& x : a.addresses) {
-        auto w = answer_weight(l, x);
-        if (w && (!best || *w > *best)) {
-          best = w;
-          code = x.to_string();
-        }
-      }
-      if (best) r.add(list_rule("RBL_", l.zone), *best, code);
+      if (auto hit = listing(l, a)) r.add(list_rule("RBL_", l.zone), hit->first, hit->second);
     }
   }
   ctx.notes->session["spam.connection"] = save(r);
@@ -196,14 +197,8 @@ net::awaitable<void> SpamStage::domain_lists(const Context& ctx, const std::vect
     for (const auto& d : domains) {
       std::string name = d + "." + l.zone;
       dns::AddressAnswer a = co_await resolver_->addresses(name, dns::Family::v4);
-      if (a.status != dns::AddressAnswer::ok) continue;
-      std::optional<double> best;
-      for (const auto& x : a.addresses) {
-        auto w = answer_weight(l, x);
-        if (w && (!best || *w > *best)) best = w;
-      }
-      if (best) {
-        out.add(list_rule("DBL_", l.zone), *best, d);
+      if (auto hit = listing(l, a)) {
+        out.add(list_rule("DBL_", l.zone), hit->first, d);
         break;  // one hit per list
       }
     }
