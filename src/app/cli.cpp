@@ -15,6 +15,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "app/check.hpp"
 #include "app/control.hpp"
@@ -27,6 +28,7 @@
 #include "mailauth/keys.hpp"
 #include "mailauth/spf.hpp"
 #include "spool/admin.hpp"
+#include "spool/quarantine.hpp"
 #include "spool/spool.hpp"
 #include "store/directory.hpp"
 #include "store/files.hpp"
@@ -426,6 +428,43 @@ int queue_show(const Options& o) {
   if (!text) return fail(text.error().message);
   std::cout << *text;
   return 0;
+}
+
+// `tern quarantine list|show|release|delete`: the server's quarantine (spool/quarantine). Plain file
+// operations, safe beside a running server: it only adds files, and takes released ones from pending/.
+int quarantine_command(const Options& o, const std::string& verb) {
+  auto cfg = config::load(o.config);
+  if (!cfg) return fail(cfg.error().message);
+  spool::Quarantine quarantine(cfg->data_dir);
+  if (verb == "list") {
+    auto held = quarantine.list();
+    if (!held) return fail(held.error().message);
+    if (o.json) {
+      json::array a;
+      for (const auto& h : *held) {
+        json::array rs;
+        for (const auto& r : h.recipients) rs.emplace_back(r);
+        a.emplace_back(json::object{{"id", h.id}, {"held", h.held_at}, {"why", h.why}, {"from", h.from},
+                                    {"recipients", rs}, {"client", h.client}, {"size", h.size}});
+      }
+      std::cout << json::serialize(a) << "\n";
+      return 0;
+    }
+    for (const auto& h : *held)
+      std::cout << fmt::format("{}  {} octets  from <{}>  held {}  {}\n  to {}\n", h.id, h.size, h.from,
+                               format_time(h.held_at), h.why, fmt::join(h.recipients, ", "));
+    if (held->empty()) std::cout << "the quarantine is empty\n";
+    return 0;
+  }
+  if (verb == "show") {
+    auto shown = quarantine.show(o.name);
+    if (!shown) return fail(shown.error().message);
+    std::cout << shown->second;
+    return 0;
+  }
+  if (verb == "release")
+    return done(quarantine.release(o.name), "released " + o.name + ": the outbox delivers it without the filters");
+  return done(quarantine.remove(o.name), "deleted " + o.name);
 }
 
 // retry/hold/release/delete/bounce: through the running server's control socket, or directly on the
@@ -859,6 +898,18 @@ int run_cli(int argc, char** argv) {
     sub->add_option("ID", o.targets)->required()->expected(1);
     std::string v = verb;
     on(sub, [&o, v] { return queue_admin(o, v); });
+  }
+
+  auto* quarantine = app.add_subcommand("quarantine", "messages the filters held (data_dir/mail/quarantine)")
+                         ->require_subcommand(1);
+  on(global(quarantine->add_subcommand("list", "held messages, oldest first")), [&] { return quarantine_command(o, "list"); });
+  for (auto [verb, help] : {std::pair{"show", "print a held message with its envelope"},
+                            {"release", "deliver a held message, without the filters"},
+                            {"delete", "remove a held message for good"}}) {
+    auto* sub = global(quarantine->add_subcommand(verb, help));
+    sub->add_option("ID", o.name)->required();
+    std::string v = verb;
+    on(sub, [&o, v] { return quarantine_command(o, v); });
   }
 
   auto* check = global(app.add_subcommand("check", "verify the data directory; exit 0 when healthy"));

@@ -132,6 +132,7 @@ class Server {
     dkim_keys_ = std::make_unique<mailauth::DkimKeys>(cfg.data_dir / "dkim");
     spool_ = std::make_unique<spool::Spool>(spool::Paths(cfg.data_dir), cfg_, *directory_, *mailstore_, pool_, io_);
     spool_->set_dkim(dkim_keys_.get());
+    quarantine_ = std::make_unique<spool::Quarantine>(cfg.data_dir);
 
     if (auto s = open_listeners(); !s) {
       std::cerr << "tern: " << s.error().message << "\n";
@@ -291,6 +292,7 @@ class Server {
   smtpd::Services smtp_services() {
     auto svc = common_services<smtpd::Services>();
     svc.spool = spool_.get();
+    svc.quarantine = quarantine_.get();
     svc.pipeline = pipeline_.get();
     svc.resolver = resolver_.get();
     svc.dkim = dkim_keys_.get();
@@ -480,6 +482,7 @@ class Server {
   std::unique_ptr<spam::Learner> learner_;  // the spam classifier: trained by IMAP moves, asked by the spam stage
   std::unique_ptr<mailauth::dmarc::Recorder> dmarc_reports_;  // data_dir/dmarc: the aggregate reports' records
   std::unique_ptr<spool::Spool> spool_;
+  std::unique_ptr<spool::Quarantine> quarantine_;
   std::shared_ptr<net::ssl::context> tls_;
   std::vector<Service> services_;
   std::vector<Listener> listeners_;  // point into services_

@@ -127,4 +127,11 @@ std::string log_safe(std::string_view s, std::size_t max) {
   return out;
 }
 
+std::string ascii_safe(std::string_view s, std::size_t max) {
+  std::string out;
+  for (char c : s.substr(0, max)) out += c > ' ' && c < 0x7f ? c : '?';
+  if (s.size() > max) out += "...";
+  return out;
+}
+
 }  // namespace tern

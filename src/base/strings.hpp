@@ -23,6 +23,9 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view s);
 std::string make_unique_id();
 // Client-chosen text for a log line: control octets shown as '?', cut at `max` octets.
 std::string log_safe(std::string_view s, std::size_t max = 100);
+// The same for a reply or a header field, where only ASCII may go: every octet outside printable
+// ASCII (space included) shown as '?'.
+std::string ascii_safe(std::string_view s, std::size_t max = 100);
 
 // Decimal without sign; nullopt on overflow or non-digits.
 std::optional<std::uint64_t> parse_u64(std::string_view s);

@@ -220,15 +220,88 @@ std::optional<Error> parse_virus(const Checker& c, const toml::table& t, Config:
   }
   std::string on_virus = "reject", when_down = "tempfail";
   TRY_ERR(get_string(c, t, "on_virus", "virus.on_virus", on_virus));
-  if (on_virus != "reject" && on_virus != "junk")
-    return c.at(t.get("on_virus"), "virus.on_virus", "expected \"reject\" or \"junk\"");
-  v.on_virus = on_virus == "junk" ? Config::Virus::OnVirus::junk : Config::Virus::OnVirus::reject;
+  if (on_virus != "reject" && on_virus != "quarantine" && on_virus != "junk")
+    return c.at(t.get("on_virus"), "virus.on_virus", "expected \"reject\", \"quarantine\" or \"junk\"");
+  v.on_virus = on_virus == "junk"         ? Config::Virus::OnVirus::junk
+               : on_virus == "quarantine" ? Config::Virus::OnVirus::quarantine
+                                          : Config::Virus::OnVirus::reject;
   TRY_ERR(get_string(c, t, "when_down", "virus.when_down", when_down));
   if (when_down != "tempfail" && when_down != "accept")
     return c.at(t.get("when_down"), "virus.when_down", "expected \"tempfail\" or \"accept\"");
   v.when_down = when_down == "accept" ? Config::Virus::WhenDown::accept : Config::Virus::WhenDown::tempfail;
   TRY_ERR(get_duration(c, t, "timeout", "virus.timeout", v.timeout));
   if (v.timeout.count() == 0) return c.at(t.get("timeout"), "virus.timeout", "expected a duration of at least 1s");
+  return std::nullopt;
+}
+
+// [filter]: CONTRACT.md's short form of the filter settings. Each key is another name for one of [spam]
+// or [virus] (docs/configuration.md), so setting a value in both places is an error, never a silent
+// choice between them. A plain dnsbl zone is a block list: a listing weighs the reject threshold.
+std::optional<Error> parse_filter(const Checker& c, const toml::table& t, const toml::table* spam,
+                                  const toml::table* virus, Config& cfg) {
+  TRY_ERR(c.only(t, "filter", {"clamd", "clamd_unavailable", "dnsbl", "greylisting", "spam_threshold",
+                               "reject_threshold"}));
+  auto twice = [&](std::string_view key, const toml::table* other, std::string_view other_name,
+                   std::string_view other_key) -> std::optional<Error> {
+    if (t.get(key) && other && other->get(other_key))
+      return c.at(t.get(key), "filter." + std::string(key),
+                  fmt::format("also set as {}.{}; set it in one place", other_name, other_key));
+    return std::nullopt;
+  };
+  TRY_ERR(twice("clamd", virus, "virus", "clamd"));
+  TRY_ERR(twice("clamd_unavailable", virus, "virus", "when_down"));
+  TRY_ERR(twice("spam_threshold", spam, "spam", "junk_score"));
+  TRY_ERR(twice("reject_threshold", spam, "spam", "reject_score"));
+  if (t.get("clamd")) {
+    std::string text;
+    TRY_ERR(get_string(c, t, "clamd", "filter.clamd", text));
+    auto address = spam::clamd::parse_address(text);
+    if (!address) return c.at(t.get("clamd"), "filter.clamd", address.error().message);
+    cfg.virus.clamd = std::move(*address);
+  }
+  if (t.get("clamd_unavailable")) {
+    std::string when_down;
+    TRY_ERR(get_string(c, t, "clamd_unavailable", "filter.clamd_unavailable", when_down));
+    if (when_down != "tempfail" && when_down != "accept")
+      return c.at(t.get("clamd_unavailable"), "filter.clamd_unavailable", "expected \"tempfail\" or \"accept\"");
+    cfg.virus.when_down = when_down == "accept" ? Config::Virus::WhenDown::accept : Config::Virus::WhenDown::tempfail;
+  }
+  TRY_ERR(get_number(c, t, "spam_threshold", "filter.spam_threshold", cfg.spam.junk_score));
+  TRY_ERR(get_number(c, t, "reject_threshold", "filter.reject_threshold", cfg.spam.reject_score));
+  if (cfg.spam.reject_score < cfg.spam.junk_score) {
+    const char* key = t.get("reject_threshold") ? "reject_threshold" : "spam_threshold";
+    return c.at(t.get(key), fmt::format("filter.{}", key), "the reject threshold must not be below the spam threshold");
+  }
+  std::vector<std::string> zones;
+  TRY_ERR(get_strings(c, t, "dnsbl", "filter.dnsbl", zones));
+  for (auto& zone : zones) {
+    if (zone.empty() || zone.find_first_of(" /@") != std::string::npos)
+      return c.at(t.get("dnsbl"), "filter.dnsbl", "expected DNS zones such as \"zen.example.org\"");
+    cfg.spam.dnsbl.push_back(Config::DnsList{zone, 0, {}, false, true});
+  }
+  TRY_ERR(get_bool(c, t, "greylisting", "filter.greylisting", cfg.greylisting));
+  return std::nullopt;
+}
+
+std::optional<Error> parse_attachments(const Checker& c, const toml::table& t, Config::Attachments& a) {
+  TRY_ERR(c.only(t, "attachments", {"action", "executables", "macros", "extensions"}));
+  std::string action = "off";
+  TRY_ERR(get_string(c, t, "action", "attachments.action", action));
+  using Action = Config::Attachments::Action;
+  if (action == "off") a.action = Action::off;
+  else if (action == "reject") a.action = Action::reject;
+  else if (action == "quarantine") a.action = Action::quarantine;
+  else if (action == "strip") a.action = Action::strip;
+  else return c.at(t.get("action"), "attachments.action", "expected \"off\", \"reject\", \"quarantine\" or \"strip\"");
+  TRY_ERR(get_bool(c, t, "executables", "attachments.executables", a.rules.executables));
+  TRY_ERR(get_bool(c, t, "macros", "attachments.macros", a.rules.macros));
+  TRY_ERR(get_strings(c, t, "extensions", "attachments.extensions", a.rules.extensions));
+  for (auto& e : a.rules.extensions) {
+    if (e.starts_with('.')) e.erase(0, 1);
+    if (e.empty() || e.size() > 20 || e.find_first_of(" ./\\") != std::string::npos)
+      return c.at(t.get("extensions"), "attachments.extensions", "expected extensions such as \"iso\"");
+    e = to_lower(e);
+  }
   return std::nullopt;
 }
 
@@ -338,7 +411,7 @@ Result<Config> parse(const std::string& text, const std::filesystem::path& file)
   auto base = file.has_parent_path() ? std::filesystem::absolute(file).parent_path()
                                      : std::filesystem::current_path();
   TRY_ERR(c.only(root, "", {"hostname", "postmaster", "data_dir", "listen", "tls", "auth", "dns", "outbound", "route",
-                            "limits", "log", "mailauth", "dmarc", "spam", "virus"}));
+                            "limits", "log", "mailauth", "dmarc", "spam", "virus", "filter", "attachments"}));
   TRY_ERR(get_string(c, root, "hostname", "hostname", cfg.hostname));
   if (cfg.hostname.empty()) return c.at(root.get("hostname"), "hostname", "expected a host name");
   // RFC 5321 4.5.1: where postmaster@ a local domain goes when no mailbox or alias has that name.
@@ -405,11 +478,19 @@ Result<Config> parse(const std::string& text, const std::filesystem::path& file)
 
   auto spam = table("spam");
   if (!spam) return spam.error();
-  if (*spam) TRY_ERR(parse_spam(c, **spam, cfg.spam));
-
   auto virus = table("virus");
   if (!virus) return virus.error();
+  auto filter = table("filter");
+  if (!filter) return filter.error();
+  // [filter] first, so that [[spam.threshold]] entries start from its thresholds.
+  if (*filter) TRY_ERR(parse_filter(c, **filter, *spam, *virus, cfg));
+  if (*spam) TRY_ERR(parse_spam(c, **spam, cfg.spam));
   if (*virus) TRY_ERR(parse_virus(c, **virus, cfg.virus));
+  for (auto& list : cfg.spam.dnsbl)
+    if (list.block) list.weight = cfg.spam.reject_score;
+  auto attachments = table("attachments");
+  if (!attachments) return attachments.error();
+  if (*attachments) TRY_ERR(parse_attachments(c, **attachments, cfg.attachments));
 
   auto mailauth = table("mailauth");
   if (!mailauth) return mailauth.error();
@@ -537,9 +618,16 @@ allow_plaintext = false         # true: AUTH allowed without TLS (tests on loopb
 
 # [virus]                       # virus scanning by ClamAV's clamd (docs/virus.md); absent: no scanning
 # clamd = "/run/clamav/clamd.ctl"   # its socket (Debian's clamav-daemon), or "127.0.0.1:3310"
-# on_virus = "reject"           # refused with 554 5.7.1; "junk": accepted into the recipients' Junk
+# on_virus = "reject"           # refused with 554 5.7.1; "quarantine": held (tern quarantine list);
+#                               # "junk": accepted into the recipients' Junk
 # when_down = "tempfail"        # clamd unreachable: 451 4.7.0; "accept": accepted, X-Virus-Status: Unscanned
 # timeout = "30s"               # the whole scan of one message
+
+# [attachments]                 # files not taken by mail (docs/spam.md); off by default
+# action = "quarantine"         # off | reject (554 5.7.1) | quarantine | strip (replaced by a note)
+# executables = true            # programs (exe, scr, js, ...), also as "invoice.pdf.exe"
+# macros = true                 # Office files with macros (docm, xlsm, ...)
+# extensions = ["iso", "7z"]    # more extensions to hold
 
 # [mailauth]
 # verify = true                 # SPF, DKIM, ARC and DMARC of inbound mail; false: a filter in front does them

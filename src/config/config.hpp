@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "spam/attachments.hpp"
 #include "spam/clamd.hpp"
 #include "spam/lists.hpp"
 
@@ -94,6 +95,7 @@ struct Config {
     double weight = 0;                                  // an answer in 127.0.0.0/8 that codes does not name
     std::vector<std::pair<std::string, double>> codes;  // an answer address and its weight
     bool domains = false;  // a domain list (sender domain, link hosts); else client addresses
+    bool block = false;    // from [filter] dnsbl: a listing weighs spam.reject_score
   };
   struct SpamThreshold {
     std::string match;  // a local domain, or an address (lower-case)
@@ -102,7 +104,7 @@ struct Config {
   struct Spam {
     bool enabled = true;
     double junk_score = 5.0;    // at or above: accepted into the recipients' Junk
-    double reject_score = 15.0;  // at or above: refused (554 5.7.1)
+    double reject_score = 15.0;  // at or above: refused (550 5.7.1)
     spam::AddressList allow, deny, allow_recipients;
     std::vector<DnsList> dnsbl;
     std::vector<SpamThreshold> thresholds;
@@ -111,10 +113,18 @@ struct Config {
   // [virus] (docs/virus.md): every message is scanned by clamd when its address is set.
   struct Virus {
     std::optional<spam::clamd::Address> clamd;  // absent: no scanning
-    enum class OnVirus { reject, junk } on_virus = OnVirus::reject;  // junk: the quarantine's stand-in
+    // reject: 554 5.7.1; quarantine: held in the server's quarantine; junk: into the recipients' Junk.
+    enum class OnVirus { reject, quarantine, junk } on_virus = OnVirus::reject;
     enum class WhenDown { tempfail, accept } when_down = WhenDown::tempfail;  // accept: marked Unscanned
     std::chrono::seconds timeout{30};  // the whole scan, from connect to the reply
   } virus;
+  // [attachments] (docs/spam.md): what happens to a message carrying a file the rules name.
+  struct Attachments {
+    enum class Action { off, reject, quarantine, strip } action = Action::off;
+    spam::AttachmentRules rules;
+  } attachments;
+  // [filter] greylisting (CONTRACT.md): unknown senders' first attempts are deferred.
+  bool greylisting = false;
   // [mailauth] verify: SPF, DKIM, ARC and DMARC of mail arriving on the MX listener, and the
   // Authentication-Results field; false when a filter in front of Tern does them.
   bool mailauth_verify = true;

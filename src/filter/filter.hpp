@@ -5,6 +5,8 @@
 //   accept    accept this step without asking the stages after this one (an allow list)
 //   junk      accept, but the message is junk (`junk` says why); the stages go on. smtpd writes it
 //             into the queue file (JUNK:), and local delivery files the message into the Junk folder
+//   quarantine  accept, but hold the message in the server's quarantine (spool/quarantine) instead of
+//             queueing it (`quarantine` says why); the stages go on, and a later refusal still wins
 //   tempfail  refuse for now with the stage's 4xx reply; no later stage is asked
 //   reject    refuse for good with the stage's 5xx reply; no later stage is asked
 //
@@ -62,20 +64,33 @@ struct Context {
 };
 
 struct Verdict {
-  enum class Action { next, accept, junk, tempfail, reject };
+  enum class Action { next, accept, junk, quarantine, tempfail, reject };
   Action action = Action::next;
   std::optional<smtp::proto::Reply> reply;  // tempfail, reject
   std::string headers;                      // header fields to add, each ending in CRLF
   // End of data: header fields of ctx.message to remove, as (offset, length) (a forged
   // Authentication-Results claiming our authserv-id).
   std::vector<std::pair<std::size_t, std::size_t>> drop;
+  // End of data: spans of ctx.message (never in its header) replaced by other text (an attachment
+  // stripped by the attachment policy, a note in its place). Offsets are into the message as the
+  // client sent it, so one stage only may replace; the stages after it see the edited message.
+  struct Edit {
+    std::size_t offset = 0, length = 0;
+    std::string text;
+  };
+  std::vector<Edit> replace;
   std::vector<std::string> reasons;         // for the log: "stage: why"
   std::string junk;                         // junk: why ("dmarc: quarantine by example.org")
+  std::string quarantine;                   // quarantine: why ("virus Eicar-Signature")
 
   static Verdict next() { return {}; }
   static Verdict refuse(smtp::proto::Reply r, std::string reason);  // tempfail or reject, by r's code
   bool refused() const { return action == Action::tempfail || action == Action::reject; }
 };
+
+// The message with the edits made, from the last one up (edits must not overlap; the header's
+// removals and the body's replacements never do).
+std::string edited(std::string_view message, std::vector<Verdict::Edit> edits);
 
 class Stage {
  public:

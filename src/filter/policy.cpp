@@ -4,6 +4,7 @@
 
 #include "base/log.hpp"
 #include "filter/authentication.hpp"
+#include "filter/attachments.hpp"
 #include "filter/spam.hpp"
 #include "filter/virus.hpp"
 #include "base/strings.hpp"
@@ -106,6 +107,7 @@ std::unique_ptr<Pipeline> default_pipeline(store::Directory& directory, boost::a
   p->add(std::make_unique<HopStage>());
   if (resolver) p->add(std::make_unique<AuthenticationStage>(*resolver, pool, dmarc_reports));
   p->add(std::make_unique<VirusStage>());  // before spam: its allow lists end the round
+  p->add(std::make_unique<AttachmentStage>());
   p->add(std::make_unique<SpamStage>(resolver, pool, learner));
   return p;
 }

@@ -321,7 +321,7 @@ net::awaitable<Verdict> SpamStage::data(const Context& ctx) {
   if (outside) v.headers = status_field(verdict != "ham", report.score, t.junk, report.tests());
   if (verdict == "reject") {
     Verdict refused = Verdict::refuse(
-        {smtp::code::transaction_failed, "5.7.1",
+        {smtp::code::mailbox_unavailable, "5.7.1",
          fmt::format("Message refused as spam (score {})", spam::format_score(report.score))},
         v.reasons.back());
     co_return refused;

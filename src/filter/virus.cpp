@@ -16,13 +16,6 @@ namespace {
 
 using Kind = spam::clamd::ScanResult::Kind;
 
-// A signature's name as it may appear in a reply and a header field: printable ASCII, bounded.
-std::string printable(std::string_view name) {
-  std::string out;
-  for (char c : name.substr(0, 100)) out += c > ' ' && c < 0x7f ? c : '?';
-  return out;
-}
-
 }  // namespace
 
 net::awaitable<Verdict> VirusStage::data(const Context& ctx) {
@@ -43,17 +36,21 @@ net::awaitable<Verdict> VirusStage::data(const Context& ctx) {
       v.headers = "X-Virus-Status: Clean\r\n";
       co_return v;
     case Kind::found: {
-      std::string name = printable(result.text);
-      const bool junk = cfg.on_virus == config::Config::Virus::OnVirus::junk && ctx.user.empty();
+      // A signature's name as it may appear in a reply and a header field: printable ASCII, bounded.
+      std::string name = ascii_safe(result.text);
+      using OnVirus = config::Config::Virus::OnVirus;
+      // A user's own virus is always refused: its remote recipients would get it otherwise.
+      const OnVirus action = ctx.user.empty() ? cfg.on_virus : OnVirus::reject;
+      const char* outcome = action == OnVirus::junk ? "into Junk" : action == OnVirus::quarantine ? "quarantined" : "refused";
       // A line of its own: the session's filter line is cut at 100 characters.
       log::warn("smtp {}: virus {} found in a message from <{}>{}: {}", ctx.session_id, name,
                 log_safe(ctx.mail && ctx.mail->sender ? ctx.mail->sender->str() : ""),
-                ctx.user.empty() ? "" : fmt::format(" (user {})", ctx.user), junk ? "into Junk" : "refused");
-      if (junk) {
-        v.action = Verdict::Action::junk;
-        v.junk = fmt::format("virus {}", name);
+                ctx.user.empty() ? "" : fmt::format(" (user {})", ctx.user), outcome);
+      if (action != OnVirus::reject) {
+        v.action = action == OnVirus::junk ? Verdict::Action::junk : Verdict::Action::quarantine;
+        (action == OnVirus::junk ? v.junk : v.quarantine) = fmt::format("virus {}", name);
         v.headers = fmt::format("X-Virus-Status: Infected ({})\r\n", name);
-        v.reasons.push_back(fmt::format("found {}: into Junk", name));
+        v.reasons.push_back(fmt::format("found {}: {}", name, outcome));
         co_return v;
       }
       Verdict refused = Verdict::refuse(

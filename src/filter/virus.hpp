@@ -5,10 +5,10 @@
 // base64 and archives itself.
 //
 //   clean        X-Virus-Status: Clean
-//   found        refused with 554 5.7.1 naming the signature; with [virus] on_virus = "junk", mail from
-//                outside is accepted into the recipients' Junk with X-Virus-Status: Infected (name)
-//                (the stand-in for a quarantine). A user's own mail is refused all the same: Junk is
-//                a local folder, and remote recipients would get the virus.
+//   found        refused with 554 5.7.1 naming the signature; with [virus] on_virus = "quarantine",
+//                mail from outside is held in the server's quarantine (spool/quarantine), with "junk"
+//                accepted into the recipients' Junk; both with X-Virus-Status: Infected (name). A
+//                user's own mail is refused all the same: remote recipients would get the virus.
 //   clamd down   (no connection, the deadline passed, an ERROR reply) 451 4.7.0, or with when_down =
 //                "accept": accepted with X-Virus-Status: Unscanned and a warning in the log; never a
 //                silent pass

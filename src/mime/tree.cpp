@@ -452,4 +452,20 @@ const Part* find_part(const Part& root, const std::vector<std::uint32_t>& path) 
   return cur;
 }
 
+void for_each_leaf(const Part& root, const std::function<bool(const Part&)>& fn) {
+  std::vector<const Part*> stack{&root};
+  std::size_t visited = 0;
+  while (!stack.empty() && ++visited <= kMaxParts) {
+    const Part* p = stack.back();
+    stack.pop_back();
+    if (p->is_multipart()) {
+      for (auto it = p->children.rbegin(); it != p->children.rend(); ++it) stack.push_back(&*it);
+    } else if (p->is_message() && p->message) {
+      stack.push_back(p->message.get());
+    } else if (!fn(*p)) {
+      return;
+    }
+  }
+}
+
 }  // namespace tern::mime

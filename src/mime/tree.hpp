@@ -9,6 +9,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -71,6 +72,10 @@ struct Part {
 };
 
 Part parse_tree(std::string_view raw);
+
+// Calls fn with each leaf of `root`, depth-first in order; an encapsulated message's leaves count as
+// the message's own. At most kMaxParts parts are visited; fn returns false to stop early.
+void for_each_leaf(const Part& root, const std::function<bool(const Part&)>& fn);
 
 // RFC 9051 6.4.5 part numbers: the part `path` names in `root` (a message), or nullptr. An empty
 // path is the message itself. Part 1 of a non-multipart message is its body: the message itself;

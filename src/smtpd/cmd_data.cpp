@@ -100,9 +100,10 @@ net::awaitable<void> Session::finish_message(std::string message, bool bare_line
     ctx.message = message;
     if (!co_await filter_allows(filter::Step::data, ctx, &verdict)) co_return;
   }
-  // Fields the filters replace (a forged Authentication-Results), from the last one up.
-  std::sort(verdict.drop.rbegin(), verdict.drop.rend());
-  for (const auto& [offset, length] : verdict.drop) message.erase(offset, length);
+  // Fields the filters remove (a forged Authentication-Results) and parts they replace (a stripped
+  // attachment), from the last one up so that each offset still holds.
+  for (const auto& [offset, length] : verdict.drop) verdict.replace.push_back({offset, length, {}});
+  if (!verdict.replace.empty()) message = filter::edited(message, std::move(verdict.replace));
 
   spool::Envelope env;
   env.from = tx.mail.sender ? tx.mail.sender->str() : "";
@@ -156,10 +157,20 @@ net::awaitable<void> Session::finish_message(std::string message, bool bare_line
   message.clear();
   message.shrink_to_fit();
 
+  // Held by the filters: into the server's quarantine, as durably as into the outbox, and the client is
+  // told the same as for a queued message (a sender is not told which of its mail was held).
+  const bool hold = verdict.action == filter::Verdict::Action::quarantine;
+  if (hold && !svc_.quarantine) {  // never a silent pass of what a filter meant to hold
+    log::error("smtp {}: a filter held the message, but no quarantine is set up", id_);
+    reply(code::local_error, "4.3.0", "Cannot take the message now, try again later");
+    co_return;
+  }
   auto* spool = svc_.spool;
+  auto* quarantine = svc_.quarantine;
+  std::string why = hold ? verdict.quarantine : std::string();
   // A named job, never a temporary inside the co_await: GCC 12 corrupts closures built there.
-  auto job = [spool, env = std::move(env), full = std::move(full), queue_id]() mutable {
-    return spool->enqueue(std::move(env), full, queue_id);
+  auto job = [spool, quarantine, hold, why, env = std::move(env), full = std::move(full), queue_id]() mutable {
+    return hold ? quarantine->hold(std::move(env), full, why, queue_id) : spool->enqueue(std::move(env), full, queue_id);
   };
   auto result = *co_await net::offload(*svc_.pool, std::move(job));
   if (!result) {
@@ -167,8 +178,12 @@ net::awaitable<void> Session::finish_message(std::string message, bool bare_line
     reply(error_reply(result.error(), id_));
     co_return;
   }
-  log::info("smtp {}: queued {} from <{}> for {} recipient(s)", id_, *result, tx.mail.sender ? tx.mail.sender->str() : "",
-            tx.rcpts.size());
+  if (hold)
+    log::info("smtp {}: quarantined {} from <{}> for {} recipient(s): {}", id_, *result,
+              tx.mail.sender ? tx.mail.sender->str() : "", tx.rcpts.size(), log_safe(why, 2000));
+  else
+    log::info("smtp {}: queued {} from <{}> for {} recipient(s)", id_, *result,
+              tx.mail.sender ? tx.mail.sender->str() : "", tx.rcpts.size());
   reply(code::ok, "2.0.0", fmt::format("Ok: queued as {}", *result));
 }
 

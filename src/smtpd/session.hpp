@@ -28,6 +28,7 @@
 #include "net/net.hpp"
 #include "route/router.hpp"
 #include "smtp/proto/proto.hpp"
+#include "spool/quarantine.hpp"
 #include "spool/spool.hpp"
 #include "store/directory.hpp"
 
@@ -40,6 +41,7 @@ struct Services {
   std::shared_ptr<const config::Config> config;  // replaced on reload; sessions keep their snapshot
   store::Directory* directory = nullptr;
   spool::Spool* spool = nullptr;
+  spool::Quarantine* quarantine = nullptr;  // where messages the filters hold go (spool/quarantine)
   boost::asio::thread_pool* pool = nullptr;
   std::shared_ptr<net::ssl::context> tls;
   auth::Authenticator* authenticator = nullptr;  // logins, shared with IMAP and POP3

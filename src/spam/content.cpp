@@ -54,19 +54,6 @@ std::string extended_value(std::string_view v) {
   return mime::to_utf8(out, v.substr(0, first));
 }
 
-// The file name a part carries: Content-Disposition filename, else Content-Type name.
-std::string file_name(const mime::Part& part) {
-  std::string name;
-  if (auto* cd = mime::find_field(part.fields, "Content-Disposition")) {
-    auto p = mime::parse_params(mime::unfold(cd->value), false);
-    name = mime::param(p.params, "filename");
-    if (name.empty()) name = extended_value(mime::param(p.params, "filename*"));
-  }
-  if (name.empty()) name = mime::param(part.params, "name");
-  if (name.empty()) name = extended_value(mime::param(part.params, "name*"));
-  return lower(mime::decode_header(name));
-}
-
 // The host of each http(s):// link in `text` (and www. links), lower-case.
 void collect_urls(std::string_view text, std::vector<std::string>& hosts) {
   std::size_t pos = 0;
@@ -133,8 +120,34 @@ bool is_ip_literal(std::string_view host) {
 }  // namespace
 
 bool executable_name(std::string_view name) {
+  return file_kind(name) == FileKind::executable || file_kind(name) == FileKind::double_extension;
+}
+
+FileKind file_kind(std::string_view name) {
   while (!name.empty() && (name.back() == ' ' || name.back() == '.')) name.remove_suffix(1);  // "x.exe. "
-  return one_of(extension(name), kExecutable);
+  if (one_of(extension(name), kExecutable)) {
+    auto stem = name.substr(0, name.rfind('.'));
+    return one_of(extension(stem), kDocument) ? FileKind::double_extension : FileKind::executable;
+  }
+  return one_of(extension(name), kMacro) ? FileKind::macro : FileKind::other;
+}
+
+std::string file_name(const mime::Part& part) {
+  std::string name;
+  if (auto* cd = mime::find_field(part.fields, "Content-Disposition")) {
+    auto p = mime::parse_params(mime::unfold(cd->value), false);
+    name = mime::param(p.params, "filename");
+    if (name.empty()) name = extended_value(mime::param(p.params, "filename*"));
+  }
+  if (name.empty()) name = mime::param(part.params, "name");
+  if (name.empty()) name = extended_value(mime::param(part.params, "name*"));
+  return lower(mime::decode_header(name));
+}
+
+bool is_attachment(const mime::Part& part, std::string_view name) {
+  if (!name.empty()) return true;
+  auto* cd = mime::find_field(part.fields, "Content-Disposition");
+  return cd && istarts_with(mime::unfold(cd->value), "attachment");
 }
 
 std::string html_text(std::string_view html, bool* hidden) {
@@ -287,25 +300,12 @@ Reading read_message(std::string_view message) {
   add_token("type:" + lower(root.type) + "/" + lower(root.subtype));
 
   // Depth-first over the leaves; an encapsulated message is read as part of this one.
-  std::vector<const mime::Part*> stack{&root};
-  std::size_t visited = 0;
-  while (!stack.empty() && ++visited <= mime::kMaxParts) {
-    const mime::Part* p = stack.back();
-    stack.pop_back();
-    if (p->is_multipart()) {
-      for (auto it = p->children.rbegin(); it != p->children.rend(); ++it) stack.push_back(&*it);
-      continue;
-    }
-    if (p->is_message() && p->message) {
-      stack.push_back(p->message.get());
-      continue;
-    }
+  mime::for_each_leaf(root, [&](const mime::Part& leaf) {
+    const mime::Part* p = &leaf;
     std::string name = file_name(*p);
-    bool attachment = !name.empty();
-    if (auto* cd = mime::find_field(p->fields, "Content-Disposition"))
-      attachment = attachment || istarts_with(mime::unfold(cd->value), "attachment");
+    bool attachment = is_attachment(*p, name);
     if (attachment && r.attachments.size() < kMaxAttachments) r.attachments.push_back(name);
-    if (!p->is_text() || attachment || r.text.size() >= kMaxText) continue;
+    if (!p->is_text() || attachment || r.text.size() >= kMaxText) return true;
     if (p->is_text()) {
       std::string cs = lower(mime::param(p->params, "charset"));
       add_token("charset:" + (cs.empty() ? std::string("none") : cs.substr(0, 30)));
@@ -314,7 +314,7 @@ Reading read_message(std::string_view message) {
     }
     bool html = iequals(p->subtype, "html");
     bool plain = iequals(p->subtype, "plain");
-    if (!html && !plain) continue;
+    if (!html && !plain) return true;
     std::string text = decoded_text(message, *p, kMaxText - r.text.size());
     if (html) {
       r.has_html = true;
@@ -327,7 +327,8 @@ Reading read_message(std::string_view message) {
     }
     if (!r.text.empty()) r.text += '\n';
     r.text += text.substr(0, kMaxText - std::min(kMaxText, r.text.size()));
-  }
+    return true;
+  });
   return r;
 }
 
@@ -366,15 +367,13 @@ void content_rules(const Reading& r, std::int64_t now, Report& out) {
   }
 
   for (const auto& name : r.attachments) {
-    std::string_view n = name;
-    while (!n.empty() && (n.back() == ' ' || n.back() == '.')) n.remove_suffix(1);
-    if (executable_name(n)) {
-      auto stem = n.substr(0, n.rfind('.'));
-      if (one_of(extension(stem), kDocument)) out.add("DOUBLE_EXTENSION", 3.0, name);
+    auto kind = file_kind(name);
+    if (kind == FileKind::double_extension) out.add("DOUBLE_EXTENSION", 3.0, name);
+    if (kind == FileKind::executable || kind == FileKind::double_extension) {
       out.add("EXECUTABLE_ATTACHMENT", 5.0, name);
       break;
     }
-    if (one_of(extension(n), kMacro)) {
+    if (kind == FileKind::macro) {
       out.add("MACRO_ATTACHMENT", 2.0, name);
       break;
     }

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mime/tree.hpp"
 #include "spam/report.hpp"
 
 namespace tern::spam {
@@ -51,5 +52,15 @@ void content_rules(const Reading& r, std::int64_t now, Report& out);
 
 // True for a name ending in an extension that runs code on Windows or a desktop (exe, scr, js, ...).
 bool executable_name(std::string_view name);
+
+// What an attachment's name says it is: a program (exe, scr, js, ...), a program dressed as a document
+// ("invoice.pdf.exe"), an Office file with macros (docm, xlsm, ...), or something else.
+enum class FileKind { other, executable, double_extension, macro };
+FileKind file_kind(std::string_view name);
+// The file name a part carries (Content-Disposition filename, else Content-Type name; RFC 2231 and
+// RFC 2047 decoded), lower-case; "" when none.
+std::string file_name(const mime::Part& part);
+// A part with a file name, or with Content-Disposition: attachment.
+bool is_attachment(const mime::Part& part, std::string_view name);
 
 }  // namespace tern::spam

@@ -12,7 +12,7 @@ namespace {
 
 constexpr std::string_view keywords[] = {"FROM", "RCPT", "DONE", "FAIL", "NOTIFY", "ORCPT", "ENVID", "RET",
                                          "BODY", "SMTPUTF8", "AUTH", "ARRIVED", "CLIENT", "SIZE", "CHECKSUM",
-                                         "JUNK"};
+                                         "JUNK", "QUARANTINE"};
 
 // "KEYWORD: value" with a known keyword -> keyword, value; else nullopt (the envelope has ended).
 std::optional<std::pair<std::string_view, std::string_view>> envelope_line(std::string_view line) {
@@ -77,6 +77,7 @@ std::string format(Envelope& env, std::string_view message) {
   if (!env.auth.empty()) out += "AUTH: " + env.auth + "\r\n";
   if (!env.client.empty()) out += "CLIENT: " + env.client + "\r\n";
   if (!env.junk.empty()) out += "JUNK: " + env.junk + "\r\n";
+  if (!env.quarantine.empty()) out += "QUARANTINE: " + env.quarantine + "\r\n";
   out += fmt::format("ARRIVED: {}\r\n", env.arrived);
   out += message;
   return out;
@@ -131,6 +132,8 @@ Result<QueueFile> parse(std::string_view data) {
       env.client = std::string(value);
     } else if (kw == "JUNK") {
       env.junk = std::string(value);
+    } else if (kw == "QUARANTINE") {
+      env.quarantine = std::string(value);
     } else if (kw == "ARRIVED") {
       auto v = parse_u64(value);
       if (!v) return Error{fmt::format("line {}: bad ARRIVED: value", line_no)};

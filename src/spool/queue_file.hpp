@@ -12,6 +12,8 @@
 //   ORCPT: rfc822;addr
 //   ENVID: / RET: / BODY: / SMTPUTF8: / AUTH: / ARRIVED: / CLIENT:   message-wide, Tern's own
 //   JUNK: why                    the SMTP filters judged it junk: local mailboxes file it into Junk
+//   QUARANTINE: 1733300000 why   the filters held it in the server's quarantine at that unix time
+//                                (spool/quarantine); kept after a release as the message's history
 //   <the RFC 5322 message>
 //
 // The envelope ends at the first line that is not "KEYWORD: ..." with a keyword above. Only FROM and at
@@ -43,6 +45,7 @@ struct Envelope {
   std::vector<Recipient> recipients;
   std::string envid, ret, body, auth, client;
   std::string junk;  // why the filters judged it junk ("dmarc: quarantine"); "" when not
+  std::string quarantine;  // "<unix seconds> <why>" when the filters held it (spool/quarantine)
   bool smtputf8 = false;
   std::int64_t arrived = 0;  // unix seconds
 };

@@ -1,9 +1,11 @@
 // libFuzzer target for what the spam stage reads from anybody's message: spam/content (the MIME walk,
 // transfer decoding, HTML reduction, links, attachment names) and the rules over it, and the allow and
-// deny list entries of spam/lists with wildcard matching.
+// deny list entries of spam/lists with wildcard matching, and the attachment policy (spam/attachments)
+// with the message its stripping makes.
 //
 // Invariants: the reading stays within its limits (text, links, attachment names); every link host is
-// lower-case; the score is the sum of the hits; a wildcard pattern matches itself when it has no '*'.
+// lower-case; the score is the sum of the hits; a wildcard pattern matches itself when it has no '*';
+// held parts lie inside the message, in order, without overlapping, and at most kMaxFindings of them.
 // Any violation aborts.
 #include <cmath>
 #include <cstdint>
@@ -12,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "spam/attachments.hpp"
 #include "spam/content.hpp"
 #include "spam/lists.hpp"
 
@@ -40,6 +43,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& h : rep.hits) sum += h.score;
   check_that(std::fabs(sum - rep.score) < 1e-9, "the score is the sum of the hits");
   (void)tern::spam::html_text(in);
+
+  tern::spam::AttachmentRules rules;
+  rules.extensions = {"iso", "txt"};
+  auto blocked = tern::spam::blocked_attachments(in, rules);
+  check_that(blocked.size() <= tern::spam::kMaxFindings, "findings within kMaxFindings");
+  std::size_t last_end = 0;
+  for (const auto& b : blocked) {
+    check_that(b.begin <= b.end && b.end <= in.size(), "a held part lies inside the message");
+    check_that(b.whole_message || b.begin >= last_end, "held parts in order, never overlapping");
+    last_end = b.end;
+    check_that(!tern::spam::removal_note(b, "mx.test").empty(), "a note for every held part");
+  }
 
   // The first line as a list entry, the rest as the text it is matched against.
   auto nl = in.find('\n');

@@ -20,6 +20,7 @@ import re
 import random
 import shutil
 import signal
+import smtplib
 import socket
 import ssl
 import subprocess
@@ -87,12 +88,27 @@ def make_message(sender, rcpt, subject, body=b"Hello.\r\n", extra_headers=b""):
     return head + extra_headers + b"\r\n" + body
 
 
+def send_message(server, msg, rcpt, sender, user=None):
+    """(code, text) of the end of data, on the MX listener, or on submission logged in as `user`
+    (PASSWORD); of the RCPT when it is refused."""
+    port = server.ports["submission" if user else "smtp"]
+    with smtplib.SMTP(HOST, port, local_hostname="client.test", timeout=WAIT) as s:
+        s.ehlo()
+        if user:
+            s.login(user, PASSWORD)
+        s.mail(sender)
+        code, text = s.rcpt(rcpt)
+        if code != 250:
+            return code, text
+        return s.data(msg)
+
+
 def split_trace(stored):
     """Splits a stored message into (trace headers Tern added, the rest).
 
     The trace block is the leading Return-Path:, Received:, Authentication-Results:, the virus
-    stage's X-Virus-Status: and the spam stage's X-Spam-Flag: and X-Spam-Status: fields (with their
-    continuation lines)."""
+    stage's X-Virus-Status:, the attachment stage's X-Tern-Removed: and the spam stage's X-Spam-Flag:
+    and X-Spam-Status: fields (with their continuation lines)."""
     pos = 0
     while True:
         end = stored.find(b"\r\n", pos)
@@ -100,7 +116,7 @@ def split_trace(stored):
             break
         line = stored[pos:end]
         is_trace = line.startswith((b"Return-Path:", b"Received:", b"Authentication-Results:", b"X-Spam-Flag:",
-                                    b"X-Spam-Status:", b"X-Virus-Status:"))
+                                    b"X-Spam-Status:", b"X-Virus-Status:", b"X-Tern-Removed:"))
         is_cont = pos > 0 and line[:1] in (b" ", b"\t")
         if not (is_trace or is_cont):
             break

@@ -3,7 +3,7 @@ listed clients), DNS lists served by zonedns on loopback, the verdicts read back
 
 DNS lists: the client 127.0.0.2 is listed (2.0.0.127.bl.test answers 127.0.0.2, the list's weight
 for that code), 127.0.0.3 answers a low-weight code. A listed client's mail lands in Junk with
-X-Spam-Flag: YES and X-Spam-Status naming the rule; above reject_score it is refused with 554 5.7.1,
+X-Spam-Flag: YES and X-Spam-Status naming the rule; above reject_score it is refused with 550 5.7.1,
 except to postmaster@, which takes it (into Junk). The allow list beats the score; the deny list
 refuses at RCPT, except for postmaster@ and abuse@. A domain's own thresholds apply. X-Spam-* fields a
 sender writes are removed. An authenticated user's mail gets no fields and no Junk, and is refused
@@ -91,15 +91,28 @@ class SpamTest(TernTestCase):
     def test_reject_score_refuses_except_postmaster(self):
         server = self.server_with("reject_score = 6.0\n", users=("bob@tern.test", "postmaster@tern.test"))
         code, text = self.send(server, source="127.0.0.2")
-        self.assertEqual(code, 554, text)
+        self.assertEqual(code, 550, text)
         self.assertIn(b"5.7.1", text)
         self.assertEqual(server.message_list("bob@tern.test"), [])
-        server.wait_for_log("NOQUEUE: reject: DATA from 127.0.0.2: 554 5.7.1 Message refused as spam (score 7.0); "
+        server.wait_for_log("NOQUEUE: reject: DATA from 127.0.0.2: 550 5.7.1 Message refused as spam (score 7.0); "
                             "from=<news@sender.test> to=<bob@tern.test>")
         self.assertIn("no folder Junk", server.cli("message", "list", "bob@tern.test", "--folder", "Junk").stderr)
         code, _ = self.send(server, source="127.0.0.2", rcpts=("postmaster@tern.test",))
         self.assertEqual(code, 250)
         self.assertIn("X-Spam-Flag: YES", self.newest(server, "Junk", "postmaster@tern.test"))
+
+    def test_contract_filter_table(self):
+        """CONTRACT.md's [filter] form: a plain dnsbl zone is a block list (a listing weighs the reject
+        threshold), and spam_threshold/reject_threshold are the junk and reject scores."""
+        extra = (f'[dns]\nservers = ["127.0.0.1:{self.dns.port}"]\n\n'
+                 '[filter]\ndnsbl = ["bl.test"]\nspam_threshold = 0.5\nreject_threshold = 12.0\n')
+        server = self.make_server(users=("bob@tern.test",), extra_toml=extra)
+        code, text = self.send(server, source="127.0.0.2")  # listed: 12.0 plus no reverse DNS
+        self.assertEqual(code, 550, text)
+        self.assertIn(b"5.7.1", text)
+        code, _ = self.send(server)  # unlisted, but over the low spam threshold (no reverse DNS)
+        self.assertEqual(code, 250)
+        self.assertIn("X-Spam-Status: Yes, score=1.0 required=0.5", self.newest(server, "Junk"))
 
     def test_allow_list_beats_the_score_and_deny_list_refuses_at_rcpt(self):
         server = self.server_with('allow = ["127.0.0.2", "*@friend.test"]\ndeny = ["127.0.0.3/32", "bad.test"]\n',
@@ -135,7 +148,7 @@ class SpamTest(TernTestCase):
         server = self.server_with("reject_score = 7.0\n", users=("bob@tern.test", "alice@tern.test"),
                                   allow_plaintext=True)
         code, _ = self.send(server, msg=exe_attachment("news@sender.test", "bob@tern.test", unique("exe")))
-        self.assertEqual(code, 554)  # EXECUTABLE_ATTACHMENT 5.0 + DOUBLE_EXTENSION 3.0
+        self.assertEqual(code, 550)  # EXECUTABLE_ATTACHMENT 5.0 + DOUBLE_EXTENSION 3.0
 
         # Authenticated: scored, never junked or given fields; refused at reject_score.
         with smtplib.SMTP(HOST, server.ports["submission"]) as s:
@@ -145,7 +158,7 @@ class SpamTest(TernTestCase):
             with self.assertRaises(smtplib.SMTPDataError) as e:
                 s.sendmail("alice@tern.test", ["bob@tern.test"],
                            exe_attachment("alice@tern.test", "bob@tern.test", unique("exe")))
-            self.assertEqual(e.exception.smtp_code, 554)
+            self.assertEqual(e.exception.smtp_code, 550)
         trace = self.newest(server)
         self.assertNotIn("X-Spam", trace)
 

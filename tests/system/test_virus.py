@@ -10,6 +10,7 @@ listener and to its submission listener with smtplib:
   X-Virus-Status removed); an authenticated user's EICAR: refused too.
   clamd stopped: when_down = "tempfail" gives 451 4.7.0, when_down = "accept" 250 with
   X-Virus-Status: Unscanned and a warning in the log; a clamd that never answers meets [virus] timeout.
+  on_virus = "quarantine": 250 and the message held in the server's quarantine (tern quarantine list).
   on_virus = "junk": 250 and the message in the recipient's Junk with X-Virus-Status: Infected (...);
   an authenticated user's virus is refused all the same.
 
@@ -20,7 +21,6 @@ import io
 import json
 import os
 import shutil
-import smtplib
 import socket
 import subprocess
 import sys
@@ -28,7 +28,7 @@ import tempfile
 import time
 import zipfile
 
-from harness import HOST, PASSWORD, WAIT, TernTestCase, main, make_message, split_trace, unique
+from harness import WAIT, TernTestCase, main, make_message, send_message, split_trace, unique
 
 CLAMD = shutil.which("clamd") or "/usr/sbin/clamd"
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
@@ -119,17 +119,7 @@ def junk_of(server, address):
 
 
 def send(server, msg, rcpt=BOB, sender=SENDER, user=None):
-    """(code, text) of the end of data, on the MX listener, or on submission logged in as `user`."""
-    port = server.ports["submission" if user else "smtp"]
-    with smtplib.SMTP(HOST, port, local_hostname="client.test", timeout=WAIT) as s:
-        s.ehlo()
-        if user:
-            s.login(user, PASSWORD)
-        s.mail(sender)
-        code, text = s.rcpt(rcpt)
-        if code != 250:
-            return code, text
-        return s.data(msg)
+    return send_message(server, msg, rcpt, sender, user)
 
 
 class VirusTest(TernTestCase):
@@ -197,6 +187,25 @@ class VirusTest(TernTestCase):
         # A user's own mail is never junked: remote recipients would get the virus.
         out = make_message(BOB, ALICE, unique("out"), EICAR + b"\r\n")
         self.assertRefusedAsVirus(send(server, out, rcpt=ALICE, sender=BOB, user=BOB))
+
+
+    def test_on_virus_quarantine(self):
+        server = self.server_with(on_virus="quarantine")
+        subject = unique("held")
+        msg = mime_message(subject, EICAR, "eicar.com", "application/octet-stream")
+        code, text = send(server, msg)
+        self.assertEqual(code, 250, text)
+        held = json.loads(server.cli_ok("quarantine", "list", "--json").stdout)
+        self.assertEqual(len(held), 1)
+        self.assertEqual(held[0]["why"], f"virus: virus {SIGNATURE}.UNOFFICIAL")
+        self.assertEqual((held[0]["from"], held[0]["recipients"]), (SENDER, [BOB]))
+        server.wait_for_log(f"quarantined {held[0]['id']} from <{SENDER}> for 1 recipient(s)")
+        self.assertEqual(server.message_list(BOB), [])
+        self.assertEqual(junk_of(server, BOB), [])
+        # A user's own virus is refused, never held.
+        out = make_message(BOB, ALICE, unique("out"), EICAR + b"\r\n")
+        self.assertRefusedAsVirus(send(server, out, rcpt=ALICE, sender=BOB, user=BOB))
+        self.assertEqual(len(json.loads(server.cli_ok("quarantine", "list", "--json").stdout)), 1)
 
 
 class ClamdDownTest(TernTestCase):

@@ -338,10 +338,48 @@ TEST(ConfigVirus, DefaultsAndValues) {
 TEST(ConfigVirus, Errors) {
   EXPECT_CONFIG_ERROR("[virus]\nclamd = \"clamd.ctl\"\n", 2, "virus.clamd");
   EXPECT_CONFIG_ERROR("[virus]\nclamd = \"localhost:3310\"\n", 2, "virus.clamd");
-  EXPECT_CONFIG_ERROR("[virus]\n\non_virus = \"quarantine\"\n", 3, "virus.on_virus");
+  EXPECT_CONFIG_ERROR("[virus]\n\non_virus = \"hold\"\n", 3, "virus.on_virus");
   EXPECT_CONFIG_ERROR("[virus]\nwhen_down = \"pass\"\n", 2, "virus.when_down");
   EXPECT_CONFIG_ERROR("[virus]\ntimeout = \"0s\"\n", 2, "virus.timeout");
   EXPECT_CONFIG_ERROR("[virus]\nsocket = \"/x\"\n", 2, "virus.socket");
+}
+
+// CONTRACT.md's [filter] table: other names for [spam] and [virus] settings.
+TEST(ConfigFilter, ContractKeys) {
+  auto r = parse("[filter]\nclamd = \"/run/clamav/clamd.ctl\"\nclamd_unavailable = \"accept\"\n"
+                 "dnsbl = [\"bl.example.test\"]\ngreylisting = true\nspam_threshold = 4.0\nreject_threshold = 9.0\n",
+                 "tern.toml");
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_TRUE(r->virus.clamd);
+  EXPECT_EQ(r->virus.clamd->str(), "/run/clamav/clamd.ctl");
+  EXPECT_EQ(r->virus.when_down, Config::Virus::WhenDown::accept);
+  EXPECT_TRUE(r->greylisting);
+  EXPECT_EQ(r->spam.junk_score, 4.0);
+  EXPECT_EQ(r->spam.reject_score, 9.0);
+  ASSERT_EQ(r->spam.dnsbl.size(), 1u);
+  EXPECT_EQ(r->spam.dnsbl[0].zone, "bl.example.test");
+  EXPECT_EQ(r->spam.dnsbl[0].weight, 9.0);  // a block list: a listing weighs the reject threshold
+  EXPECT_FALSE(r->spam.dnsbl[0].domains);
+
+  // The block weight follows [spam] reject_score, and thresholds start from [filter]'s.
+  auto mixed = parse("[filter]\ndnsbl = [\"bl.example.test\"]\nspam_threshold = 3.0\n"
+                     "[spam]\nreject_score = 20.0\n[[spam.threshold]]\nmatch = \"a.test\"\nreject_score = 30.0\n",
+                     "tern.toml");
+  ASSERT_TRUE(mixed) << mixed.error().message;
+  EXPECT_EQ(mixed->spam.dnsbl[0].weight, 20.0);
+  EXPECT_EQ(mixed->spam.thresholds[0].junk_score, 3.0);
+  auto none = parse("", "tern.toml");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->greylisting);
+}
+
+TEST(ConfigFilter, Errors) {
+  EXPECT_CONFIG_ERROR("[filter]\nclamd_unavailable = \"pass\"\n", 2, "filter.clamd_unavailable");
+  EXPECT_CONFIG_ERROR("[filter]\ndnsbl = [\"a b\"]\n", 2, "filter.dnsbl");
+  EXPECT_CONFIG_ERROR("[filter]\nspam_threshold = 9.0\nreject_threshold = 3.0\n", 3, "filter.reject_threshold");
+  EXPECT_CONFIG_ERROR("[filter]\ngreylist = true\n", 2, "filter.greylist");
+  EXPECT_CONFIG_ERROR("[filter]\nclamd = \"/a\"\n[virus]\nclamd = \"/b\"\n", 2, "filter.clamd");
+  EXPECT_CONFIG_ERROR("[spam]\njunk_score = 4.0\n[filter]\nspam_threshold = 3.0\n", 4, "filter.spam_threshold");
 }
 
 TEST(ConfigLoad, MissingFileIsAnErrorNamingIt) {

@@ -92,6 +92,27 @@ TEST(Pipeline, JunkIsKeptWhileTheOthersGoOnAndHeadersAddUp) {
   EXPECT_EQ(b, 1);
 }
 
+TEST(Pipeline, QuarantineOutranksJunkSurvivesAnAllowListAndYieldsToARefusal) {
+  auto hold = with(Action::quarantine);
+  hold.quarantine = "virus Eicar";
+  auto junk = with(Action::junk);
+  junk.junk = "score 9";
+  int n = 0;
+  Pipeline p;
+  p.add(std::make_unique<Fixed>("virus", hold, &n));
+  p.add(std::make_unique<Fixed>("spam", junk, &n));
+  p.add(std::make_unique<Fixed>("allow", with(Action::accept), &n));
+  auto v = run(p, Step::mail, {});
+  EXPECT_EQ(v.action, Action::quarantine);
+  EXPECT_EQ(v.quarantine, "virus: virus Eicar");
+  EXPECT_EQ(v.junk, "spam: score 9");
+
+  Pipeline refused;
+  refused.add(std::make_unique<Fixed>("virus", hold, &n));
+  refused.add(std::make_unique<Fixed>("size", Verdict::refuse({552, "5.3.4", "too big"}, ""), &n));
+  EXPECT_EQ(run(refused, Step::mail, {}).action, Action::reject);
+}
+
 TEST(Pipeline, AStageIsOnlyAskedAtItsSteps) {
   int a = 0;
   Pipeline p;
