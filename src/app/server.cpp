@@ -293,6 +293,7 @@ class Server {
     auto svc = common_services<smtpd::Services>();
     svc.spool = spool_.get();
     svc.quarantine = quarantine_.get();
+    svc.learner = learner_.get();
     svc.pipeline = pipeline_.get();
     svc.resolver = resolver_.get();
     svc.dkim = dkim_keys_.get();

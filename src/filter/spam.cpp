@@ -33,6 +33,25 @@ std::string sender_of(const Context& ctx) {
   return ctx.mail && ctx.mail->sender ? ctx.mail->sender->str() : std::string();
 }
 
+// What mail authentication said of a message, for the reputation rules (kept by the auth stage).
+struct AuthNotes {
+  std::string dmarc, dkim_pass, spf, envelope_sender;
+};
+
+// Whether the From address is the sender's own, as far as mail authentication can tell: DMARC pass,
+// a passing DKIM signature of the From domain, or SPF pass for an envelope sender of that domain.
+// Only then may its good reputation lower the score (anyone can write a friend's address).
+bool from_verified(const AuthNotes& a, std::string_view from_address) {
+  if (a.dmarc == "pass") return true;
+  auto at = from_address.rfind('@');
+  if (at == std::string_view::npos) return false;
+  auto from = from_address.substr(at + 1);
+  for (std::string_view d : split(a.dkim_pass, ' '))
+    if (iequals(d, from)) return true;
+  auto env = a.envelope_sender.rfind('@');
+  return a.spf == "pass" && env != std::string::npos && iequals(std::string_view(a.envelope_sender).substr(env + 1), from);
+}
+
 // "RULE<TAB>weight<TAB>detail" lines: the connection's rules kept in the session notes.
 std::string save(const spam::Report& r) {
   std::string out;
@@ -244,10 +263,25 @@ net::awaitable<Verdict> SpamStage::data(const Context& ctx) {
   const spam::Learner* learner = learner_;
   const std::int64_t min_samples = s.classifier_min_samples;
   const auto* who = &voters;
-  auto job = [message, now, learner, min_samples, who] {
+  AuthNotes auth;
+  for (auto [key, into] : {std::pair{"dmarc", &auth.dmarc}, {"dkim.pass", &auth.dkim_pass}, {"spf", &auth.spf}})
+    if (auto it = ctx.notes->transaction.find(key); it != ctx.notes->transaction.end()) *into = it->second;
+  auth.envelope_sender = sender;
+  auto job = [message, now, learner, min_samples, who, auth] {
     std::pair<spam::Reading, spam::Report> out;
     out.first = spam::read_message(message);
     spam::content_rules(out.first, now, out.second);
+    // The sender's reputation with each recipient; the most lenient counts, as for the vote below.
+    std::optional<spam::Report> kindest;
+    for (const auto& address : *who) {
+      auto rep = learner->reputation(address, out.first.from_address);
+      if (!rep) continue;
+      spam::Report r;
+      spam::reputation_rules(*rep, from_verified(auth, out.first.from_address), fmt::format("{} with {}", out.first.from_address, address), r);
+      if (!kindest || r.score < kindest->score) kindest = std::move(r);
+    }
+    if (kindest)
+      for (auto& h : kindest->hits) out.second.add(h.rule, h.score, h.detail);
     std::optional<spam::Learner::Vote> vote;
     std::string voter;
     for (const auto& address : *who) {

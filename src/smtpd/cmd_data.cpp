@@ -185,6 +185,14 @@ net::awaitable<void> Session::finish_message(std::string message, bool bare_line
     log::info("smtp {}: queued {} from <{}> for {} recipient(s)", id_, *result,
               tx.mail.sender ? tx.mail.sender->str() : "", tx.rcpts.size());
   reply(code::ok, "2.0.0", fmt::format("Ok: queued as {}", *result));
+  // A user who writes to someone wants that person's mail (replies included): their reputation with
+  // the user, recorded off the session's path (docs/spam.md).
+  if (!user_.empty() && svc_.learner) {
+    std::vector<std::string> to;
+    for (const auto& r : tx.rcpts) to.push_back(r.recipient.str());
+    auto* learner = svc_.learner;
+    boost::asio::post(*svc_.pool, [learner, user = user_, to = std::move(to)] { learner->record_sent(user, to); });
+  }
 }
 
 namespace {

@@ -28,6 +28,7 @@
 #include "net/net.hpp"
 #include "route/router.hpp"
 #include "smtp/proto/proto.hpp"
+#include "spam/bayes.hpp"
 #include "spool/quarantine.hpp"
 #include "spool/spool.hpp"
 #include "store/directory.hpp"
@@ -42,6 +43,7 @@ struct Services {
   store::Directory* directory = nullptr;
   spool::Spool* spool = nullptr;
   spool::Quarantine* quarantine = nullptr;  // where messages the filters hold go (spool/quarantine)
+  const spam::Learner* learner = nullptr;   // a user's correspondents count for their reputation
   boost::asio::thread_pool* pool = nullptr;
   std::shared_ptr<net::ssl::context> tls;
   auth::Authenticator* authenticator = nullptr;  // logins, shared with IMAP and POP3

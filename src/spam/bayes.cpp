@@ -7,6 +7,7 @@
 
 #include "base/codec.hpp"
 #include "base/fault.hpp"
+#include "base/log.hpp"
 #include "base/strings.hpp"
 #include "store/db.hpp"
 
@@ -94,6 +95,8 @@ std::vector<std::string> tokens(const Reading& r) {
     auto dot = a.rfind('.');
     out.insert("a:" + (dot == std::string::npos ? std::string("none") : a.substr(dot + 1)));
   }
+  // The sender's own token, for its reputation only (classify() asks for tokens(reading) alone).
+  if (!r.from_address.empty()) out.insert("r:" + to_lower(r.from_address));
   if (r.has_html && !r.has_plain) out.insert("x:html-only");
   for (const auto& h : r.header_tokens) out.insert("h:" + h);
   add_words(r.text, "", out);
@@ -182,6 +185,60 @@ Result<Counts> Bayes::counts() const {
   }
 }
 
+void reputation_rules(const Reputation& r, bool verified, const std::string& detail, Report& out) {
+  if (verified && r.sent > 0) out.add("KNOWN_CORRESPONDENT", -3.0, detail);
+  else if (verified && r.ham >= 2 && r.spam == 0) out.add("SENDER_REP_HAM", -2.0, detail);
+  if (r.spam >= 2 && r.ham == 0 && r.sent == 0) out.add("SENDER_REP_SPAM", 3.0, detail);
+  else if (r.domain_spam >= 5 && r.domain_ham == 0 && r.sent == 0) out.add("DOMAIN_REP_SPAM", 1.5, detail);
+}
+
+Result<Reputation> Bayes::reputation(std::string_view from_address) const {
+  Reputation r;
+  if (from_address.empty()) return r;
+  try {
+    if (!fs::exists(file_)) return r;
+    store::Db db(file_, true, false);
+    schema(db);
+    std::string address = to_lower(from_address);
+    auto at = address.rfind('@');
+    store::Stmt q(db.raw(), "SELECT spam, ham FROM tokens WHERE token = ?");
+    auto counts = [&](const std::string& token) {
+      std::pair<std::int64_t, std::int64_t> c{0, 0};
+      q.bind(1, token);
+      if (q.step()) c = {q.col_int(0), q.col_int(1)};
+      q.reset();
+      return c;
+    };
+    std::tie(r.spam, r.ham) = counts("r:" + address);
+    r.sent = counts("r:sent:" + address).second;
+    if (at != std::string::npos) std::tie(r.domain_spam, r.domain_ham) = counts("f:" + address.substr(at + 1));
+    return r;
+  } catch (const std::exception& e) {
+    return store::failure("read the reputation in " + file_.string(), e);
+  }
+}
+
+Status Bayes::record_sent(const std::vector<std::string>& addresses) {
+  try {
+    fs::create_directories(file_.parent_path());
+    store::Db db(file_, true);
+    schema(db);
+    db.exec("PRAGMA synchronous=NORMAL");
+    store::Tx tx(db);
+    store::Stmt add(db.raw(),
+                    "INSERT INTO tokens(token, spam, ham) VALUES(?1, 0, 1) ON CONFLICT(token) DO UPDATE SET ham = ham + 1");
+    for (const auto& a : addresses) {
+      add.bind(1, "r:sent:" + to_lower(a));
+      add.step();
+      add.reset();
+    }
+    tx.commit();
+    return ok_status();
+  } catch (const std::exception& e) {
+    return store::failure("record correspondents in " + file_.string(), e);
+  }
+}
+
 Result<std::optional<double>> Bayes::classify(const std::vector<std::string>& toks, std::int64_t min_samples) const {
   try {
     if (!fs::exists(file_)) return std::optional<double>();
@@ -192,6 +249,7 @@ Result<std::optional<double>> Bayes::classify(const std::vector<std::string>& to
     std::vector<double> clues;
     store::Stmt q(db.raw(), "SELECT spam, ham FROM tokens WHERE token = ?");
     for (const auto& t : toks) {
+      if (t.starts_with("r:")) continue;  // the sender's reputation, judged apart (reputation_rules)
       q.bind(1, t);
       if (q.step()) {
         double s = static_cast<double>(q.col_int(0)), h = static_cast<double>(q.col_int(1));
@@ -232,6 +290,18 @@ Result<std::size_t> Learner::train(std::string_view address, const std::vector<s
   fs::path own = user_file_(address);
   if (own.empty()) return std::size_t{0};
   return Bayes(own).learn(items, spam);
+}
+
+Result<Reputation> Learner::reputation(std::string_view address, std::string_view from_address) const {
+  fs::path own = user_file_(address);
+  if (own.empty()) return Reputation{};
+  return Bayes(own).reputation(from_address);
+}
+
+void Learner::record_sent(std::string_view address, const std::vector<std::string>& recipients) const {
+  fs::path own = user_file_(address);
+  if (own.empty() || recipients.empty()) return;
+  if (auto s = Bayes(own).record_sent(recipients); !s) log::warn("spam: {}", s.error().message);
 }
 
 Result<std::optional<Learner::Vote>> Learner::classify(std::string_view address, const Reading& r,

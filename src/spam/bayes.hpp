@@ -33,6 +33,20 @@ inline constexpr std::size_t kMaxTokens = 3000;
 
 std::vector<std::string> tokens(const Reading& r);
 
+// What a user's training says of a sender (mox's per-account reputation, from the same moves): the
+// messages from this From address learnt as spam and as ham, the messages the user sent to it, and
+// the From domain's spam and ham counts. Kept as tokens of the user's file ("r:" for addresses,
+// "r:sent:" for correspondents, the classifier's own "f:" for domains) that classify() never reads.
+struct Reputation {
+  std::int64_t spam = 0, ham = 0, sent = 0;
+  std::int64_t domain_spam = 0, domain_ham = 0;
+};
+
+// The reputation rules for a sender whose From address is `verified` (DMARC pass, an aligned DKIM
+// signature, or SPF pass for the same domain; docs/spam.md): KNOWN_CORRESPONDENT (-3.0),
+// SENDER_REP_HAM (-2.0), SENDER_REP_SPAM (3.0), DOMAIN_REP_SPAM (1.5).
+void reputation_rules(const Reputation& r, bool verified, const std::string& detail, Report& out);
+
 struct Counts {
   std::int64_t spam = 0, ham = 0;  // messages learnt
   std::int64_t tokens = 0;         // distinct tokens known
@@ -60,6 +74,10 @@ class Bayes {
   Result<Counts> counts() const;
   // nullopt: fewer than min_samples of spam or of ham (the file may not exist yet).
   Result<std::optional<double>> classify(const std::vector<std::string>& tokens, std::int64_t min_samples) const;
+  Result<Reputation> reputation(std::string_view from_address) const;
+  // The user wrote to these addresses (lower-case): their mail is wanted. Not synced at once: a count
+  // lost in a crash costs nothing.
+  Status record_sent(const std::vector<std::string>& addresses);
   const std::filesystem::path& file() const { return file_; }
 
  private:
@@ -84,6 +102,9 @@ class Learner {
   };
   // The user's own file when it has enough of both classes, else the shared one; nullopt: neither.
   Result<std::optional<Vote>> classify(std::string_view address, const Reading& r, std::int64_t min_samples) const;
+  // The user's own file only: reputation is personal (nothing when the address has no mailslot).
+  Result<Reputation> reputation(std::string_view address, std::string_view from_address) const;
+  void record_sent(std::string_view address, const std::vector<std::string>& recipients) const;
   Bayes user(std::string_view address) const { return Bayes(user_file_(address)); }
   Bayes shared() const { return Bayes(shared_); }
 

@@ -11,15 +11,21 @@ only at reject_score. Content rules (an executable attachment) score on their ow
 
 Run with Debian's python3 (the CMake test does)."""
 
+import contextlib
+import glob
+import os
 import smtplib
+import sqlite3
+import time
 
-from harness import HOST, PASSWORD, TernTestCase, main, make_message, split_trace, unique
+from harness import HOST, PASSWORD, WAIT, TernTestCase, main, make_message, split_trace, unique
 from zonedns import ZoneServer
 
 ZONE = {
     "2.0.0.127.bl.test": [("A", "127.0.0.2")],
     "3.0.0.127.bl.test": [("A", "127.0.0.4")],
     "spammy.test.dbl.test": [("A", "127.0.1.2")],
+    "friend.test": [("TXT", "v=spf1 ip4:127.0.0.1 -all")],
 }
 
 
@@ -31,7 +37,9 @@ def exe_attachment(sender, rcpt, subject):
                         extra_headers=b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n")
 
 
-class SpamTest(TernTestCase):
+class DnsListCase(TernTestCase):
+    """A server whose [dns] is a zonedns on loopback with the lists of ZONE."""
+
     def setUp(self):
         self.dns = ZoneServer(ZONE)
         self.addCleanup(self.dns.stop)
@@ -62,6 +70,8 @@ class SpamTest(TernTestCase):
         trace, _ = split_trace(server.message_bytes(address, m["uid"], folder))
         return trace.decode()
 
+
+class SpamTest(DnsListCase):
     def test_dns_lists_score_into_junk_and_codes_weigh(self):
         server = self.server_with()
         code, _ = self.send(server)  # 127.0.0.1 is not listed
@@ -191,6 +201,56 @@ def wordy(words, seed, n=40):
     import random
     r = random.Random(seed)
     return (" ".join(r.choice(words) for _ in range(n)) + "\r\n").encode()
+
+
+class ReputationTest(DnsListCase):
+    """A sender's reputation with a user: whom the user wrote to (submission), and whose mail the user
+    learnt as spam. A good reputation counts only for a From address that authentication vouches for
+    (here SPF pass for the same domain)."""
+
+    def sent_count(self, server, user, address):
+        found = glob.glob(os.path.join(server.data, "mail", "boxes", "**", "spam.db"), recursive=True)
+        if not found:
+            return 0
+        path = found[0]
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+                row = db.execute("SELECT ham FROM tokens WHERE token = ?", ("r:sent:" + address,)).fetchone()
+        except sqlite3.OperationalError:  # being made right now
+            return 0
+        return row[0] if row else 0
+
+    def test_correspondents_and_learnt_senders(self):
+        server = self.server_with(users=("bob@tern.test",), allow_plaintext=True)
+        self.send(server)  # bob's mailslot folder, where his own classifier file goes, exists from now on
+        server.wait_for_messages("bob@tern.test", 1)
+        with smtplib.SMTP(HOST, server.ports["submission"]) as s:
+            s.login("bob@tern.test", PASSWORD)
+            s.sendmail("bob@tern.test", ["Friend@friend.test"], make_message("bob@tern.test", "friend@friend.test", "hi"))
+        deadline = time.monotonic() + WAIT
+        while self.sent_count(server, "bob@tern.test", "friend@friend.test") < 1:
+            self.assertLess(time.monotonic(), deadline, "the correspondent was never recorded")
+            time.sleep(0.05)
+
+        # The reply: SPF vouches for friend.test, so the correspondent counts.
+        code, _ = self.send(server, sender="friend@friend.test",
+                            msg=make_message("friend@friend.test", "bob@tern.test", unique("reply")))
+        self.assertEqual(code, 250)
+        self.assertIn("KNOWN_CORRESPONDENT=-3.0", self.newest(server, n=2))
+        # The same From written by someone else: nothing vouches for it, no credit.
+        code, _ = self.send(server, sender="someone@elsewhere.test",
+                            msg=make_message("friend@friend.test", "bob@tern.test", unique("forged")))
+        self.assertEqual(code, 250)
+        self.assertNotIn("KNOWN_CORRESPONDENT", self.newest(server, n=3))
+
+    def test_a_sender_learnt_as_spam(self):
+        server = self.server_with(users=("bob@tern.test",))
+        for i in range(2):
+            self.send(server, sender="pest@pest.test", msg=make_message("pest@pest.test", "bob@tern.test", unique("p")))
+        server.wait_for_messages("bob@tern.test", 2)
+        server.cli_ok("spam", "train", "bob@tern.test", "INBOX", "--spam")
+        self.send(server, sender="pest@pest.test", msg=make_message("pest@pest.test", "bob@tern.test", unique("p")))
+        self.assertIn("SENDER_REP_SPAM=3.0", self.newest(server, n=3))
 
 
 class TrainingTest(TernTestCase):

@@ -76,5 +76,47 @@ TEST(Bayes, LearnsUnlearnsAndVotesOnlyWithEnoughSamples) {
   EXPECT_EQ(c.ham, 6);
 }
 
+TEST(Reputation, FromLearntMessagesAndCorrespondents) {
+  testing::TempDir tmp;
+  Bayes b(tmp.path() / "r.db");
+  EXPECT_EQ(b.reputation("pest@pest.test")->spam, 0);  // no file yet
+  auto pest = [](std::string n) {
+    return tokens(read_message("From: Pest <Pest@Pest.test>\r\nSubject: offer " + n + "\r\n\r\ncheap\r\n"));
+  };
+  ASSERT_TRUE(*b.learn("p1", pest("1"), true));
+  ASSERT_TRUE(*b.learn("p2", pest("2"), true));
+  ASSERT_TRUE(b.record_sent({"Friend@Friend.test", "friend@friend.test"}));
+  auto r = *b.reputation("PEST@pest.test");
+  EXPECT_EQ(r.spam, 2);
+  EXPECT_EQ(r.ham, 0);
+  EXPECT_EQ(r.domain_spam, 2);
+  EXPECT_EQ(b.reputation("friend@friend.test")->sent, 2);
+  // Moved out of Junk: the sender's count moves with the message.
+  ASSERT_TRUE(*b.learn("p2", pest("2"), false));
+  r = *b.reputation("pest@pest.test");
+  EXPECT_EQ(r.spam, 1);
+  EXPECT_EQ(r.ham, 1);
+  // The sender's own token never votes in the classifier: only one distinguishes these two.
+  auto c = *b.classify(std::vector<std::string>{"r:pest@pest.test"}, 1);
+  ASSERT_TRUE(c);
+  EXPECT_DOUBLE_EQ(*c, 0.5);
+}
+
+TEST(Reputation, Rules) {
+  auto score = [](Reputation r, bool verified) {
+    Report out;
+    reputation_rules(r, verified, "x", out);
+    return out.score;
+  };
+  EXPECT_EQ(score({0, 0, 1, 0, 0}, true), -3.0);   // KNOWN_CORRESPONDENT
+  EXPECT_EQ(score({0, 0, 1, 0, 0}, false), 0.0);   // unverified: no credit
+  EXPECT_EQ(score({0, 2, 0, 0, 0}, true), -2.0);   // SENDER_REP_HAM
+  EXPECT_EQ(score({1, 2, 0, 0, 0}, true), 0.0);    // mixed: nothing
+  EXPECT_EQ(score({2, 0, 0, 0, 0}, false), 3.0);   // SENDER_REP_SPAM, verified or not
+  EXPECT_EQ(score({2, 0, 1, 0, 0}, false), 0.0);   // but never against a correspondent
+  EXPECT_EQ(score({0, 0, 0, 5, 0}, false), 1.5);   // DOMAIN_REP_SPAM
+  EXPECT_EQ(score({0, 0, 0, 5, 1}, false), 0.0);
+}
+
 }  // namespace
 }  // namespace tern::spam
