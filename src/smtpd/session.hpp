@@ -13,6 +13,7 @@
 // or LF refuses the message (SMTP smuggling); AUTH only over TLS unless allow_plaintext; repeated
 // protocol errors close the session; failed AUTH is delayed and throttled (auth/authenticator).
 #pragma once
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,6 +48,11 @@ struct Services {
   dns::Resolver* resolver = nullptr;              // the application's, for stages and checks that need DNS
   mailauth::DkimKeys* dkim = nullptr;             // signing keys per domain (mailauth/keys)
 };
+
+// The tarpit (docs/spam.md "Connection checks"): how long an unauthenticated session's next reply
+// waits after `errors` errors (protocol errors and refused recipients), `unknown` of them unknown
+// recipients. 0 when it does not.
+std::chrono::milliseconds tarpit_delay(const config::Limits& limits, std::uint32_t errors, std::uint32_t unknown);
 
 net::awaitable<void> run_session(std::unique_ptr<net::Stream> stream, ListenerKind kind, Services services, std::string session_id);
 
@@ -94,6 +100,9 @@ class Session {
   bool auth_offered() const;
   std::string with_protocol(bool smtputf8) const;  // RFC 3848 / RFC 6531 3.7.3 "with" keyword
   void protocol_error();
+  // Before each command's reply: waits tarpit_delay() (an unauthenticated session with errors), on a
+  // timer, after sending the replies queued so far.
+  net::awaitable<void> tarpit();
 
   net::Stream& stream_;
   net::CommandClock clock_{stream_};
@@ -113,6 +122,9 @@ class Session {
   std::optional<Transaction> tx_;
   mutable filter::Notes filter_notes_;  // what stages remember (filter::Notes)
   std::uint32_t errors_ = 0;
+  std::uint32_t refused_rcpts_ = 0;  // RCPTs refused for good (unknown user, relay, deny list)
+  std::uint32_t unknown_rcpts_ = 0;  // of those, unknown users (dictionary attacks)
+  std::chrono::milliseconds tarpitted_{0};  // the tarpit delay last logged
   bool quit_ = false;
 };
 
