@@ -11,7 +11,9 @@
 // min_data_rate, the session before AUTH or the first MAIL within login_timeout); lines are bounded (smtp/proto); bytes pipelined behind
 // STARTTLS are discarded (RFC 3207 5, CVE-2011-0411 class); DATA ends only at CRLF.CRLF and a bare CR
 // or LF refuses the message (SMTP smuggling); AUTH only over TLS unless allow_plaintext; repeated
-// protocol errors close the session; failed AUTH is delayed and throttled (auth/authenticator).
+// protocol errors close the session; failed AUTH is delayed and throttled (auth/authenticator); an
+// unauthenticated client's errors delay its later replies on a timer (the tarpit) and too many unknown
+// recipients close the session with 421 (dictionary attacks; docs/spam.md "Connection checks").
 #pragma once
 #include <chrono>
 #include <memory>
