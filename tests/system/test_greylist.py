@@ -187,6 +187,7 @@ class GreylistTest(TernTestCase):
         self.assertEqual(send(server)[0], 250)
         self.assertEqual(send(server, rcpt_to="carol@tern.test")[0], 250)
         self.assertEqual(integrity(server), "ok")
+        self.assertCheckClean(server)
 
 
 class GreylistCrashTest(TernTestCase):
@@ -220,6 +221,7 @@ class GreylistCrashTest(TernTestCase):
         self.assertEqual(send(server)[0], 250)  # the retry after the delay passes on its first try
         server.wait_for_messages(BOB, 1)
         self.assertEqual(integrity(server), "ok")
+        self.assertCheckClean(server)
 
     def test_a_damaged_database_is_set_aside(self):
         server = self.make_server(users=(BOB,), extra_toml=greylist_toml(delay="10m"), start=False)
