@@ -235,6 +235,57 @@ std::optional<Error> parse_virus(const Checker& c, const toml::table& t, Config:
   return std::nullopt;
 }
 
+std::optional<Error> get_endpoints(const Checker& c, const toml::node* n, const std::string& name,
+                                   std::vector<Endpoint>& out) {
+  auto* arr = n->as_array();
+  const char* what = "expected a list of \"address:port\" strings";
+  if (!arr) return c.at(n, name, what);
+  std::vector<Endpoint> v;
+  for (auto& item : *arr) {
+    auto s = item.value<std::string>();
+    if (!s) return c.at(&item, name, what);
+    auto ep = parse_endpoint(*s);
+    if (!ep) return c.at(&item, name, ep.error().message);
+    v.push_back(*ep);
+  }
+  out = std::move(v);
+  return std::nullopt;
+}
+
+std::optional<Error> parse_route(const Checker& c, const toml::table& t, std::size_t index, Route& r) {
+  std::string p = fmt::format("route[{}]", index);
+  TRY_ERR(c.only(t, p, {"match", "relay", "tls", "auth", "retry", "give_up_after"}));
+  if (!t.get("match")) return c.at(&t, p + ".match", "missing (a domain pattern such as \"*.example.test\" or \"*\")");
+  TRY_ERR(get_string(c, t, "match", p + ".match", r.match));
+  r.match = to_lower(r.match);
+  std::string relay;
+  if (!t.get("relay")) return c.at(&t, p + ".relay", "missing (\"host:port\")");
+  TRY_ERR(get_string(c, t, "relay", p + ".relay", relay));
+  auto ep = parse_endpoint(relay);
+  if (!ep) return c.at(t.get("relay"), p + ".relay", ep.error().message);
+  r.relay = *ep;
+  TRY_ERR(get_string(c, t, "tls", p + ".tls", r.tls));
+  if (r.tls != "none" && r.tls != "starttls" && r.tls != "implicit" && r.tls != "dane")
+    return c.at(t.get("tls"), p + ".tls", "expected one of: none, starttls, implicit, dane");
+  if (auto* a = t.get("auth")) {
+    auto* at = a->as_table();
+    if (!at) return c.at(a, p + ".auth", "expected a table { user = \"...\", password = \"...\" }");
+    TRY_ERR(c.only(*at, p + ".auth", {"user", "password"}));
+    RouteAuth ra;
+    TRY_ERR(get_string(c, *at, "user", p + ".auth.user", ra.user));
+    TRY_ERR(get_string(c, *at, "password", p + ".auth.password", ra.password));
+    if (ra.user.empty()) return c.at(a, p + ".auth.user", "missing");
+    r.auth = ra;
+  }
+  TRY_ERR(get_durations(c, t, "retry", p + ".retry", r.retry));
+  if (t.get("give_up_after")) {
+    std::chrono::seconds g{};
+    TRY_ERR(get_duration(c, t, "give_up_after", p + ".give_up_after", g));
+    r.give_up_after = g;
+  }
+  return std::nullopt;
+}
+
 // ---- Connection checks: [limits] tarpit and rate keys, [greylist], [filter] greylisting ----
 
 // A delay of milliseconds: "250ms", or any duration parse_duration takes ("1s", "2m").
@@ -307,57 +358,6 @@ std::optional<Error> parse_greylist(const Checker& c, const toml::table& root, C
 }
 
 // ---- end of the connection checks ----
-
-std::optional<Error> get_endpoints(const Checker& c, const toml::node* n, const std::string& name,
-                                   std::vector<Endpoint>& out) {
-  auto* arr = n->as_array();
-  const char* what = "expected a list of \"address:port\" strings";
-  if (!arr) return c.at(n, name, what);
-  std::vector<Endpoint> v;
-  for (auto& item : *arr) {
-    auto s = item.value<std::string>();
-    if (!s) return c.at(&item, name, what);
-    auto ep = parse_endpoint(*s);
-    if (!ep) return c.at(&item, name, ep.error().message);
-    v.push_back(*ep);
-  }
-  out = std::move(v);
-  return std::nullopt;
-}
-
-std::optional<Error> parse_route(const Checker& c, const toml::table& t, std::size_t index, Route& r) {
-  std::string p = fmt::format("route[{}]", index);
-  TRY_ERR(c.only(t, p, {"match", "relay", "tls", "auth", "retry", "give_up_after"}));
-  if (!t.get("match")) return c.at(&t, p + ".match", "missing (a domain pattern such as \"*.example.test\" or \"*\")");
-  TRY_ERR(get_string(c, t, "match", p + ".match", r.match));
-  r.match = to_lower(r.match);
-  std::string relay;
-  if (!t.get("relay")) return c.at(&t, p + ".relay", "missing (\"host:port\")");
-  TRY_ERR(get_string(c, t, "relay", p + ".relay", relay));
-  auto ep = parse_endpoint(relay);
-  if (!ep) return c.at(t.get("relay"), p + ".relay", ep.error().message);
-  r.relay = *ep;
-  TRY_ERR(get_string(c, t, "tls", p + ".tls", r.tls));
-  if (r.tls != "none" && r.tls != "starttls" && r.tls != "implicit" && r.tls != "dane")
-    return c.at(t.get("tls"), p + ".tls", "expected one of: none, starttls, implicit, dane");
-  if (auto* a = t.get("auth")) {
-    auto* at = a->as_table();
-    if (!at) return c.at(a, p + ".auth", "expected a table { user = \"...\", password = \"...\" }");
-    TRY_ERR(c.only(*at, p + ".auth", {"user", "password"}));
-    RouteAuth ra;
-    TRY_ERR(get_string(c, *at, "user", p + ".auth.user", ra.user));
-    TRY_ERR(get_string(c, *at, "password", p + ".auth.password", ra.password));
-    if (ra.user.empty()) return c.at(a, p + ".auth.user", "missing");
-    r.auth = ra;
-  }
-  TRY_ERR(get_durations(c, t, "retry", p + ".retry", r.retry));
-  if (t.get("give_up_after")) {
-    std::chrono::seconds g{};
-    TRY_ERR(get_duration(c, t, "give_up_after", p + ".give_up_after", g));
-    r.give_up_after = g;
-  }
-  return std::nullopt;
-}
 
 }  // namespace
 

@@ -4,10 +4,10 @@
 
 #include "base/log.hpp"
 #include "filter/authentication.hpp"
-#include "filter/connection.hpp"
-#include "filter/greylist.hpp"
 #include "filter/spam.hpp"
 #include "filter/virus.hpp"
+#include "filter/connection.hpp"  // the connection checks (inbound rates, greylisting)
+#include "filter/greylist.hpp"
 #include "base/strings.hpp"
 #include "mime/headers.hpp"
 #include "smtp/proto/codes.hpp"
