@@ -24,14 +24,17 @@ class Checker {
 
   // Every key of `table` must be in `allowed`.
   std::optional<Error> only(const toml::table& table, const std::string& prefix,
-                            std::initializer_list<std::string_view> allowed) const {
+                            std::initializer_list<std::string_view> allowed,
+                            std::initializer_list<std::string_view> more = {}) const {
     for (auto&& [k, v] : table) {
       bool found = false;
       for (auto a : allowed) found = found || a == k.str();
+      for (auto a : more) found = found || a == k.str();
       if (!found) {
         std::string name = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
         std::string list;
         for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+        for (auto a : more) list += ", " + std::string(a);
         return at(&v, name, "unknown key (expected one of: " + list + ")");
       }
     }
@@ -356,6 +359,76 @@ std::optional<Error> parse_route(const Checker& c, const toml::table& t, std::si
   return std::nullopt;
 }
 
+// ---- Connection checks: [limits] tarpit and rate keys, [greylist], [filter] greylisting ----
+
+// A delay of milliseconds: "250ms", or any duration parse_duration takes ("1s", "2m").
+std::optional<Error> get_millis(const Checker& c, const toml::table& t, std::string_view key, const std::string& name,
+                                std::chrono::milliseconds& out) {
+  auto* n = t.get(key);
+  if (!n) return std::nullopt;
+  auto s = n->value<std::string>();
+  std::optional<std::chrono::milliseconds> d;
+  if (s && s->ends_with("ms")) {
+    auto v = parse_u64(std::string_view(*s).substr(0, s->size() - 2));
+    if (v && *v <= 3600000) d = std::chrono::milliseconds(static_cast<std::int64_t>(*v));
+  } else if (s) {
+    if (auto secs = parse_duration(*s); secs && *secs <= std::chrono::hours(1)) d = *secs;
+  }
+  if (!d) return c.at(n, name, "expected a delay such as \"250ms\" or \"2s\" (at most 1h)");
+  out = *d;
+  return std::nullopt;
+}
+
+const std::initializer_list<std::string_view> connection_limit_keys{
+    "tarpit_after", "tarpit_delay", "tarpit_max", "unknown_recipients_delay_after", "max_unknown_recipients",
+    "connections_per_ip_per_minute", "messages_per_ip_per_hour", "recipients_per_ip_per_hour",
+    "messages_per_sender_per_hour", "rate_limit_exempt"};
+
+std::optional<Error> parse_connection_limits(const Checker& c, const toml::table& t, Limits& l) {
+  TRY_ERR(get_int(c, t, "tarpit_after", "limits.tarpit_after", l.tarpit_after, 0, 1000));
+  TRY_ERR(get_millis(c, t, "tarpit_delay", "limits.tarpit_delay", l.tarpit_delay));
+  TRY_ERR(get_millis(c, t, "tarpit_max", "limits.tarpit_max", l.tarpit_max));
+  TRY_ERR(get_int(c, t, "unknown_recipients_delay_after", "limits.unknown_recipients_delay_after",
+                  l.unknown_recipients_delay_after, 0, 100000));
+  TRY_ERR(get_int(c, t, "max_unknown_recipients", "limits.max_unknown_recipients", l.max_unknown_recipients, 0, 100000));
+  TRY_ERR(get_int(c, t, "connections_per_ip_per_minute", "limits.connections_per_ip_per_minute",
+                  l.connections_per_ip_per_minute, 0, 100000000));
+  TRY_ERR(get_int(c, t, "messages_per_ip_per_hour", "limits.messages_per_ip_per_hour", l.messages_per_ip_per_hour, 0,
+                  100000000));
+  TRY_ERR(get_int(c, t, "recipients_per_ip_per_hour", "limits.recipients_per_ip_per_hour",
+                  l.recipients_per_ip_per_hour, 0, 100000000));
+  TRY_ERR(get_int(c, t, "messages_per_sender_per_hour", "limits.messages_per_sender_per_hour",
+                  l.messages_per_sender_per_hour, 0, 100000000));
+  if (t.get("rate_limit_exempt")) TRY_ERR(get_list(c, t, "rate_limit_exempt", "limits.rate_limit_exempt", l.rate_limit_exempt));
+  return std::nullopt;
+}
+
+std::optional<Error> parse_greylist(const Checker& c, const toml::table& root, Config& cfg) {
+  // [filter] greylisting itself is read by parse_filter.
+  auto* n = root.get("greylist");
+  if (!n) return std::nullopt;
+  if (!n->is_table()) return c.at(n, "greylist", "expected a table [greylist]");
+  const auto& t = *n->as_table();
+  auto& g = cfg.greylist;
+  TRY_ERR(c.only(t, "greylist", {"delay", "expire", "retention", "auto_allow", "skip_if", "ipv4_prefix", "ipv6_prefix"}));
+  TRY_ERR(get_duration(c, t, "delay", "greylist.delay", g.delay));
+  TRY_ERR(get_duration(c, t, "expire", "greylist.expire", g.expire));
+  TRY_ERR(get_duration(c, t, "retention", "greylist.retention", g.retention));
+  if (g.delay.count() == 0) return c.at(t.get("delay"), "greylist.delay", "expected a duration of at least 1s");
+  if (g.expire <= g.delay) return c.at(t.get("expire") ? t.get("expire") : n, "greylist.expire", "must be longer than greylist.delay");
+  if (g.retention < g.expire) return c.at(t.get("retention") ? t.get("retention") : n, "greylist.retention", "must not be shorter than greylist.expire");
+  TRY_ERR(get_int(c, t, "auto_allow", "greylist.auto_allow", g.auto_allow, 0, 1000000));
+  TRY_ERR(get_strings(c, t, "skip_if", "greylist.skip_if", g.skip_if));
+  for (const auto& check : g.skip_if)
+    if (check != "fcrdns" && check != "spf")
+      return c.at(t.get("skip_if"), "greylist.skip_if", "expected a list of \"fcrdns\" and \"spf\"");
+  TRY_ERR(get_int(c, t, "ipv4_prefix", "greylist.ipv4_prefix", g.ipv4_prefix, 8, 32));
+  TRY_ERR(get_int(c, t, "ipv6_prefix", "greylist.ipv6_prefix", g.ipv6_prefix, 16, 128));
+  return std::nullopt;
+}
+
+// ---- end of the connection checks ----
+
 }  // namespace
 
 std::string Endpoint::str() const {
@@ -395,6 +468,10 @@ const std::vector<std::string>& known_services() {
   return s;
 }
 
+spam::AddressList Limits::default_rate_limit_exempt() {
+  return std::move(*spam::AddressList::parse({"127.0.0.0/8", "::1"}));
+}
+
 std::filesystem::path Config::cert_path() const { return tls_cert ? *tls_cert : data_dir / "cert.pem"; }
 std::filesystem::path Config::key_path() const { return tls_key ? *tls_key : data_dir / "key.pem"; }
 
@@ -411,7 +488,7 @@ Result<Config> parse(const std::string& text, const std::filesystem::path& file)
   auto base = file.has_parent_path() ? std::filesystem::absolute(file).parent_path()
                                      : std::filesystem::current_path();
   TRY_ERR(c.only(root, "", {"hostname", "postmaster", "data_dir", "listen", "tls", "auth", "dns", "outbound", "route",
-                            "limits", "log", "mailauth", "dmarc", "spam", "virus", "filter", "attachments"}));
+                            "limits", "log", "mailauth", "dmarc", "spam", "virus", "filter", "attachments", "greylist"}));
   TRY_ERR(get_string(c, root, "hostname", "hostname", cfg.hostname));
   if (cfg.hostname.empty()) return c.at(root.get("hostname"), "hostname", "expected a host name");
   // RFC 5321 4.5.1: where postmaster@ a local domain goes when no mailbox or alias has that name.
@@ -492,6 +569,8 @@ Result<Config> parse(const std::string& text, const std::filesystem::path& file)
   if (!attachments) return attachments.error();
   if (*attachments) TRY_ERR(parse_attachments(c, **attachments, cfg.attachments));
 
+  TRY_ERR(parse_greylist(c, root, cfg));
+
   auto mailauth = table("mailauth");
   if (!mailauth) return mailauth.error();
   if (*mailauth) {
@@ -542,7 +621,9 @@ Result<Config> parse(const std::string& text, const std::filesystem::path& file)
     TRY_ERR(c.only(t, "limits", {"max_connections", "max_connections_per_ip", "max_connections_per_service",
                                  "max_message_size", "max_recipients", "max_received_headers",
                                  "command_timeout", "data_timeout", "min_data_rate", "login_timeout",
-                                 "max_errors", "mailbox_quota", "user_recipients_per_hour"}));
+                                 "max_errors", "mailbox_quota", "user_recipients_per_hour"},
+                 connection_limit_keys));
+    TRY_ERR(parse_connection_limits(c, t, l));
     TRY_ERR(get_int(c, t, "user_recipients_per_hour", "limits.user_recipients_per_hour", l.user_recipients_per_hour, 0,
                     100000000));
     TRY_ERR(get_int(c, t, "max_connections", "limits.max_connections", l.max_connections, 1, 1000000));
@@ -656,6 +737,15 @@ delay_warning_after = "4h"
 # max_message_size = 52428800
 # max_received_headers = 50
 # mailbox_quota = 0                  # octets per mailbox (IMAP QUOTA, APPEND refused above it); 0: none
+# tarpit_after = 3                   # SMTP errors before each reply is delayed (unauthenticated clients)
+# tarpit_delay = "1s"                # per error beyond tarpit_after, up to tarpit_max = "5s"
+# max_unknown_recipients = 10        # in one session: 421 4.7.0 and close (slowed from 5 on)
+# connections_per_ip_per_minute = 60 # MX listener, per client address; also messages_per_ip_per_hour,
+#                                    # recipients_per_ip_per_hour, messages_per_sender_per_hour
+
+# [greylist]                         # with [filter] greylisting = true (docs/spam.md)
+# delay = "5m"                       # an unknown (client network, sender, recipient) retries after this
+# auto_allow = 5                     # messages passed before a client network + sender domain skips it
 )";
 }
 

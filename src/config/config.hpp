@@ -65,6 +65,27 @@ struct Limits {
   // messages); 0: no limit.
   std::uint32_t user_recipients_per_hour = 1000;
 
+  // ---- Connection checks of unauthenticated SMTP clients (docs/spam.md "Connection checks") ----
+  // Tarpit: once a session has made more than tarpit_after errors (protocol errors and refused
+  // recipients), each later reply waits tarpit_delay per error beyond, at most tarpit_max.
+  std::uint32_t tarpit_after = 3;
+  std::chrono::milliseconds tarpit_delay{1000};
+  std::chrono::milliseconds tarpit_max{5000};
+  // Dictionary attacks: from unknown_recipients_delay_after unknown recipients in one session on, every
+  // reply waits tarpit_max; at max_unknown_recipients, 421 4.7.0 and close. 0: off.
+  std::uint32_t unknown_recipients_delay_after = 5;
+  std::uint32_t max_unknown_recipients = 10;
+  // Inbound rates per client address (IPv6: its /64) and per envelope sender, in memory; 0: no limit.
+  std::uint32_t connections_per_ip_per_minute = 60;  // MX listener; 421 4.7.0 beyond
+  std::uint32_t messages_per_ip_per_hour = 1000;     // MAIL; 450 4.7.1 beyond
+  std::uint32_t recipients_per_ip_per_hour = 2000;   // RCPT; 450 4.7.1 beyond
+  std::uint32_t messages_per_sender_per_hour = 500;  // MAIL; 450 4.7.1 beyond
+  // Clients the rates never count (Postfix's smtpd_client_event_limit_exceptions): loopback, where a
+  // local content filter reinjects mail.
+  spam::AddressList rate_limit_exempt = default_rate_limit_exempt();
+  static spam::AddressList default_rate_limit_exempt();
+  // ---- end of the connection checks ----
+
   std::uint32_t connections_per_service() const {
     return max_connections_per_service ? max_connections_per_service : std::max(1u, max_connections / 2);
   }
@@ -132,6 +153,17 @@ struct Config {
   // filed into Junk; enforce = false, or every recipient in a report_only domain: only reported.
   bool dmarc_enforce = true;
   std::vector<std::string> dmarc_report_only;  // local domains, lower-case
+  // ---- [greylist] (docs/spam.md "Greylisting"); on with [filter] greylisting ----
+  struct Greylist {
+    std::chrono::seconds delay{300};                 // a triplet's retry passes this long after its first try
+    std::chrono::seconds expire{86400};              // a triplet never retried is forgotten after this
+    std::chrono::seconds retention{35 * 86400};      // a passed triplet or client unseen this long is forgotten
+    std::uint32_t auto_allow = 5;                    // messages passed from a client network + sender domain
+                                                     // before it skips greylisting; 0: never
+    std::vector<std::string> skip_if{"fcrdns", "spf"};  // checks that must all pass to skip; []: none skip
+    unsigned ipv4_prefix = 24, ipv6_prefix = 64;     // the client network of a triplet (as postgrey)
+  } greylist;
+  // ---- end of [greylist] ----
 
   std::filesystem::path cert_path() const;  // [tls] cert, or data_dir/cert.pem
   std::filesystem::path key_path() const;

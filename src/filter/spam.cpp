@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "base/strings.hpp"
+#include "filter/connection.hpp"
 #include "mime/tree.hpp"
 #include "smtp/proto/codes.hpp"
 #include "spam/content.hpp"
@@ -185,18 +186,10 @@ net::awaitable<void> SpamStage::connection_rules(const Context& ctx, spam::Repor
     }
   }
   if (resolver_ && !client.is_unspecified()) {
-    // Forward-confirmed reverse DNS: a name for the address whose own addresses include it.
-    dns::NameAnswer names = co_await resolver_->ptr(client);
-    if (names.status == dns::NameAnswer::nxdomain || names.status == dns::NameAnswer::no_records) {
-      r.add("RDNS_NONE", 1.0);
-    } else if (names.status == dns::NameAnswer::ok) {
-      bool confirmed = false;
-      for (std::size_t i = 0; i < names.names.size() && i < 3 && !confirmed; ++i) {
-        dns::AddressAnswer a = co_await resolver_->addresses(names.names[i]);
-        confirmed = std::find(a.addresses.begin(), a.addresses.end(), client) != a.addresses.end();
-      }
-      if (!confirmed) r.add("RDNS_NOT_CONFIRMED", 0.5, names.names.front());
-    }
+    // Forward-confirmed reverse DNS (filter/connection; the greylisting stage may have asked already).
+    ReverseDns rdns = co_await reverse_dns(ctx, resolver_);
+    if (rdns.status == ReverseDns::Status::none) r.add("RDNS_NONE", 1.0);
+    else if (rdns.status == ReverseDns::Status::unconfirmed) r.add("RDNS_NOT_CONFIRMED", 0.5, rdns.name);
     for (const auto& l : ctx.config->spam.dnsbl) {
       if (l.domains) continue;
       std::string name = reversed(client) + "." + l.zone;

@@ -106,6 +106,16 @@ net::awaitable<void> Session::cmd_rcpt(const std::string& arg) {
   const auto& res = routed.res;
   switch (res.kind) {
     case route::Resolution::unknown_user:
+      ++refused_rcpts_;
+      if (user_.empty()) ++unknown_rcpts_;
+      if (user_.empty() && cfg_.limits.max_unknown_recipients && unknown_rcpts_ >= cfg_.limits.max_unknown_recipients) {
+        // A dictionary attack: RFC 5321 3.8 lets the server close with 421.
+        log::warn("smtp {}: {} unknown recipients from {}: closing (dictionary attack)", id_, unknown_rcpts_,
+                  stream_.peer_address());
+        reply(code::unavailable, "4.7.0", fmt::format("<{}>: Too many unknown recipients; closing connection", address));
+        quit_ = true;
+        co_return;
+      }
       reply(code::mailbox_unavailable, "5.1.1", fmt::format("<{}>: Recipient address rejected: User unknown", address));
       co_return;
     case route::Resolution::loop:
@@ -119,7 +129,11 @@ net::awaitable<void> Session::cmd_rcpt(const std::string& arg) {
     auto ctx = filter_context();  // relay policy, ... (filter/policy)
     ctx.rcpt = &rcpt;
     ctx.route = &res;
-    if (!co_await filter_allows(filter::Step::rcpt, ctx)) co_return;
+    filter::Verdict verdict;
+    if (!co_await filter_allows(filter::Step::rcpt, ctx, &verdict)) {
+      if (verdict.action == filter::Verdict::Action::reject) ++refused_rcpts_;  // tarpit (not a 4xx: no fault of the client)
+      co_return;
+    }
   }
   tx_->rcpts.push_back(std::move(rcpt));
   reply(replies::recipient_ok);

@@ -134,6 +134,28 @@ std::string Session::with_protocol(bool smtputf8) const {
 
 void Session::protocol_error() { ++errors_; }
 
+std::chrono::milliseconds tarpit_delay(const config::Limits& l, std::uint32_t errors, std::uint32_t unknown) {
+  std::chrono::milliseconds d{0};
+  if (errors > l.tarpit_after) d = l.tarpit_delay * (errors - l.tarpit_after);
+  // A dictionary attack (many unknown recipients): the longest delay at once.
+  if (l.unknown_recipients_delay_after && unknown >= l.unknown_recipients_delay_after) d = l.tarpit_max;
+  return std::min(d, l.tarpit_max);
+}
+
+net::awaitable<void> Session::tarpit() {
+  if (!user_.empty()) co_return;  // never an authenticated session
+  auto delay = tarpit_delay(cfg_.limits, errors_ + refused_rcpts_, unknown_rcpts_);
+  if (delay.count() == 0) co_return;
+  if (delay != tarpitted_) {
+    tarpitted_ = delay;
+    log::info("smtp {}: tarpit: {} error(s), {} unknown recipient(s) from {}: each reply delayed {} ms", id_,
+              errors_ + refused_rcpts_, unknown_rcpts_, stream_.peer_address(), delay.count());
+  }
+  co_await flush();  // what was answered so far goes out now; the next reply waits
+  boost::asio::steady_timer timer(stream_.socket().get_executor(), delay);
+  co_await timer.async_wait(boost::asio::use_awaitable);
+}
+
 net::awaitable<void> Session::run() {
   log::info("smtp {}: connect from {}:{}{}", id_, stream_.peer_address(), stream_.peer_port(),
             kind_ == ListenerKind::submissions ? " (implicit TLS)" : "");
@@ -161,6 +183,7 @@ net::awaitable<void> Session::run() {
     std::size_t consumed = 0;
     auto ev = reader_.feed(in_, consumed);
     in_.erase(0, consumed);
+    if (ev.kind != smtp::proto::CommandEvent::need_more) co_await tarpit();
     switch (ev.kind) {
       case smtp::proto::CommandEvent::need_more:
         // SMTP has no idle wait apart: RFC 5321 4.5.3.2.7's timeout covers waiting for and reading

@@ -11,8 +11,11 @@
 // min_data_rate, the session before AUTH or the first MAIL within login_timeout); lines are bounded (smtp/proto); bytes pipelined behind
 // STARTTLS are discarded (RFC 3207 5, CVE-2011-0411 class); DATA ends only at CRLF.CRLF and a bare CR
 // or LF refuses the message (SMTP smuggling); AUTH only over TLS unless allow_plaintext; repeated
-// protocol errors close the session; failed AUTH is delayed and throttled (auth/authenticator).
+// protocol errors close the session; failed AUTH is delayed and throttled (auth/authenticator); an
+// unauthenticated client's errors delay its later replies on a timer (the tarpit) and too many unknown
+// recipients close the session with 421 (dictionary attacks; docs/spam.md "Connection checks").
 #pragma once
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +54,11 @@ struct Services {
   dns::Resolver* resolver = nullptr;              // the application's, for stages and checks that need DNS
   mailauth::DkimKeys* dkim = nullptr;             // signing keys per domain (mailauth/keys)
 };
+
+// The tarpit (docs/spam.md "Connection checks"): how long an unauthenticated session's next reply
+// waits after `errors` errors (protocol errors and refused recipients), `unknown` of them unknown
+// recipients. 0 when it does not.
+std::chrono::milliseconds tarpit_delay(const config::Limits& limits, std::uint32_t errors, std::uint32_t unknown);
 
 net::awaitable<void> run_session(std::unique_ptr<net::Stream> stream, ListenerKind kind, Services services, std::string session_id);
 
@@ -98,6 +106,9 @@ class Session {
   bool auth_offered() const;
   std::string with_protocol(bool smtputf8) const;  // RFC 3848 / RFC 6531 3.7.3 "with" keyword
   void protocol_error();
+  // Before each command's reply: waits tarpit_delay() (an unauthenticated session with errors), on a
+  // timer, after sending the replies queued so far.
+  net::awaitable<void> tarpit();
 
   net::Stream& stream_;
   net::CommandClock clock_{stream_};
@@ -117,6 +128,9 @@ class Session {
   std::optional<Transaction> tx_;
   mutable filter::Notes filter_notes_;  // what stages remember (filter::Notes)
   std::uint32_t errors_ = 0;
+  std::uint32_t refused_rcpts_ = 0;  // RCPTs refused for good (unknown user, relay, deny list)
+  std::uint32_t unknown_rcpts_ = 0;  // of those, unknown users (dictionary attacks)
+  std::chrono::milliseconds tarpitted_{0};  // the tarpit delay last logged
   bool quit_ = false;
 };
 

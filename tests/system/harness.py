@@ -416,8 +416,10 @@ class Tern:
 class RawSMTP:
     """A plain socket SMTP client for what smtplib cannot do: pipelining, BDAT, odd bytes."""
 
-    def __init__(self, port, timeout=WAIT):
-        self.sock = socket.create_connection((HOST, port), timeout=timeout)
+    def __init__(self, port, timeout=WAIT, source=None):
+        """source: the client's own loopback address (127.0.0.2, ...), to be another client."""
+        self.sock = socket.create_connection((HOST, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.buf = b""
 
     def send(self, data):
