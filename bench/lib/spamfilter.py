@@ -113,6 +113,10 @@ class Filter:
         """The trained shared classifier into a Tern not started yet."""
         shutil.copytree(self.db, os.path.join(server.data, "spam"), dirs_exist_ok=True)
 
+    def pids(self):
+        """clamd's, or spamd's and the milter's (spamc runs as the milter's child)."""
+        return [p.proc.pid for p in (self.clamd, self.sa, self.milter) if p is not None]
+
     def stop(self):
         for part in (self.milter, self.sa, self.dns):
             if part is not None:

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import imapload
 from common import (DOMAIN, HOST, PASSWORD, BenchError, Sink, count_files, env_float, env_int, make_tempdir, message,
-                    quick, remove_tree, smtp_source, tree_memory_kb, vm_hwm_kb, vm_rss_kb, pss_kb, wait_count)
+                    quick, remove_tree, smtp_source, tree_cpu_seconds, tree_memory_kb, vm_hwm_kb, vm_rss_kb, pss_kb, wait_count)
 from authbench import Dns, SignedMail
 from dovecot import Dovecot
 from postfix import Postfix
@@ -499,6 +499,14 @@ class AuthIngest:
     def check_peer(self, server, user):
         pass
 
+    def helpers(self):
+        """The processes besides the server whose CPU time counts (the DNS server's is left out: it
+        stands for the world's DNS)."""
+        return []
+
+    def helper_names(self):
+        return ""
+
     def run(self):
         user = f"bench@{DOMAIN}"
         count_msgs = self.messages
@@ -515,12 +523,15 @@ class AuthIngest:
                 server = self.make_postfix(d, user)
                 server.start()
                 port, count = server.port, lambda: server.delivered(user)
+            roots, helpers = [server.pid, *self.helpers()], self.helpers()
+            cpu, cpu_helpers = tree_cpu_seconds(roots), tree_cpu_seconds(helpers)
             start = time.monotonic()
             accepted = smtp_source(port, S["sessions"], count_msgs, S["size"], user, sender=self.mail.sender,
                                    file=self.mail.path)
             n, done = wait_count(count, count_msgs, 300)
+            cpu, cpu_helpers = tree_cpu_seconds(roots) - cpu, tree_cpu_seconds(helpers) - cpu_helpers
             if n < count_msgs:
-                raise BenchError(f"only {n} of {S['messages']} delivered after 300 s; log: {server.log_tail()}")
+                raise BenchError(f"only {n} of {count_msgs} delivered after 300 s; log: {server.log_tail()}")
             hwm = None
             if isinstance(server, Tern):
                 server.check_alive()
@@ -529,7 +540,9 @@ class AuthIngest:
             else:
                 self.check_peer(server, user)
             return {"value": count_msgs / (done - start), "seconds": done - start, "hwm_kb": hwm,
-                    "detail": f"accepted {S['messages'] / accepted:.0f}/s"}
+                    "cpu_ms": 1000 * cpu / count_msgs,
+                    "detail": f"accepted {count_msgs / accepted:.0f}/s, CPU {1000 * cpu / count_msgs:.1f} ms/msg"
+                              + (f" ({1000 * cpu_helpers / count_msgs:.1f} of it {self.helper_names()})" if helpers else "")}
         finally:
             if server:
                 server.stop()
@@ -570,7 +583,7 @@ class SpamIngest(AuthIngest):
     name = "SMTP ingest, whole filter on"
     peer = "Postfix + spamass-milter"
     messages = S["spam_messages"]  # SpamAssassin judges a few messages a second: fewer than MESSAGES
-    note = (f"smtp-source, {S['sessions']} sessions, {S['spam_messages']} x one corpus ham message (~{S['size']} B); "
+    note = (f"smtp-source, {S['sessions']} sessions, {S['spam_messages']} x the corpus ham message nearest {S['size']} B; "
             "Tern: trained classifier, 2 DNS lists + reverse DNS (local dnsmasq), clamd; Postfix: spamass-milter, "
             "spamd (Bayes trained the same, local tests only, 5 children; no virus scan, no DNS lists)")
 
@@ -595,6 +608,12 @@ class SpamIngest(AuthIngest):
     # the classifier's rule, both lists' rules and clamd's verdict; none with the filter off
     marks_on = ("BAYES_", "RBL_BL_BENCH_TEST", "DBL_DBL_BENCH_TEST", "X-Virus-Status: Clean")
     marks_off = ("X-Spam-Status", "X-Virus-Status")
+
+    def helpers(self):
+        return self.mail.pids()
+
+    def helper_names(self):
+        return "clamd" if self.side == "tern" else "spamd, spamass-milter, spamc"
 
     def check_peer(self, server, user):
         head = first_head(server.maildir_new(user))
