@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the peers that bench/compare measures Tern against: Postfix, Dovecot's IMAP and POP3 servers.
+# Installs the peers that bench/compare measures Tern against: Postfix, Dovecot's IMAP and POP3 servers,
+# and for bench/spam SpamAssassin (spamassassin with its shipped rules in /usr/share/spamassassin, spamd,
+# spamc; sa-update is never run) and spamass-milter (Postfix + SpamAssassin for the spam_milter workload).
 # Idempotent: asks apt only for what is missing. Installing must not leave a system service running or
 # listening anywhere: the benchmark starts Postfix and Dovecot by hand, on loopback, with their own
 # configuration in a temporary folder. So Postfix is preseeded with "No configuration" (no main.cf, no
@@ -7,7 +9,8 @@
 # disabled. Postfix's smtp-source and smtp-sink come from scripts/install-deps.sh (build/peers).
 set -euo pipefail
 
-packages=(postfix dovecot-core dovecot-imapd dovecot-pop3d openssl python3 gcc procps)
+packages=(postfix dovecot-core dovecot-imapd dovecot-pop3d openssl python3 gcc procps
+          spamassassin spamd spamc spamass-milter dnsmasq-base clamav-daemon)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -36,8 +39,12 @@ trap restore EXIT
 $SUDO apt-get update -qq >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 
-# Belt and braces: whatever the init system, no system Postfix or Dovecot stays running or enabled.
-for svc in postfix dovecot; do
+# Belt and braces: whatever the init system, no system Postfix, Dovecot, spamd, milter or clamd stays
+# running or enabled, and SpamAssassin's daily rule update (sa-update) is off.
+for svc in postfix dovecot spamd spamassassin spamass-milter clamav-daemon clamav-freshclam \
+           spamassassin-maintenance.timer; do
+  [ -e "/etc/init.d/$svc" ] || [ -e "/lib/systemd/system/$svc" ] || [ -e "/lib/systemd/system/$svc.service" ] \
+    || continue
   if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
     $SUDO systemctl stop "$svc" >/dev/null 2>&1 || true
     $SUDO systemctl disable "$svc" >/dev/null 2>&1 || true

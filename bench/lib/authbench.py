@@ -48,6 +48,7 @@ class SignedMail:
 
     def __init__(self, folder, rcpt, size):
         os.makedirs(folder, exist_ok=True)
+        self.sender = SENDER
         self.records = {
             SIGNER: "v=spf1 ip4:127.0.0.0/8 -all",
             f"_dmarc.{SIGNER}": f"v=DMARC1; p=reject; rua=mailto:dmarc@{SIGNER}",
@@ -72,14 +73,16 @@ class SignedMail:
 
 
 class Dns:
-    """dnsmasq on a free loopback port answering the records given, nothing else (--local=/test/)."""
+    """dnsmasq on a free loopback port answering the TXT records given and the dnsmasq options in extra
+    (--address=..., --ptr-record=...), nothing else (--local=/test/)."""
 
-    def __init__(self, records):
+    def __init__(self, records, extra=()):
         self.port = free_port()
         args = [_tool("dnsmasq"), "--no-daemon", "--no-resolv", "--no-hosts", "--no-poll", f"--port={self.port}",
                 "--listen-address=127.0.0.1", "--bind-interfaces", "--local=/test/", "--log-facility=-",
                 "--conf-file=/dev/null", "--user=" + ("root" if os.geteuid() == 0 else os.environ.get("USER", "nobody"))]
         args += [f"--txt-record={name},{_strings(value)}" for name, value in records.items()]
+        args += list(extra)
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         query = bytes.fromhex("abcd0100000100000000000004746573740000060001")  # "test" SOA

@@ -160,6 +160,22 @@ def process_tree(root):
     return out
 
 
+def tree_cpu_seconds(roots):
+    """CPU seconds (user + system) used so far by the processes under the roots: each live process's
+    own and that of its children it has waited for (Postfix's master reaps smtpd and cleanup, the
+    milter its spamc), so a process is counted once whether it has ended or not."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in {p for r in roots for p in process_tree(r)}:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+    return total / tick
+
+
 def tree_memory_kb(root):
     """(RSS sum, PSS sum, process count) over root and its descendants."""
     pids = process_tree(root)

@@ -3,6 +3,8 @@
 127.0.0.1 port, no chroot, no DNS (smtp_dns_support_level = disabled, no client name lookups), logging to
 a file. Needs the Debian package (scripts/install-bench-deps.sh) for its daemons and its postfix user.
 
+A milter (milter_port: spamass-milter, bench/lib/spamfilter.py) can be asked before smtpd's 250.
+
 Delivery: the virtual(8) agent into Maildir/ folders under the temporary folder (owned by nobody), which
 is Postfix's own file-per-message store. Durability is Postfix's default and cannot be lowered: the queue
 file is fsync'd before smtpd's 250, and virtual(8) fsyncs each Maildir file before linking it into new/.
@@ -59,7 +61,7 @@ def available():
 class Postfix:
     name = "Postfix"
 
-    def __init__(self, root, relay_port=None, users=(), aliases=None):
+    def __init__(self, root, relay_port=None, users=(), aliases=None, milter_port=None):
         why = available()
         if why:
             raise BenchError(why)
@@ -108,6 +110,9 @@ class Postfix:
             "maillog_file": os.path.join(root, "maillog"),
             "maillog_file_prefixes": root,
         }
+        if milter_port:  # a milter (spamass-milter) asked before each 250; down: 451, never a silent pass
+            main.update({"smtpd_milters": f"inet:{HOST}:{milter_port}", "milter_default_action": "tempfail",
+                         "milter_protocol": "6"})
         with open(os.path.join(self.etc, "main.cf"), "w") as f:
             for k, v in main.items():
                 f.write(f"{k} = {v}\n")

@@ -129,6 +129,12 @@ def table(results, disk=None, title="Tern side by side with Postfix and Dovecot"
         hwm = [e.get("hwm_kb") for e in res["extra"]["tern"] if e.get("hwm_kb")]
         if hwm:
             lines.append(f"  - Tern peak memory (VmHWM): {max(hwm) / 1024:.0f} MB")
+        cpu = {side: summary([e.get("cpu_ms") for e in res["extra"][side]]) for side in SIDES}
+        if cpu["tern"] or cpu["peer"]:
+            cells = [f"{'Tern' if side == 'tern' else res['peer']} {fmt(c['median'])} ({fmt(c['min'])}-{fmt(c['max'])})"
+                     for side, c in cpu.items() if c]
+            lines.append(f"  - CPU per message, ms (server and its helpers, median (min-max) of the runs): "
+                         f"{', '.join(cells)}")
         lines += per_kind_table(res)
     if disk:
         lines += ["", f"## The disk's limit ({disk['where']})", "",

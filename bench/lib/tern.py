@@ -17,7 +17,7 @@ class Tern:
     name = "Tern"
 
     def __init__(self, root, listeners=("smtp",), plaintext=False, relay_port=None, log_level="warn", dns_port=None,
-                 extra=""):
+                 extra="", limits=None):
         if not os.access(TERN, os.X_OK):
             raise BenchError(f"{TERN} missing (run make build)")
         self.dir = root
@@ -32,6 +32,7 @@ class Tern:
         lines += ["[auth]", f"allow_plaintext = {'true' if plaintext else 'false'}",
                   "[dns]", f'servers = ["127.0.0.1:{dns_port or 9}"]',
                   "[limits]", "max_connections = 5000", "max_connections_per_ip = 5000",
+                  *[f"{k} = {v}" for k, v in (limits or {}).items()],
                   "[log]", f'level = "{log_level}"']
         if relay_port:
             lines += ["[[route]]", 'match = "*"', f'relay = "{HOST}:{relay_port}"', 'tls = "none"']
@@ -89,9 +90,9 @@ class Tern:
         except OSError:
             return "(no log)"
 
-    def inbox_dir(self, address):
+    def inbox_dir(self, address, folder="INBOX"):
         local, domain = address.split("@")
-        return os.path.join(self.data, "mail", "boxes", domain, local, "folders", "INBOX")
+        return os.path.join(self.data, "mail", "boxes", domain, local, "folders", folder)
 
     def inbox_files(self, address):
         """Message files in the mailslot's INBOX: cheap to poll (the CLI opens the index each time)."""
