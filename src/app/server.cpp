@@ -18,13 +18,16 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "api/api.hpp"
 #include "auth/authenticator.hpp"
 #include "base/fault.hpp"
 #include "base/log.hpp"
+#include "base/metrics.hpp"
 #include "base/strings.hpp"
 #include "config/config.hpp"
 #include "dns/resolver.hpp"
 #include "filter/policy.hpp"
+#include "http/session.hpp"
 #include "net/net.hpp"
 #include "pop3d/session.hpp"
 #include "imapd/session.hpp"
@@ -67,6 +70,9 @@ namespace busy {
 constexpr std::string_view smtp = "421 4.7.0 Too many connections, try again later\r\n";
 constexpr std::string_view imap = "* BYE [UNAVAILABLE] Too many connections, try again later\r\n";
 constexpr std::string_view pop3 = "-ERR [SYS/TEMP] Too many connections, try again later\r\n";
+constexpr std::string_view http =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 37\r\nConnection: close\r\n"
+    "Retry-After: 10\r\n\r\nToo many connections, try again later";
 constexpr std::string_view tls_first = "";
 }  // namespace busy
 
@@ -132,6 +138,12 @@ class Server {
     dkim_keys_ = std::make_unique<mailauth::DkimKeys>(cfg.data_dir / "dkim");
     spool_ = std::make_unique<spool::Spool>(spool::Paths(cfg.data_dir), cfg_, *directory_, *mailstore_, pool_, io_);
     spool_->set_dkim(dkim_keys_.get());
+    api_ = std::make_unique<api::Api>(api::Services{directory_.get(), mailstore_.get(), spool_.get(),
+                                                    authenticator_.get(), &pool_, cfg.data_dir,
+                                                    [this] {
+                                                      std::lock_guard lock(cfg_mu_);
+                                                      return cfg_;
+                                                    }});
 
     if (auto s = open_listeners(); !s) {
       std::cerr << "tern: " << s.error().message << "\n";
@@ -196,6 +208,11 @@ class Server {
         return pop3d::run_session(std::move(s), kind, pop3_services(), std::move(id));
       };
     };
+    auto web = [this](http::ListenerKind kind) -> StartSession {
+      return [this, kind](std::unique_ptr<net::Stream> s, std::string id) {
+        return http::run_session(std::move(s), kind, http_services(), std::move(id));
+      };
+    };
     return {
         {"smtpd",
          {{"smtp", busy::smtp, smtp(smtpd::ListenerKind::smtp), true},
@@ -203,6 +220,9 @@ class Server {
           {"submissions", busy::tls_first, smtp(smtpd::ListenerKind::submissions), true}}},
         {"pop3d", {{"pop3", busy::pop3, pop3(pop3d::ListenerKind::pop3)}, {"pop3s", busy::tls_first, pop3(pop3d::ListenerKind::pop3s)}}},
         {"imapd", {{"imap", busy::imap, imap(imapd::ListenerKind::imap)}, {"imaps", busy::tls_first, imap(imapd::ListenerKind::imaps)}}},
+        // An idle keep-alive connection is closed at the end of the grace period like any other.
+        {"http",
+         {{"http", busy::http, web(http::ListenerKind::http)}, {"https", busy::tls_first, web(http::ListenerKind::https)}}},
     };
   }
 
@@ -257,6 +277,7 @@ class Server {
       net::ConnectionLimiter::Refusal why;
       auto slot = limiter_.acquire(std::string(l.endpoint->key), stream->peer_address(), why);
       std::string id = make_unique_id();
+      (slot ? metrics::connections : metrics::connections_refused).add(l.endpoint->key);
       if (!slot) {
         log::warn("{} {}: refused {}: too many connections{}", l.endpoint->key, id, stream->peer_address(),
                   refusal_text(why));
@@ -310,6 +331,23 @@ class Server {
     svc.shared = &imap_;
     svc.stopping = &stopping_;
     svc.learner = learner_.get();
+    return svc;
+  }
+
+  http::Services http_services() {
+    http::Services svc;
+    {
+      std::lock_guard lock(cfg_mu_);
+      svc.config = cfg_;
+      svc.tls = tls_;
+    }
+    svc.metrics = [this] {
+      return metrics::render({{"tern_queue_messages", "Messages in the outbox (held ones too)",
+                               static_cast<double>(spool_->queued())}});
+    };
+    auto* api = api_.get();
+    svc.mounts.push_back({{"api"}, [api](http::Request& req) { return api->handle(req); }});
+    svc.stopping = &stopping_;
     return svc;
   }
 
@@ -480,6 +518,7 @@ class Server {
   std::unique_ptr<spam::Learner> learner_;  // the spam classifier: trained by IMAP moves, asked by the spam stage
   std::unique_ptr<mailauth::dmarc::Recorder> dmarc_reports_;  // data_dir/dmarc: the aggregate reports' records
   std::unique_ptr<spool::Spool> spool_;
+  std::unique_ptr<api::Api> api_;  // the JSON API, mounted on the https listener
   std::shared_ptr<net::ssl::context> tls_;
   std::vector<Service> services_;
   std::vector<Listener> listeners_;  // point into services_
