@@ -56,6 +56,10 @@ struct Endpoint {
   // At the end of the stop's grace period a session still open is interrupted, so that it says why
   // (SMTP's 421 4.3.2), instead of closed.
   bool interrupt_at_stop = false;
+  // Its sessions are interrupted as soon as the stop begins: between requests they only wait (HTTP
+  // keep-alive), and a request being answered still gets its answer (Stream::interrupt never cuts a
+  // write), after which the session ends.
+  bool interrupt_at_once = false;
 };
 
 struct Service {
@@ -220,9 +224,9 @@ class Server {
           {"submissions", busy::tls_first, smtp(smtpd::ListenerKind::submissions), true}}},
         {"pop3d", {{"pop3", busy::pop3, pop3(pop3d::ListenerKind::pop3)}, {"pop3s", busy::tls_first, pop3(pop3d::ListenerKind::pop3s)}}},
         {"imapd", {{"imap", busy::imap, imap(imapd::ListenerKind::imap)}, {"imaps", busy::tls_first, imap(imapd::ListenerKind::imaps)}}},
-        // An idle keep-alive connection is closed at the end of the grace period like any other.
         {"http",
-         {{"http", busy::http, web(http::ListenerKind::http)}, {"https", busy::tls_first, web(http::ListenerKind::https)}}},
+         {{"http", busy::http, web(http::ListenerKind::http), false, true},
+          {"https", busy::tls_first, web(http::ListenerKind::https), false, true}}},
     };
   }
 
@@ -366,11 +370,13 @@ class Server {
   }
 
   // After the grace period: close every open session's connection on its own strand, so each session
-  // coroutine ends (and frees its state) before the event loop stops.
-  void cancel_sessions() {
+  // coroutine ends (and frees its state) before the event loop stops. At the start of the stop
+  // (`at_once`): only interrupt the sessions of the endpoints that ask for it.
+  void cancel_sessions(bool at_once = false) {
     std::lock_guard lock(streams_mu_);
     for (auto [s, endpoint] : streams_) {
-      bool interrupt = endpoint->interrupt_at_stop;
+      if (at_once && !endpoint->interrupt_at_once) continue;
+      bool interrupt = at_once || endpoint->interrupt_at_stop;
       asio::post(s->socket().get_executor(), [this, s, interrupt] {
         std::lock_guard inner(streams_mu_);
         if (!streams_.count(s)) return;
@@ -416,6 +422,7 @@ class Server {
       dmarc_timer_->cancel();
       imap_.live.shutdown();  // IMAP clients waiting for a command get BYE (idling ones from IDLE)
       spool_->begin_stop();
+      cancel_sessions(true);  // idle HTTP keep-alive connections
       for (auto& l : listeners_) {
         boost::system::error_code ignored;
         l.acceptor->close(ignored);

@@ -11,6 +11,7 @@ import base64
 import http.client
 import json
 import os
+import signal
 import smtplib
 import socket
 import time
@@ -433,6 +434,18 @@ class HttpTimeoutTest(TernTestCase):
         with connect() as s:
             s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             self.assertTrue(s.recv(65536).startswith(b"HTTP/1.1 200 "))
+
+    def test_stop_closes_idle_keep_alive_connections_at_once(self):
+        t = self.make_server(services=("smtp", "https"))
+        with tls_context().wrap_socket(socket.create_connection((HOST, t.ports["https"]), timeout=WAIT),
+                                       server_hostname="mx.tern.test") as s:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertTrue(s.recv(65536).startswith(b"HTTP/1.1 200 "))
+            t.signal(signal.SIGTERM)
+            self.assertEqual(s.recv(65536), b"")  # closed by the server, not at the end of the grace period
+        self.assertEqual(t.stop(), 0)
+        self.assertIn("tern stopped", t.saved_log or t.log())
+        self.assertNotIn("session(s) still open", t.log())
 
 
 if __name__ == "__main__":
