@@ -22,7 +22,9 @@
 #include "app/dmarc.hpp"
 #include "base/strings.hpp"
 #include "app/server.hpp"
+#include "api/admin.hpp"
 #include "auth/password.hpp"
+#include "auth/token.hpp"
 #include "base/log.hpp"
 #include "config/config.hpp"
 #include "mailauth/keys.hpp"
@@ -50,10 +52,13 @@ struct Options {
   bool purge = false;
   bool check = false;
   bool spam = false, ham = false;
+  bool admin = false, off = false;
+  std::int64_t token_id = 0;
   std::string day;
   std::string ip;
   std::string sender;
   std::string helo;
+  std::string token_name;
 };
 
 int fail(const std::string& msg) {
@@ -152,7 +157,7 @@ int user_add(const Options& o) {
   if (!pw) return 1;
   auto hash = auth::hash_password(*pw);
   if (!hash) return fail(hash.error().message);
-  return admin_request(o, fmt::format("user-add {} {}", o.name, *hash));
+  return admin_request(o, fmt::format("user-add {} {}{}", o.name, *hash, o.admin ? " admin" : ""));
 }
 
 int user_passwd(const Options& o) {
@@ -180,11 +185,7 @@ int alias_list(const Options& o) {
   auto all = ctx->dir->aliases();
   if (o.json) {
     json::array a;
-    for (auto& [k, v] : all) {
-      json::array t;
-      for (auto& x : v) t.emplace_back(x);
-      a.push_back(json::object{{"address", k}, {"targets", t}});
-    }
+    for (auto& [k, v] : all) a.push_back(api::alias_json(k, v));
     std::cout << json::serialize(a) << "\n";
     return 0;
   }
@@ -283,6 +284,44 @@ int spam_stats(const Options& o) {
   };
   line("user", *own);
   line("shared", *shared);
+  return 0;
+}
+
+std::string format_time(std::int64_t t);
+
+// `tern token add ADDRESS [--name N]`: a new API token of an administrator, printed once (only its hash
+// is kept).
+int token_add(const Options& o) {
+  auto ctx = open_context(o);
+  if (!ctx) return 1;
+  auto token = auth::make_api_token();
+  auto id = ctx->dir->add_api_token(o.name, o.token_name, "admin", auth::api_token_hash(token));
+  if (!id) return fail(id.error().message);
+  if (o.json) {
+    std::cout << json::serialize(json::object{{"id", *id}, {"token", token}}) << "\n";
+    return 0;
+  }
+  std::cout << token << "\n";
+  std::cerr << fmt::format("API token {} for {}: shown once; use it as 'Authorization: Bearer TOKEN'\n", *id,
+                           store::normalize_address(o.name));
+  return 0;
+}
+
+int token_list(const Options& o) {
+  auto ctx = open_context(o);
+  if (!ctx) return 1;
+  auto tokens = ctx->dir->api_tokens();
+  if (o.json) {
+    json::array a;
+    for (auto& t : tokens)
+      a.push_back(json::object{{"id", t.id}, {"address", t.address}, {"name", t.name}, {"scope", t.scope},
+                               {"created", t.created}, {"revoked", t.revoked}});
+    std::cout << json::serialize(a) << "\n";
+    return 0;
+  }
+  for (auto& t : tokens)
+    std::cout << fmt::format("{:>4}  {:<32}  {:<6}  {:<20}  created {}{}\n", t.id, t.address, t.scope, t.name,
+                             format_time(t.created), t.revoked ? "  REVOKED " + format_time(t.revoked) : "");
   return 0;
 }
 
@@ -390,15 +429,7 @@ int queue_list(const Options& o) {
   auto items = spool::list_queue(spool::Paths(cfg->data_dir));
   if (o.json) {
     json::array a;
-    for (auto& q : items) {
-      json::array rs;
-      for (auto& r : q.recipients)
-        rs.push_back(json::object{{"address", r.address}, {"state", r.state}, {"attempts", r.attempts},
-                                  {"next_attempt", r.next_attempt}, {"last_error", r.last_error}});
-      json::object obj{{"id", q.id}, {"from", q.from}, {"arrived", q.arrived}, {"size", q.size}, {"recipients", rs}};
-      if (!q.problem.empty()) obj["problem"] = q.problem;
-      a.push_back(std::move(obj));
-    }
+    for (auto& q : items) a.push_back(api::queue_json(q));
     std::cout << json::serialize(a) << "\n";
     return 0;
   }
@@ -839,7 +870,16 @@ int run_cli(int argc, char** argv) {
   auto* user = app.add_subcommand("user", "users (mailboxes that can log in)")->require_subcommand(1);
   auto* ua = global(user->add_subcommand("add", "add a user; the password is asked twice on a terminal, else one line on stdin"));
   ua->add_option("ADDRESS", o.name)->required();
+  ua->add_flag("--admin", o.admin, "an administrator: may use the web console and the admin API");
   on(ua, [&] { return user_add(o); });
+  auto* uadm = global(user->add_subcommand("admin", "make a user an administrator (--off: no longer)"));
+  uadm->add_option("ADDRESS", o.name)->required();
+  uadm->add_flag("--off", o.off, "take the administrator role away");
+  on(uadm, [&] {
+    auto c = open_context(o);
+    auto a = store::normalize_address(o.name);
+    return c ? done(c->dir->set_admin(a, !o.off), (o.off ? "no longer an administrator: " : "administrator: ") + a) : 1;
+  });
   auto* up = global(user->add_subcommand("passwd", "set a user's password (asked like user add)"));
   up->add_option("ADDRESS", o.name)->required();
   on(up, [&] { return user_passwd(o); });
@@ -849,6 +889,19 @@ int run_cli(int argc, char** argv) {
   ud->add_flag("--purge", o.purge, "remove the user's mail for good instead of keeping it under mail/deleted/");
   on(ud, [&] { return admin_request(o, fmt::format("user-del {} {}", o.name, o.purge ? "purge" : "keep")); });
   on(global(user->add_subcommand("list", "list users")), [&] { return slot_list(o, store::SlotKind::mailbox); });
+
+  auto* token = app.add_subcommand("token", "API tokens of administrators (docs/api.md)")->require_subcommand(1);
+  auto* ta = global(token->add_subcommand("add", "make an API token for an administrator; printed once"));
+  ta->add_option("ADDRESS", o.name)->required();
+  ta->add_option("--name", o.token_name, "a note saying what the token is for")->type_name("NAME");
+  on(ta, [&] { return token_add(o); });
+  on(global(token->add_subcommand("list", "list API tokens (never the tokens themselves)")), [&] { return token_list(o); });
+  auto* tr = global(token->add_subcommand("revoke", "revoke an API token at once"));
+  tr->add_option("ID", o.token_id)->required();
+  on(tr, [&] {
+    auto c = open_context(o);
+    return c ? done(c->dir->revoke_api_token(o.token_id), fmt::format("revoked API token {}", o.token_id)) : 1;
+  });
 
   auto* alias = app.add_subcommand("alias", "aliases")->require_subcommand(1);
   auto* aa = global(alias->add_subcommand("add", "add an alias with one or more targets (local or remote)"));

@@ -104,35 +104,7 @@ Status start_control(asio::io_context& io, asio::thread_pool& pool, Admin admin,
   return ok_status();
 }
 
-Result<std::string> delete_mailslot(store::Directory& dir, store::Mailstore& ms, const std::string& address,
-                                    store::SlotKind kind, bool purge) {
-  auto a = store::normalize_address(address);
-  if (auto s = dir.del_mailslot(a, kind); !s) return s.error();
-  // A crash here leaves the mail under the address with no mailslot: `user add` of the address later
-  // takes it out of service the same way before the new mailslot is made (see cli.cpp).
-  auto where = ms.retire(a, !purge);
-  if (!where) return Error{fmt::format("deleted {} {}, but {}", store::kind_name(kind), a, where.error().message)};
-  if (!where->empty()) return fmt::format("deleted {} {}; its mail was moved to {}", store::kind_name(kind), a, *where);
-  return fmt::format("deleted {} {}{}", store::kind_name(kind), a, purge ? " and its mail" : "");
-}
-
-Result<std::string> add_mailslot(store::Directory& dir, store::Mailstore& ms, const std::string& address,
-                                 store::SlotKind kind, const std::string& password_hash) {
-  auto a = store::normalize_address(address);
-  std::string leftover;
-  if (!dir.find_mailslot(a) && dir.alias_targets(a).empty() && std::filesystem::exists(ms.slot_dir(a))) {
-    // Mail under this address without a mailslot: a previous owner's (deleted by an older Tern, or a
-    // crash during `user del`). The new owner must never read it.
-    auto where = ms.retire(a, true);
-    if (!where) return where.error();
-    leftover = fmt::format("; mail left by a previous mailslot of this address was moved to {}", *where);
-  }
-  if (auto s = dir.add_mailslot(a, kind, password_hash); !s) return s.error();
-  return fmt::format("added {} {}{}", kind == store::SlotKind::mailbox ? "user" : "archive", a, leftover);
-}
-
 Result<std::string> execute_control(Admin& admin, const std::string& line) {
-  auto& spool = admin.spool;
   std::vector<std::string> words;
   for (auto w : split(line, ' '))
     if (!w.empty()) words.emplace_back(w);
@@ -140,22 +112,19 @@ Result<std::string> execute_control(Admin& admin, const std::string& line) {
   auto verb = words[0];
   std::vector<std::string> ids(words.begin() + 1, words.end());
   try {
-    if (verb == "user-add" && ids.size() == 2)
-      return add_mailslot(admin.directory, admin.mailstore, ids[0], store::SlotKind::mailbox, ids[1]);
+    if (verb == "user-add" && (ids.size() == 2 || (ids.size() == 3 && ids[2] == "admin")))
+      return api::add_mailslot(admin.directory, admin.mailstore, ids[0], store::SlotKind::mailbox, ids[1],
+                               ids.size() == 3);
     if (verb == "archive-add" && ids.size() == 1)
-      return add_mailslot(admin.directory, admin.mailstore, ids[0], store::SlotKind::archive, "");
+      return api::add_mailslot(admin.directory, admin.mailstore, ids[0], store::SlotKind::archive, "");
     if (verb == "user-del" || verb == "archive-del") {
       if (ids.size() != 2 || (ids[1] != "keep" && ids[1] != "purge"))
         return Error{fmt::format("{} takes an address and keep|purge", verb)};
-      return delete_mailslot(admin.directory, admin.mailstore, ids[0],
-                             verb == "user-del" ? store::SlotKind::mailbox : store::SlotKind::archive, ids[1] == "purge");
+      return api::delete_mailslot(admin.directory, admin.mailstore, ids[0],
+                                  verb == "user-del" ? store::SlotKind::mailbox : store::SlotKind::archive,
+                                  ids[1] == "purge");
     }
-    if (verb == "retry") return spool.retry(ids);
-    if (ids.size() != 1) return Error{fmt::format("{} takes one queue id", verb)};
-    if (verb == "hold") return spool.hold(ids[0]);
-    if (verb == "release") return spool.release(ids[0]);
-    if (verb == "delete") return spool.remove(ids[0]);
-    if (verb == "bounce") return spool.bounce(ids[0]);
+    if (api::is_queue_verb(verb)) return api::queue_action(admin.spool, verb, ids);
   } catch (const std::exception& e) {
     return Error{e.what()};
   }

@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "api/admin.hpp"
 #include "base/result.hpp"
 #include "spool/spool.hpp"
 #include "store/directory.hpp"
@@ -18,22 +19,8 @@
 
 namespace tern::app {
 
-// What administration requests act on: the running server's (or the CLI's own) objects.
-struct Admin {
-  spool::Spool& spool;
-  store::Directory& directory;
-  store::Mailstore& mailstore;
-};
-
-// Adds a mailslot; mail found under its address without a mailslot (a previous owner's) is first
-// taken out of service as delete_mailslot does.
-Result<std::string> add_mailslot(store::Directory& dir, store::Mailstore& ms, const std::string& address,
-                                 store::SlotKind kind, const std::string& password_hash);
-// Deletes a mailslot: its directory row first (no new mail is accepted for it), then its mail is taken
-// out of service (kept under mail/deleted/ unless purge), so that a later mailslot of the same address
-// starts empty. Returns what was done.
-Result<std::string> delete_mailslot(store::Directory& dir, store::Mailstore& ms, const std::string& address,
-                                    store::SlotKind kind, bool purge);
+// The administration actions themselves live in api/admin, shared with the JSON API.
+using api::Admin;
 
 // True when a `tern serve` holds the data directory's lock.
 bool server_running(const std::filesystem::path& data_dir);
@@ -46,7 +33,7 @@ Status start_control(boost::asio::io_context& io, boost::asio::thread_pool& pool
                      const std::filesystem::path& data_dir);
 
 // Executes a request: "retry [ID...]", "hold ID", "release ID", "delete ID", "bounce ID",
-// "user-add ADDRESS HASH", "archive-add ADDRESS", "user-del ADDRESS keep|purge",
+// "user-add ADDRESS HASH [admin]", "archive-add ADDRESS", "user-del ADDRESS keep|purge",
 // "archive-del ADDRESS keep|purge".
 Result<std::string> execute_control(Admin& admin, const std::string& line);
 

@@ -18,13 +18,16 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "api/api.hpp"
 #include "auth/authenticator.hpp"
 #include "base/fault.hpp"
 #include "base/log.hpp"
+#include "base/metrics.hpp"
 #include "base/strings.hpp"
 #include "config/config.hpp"
 #include "dns/resolver.hpp"
 #include "filter/policy.hpp"
+#include "http/session.hpp"
 #include "net/net.hpp"
 #include "pop3d/session.hpp"
 #include "imapd/session.hpp"
@@ -53,6 +56,10 @@ struct Endpoint {
   // At the end of the stop's grace period a session still open is interrupted, so that it says why
   // (SMTP's 421 4.3.2), instead of closed.
   bool interrupt_at_stop = false;
+  // Its sessions are interrupted as soon as the stop begins: between requests they only wait (HTTP
+  // keep-alive), and a request being answered still gets its answer (Stream::interrupt never cuts a
+  // write), after which the session ends.
+  bool interrupt_at_once = false;
 };
 
 struct Service {
@@ -67,6 +74,9 @@ namespace busy {
 constexpr std::string_view smtp = "421 4.7.0 Too many connections, try again later\r\n";
 constexpr std::string_view imap = "* BYE [UNAVAILABLE] Too many connections, try again later\r\n";
 constexpr std::string_view pop3 = "-ERR [SYS/TEMP] Too many connections, try again later\r\n";
+constexpr std::string_view http =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 37\r\nConnection: close\r\n"
+    "Retry-After: 10\r\n\r\nToo many connections, try again later";
 constexpr std::string_view tls_first = "";
 }  // namespace busy
 
@@ -133,6 +143,12 @@ class Server {
     spool_ = std::make_unique<spool::Spool>(spool::Paths(cfg.data_dir), cfg_, *directory_, *mailstore_, pool_, io_);
     spool_->set_dkim(dkim_keys_.get());
     quarantine_ = std::make_unique<spool::Quarantine>(cfg.data_dir);
+    api_ = std::make_unique<api::Api>(api::Services{directory_.get(), mailstore_.get(), spool_.get(),
+                                                    authenticator_.get(), &pool_, cfg.data_dir,
+                                                    [this] {
+                                                      std::lock_guard lock(cfg_mu_);
+                                                      return cfg_;
+                                                    }});
 
     if (auto s = open_listeners(); !s) {
       std::cerr << "tern: " << s.error().message << "\n";
@@ -197,6 +213,11 @@ class Server {
         return pop3d::run_session(std::move(s), kind, pop3_services(), std::move(id));
       };
     };
+    auto web = [this](http::ListenerKind kind) -> StartSession {
+      return [this, kind](std::unique_ptr<net::Stream> s, std::string id) {
+        return http::run_session(std::move(s), kind, http_services(), std::move(id));
+      };
+    };
     return {
         {"smtpd",
          {{"smtp", busy::smtp, smtp(smtpd::ListenerKind::smtp), true},
@@ -204,6 +225,9 @@ class Server {
           {"submissions", busy::tls_first, smtp(smtpd::ListenerKind::submissions), true}}},
         {"pop3d", {{"pop3", busy::pop3, pop3(pop3d::ListenerKind::pop3)}, {"pop3s", busy::tls_first, pop3(pop3d::ListenerKind::pop3s)}}},
         {"imapd", {{"imap", busy::imap, imap(imapd::ListenerKind::imap)}, {"imaps", busy::tls_first, imap(imapd::ListenerKind::imaps)}}},
+        {"http",
+         {{"http", busy::http, web(http::ListenerKind::http), false, true},
+          {"https", busy::tls_first, web(http::ListenerKind::https), false, true}}},
     };
   }
 
@@ -258,6 +282,7 @@ class Server {
       net::ConnectionLimiter::Refusal why;
       auto slot = limiter_.acquire(std::string(l.endpoint->key), stream->peer_address(), why);
       std::string id = make_unique_id();
+      (slot ? metrics::connections : metrics::connections_refused).add(l.endpoint->key);
       if (!slot) {
         log::warn("{} {}: refused {}: too many connections{}", l.endpoint->key, id, stream->peer_address(),
                   refusal_text(why));
@@ -316,6 +341,23 @@ class Server {
     return svc;
   }
 
+  http::Services http_services() {
+    http::Services svc;
+    {
+      std::lock_guard lock(cfg_mu_);
+      svc.config = cfg_;
+      svc.tls = tls_;
+    }
+    svc.metrics = [this] {
+      return metrics::render({{"tern_queue_messages", "Messages in the outbox (held ones too)",
+                               static_cast<double>(spool_->queued())}});
+    };
+    auto* api = api_.get();
+    svc.mounts.push_back({{"api"}, [api](http::Request& req) { return api->handle(req); }});
+    svc.stopping = &stopping_;
+    return svc;
+  }
+
   net::awaitable<void> session(std::unique_ptr<net::Stream> stream, const Endpoint& endpoint, std::string id) {
     auto* raw = stream.get();
     {
@@ -331,11 +373,13 @@ class Server {
   }
 
   // After the grace period: close every open session's connection on its own strand, so each session
-  // coroutine ends (and frees its state) before the event loop stops.
-  void cancel_sessions() {
+  // coroutine ends (and frees its state) before the event loop stops. At the start of the stop
+  // (`at_once`): only interrupt the sessions of the endpoints that ask for it.
+  void cancel_sessions(bool at_once = false) {
     std::lock_guard lock(streams_mu_);
     for (auto [s, endpoint] : streams_) {
-      bool interrupt = endpoint->interrupt_at_stop;
+      if (at_once && !endpoint->interrupt_at_once) continue;
+      bool interrupt = at_once || endpoint->interrupt_at_stop;
       asio::post(s->socket().get_executor(), [this, s, interrupt] {
         std::lock_guard inner(streams_mu_);
         if (!streams_.count(s)) return;
@@ -381,6 +425,7 @@ class Server {
       dmarc_timer_->cancel();
       imap_.live.shutdown();  // IMAP clients waiting for a command get BYE (idling ones from IDLE)
       spool_->begin_stop();
+      cancel_sessions(true);  // idle HTTP keep-alive connections
       for (auto& l : listeners_) {
         boost::system::error_code ignored;
         l.acceptor->close(ignored);
@@ -484,6 +529,7 @@ class Server {
   std::unique_ptr<mailauth::dmarc::Recorder> dmarc_reports_;  // data_dir/dmarc: the aggregate reports' records
   std::unique_ptr<spool::Spool> spool_;
   std::unique_ptr<spool::Quarantine> quarantine_;
+  std::unique_ptr<api::Api> api_;  // the JSON API, mounted on the https listener
   std::shared_ptr<net::ssl::context> tls_;
   std::vector<Service> services_;
   std::vector<Listener> listeners_;  // point into services_

@@ -1,6 +1,7 @@
 #include "auth/authenticator.hpp"
 
 #include "auth/password.hpp"
+#include "auth/token.hpp"
 #include "base/log.hpp"
 #include "base/strings.hpp"
 
@@ -70,6 +71,48 @@ net::awaitable<LoginResult> Authenticator::login(const Credentials& credentials,
     co_return LoginResult{LoginResult::Outcome::failed, {}};
   }
   co_return LoginResult{LoginResult::Outcome::ok, std::move(verdict.address)};
+}
+
+net::awaitable<LoginResult> Authenticator::login_token(const std::string& token, const std::string& scope,
+                                                      const LoginAttempt& attempt) {
+  using Clock = LoginThrottle::Clock;
+  const std::string peer(attempt.peer);
+  if (throttle_.refused(peer, Clock::now())) {
+    log::warn("{} {}: token login from {} refused: too many failed logins from this address", attempt.protocol,
+              attempt.session, peer);
+    co_await pause(refused_pause);
+    co_return LoginResult{LoginResult::Outcome::refused, {}};
+  }
+  struct Verdict {
+    std::string address;  // empty: failed
+    std::int64_t id = 0;
+    std::string error;
+  };
+  auto* dir = &directory_;
+  auto verify = [dir, hash = api_token_hash(token), scope]() -> Verdict {
+    try {
+      auto t = dir->find_api_token(hash);
+      if (!t || t->scope != scope) return {};
+      auto slot = dir->find_mailslot(t->address);
+      if (!slot || slot->kind != store::SlotKind::mailbox) return {};
+      return {slot->address, t->id, {}};
+    } catch (const std::exception& e) {
+      return {{}, 0, e.what()};
+    }
+  };
+  Verdict verdict = *co_await net::offload(pool_, std::move(verify));
+  if (!verdict.error.empty()) {
+    log::error("{} {}: token login from {}: the directory cannot be read: {}", attempt.protocol, attempt.session,
+               peer, verdict.error);
+    co_return LoginResult{LoginResult::Outcome::unavailable, {}};
+  }
+  if (verdict.address.empty()) {
+    auto delay = throttle_.record_failure(peer, Clock::now());
+    log::warn("{} {}: token login failed from {} (unknown or revoked token)", attempt.protocol, attempt.session, peer);
+    co_await pause(delay);
+    co_return LoginResult{LoginResult::Outcome::failed, {}};
+  }
+  co_return LoginResult{LoginResult::Outcome::ok, std::move(verdict.address), verdict.id};
 }
 
 }  // namespace tern::auth

@@ -9,6 +9,7 @@
 // Every attempt is logged here, as "<protocol> <session>: ...", once.
 #pragma once
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -39,6 +40,7 @@ struct LoginResult {
   };
   Outcome outcome = Outcome::failed;
   std::string address;
+  std::int64_t token_id = 0;  // login_token: the token's id in the directory
   bool ok() const { return outcome == Outcome::ok; }
 };
 
@@ -50,6 +52,12 @@ class Authenticator {
   // its output first: the client should see nothing until the answer. Both arguments are named
   // objects of the caller that outlive the call (GCC 12 mishandles temporaries in co_await expressions).
   net::awaitable<LoginResult> login(const Credentials& credentials, const LoginAttempt& attempt);
+
+  // An API token (HTTP `Authorization: Bearer`, auth/token): a valid, unrevoked token of `scope`
+  // whose owner is still a user. A wrong token counts as a failed login of the client address, with
+  // the same delays and refusal as a wrong password (no account to charge: the token names none).
+  net::awaitable<LoginResult> login_token(const std::string& token, const std::string& scope,
+                                          const LoginAttempt& attempt);
 
   LoginThrottle& throttle() { return throttle_; }
 

@@ -9,6 +9,8 @@ namespace tern {
 std::string base64_encode(std::string_view in);
 // Strict: no white space, padding only at the end (RFC 4648 4); nullopt when malformed.
 std::optional<std::string> base64_decode(std::string_view in);
+// Lower-case hex, two digits per octet.
+std::string hex_encode(std::string_view raw);
 // The 32 raw octets of SHA-256(in).
 std::string sha256(std::string_view in);
 

@@ -464,7 +464,7 @@ Result<Endpoint> parse_endpoint(std::string_view s) {
 
 const std::vector<std::string>& known_services() {
   static const std::vector<std::string> s{"smtp", "submission", "submissions", "imap", "imaps",
-                                          "pop3", "pop3s", "http"};
+                                          "pop3", "pop3s", "http", "https"};
   return s;
 }
 
@@ -680,6 +680,8 @@ pop3        = ["127.0.0.1:2110"]    # POP3; logins only after STLS
 pop3s       = ["127.0.0.1:2995"]    # POP3 over implicit TLS
 imap        = ["127.0.0.1:2143"]    # IMAP; logins only after STARTTLS
 imaps       = ["127.0.0.1:2993"]    # IMAP over implicit TLS
+http        = ["127.0.0.1:8080"]    # redirects to https, except /healthz and /.well-known/
+https       = ["127.0.0.1:8443"]    # the JSON API (/api/v1, docs/api.md), /metrics, /healthz
 
 # [tls]                         # absent: Tern makes a self-signed pair, data/cert.pem and data/key.pem
 # cert = "data/cert.pem"        # paths relative to this file's folder; these two are that pair

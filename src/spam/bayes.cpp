@@ -59,16 +59,6 @@ void schema(store::Db& db) {
       "CREATE TABLE IF NOT EXISTS learnt(key TEXT PRIMARY KEY, spam INTEGER NOT NULL) WITHOUT ROWID;");
 }
 
-std::string hex(std::string_view raw) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
-
 Counts read_counts(store::Db& db) {
   Counts c;
   store::Stmt q(db.raw(), "SELECT COALESCE(SUM(spam), 0), COALESCE(SUM(1 - spam), 0) FROM learnt");
@@ -273,7 +263,7 @@ Result<std::optional<double>> Bayes::classify(const std::vector<std::string>& to
 
 Result<bool> Learner::train(std::string_view address, std::string_view message, bool spam) {
   auto toks = tokens(read_message(message));
-  std::string key = hex(sha256(message));
+  std::string key = hex_encode(sha256(message));
   auto shared = Bayes(shared_).learn(key, toks, spam);
   if (!shared) return shared.error();
   fs::path own = user_file_(address);
@@ -284,7 +274,7 @@ Result<bool> Learner::train(std::string_view address, std::string_view message, 
 Result<std::size_t> Learner::train(std::string_view address, const std::vector<std::string>& messages, bool spam) {
   std::vector<Bayes::Item> items;
   items.reserve(messages.size());
-  for (const auto& m : messages) items.push_back({hex(sha256(m)), tokens(read_message(m))});
+  for (const auto& m : messages) items.push_back({hex_encode(sha256(m)), tokens(read_message(m))});
   auto shared = Bayes(shared_).learn(items, spam);
   if (!shared) return shared.error();
   fs::path own = user_file_(address);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -46,6 +47,50 @@ std::map<std::pair<std::string, std::size_t>, RecipientStatus> read_index(const 
 
 }  // namespace
 
+namespace {
+
+using IndexRows = std::map<std::pair<std::string, std::size_t>, RecipientStatus>;
+
+// The view of one queue file; nullopt when it is gone (delivered and removed meanwhile).
+std::optional<QueueView> view_of(const Paths& paths, const IndexRows& index, const fs::path& p) {
+  QueueView v;
+  auto name = p.filename().string();
+  v.id = name.substr(0, name.size() - 4);
+  v.held = fs::exists(paths.hold_marker(v.id));
+  std::string data;
+  try {
+    data = store::read_file(p);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  auto q = parse(data);
+  if (!q) {
+    v.problem = q.error().message;
+    return v;
+  }
+  v.from = q->envelope.from;
+  v.arrived = q->envelope.arrived;
+  v.size = data.size() - q->message_offset;
+  for (std::size_t i = 0; i < q->envelope.recipients.size(); ++i) {
+    auto& r = q->envelope.recipients[i];
+    QueueRecipientView rv;
+    rv.address = r.address;
+    rv.state = r.state == RcptState::done     ? "delivered"
+               : r.state == RcptState::failed ? "failed"
+               : v.held                       ? "held"
+                                              : "queued";
+    if (auto it = index.find({v.id, i}); it != index.end()) {
+      rv.attempts = it->second.attempts;
+      rv.next_attempt = it->second.next_attempt;
+      rv.last_error = it->second.last_error;
+    }
+    v.recipients.push_back(std::move(rv));
+  }
+  return v;
+}
+
+}  // namespace
+
 std::vector<QueueView> list_queue(const Paths& paths) {
   std::vector<QueueView> out;
   if (!fs::exists(paths.outbox)) return out;
@@ -54,44 +99,18 @@ std::vector<QueueView> list_queue(const Paths& paths) {
   for (auto& de : fs::directory_iterator(paths.outbox))
     if (classify(de.path().filename().string()) == OutboxName::queue_file) files.push_back(de.path());
   std::sort(files.begin(), files.end());
-  for (auto& p : files) {
-    QueueView v;
-    auto name = p.filename().string();
-    v.id = name.substr(0, name.size() - 4);
-    v.held = fs::exists(paths.hold_marker(v.id));
-    std::string data;
-    try {
-      data = store::read_file(p);
-    } catch (const std::exception&) {
-      continue;  // delivered and removed meanwhile
-    }
-    auto q = parse(data);
-    if (!q) {
-      v.problem = q.error().message;
-      out.push_back(std::move(v));
-      continue;
-    }
-    v.from = q->envelope.from;
-    v.arrived = q->envelope.arrived;
-    v.size = data.size() - q->message_offset;
-    for (std::size_t i = 0; i < q->envelope.recipients.size(); ++i) {
-      auto& r = q->envelope.recipients[i];
-      QueueRecipientView rv;
-      rv.address = r.address;
-      rv.state = r.state == RcptState::done     ? "delivered"
-                 : r.state == RcptState::failed ? "failed"
-                 : v.held                       ? "held"
-                                                : "queued";
-      if (auto it = index.find({v.id, i}); it != index.end()) {
-        rv.attempts = it->second.attempts;
-        rv.next_attempt = it->second.next_attempt;
-        rv.last_error = it->second.last_error;
-      }
-      v.recipients.push_back(std::move(rv));
-    }
-    out.push_back(std::move(v));
-  }
+  for (auto& p : files)
+    if (auto v = view_of(paths, index, p)) out.push_back(std::move(*v));
   return out;
+}
+
+Result<QueueView> show_queue(const Paths& paths, const std::string& id) {
+  auto file = paths.queue_file(id);
+  if (id.empty() || id.find('/') != std::string::npos || classify(file.filename().string()) != OutboxName::queue_file)
+    return Error{fmt::format("no queued message {}", id), Error::Kind::not_found};
+  auto v = view_of(paths, read_index(paths.index()), file);
+  if (!v) return Error{fmt::format("no queued message {}", id), Error::Kind::not_found};
+  return std::move(*v);
 }
 
 Result<std::vector<std::string>> index_ids(const Paths& paths) {
@@ -117,11 +136,11 @@ Result<std::vector<std::string>> index_ids(const Paths& paths) {
 }
 
 Result<std::string> show_queue_file(const Paths& paths, const std::string& id) {
-  if (id.find('/') != std::string::npos || id.empty()) return Error{fmt::format("no queued message {}", id)};
+  if (id.find('/') != std::string::npos || id.empty()) return Error{fmt::format("no queued message {}", id), Error::Kind::not_found};
   try {
     return store::read_file(paths.queue_file(id));
   } catch (const std::exception&) {
-    return Error{fmt::format("no queued message {}", id)};
+    return Error{fmt::format("no queued message {}", id), Error::Kind::not_found};
   }
 }
 

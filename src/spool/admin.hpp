@@ -29,6 +29,8 @@ struct QueueView {
 };
 
 std::vector<QueueView> list_queue(const Paths& paths);
+// One message's view; not_found when it is not (or no longer) queued.
+Result<QueueView> show_queue(const Paths& paths, const std::string& id);
 // The ids the outbox index has rows for; an Error when the index exists but cannot be read.
 Result<std::vector<std::string>> index_ids(const Paths& paths);
 

@@ -12,6 +12,7 @@
 
 #include "base/fault.hpp"
 #include "base/log.hpp"
+#include "base/metrics.hpp"
 #include "base/strings.hpp"
 #include "dns/resolver.hpp"
 #include "net/net.hpp"
@@ -393,6 +394,7 @@ void Spool::scan_pending(std::map<std::string, std::pair<std::uintmax_t, std::in
     std::size_t pending = 0;
     for (auto& r : e->q.envelope.recipients) pending += r.state == RcptState::pending;
     log::info("pending: {} taken as queue {} ({} recipient(s) to deliver)", name, e->id, pending);
+    metrics::messages_received.add();
     add_entry(e);
     finish_if_done(e);  // a copy whose recipients were all done already
   }
@@ -401,14 +403,19 @@ void Spool::scan_pending(std::map<std::string, std::pair<std::uintmax_t, std::in
 
 // --- Administration --------------------------------------------------------------------------------
 
+std::size_t Spool::queued() {
+  std::lock_guard lock(mu_);
+  return entries_.size();
+}
+
 Result<std::string> Spool::retry(const std::vector<std::string>& ids) {
   std::size_t n = 0;
   {
     std::lock_guard lock(mu_);
     for (auto& id : ids) {
       auto it = entries_.find(id);
-      if (it == entries_.end()) return Error{fmt::format("no queued message {}", id)};
-      if (it->second->held) return Error{fmt::format("{} is held; release it first (tern queue release {})", id, id)};
+      if (it == entries_.end()) return Error{fmt::format("no queued message {}", id), Error::Kind::not_found};
+      if (it->second->held) return Error{fmt::format("{} is held; release it first (tern queue release {})", id, id), Error::Kind::in_use};
     }
     for (auto& [id, e] : entries_) {
       if (!ids.empty() && std::find(ids.begin(), ids.end(), id) == ids.end()) continue;
@@ -439,10 +446,10 @@ Result<std::string> Spool::retry(const std::vector<std::string>& ids) {
 
 Result<std::string> Spool::hold(const std::string& id) {
   auto e = find(id);
-  if (!e) return Error{fmt::format("no queued message {}", id)};
+  if (!e) return Error{fmt::format("no queued message {}", id), Error::Kind::not_found};
   {
     std::lock_guard lock(mu_);
-    if (e->held) return Error{fmt::format("{} is held already", id)};
+    if (e->held) return Error{fmt::format("{} is held already", id), Error::Kind::in_use};
   }
   store::write_file_synced(paths_.outbox / (id + ".hold.tmp"), paths_.hold_marker(id), "held\n");
   outbox_sync_.sync();
@@ -454,10 +461,10 @@ Result<std::string> Spool::hold(const std::string& id) {
 
 Result<std::string> Spool::release(const std::string& id) {
   auto e = find(id);
-  if (!e) return Error{fmt::format("no queued message {}", id)};
+  if (!e) return Error{fmt::format("no queued message {}", id), Error::Kind::not_found};
   {
     std::lock_guard lock(mu_);
-    if (!e->held) return Error{fmt::format("{} is not held; nothing changed", id)};
+    if (!e->held) return Error{fmt::format("{} is not held; nothing changed", id), Error::Kind::in_use};
   }
   std::error_code ec;
   fs::remove(paths_.hold_marker(id), ec);
@@ -481,10 +488,10 @@ Result<std::string> Spool::remove(const std::string& id) {
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(id);
-    if (it == entries_.end()) return Error{fmt::format("no queued message {}", id)};
+    if (it == entries_.end()) return Error{fmt::format("no queued message {}", id), Error::Kind::not_found};
     e = it->second;
     for (auto b : e->busy)
-      if (b) return Error{fmt::format("{} is being delivered right now; try again in a moment", id)};
+      if (b) return Error{fmt::format("{} is being delivered right now; try again in a moment", id), Error::Kind::temporary};
     entries_.erase(it);
     e->gone = true;
   }
@@ -503,10 +510,10 @@ Result<std::string> Spool::bounce(const std::string& id) {
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(id);
-    if (it == entries_.end()) return Error{fmt::format("no queued message {}", id)};
+    if (it == entries_.end()) return Error{fmt::format("no queued message {}", id), Error::Kind::not_found};
     e = it->second;
     for (auto b : e->busy)
-      if (b) return Error{fmt::format("{} is being delivered right now; try again in a moment", id)};
+      if (b) return Error{fmt::format("{} is being delivered right now; try again in a moment", id), Error::Kind::temporary};
     auto& rcpts = e->q.envelope.recipients;
     for (std::size_t i = 0; i < rcpts.size(); ++i)
       if (rcpts[i].state == RcptState::pending) {

@@ -14,6 +14,7 @@
 
 #include "base/fault.hpp"
 #include "base/log.hpp"
+#include "base/metrics.hpp"
 #include "base/strings.hpp"
 #include "dns/resolver.hpp"
 #include "mailauth/arc.hpp"
@@ -249,6 +250,7 @@ Result<std::string> Spool::enqueue(Envelope env, std::string_view message, std::
   e->init_state();
   auto queued = e->id;
   add_entry(std::move(e));
+  metrics::messages_received.add();
   return queued;
 }
 
@@ -468,6 +470,7 @@ void Spool::apply(const EntryPtr& e, const std::vector<std::pair<std::size_t, Ou
       }
       st = s;
     }
+    metrics::messages_deferred.add();
     log_attempt(*e, i, o, "deferred", now, fmt::format(", attempt={}, next_in={}s", st.attempts, st.next_attempt - now));
     try {
       index_->put(e->id, i, st);
@@ -490,6 +493,7 @@ void Spool::apply(const EntryPtr& e, const std::vector<std::pair<std::size_t, Ou
         }
       }
       mark(i, RcptState::done);
+      metrics::messages_delivered.add();
       log_attempt(*e, i, o, "sent", now);
       if (notify_wants(r.notify, DsnAction::delivered) && (o.local || !o.remote_dsn)) {
         d.action = o.local ? DsnAction::delivered : DsnAction::relayed;
@@ -512,6 +516,7 @@ void Spool::apply(const EntryPtr& e, const std::vector<std::pair<std::size_t, Ou
       shown.text = d.diagnostic;
       shown.status = d.status;
       log_attempt(*e, i, shown, "bounced", now);
+      metrics::messages_bounced.add();
       if (notify_wants(r.notify, DsnAction::failed) && !env.from.empty())
         failing.push_back({i, d});
       else

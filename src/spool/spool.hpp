@@ -110,6 +110,8 @@ class Spool {
   Result<std::string> bounce(const std::string& id);
 
   std::size_t in_flight() const { return in_flight_.load(); }
+  // Messages in the queue now (held ones too): the /metrics gauge.
+  std::size_t queued();
   // Where local agents plug in (Sieve, lists): set up before start().
   DeliveryChain& delivery_chain() { return delivery_; }
   // The DKIM keys that sign what the spool itself originates or takes in: DSNs, and files dropped into

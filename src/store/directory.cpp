@@ -35,6 +35,44 @@ CREATE TABLE IF NOT EXISTS aliases(
 INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '1');
 )";
 
+// Each step takes the schema from version N to N + 1, in one transaction with the version's update; a
+// directory written by an older Tern is brought up to date when it is opened.
+constexpr const char* migrations[] = {
+    // 2: administrators (`tern user add --admin`, the web console and the API) and API tokens, kept as
+    //    SHA-256 hashes (the token itself is shown once, at creation).
+    R"(
+ALTER TABLE mailslots ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE api_tokens(
+  id INTEGER PRIMARY KEY,
+  address TEXT NOT NULL,
+  name TEXT NOT NULL DEFAULT '',
+  scope TEXT NOT NULL,
+  hash TEXT NOT NULL UNIQUE,
+  created INTEGER NOT NULL DEFAULT (strftime('%s','now')),
+  revoked INTEGER NOT NULL DEFAULT 0);
+)",
+};
+
+int schema_version(Db& db) {
+  Stmt v(db.raw(), "SELECT value FROM meta WHERE key = 'schema_version'");
+  return v.step() ? std::atoi(v.col_text(0).c_str()) : 1;
+}
+
+// The version is read again inside the transaction: the CLI and the server may open an old file at
+// the same moment, and only one of them applies each step.
+void migrate(Db& db) {
+  constexpr int latest = 1 + static_cast<int>(std::size(migrations));
+  while (schema_version(db) < latest) {
+    Tx tx(db);
+    int version = schema_version(db);
+    if (version >= latest) return;
+    db.exec(migrations[version - 1]);
+    Stmt set(db.raw(), "UPDATE meta SET value = ? WHERE key = 'schema_version'");
+    set.bind(1, std::to_string(version + 1)).step();
+    tx.commit();
+  }
+}
+
 bool valid_domain(std::string_view d) {
   if (d.empty() || d.size() > 255 || d.front() == '.' || d.back() == '.') return false;
   for (unsigned char c : d)
@@ -45,9 +83,9 @@ bool valid_domain(std::string_view d) {
 Status check_address(std::string_view a) {
   auto at = a.rfind('@');
   if (at == std::string_view::npos || at == 0 || at > 64 || !valid_domain(a.substr(at + 1)))
-    return Error{fmt::format("'{}' is not an address of the form local@domain", a)};
+    return Error{fmt::format("'{}' is not an address of the form local@domain", a), Error::Kind::invalid};
   for (unsigned char c : a)
-    if (c <= ' ' || c == '<' || c == '>' || c == 0x7f) return Error{fmt::format("'{}': invalid character in address", a)};
+    if (c <= ' ' || c == '<' || c == '>' || c == 0x7f) return Error{fmt::format("'{}': invalid character in address", a), Error::Kind::invalid};
   return ok_status();
 }
 
@@ -242,6 +280,7 @@ Result<std::unique_ptr<Directory>> Directory::open_db(const fs::path& db_file, b
       }
     }
     db->exec(schema);
+    migrate(*db);
     restrict_mode(db_file);
     std::unique_ptr<Directory> dir(new Directory(std::move(db)));
     std::error_code ec;
@@ -310,11 +349,11 @@ Directory::~Directory() = default;
 
 Status Directory::add_domain(std::string_view name) {
   auto d = to_lower(name);
-  if (!valid_domain(d)) return Error{fmt::format("'{}' is not a valid domain name", name)};
+  if (!valid_domain(d)) return Error{fmt::format("'{}' is not a valid domain name", name), Error::Kind::invalid};
   return change([&]() -> Status {
     Stmt st(db_->raw(), "INSERT OR IGNORE INTO domains(name) VALUES (?)");
     st.bind(1, d).step();
-    if (db_->changes() == 0) return Error{fmt::format("domain {} exists already", d)};
+    if (db_->changes() == 0) return Error{fmt::format("domain {} exists already", d), Error::Kind::exists};
     return ok_status();
   });
 }
@@ -325,10 +364,10 @@ Status Directory::del_domain(std::string_view name) {
     Stmt count(db_->raw(), "SELECT count(*) FROM mailslots WHERE domain = ?");
     count.bind(1, d).step();
     if (auto n = count.col_int(0); n > 0)
-      return Error{fmt::format("domain {} still has {} mailslot(s); delete them first", d, n)};
+      return Error{fmt::format("domain {} still has {} mailslot(s); delete them first", d, n), Error::Kind::in_use};
     Stmt st(db_->raw(), "DELETE FROM domains WHERE name = ?");
     st.bind(1, d).step();
-    if (db_->changes() == 0) return Error{fmt::format("no domain {}", d)};
+    if (db_->changes() == 0) return Error{fmt::format("no domain {}", d), Error::Kind::not_found};
     return ok_status();
   });
 }
@@ -347,18 +386,21 @@ bool Directory::is_local_domain(std::string_view name) {
   return st.bind(1, to_lower(name)).step();
 }
 
-Status Directory::add_mailslot(std::string_view address, SlotKind kind, std::string_view password_hash) {
+Status Directory::add_mailslot(std::string_view address, SlotKind kind, std::string_view password_hash, bool admin) {
   auto a = normalize_address(address);
   if (auto s = check_address(a); !s) return s;
   return change([&]() -> Status {
     auto d = domain_of(a);
     Stmt dom(db_->raw(), "SELECT 1 FROM domains WHERE name = ?");
-    if (!dom.bind(1, d).step()) return Error{fmt::format("{} is not a local domain (add it with: tern domain add {})", d, d)};
+    if (!dom.bind(1, d).step()) return Error{fmt::format("{} is not a local domain (add it with: tern domain add {})", d, d), Error::Kind::invalid};
     Stmt al(db_->raw(), "SELECT 1 FROM aliases WHERE address = ?");
-    if (al.bind(1, a).step()) return Error{fmt::format("{} is an alias; delete the alias first", a)};
-    Stmt st(db_->raw(), "INSERT OR IGNORE INTO mailslots(address, domain, kind, password) VALUES (?, ?, ?, ?)");
-    st.bind(1, a).bind(2, d).bind(3, kind_name(kind)).bind(4, password_hash).step();
-    if (db_->changes() == 0) return Error{fmt::format("{} exists already", a)};
+    if (al.bind(1, a).step()) return Error{fmt::format("{} is an alias; delete the alias first", a), Error::Kind::exists};
+    if (admin && kind != SlotKind::mailbox)
+      return Error{fmt::format("{}: only a user (a mailbox) can be an administrator", a), Error::Kind::invalid};
+    Stmt st(db_->raw(),
+            "INSERT OR IGNORE INTO mailslots(address, domain, kind, password, admin) VALUES (?, ?, ?, ?, ?)");
+    st.bind(1, a).bind(2, d).bind(3, kind_name(kind)).bind(4, password_hash).bind(5, std::int64_t{admin}).step();
+    if (db_->changes() == 0) return Error{fmt::format("{} exists already", a), Error::Kind::exists};
     return ok_status();
   });
 }
@@ -368,7 +410,7 @@ Status Directory::del_mailslot(std::string_view address, SlotKind kind) {
   return change([&]() -> Status {
     Stmt st(db_->raw(), "DELETE FROM mailslots WHERE address = ? AND kind = ?");
     st.bind(1, a).bind(2, kind_name(kind)).step();
-    if (db_->changes() == 0) return Error{fmt::format("no {} {}", kind_name(kind), a)};
+    if (db_->changes() == 0) return Error{fmt::format("no {} {}", kind_name(kind), a), Error::Kind::not_found};
     return ok_status();
   });
 }
@@ -378,27 +420,37 @@ Status Directory::set_password(std::string_view address, std::string_view passwo
   return change([&]() -> Status {
     Stmt st(db_->raw(), "UPDATE mailslots SET password = ? WHERE address = ? AND kind = 'mailbox'");
     st.bind(1, password_hash).bind(2, a).step();
-    if (db_->changes() == 0) return Error{fmt::format("no user {}", a)};
+    if (db_->changes() == 0) return Error{fmt::format("no user {}", a), Error::Kind::not_found};
+    return ok_status();
+  });
+}
+
+Status Directory::set_admin(std::string_view address, bool admin) {
+  auto a = normalize_address(address);
+  return change([&]() -> Status {
+    Stmt st(db_->raw(), "UPDATE mailslots SET admin = ? WHERE address = ? AND kind = 'mailbox'");
+    st.bind(1, std::int64_t{admin}).bind(2, a).step();
+    if (db_->changes() == 0) return Error{fmt::format("no user {}", a), Error::Kind::not_found};
     return ok_status();
   });
 }
 
 std::optional<Mailslot> Directory::find_mailslot(std::string_view address) {
   std::lock_guard lock(mu_);
-  Stmt st(db_->raw(), "SELECT address, kind, password FROM mailslots WHERE address = ?");
+  Stmt st(db_->raw(), "SELECT address, kind, password, admin FROM mailslots WHERE address = ?");
   if (!st.bind(1, normalize_address(address)).step()) return std::nullopt;
   // A kind this version does not know (a newer schema) is never taken for a mailbox.
   auto kind = parse_slot_kind(st.col_text(1));
   if (!kind) return std::nullopt;
-  return Mailslot{st.col_text(0), *kind, st.col_text(2)};
+  return Mailslot{st.col_text(0), *kind, st.col_text(2), st.col_int(3) != 0};
 }
 
 std::vector<Mailslot> Directory::mailslots(SlotKind kind) {
   std::lock_guard lock(mu_);
   std::vector<Mailslot> out;
-  Stmt st(db_->raw(), "SELECT address, password FROM mailslots WHERE kind = ? ORDER BY domain, address");
+  Stmt st(db_->raw(), "SELECT address, password, admin FROM mailslots WHERE kind = ? ORDER BY domain, address");
   st.bind(1, kind_name(kind));
-  while (st.step()) out.push_back(Mailslot{st.col_text(0), kind, st.col_text(1)});
+  while (st.step()) out.push_back(Mailslot{st.col_text(0), kind, st.col_text(1), st.col_int(2) != 0});
   return out;
 }
 
@@ -414,15 +466,15 @@ std::optional<std::string> Directory::first_mailbox(std::string_view domain) {
 Status Directory::add_alias(std::string_view address, const std::vector<std::string>& targets) {
   auto a = normalize_address(address);
   if (auto s = check_address(a); !s) return s;
-  if (targets.empty()) return Error{"an alias needs at least one target"};
+  if (targets.empty()) return Error{"an alias needs at least one target", Error::Kind::invalid};
   for (auto& t : targets)
     if (auto s = check_address(normalize_address(t)); !s) return s;
   return change([&]() -> Status {
     auto d = domain_of(a);
     Stmt dom(db_->raw(), "SELECT 1 FROM domains WHERE name = ?");
-    if (!dom.bind(1, d).step()) return Error{fmt::format("{} is not a local domain (add it with: tern domain add {})", d, d)};
+    if (!dom.bind(1, d).step()) return Error{fmt::format("{} is not a local domain (add it with: tern domain add {})", d, d), Error::Kind::invalid};
     Stmt ms(db_->raw(), "SELECT 1 FROM mailslots WHERE address = ?");
-    if (ms.bind(1, a).step()) return Error{fmt::format("{} is a mailslot; an alias cannot have its name", a)};
+    if (ms.bind(1, a).step()) return Error{fmt::format("{} is a mailslot; an alias cannot have its name", a), Error::Kind::exists};
     Tx tx(*db_);
     Stmt pos(db_->raw(), "SELECT coalesce(max(position), 0) FROM aliases WHERE address = ?");
     pos.bind(1, a).step();
@@ -442,7 +494,7 @@ Status Directory::del_alias(std::string_view address) {
   return change([&]() -> Status {
     Stmt st(db_->raw(), "DELETE FROM aliases WHERE address = ?");
     st.bind(1, a).step();
-    if (db_->changes() == 0) return Error{fmt::format("no alias {}", a)};
+    if (db_->changes() == 0) return Error{fmt::format("no alias {}", a), Error::Kind::not_found};
     return ok_status();
   });
 }
@@ -462,6 +514,58 @@ std::map<std::string, std::vector<std::string>> Directory::aliases() {
   Stmt st(db_->raw(), "SELECT address, target FROM aliases ORDER BY address, position");
   while (st.step()) out[st.col_text(0)].push_back(st.col_text(1));
   return out;
+}
+
+Result<std::int64_t> Directory::add_api_token(std::string_view address, std::string_view name, std::string_view scope,
+                                              std::string_view hash) {
+  auto a = normalize_address(address);
+  std::int64_t id = 0;
+  auto s = change([&]() -> Status {
+    Stmt user(db_->raw(), "SELECT admin FROM mailslots WHERE address = ? AND kind = 'mailbox'");
+    if (!user.bind(1, a).step()) return Error{fmt::format("no user {}", a), Error::Kind::not_found};
+    if (scope == "admin" && user.col_int(0) == 0)
+      return Error{fmt::format("{} is not an administrator (tern user admin {})", a, a), Error::Kind::invalid};
+    Stmt st(db_->raw(), "INSERT INTO api_tokens(address, name, scope, hash) VALUES (?, ?, ?, ?)");
+    st.bind(1, a).bind(2, name).bind(3, scope).bind(4, hash).step();
+    id = db_->last_insert_id();
+    return ok_status();
+  });
+  if (!s) return s.error();
+  return id;
+}
+
+namespace {
+
+ApiToken token_of(const Stmt& st) {
+  return ApiToken{st.col_int(0), st.col_text(1), st.col_text(2), st.col_text(3), st.col_int(4), st.col_int(5)};
+}
+
+constexpr const char* token_columns = "SELECT id, address, name, scope, created, revoked FROM api_tokens";
+
+}  // namespace
+
+std::vector<ApiToken> Directory::api_tokens() {
+  std::lock_guard lock(mu_);
+  std::vector<ApiToken> out;
+  Stmt st(db_->raw(), std::string(token_columns) + " ORDER BY id");
+  while (st.step()) out.push_back(token_of(st));
+  return out;
+}
+
+Status Directory::revoke_api_token(std::int64_t id) {
+  return change([&]() -> Status {
+    Stmt st(db_->raw(), "UPDATE api_tokens SET revoked = strftime('%s','now') WHERE id = ? AND revoked = 0");
+    st.bind(1, id).step();
+    if (db_->changes() == 0) return Error{fmt::format("no valid API token {}", id), Error::Kind::not_found};
+    return ok_status();
+  });
+}
+
+std::optional<ApiToken> Directory::find_api_token(std::string_view hash) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_->raw(), std::string(token_columns) + " WHERE hash = ? AND revoked = 0");
+  if (!st.bind(1, hash).step()) return std::nullopt;
+  return token_of(st);
 }
 
 std::string Directory::integrity_problems() {

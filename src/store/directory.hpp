@@ -10,6 +10,7 @@
 // change a consistent copy is written to tern.db.bak (SQLite's VACUUM INTO, fsync'd, renamed into
 // place), from which `tern check --repair` restores a lost or damaged tern.db.
 #pragma once
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -34,6 +35,18 @@ struct Mailslot {
   std::string address;
   SlotKind kind = SlotKind::mailbox;
   std::string password_hash;  // crypt(3) string; empty for archives
+  bool admin = false;         // may use the web console and the admin API (a mailbox's role)
+};
+
+// A key for scripts using the API (`tern token add`): only its SHA-256 is stored, so a copy of the
+// directory gives no access. A revoked token stays listed (with the time it was revoked) for the audit.
+struct ApiToken {
+  std::int64_t id = 0;
+  std::string address;  // the administrator it acts for
+  std::string name;     // the administrator's note ("backup script")
+  std::string scope;    // "admin"
+  std::int64_t created = 0;
+  std::int64_t revoked = 0;  // unix time; 0: valid
 };
 
 // Lower-cases the ASCII letters of an address (the local part too: Tern treats local parts
@@ -73,7 +86,8 @@ class Directory {
   std::vector<std::string> domains();
   bool is_local_domain(std::string_view name);
 
-  Status add_mailslot(std::string_view address, SlotKind kind, std::string_view password_hash);
+  Status add_mailslot(std::string_view address, SlotKind kind, std::string_view password_hash, bool admin = false);
+  Status set_admin(std::string_view address, bool admin);  // a mailbox's administrator role
   Status del_mailslot(std::string_view address, SlotKind kind);
   Status set_password(std::string_view address, std::string_view password_hash);
   std::optional<Mailslot> find_mailslot(std::string_view address);
@@ -85,6 +99,14 @@ class Directory {
   Status del_alias(std::string_view address);
   std::vector<std::string> alias_targets(std::string_view address);  // empty: not an alias
   std::map<std::string, std::vector<std::string>> aliases();
+
+  // API tokens. `hash` is the token's SHA-256 in hex; the token itself is never stored.
+  Result<std::int64_t> add_api_token(std::string_view address, std::string_view name, std::string_view scope,
+                                     std::string_view hash);
+  std::vector<ApiToken> api_tokens();
+  Status revoke_api_token(std::int64_t id);
+  // The valid (not revoked) token with this hash.
+  std::optional<ApiToken> find_api_token(std::string_view hash);
 
   // PRAGMA integrity_check: "" when healthy, else what SQLite reported.
   std::string integrity_problems();

@@ -10,6 +10,7 @@
 #include "../temp_dir.hpp"
 #include "auth/authenticator.hpp"
 #include "auth/password.hpp"
+#include "auth/token.hpp"
 #include "store/directory.hpp"
 
 namespace tern::auth {
@@ -38,6 +39,19 @@ class AuthenticatorTest : public ::testing::Test {
     boost::asio::io_context io;
     boost::asio::co_spawn(
         io, [&]() -> net::awaitable<void> { out = co_await auth_->login(creds, attempt); }, boost::asio::detached);
+    io.run();
+    EXPECT_TRUE(out);
+    return out.value_or(LoginResult{});
+  }
+
+  LoginResult login_token(std::string token, std::string peer = "192.0.2.1") {
+    const std::string scope = "admin";
+    LoginAttempt attempt{"test", "s1", "BEARER", peer};
+    std::optional<LoginResult> out;
+    boost::asio::io_context io;
+    boost::asio::co_spawn(
+        io, [&]() -> net::awaitable<void> { out = co_await auth_->login_token(token, scope, attempt); },
+        boost::asio::detached);
     io.run();
     EXPECT_TRUE(out);
     return out.value_or(LoginResult{});
@@ -77,6 +91,32 @@ TEST_F(AuthenticatorTest, AnAddressWithTooManyFailuresIsRefusedBeforeItsPassword
     auth_->throttle().record_failure("192.0.2.9", "", now);
   EXPECT_EQ(login("", "bob@tern.test", "secret", "192.0.2.9").outcome, Outcome::refused);
   EXPECT_EQ(login("", "bob@tern.test", "secret", "192.0.2.10").outcome, Outcome::ok);  // other addresses are not
+}
+
+// API tokens: found by their hash while valid; a wrong or revoked one counts as a failed login of the
+// client address (the same throttle as passwords), and a refused address is refused for tokens too.
+TEST_F(AuthenticatorTest, ApiTokensLogInUntilRevokedAndFailuresCount) {
+  ASSERT_TRUE(dir_->set_admin("bob@tern.test", true));
+  auto token = make_api_token();
+  EXPECT_TRUE(token.starts_with("tern_"));
+  EXPECT_EQ(token.size(), 5u + 64u);
+  EXPECT_NE(token, make_api_token());
+  auto id = dir_->add_api_token("bob@tern.test", "", "admin", api_token_hash(token));
+  ASSERT_TRUE(id);
+  auto r = login_token(token);
+  EXPECT_EQ(r.outcome, Outcome::ok);
+  EXPECT_EQ(r.address, "bob@tern.test");
+  EXPECT_EQ(r.token_id, *id);
+  EXPECT_EQ(auth_->throttle().addresses(), 0u);
+  ASSERT_TRUE(dir_->revoke_api_token(*id));
+  EXPECT_EQ(login_token(token).outcome, Outcome::failed);
+  EXPECT_EQ(auth_->throttle().addresses(), 1u);
+  auto now = LoginThrottle::Clock::now();
+  for (std::size_t i = 0; i <= LoginThrottle::max_failures; ++i) auth_->throttle().record_failure("192.0.2.9", "", now);
+  auto fresh = make_api_token();
+  ASSERT_TRUE(dir_->add_api_token("bob@tern.test", "", "admin", api_token_hash(fresh)));
+  EXPECT_EQ(login_token(fresh, "192.0.2.9").outcome, Outcome::refused);
+  EXPECT_EQ(login_token(fresh, "192.0.2.10").outcome, Outcome::ok);
 }
 
 }  // namespace

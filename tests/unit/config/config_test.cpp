@@ -280,6 +280,8 @@ TEST(ConfigDefaults, DefaultConfigTextParses) {
   EXPECT_EQ(r->listen.at("smtp"), std::vector<Endpoint>{ep("127.0.0.1", 2525)});
   EXPECT_EQ(r->listen.at("submission"), std::vector<Endpoint>{ep("127.0.0.1", 2587)});
   EXPECT_EQ(r->listen.at("submissions"), std::vector<Endpoint>{ep("127.0.0.1", 2465)});
+  EXPECT_EQ(r->listen.at("http"), std::vector<Endpoint>{ep("127.0.0.1", 8080)});
+  EXPECT_EQ(r->listen.at("https"), std::vector<Endpoint>{ep("127.0.0.1", 8443)});
   EXPECT_FALSE(r->tls_cert);
 }
 

@@ -330,3 +330,86 @@ TEST(AddressHelpers, NormalizeAndDomainOf) {
 
 }  // namespace
 }  // namespace tern::store
+
+namespace tern::store {
+namespace {
+
+// --- administrators and API tokens (schema 2) -----------------------------------------------------
+
+TEST_F(DirectoryTest, AdministratorRole) {
+  ASSERT_TRUE(dir().add_domain("tern.test"));
+  ASSERT_TRUE(dir().add_mailslot("root@tern.test", SlotKind::mailbox, "$y$x", true));
+  ASSERT_TRUE(dir().add_mailslot("bob@tern.test", SlotKind::mailbox, "$y$x"));
+  EXPECT_TRUE(dir().find_mailslot("root@tern.test")->admin);
+  EXPECT_FALSE(dir().find_mailslot("bob@tern.test")->admin);
+  auto s = dir().add_mailslot("log@tern.test", SlotKind::archive, "", true);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().kind, Error::Kind::invalid);
+  ASSERT_TRUE(dir().set_admin("BOB@tern.test", true));
+  EXPECT_TRUE(dir().find_mailslot("bob@tern.test")->admin);
+  ASSERT_TRUE(dir().set_admin("bob@tern.test", false));
+  EXPECT_FALSE(dir().mailslots(SlotKind::mailbox).at(0).admin);
+  EXPECT_EQ(dir().set_admin("nobody@tern.test", true).error().kind, Error::Kind::not_found);
+}
+
+TEST_F(DirectoryTest, ApiTokensAreFoundByHashUntilRevoked) {
+  ASSERT_TRUE(dir().add_domain("tern.test"));
+  ASSERT_TRUE(dir().add_mailslot("root@tern.test", SlotKind::mailbox, "$y$x", true));
+  ASSERT_TRUE(dir().add_mailslot("bob@tern.test", SlotKind::mailbox, "$y$x"));
+  EXPECT_EQ(dir().add_api_token("bob@tern.test", "", "admin", "h0").error().kind, Error::Kind::invalid);
+  EXPECT_EQ(dir().add_api_token("nobody@tern.test", "", "admin", "h0").error().kind, Error::Kind::not_found);
+  auto id = dir().add_api_token("Root@tern.test", "backup", "admin", "h1");
+  ASSERT_TRUE(id) << id.error().message;
+  auto t = dir().find_api_token("h1");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->id, *id);
+  EXPECT_EQ(t->address, "root@tern.test");
+  EXPECT_EQ(t->name, "backup");
+  EXPECT_EQ(t->scope, "admin");
+  EXPECT_FALSE(dir().find_api_token("h2"));
+  ASSERT_TRUE(dir().revoke_api_token(*id));
+  EXPECT_FALSE(dir().find_api_token("h1"));
+  EXPECT_EQ(dir().revoke_api_token(*id).error().kind, Error::Kind::not_found);
+  ASSERT_EQ(dir().api_tokens().size(), 1u);
+  EXPECT_GT(dir().api_tokens()[0].revoked, 0);
+}
+
+TEST(DirectoryMigration, Version1FileGainsAdminsAndTokens) {
+  tern::testing::TempDir tmp;
+  auto file = tmp / "tern.db";
+  {
+    Db db(file, true, true);
+    db.exec(R"(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE domains(name TEXT PRIMARY KEY);
+CREATE TABLE mailslots(address TEXT PRIMARY KEY, domain TEXT NOT NULL REFERENCES domains(name),
+  kind TEXT NOT NULL CHECK(kind IN ('mailbox', 'archive')), password TEXT NOT NULL DEFAULT '',
+  created INTEGER NOT NULL DEFAULT (strftime('%s','now')));
+CREATE TABLE aliases(address TEXT NOT NULL, target TEXT NOT NULL, position INTEGER NOT NULL,
+  PRIMARY KEY(address, target));
+INSERT INTO meta VALUES ('schema_version', '1');
+INSERT INTO domains VALUES ('tern.test');
+INSERT INTO mailslots(address, domain, kind, password) VALUES ('bob@tern.test', 'tern.test', 'mailbox', '$y$x');
+)");
+  }
+  auto d = Directory::open(file);
+  ASSERT_TRUE(d) << d.error().message;
+  auto bob = (*d)->find_mailslot("bob@tern.test");
+  ASSERT_TRUE(bob);
+  EXPECT_FALSE(bob->admin);
+  EXPECT_EQ(bob->password_hash, "$y$x");
+  ASSERT_TRUE((*d)->set_admin("bob@tern.test", true));
+  EXPECT_TRUE((*d)->add_api_token("bob@tern.test", "", "admin", "h"));
+  d->reset();
+  Db db(file, true, false);
+  Stmt v(db.raw(), "SELECT value FROM meta WHERE key = 'schema_version'");
+  ASSERT_TRUE(v.step());
+  EXPECT_EQ(v.col_text(0), "2");
+  // opened again: nothing to do, nothing lost
+  auto again = Directory::open(file);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE((*again)->find_mailslot("bob@tern.test")->admin);
+}
+
+}  // namespace
+}  // namespace tern::store

@@ -1,0 +1,74 @@
+#include "api/admin.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+namespace tern::api {
+namespace json = boost::json;
+
+Result<std::string> delete_mailslot(store::Directory& dir, store::Mailstore& ms, const std::string& address,
+                                    store::SlotKind kind, bool purge) {
+  auto a = store::normalize_address(address);
+  if (auto s = dir.del_mailslot(a, kind); !s) return s.error();
+  // A crash here leaves the mail under the address with no mailslot: `user add` of the address later
+  // takes it out of service the same way before the new mailslot is made (add_mailslot).
+  auto where = ms.retire(a, !purge);
+  if (!where) return Error{fmt::format("deleted {} {}, but {}", store::kind_name(kind), a, where.error().message)};
+  if (!where->empty()) return fmt::format("deleted {} {}; its mail was moved to {}", store::kind_name(kind), a, *where);
+  return fmt::format("deleted {} {}{}", store::kind_name(kind), a, purge ? " and its mail" : "");
+}
+
+Result<std::string> add_mailslot(store::Directory& dir, store::Mailstore& ms, const std::string& address,
+                                 store::SlotKind kind, const std::string& password_hash, bool admin) {
+  auto a = store::normalize_address(address);
+  std::string leftover;
+  if (!dir.find_mailslot(a) && dir.alias_targets(a).empty() && std::filesystem::exists(ms.slot_dir(a))) {
+    // Mail under this address without a mailslot: a previous owner's (deleted by an older Tern, or a
+    // crash during `user del`). The new owner must never read it.
+    auto where = ms.retire(a, true);
+    if (!where) return where.error();
+    leftover = fmt::format("; mail left by a previous mailslot of this address was moved to {}", *where);
+  }
+  if (auto s = dir.add_mailslot(a, kind, password_hash, admin); !s) return s.error();
+  return fmt::format("added {}{} {}{}", admin ? "administrator " : "",
+                     kind == store::SlotKind::mailbox ? "user" : "archive", a, leftover);
+}
+
+bool is_queue_verb(std::string_view verb) {
+  for (auto v : {"retry", "hold", "release", "delete", "bounce"})
+    if (verb == v) return true;
+  return false;
+}
+
+Result<std::string> queue_action(spool::Spool& spool, std::string_view verb, const std::vector<std::string>& ids) {
+  if (verb == "retry") return spool.retry(ids);
+  if (!is_queue_verb(verb)) return Error{fmt::format("unknown queue action '{}'", verb), Error::Kind::invalid};
+  if (ids.size() != 1) return Error{fmt::format("{} takes one queue id", verb), Error::Kind::invalid};
+  const auto& id = ids.front();
+  if (verb == "hold") return spool.hold(id);
+  if (verb == "release") return spool.release(id);
+  if (verb == "delete") return spool.remove(id);
+  return spool.bounce(id);
+}
+
+json::object queue_json(const spool::QueueView& q) {
+  json::array rs;
+  for (auto& r : q.recipients)
+    rs.push_back(json::object{{"address", r.address}, {"state", r.state}, {"attempts", r.attempts},
+                              {"next_attempt", r.next_attempt}, {"last_error", r.last_error}});
+  json::object obj{{"id", q.id}, {"from", q.from},  {"arrived", q.arrived},
+                   {"size", q.size}, {"held", q.held}, {"recipients", std::move(rs)}};
+  if (!q.problem.empty()) obj["problem"] = q.problem;
+  return obj;
+}
+
+json::object alias_json(const std::string& address, const std::vector<std::string>& targets) {
+  json::array t;
+  for (auto& x : targets) t.emplace_back(x);
+  return json::object{{"address", address}, {"targets", std::move(t)}};
+}
+
+}  // namespace tern::api

@@ -1,0 +1,50 @@
+// api/admin: the administration actions that change mailslots and the queue, one function each, run
+// by every way in: the JSON API (api/api), and the control socket's requests (app/control), which
+// `tern user|archive|queue ...` send to a running server or execute themselves when none runs. So the
+// console, scripts and the command line can never disagree about what an action does.
+//
+// Also the JSON forms that `--json` and the API share (a queued message, an alias).
+#pragma once
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "base/result.hpp"
+#include "spool/admin.hpp"
+#include "spool/spool.hpp"
+#include "store/directory.hpp"
+#include "store/mailstore.hpp"
+
+namespace tern::api {
+
+// What administration requests act on: the running server's (or the CLI's own) objects.
+struct Admin {
+  spool::Spool& spool;
+  store::Directory& directory;
+  store::Mailstore& mailstore;
+};
+
+// Adds a mailslot; mail found under its address without a mailslot (a previous owner's) is first
+// taken out of service as delete_mailslot does.
+Result<std::string> add_mailslot(store::Directory& dir, store::Mailstore& ms, const std::string& address,
+                                 store::SlotKind kind, const std::string& password_hash, bool admin = false);
+// Deletes a mailslot: its directory row first (no new mail is accepted for it), then its mail is taken
+// out of service (kept under mail/deleted/ unless purge), so that a later mailslot of the same address
+// starts empty. Returns what was done.
+Result<std::string> delete_mailslot(store::Directory& dir, store::Mailstore& ms, const std::string& address,
+                                    store::SlotKind kind, bool purge);
+
+// The queue actions: "retry" (Clear Host Assignments; every message when `ids` is empty), and "hold",
+// "release", "delete", "bounce" of exactly one id. invalid for another verb or count.
+Result<std::string> queue_action(spool::Spool& spool, std::string_view verb, const std::vector<std::string>& ids);
+bool is_queue_verb(std::string_view verb);
+
+// {id, from, arrived, size, held, recipients: [{address, state, attempts, next_attempt, last_error}]},
+// and "problem" for an unreadable file: `tern queue list --json` and GET /api/v1/queue.
+boost::json::object queue_json(const spool::QueueView& q);
+// {address, targets: [...]}
+boost::json::object alias_json(const std::string& address, const std::vector<std::string>& targets);
+
+}  // namespace tern::api

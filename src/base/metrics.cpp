@@ -1,0 +1,69 @@
+#include "base/metrics.hpp"
+
+#include <fmt/format.h>
+
+namespace tern::metrics {
+
+Counter messages_received{"tern_messages_received_total",
+                          "Messages written into the outbox (SMTP, pending/, and Tern's own DSNs and forwards)"};
+Counter messages_delivered{"tern_messages_delivered_total",
+                           "Recipients delivered: stored in a local mailslot or accepted by the remote server"};
+Counter messages_deferred{"tern_messages_deferred_total", "Delivery attempts that failed temporarily, per recipient"};
+Counter messages_bounced{"tern_messages_bounced_total", "Recipients given up: permanent failure or expiry"};
+LabelledCounter connections{"tern_connections_total", "Connections accepted, per listener", "listener"};
+LabelledCounter connections_refused{"tern_connections_refused_total", "Connections refused over the limits, per listener",
+                                    "listener"};
+LabelledCounter http_requests{"tern_http_responses_total", "HTTP responses, per status class", "code"};
+
+void LabelledCounter::add(std::string_view value, std::uint64_t n) {
+  std::lock_guard lock(mu_);
+  auto it = values_.find(value);
+  if (it == values_.end()) it = values_.emplace(std::string(value), 0).first;
+  it->second += n;
+}
+
+std::map<std::string, std::uint64_t> LabelledCounter::values() const {
+  std::lock_guard lock(mu_);
+  return {values_.begin(), values_.end()};
+}
+
+namespace {
+
+void head(std::string& out, std::string_view name, std::string_view help, std::string_view type) {
+  out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+// Label values are ours (listener names, status classes); escaped anyway as the format asks.
+std::string escape_label(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string render(const std::vector<Gauge>& gauges) {
+  std::string out;
+  for (const Counter* c : {&messages_received, &messages_delivered, &messages_deferred, &messages_bounced}) {
+    head(out, c->name(), c->help(), "counter");
+    out += fmt::format("{} {}\n", c->name(), c->value());
+  }
+  for (const LabelledCounter* c : {&connections, &connections_refused, &http_requests}) {
+    head(out, c->name(), c->help(), "counter");
+    for (auto& [label, n] : c->values()) out += fmt::format("{}{{{}=\"{}\"}} {}\n", c->name(), c->label(), escape_label(label), n);
+  }
+  for (auto& g : gauges) {
+    head(out, g.name, g.help, "gauge");
+    out += fmt::format("{} {}\n", g.name, g.value);
+  }
+  return out;
+}
+
+}  // namespace tern::metrics
