@@ -307,7 +307,7 @@ class TrainingTest(TernTestCase):
         msgs = self.server.wait_for_messages("bob@tern.test", 13, folder="Junk")
         newest = max(msgs, key=lambda m: m["uid"])
         stored = self.server.message_bytes("bob@tern.test", newest["uid"], "Junk")
-        self.assertIn(b"BAYES_99=5.0", stored)
+        self.assertIn(b"BAYES_99=6.0", stored)
         self.assertIn(b"X-Spam-Flag: YES", stored)
         # And a wanted one stays in INBOX, pushed further from Junk.
         ham_subject = self.deliver(HAM_WORDS, "new-ham")
