@@ -319,6 +319,7 @@ class Server {
     svc.spool = spool_.get();
     svc.quarantine = quarantine_.get();
     svc.learner = learner_.get();
+    svc.unknown_recipients = &unknown_recipients_;
     svc.pipeline = pipeline_.get();
     svc.resolver = resolver_.get();
     svc.dkim = dkim_keys_.get();
@@ -529,6 +530,7 @@ class Server {
   std::unique_ptr<mailauth::dmarc::Recorder> dmarc_reports_;  // data_dir/dmarc: the aggregate reports' records
   std::unique_ptr<spool::Spool> spool_;
   std::unique_ptr<spool::Quarantine> quarantine_;
+  filter::RateWindows unknown_recipients_;  // per client address and hour, for every SMTP session
   std::unique_ptr<api::Api> api_;  // the JSON API, mounted on the https listener
   std::shared_ptr<net::ssl::context> tls_;
   std::vector<Service> services_;

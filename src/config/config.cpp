@@ -381,6 +381,7 @@ std::optional<Error> get_millis(const Checker& c, const toml::table& t, std::str
 
 const std::initializer_list<std::string_view> connection_limit_keys{
     "tarpit_after", "tarpit_delay", "tarpit_max", "unknown_recipients_delay_after", "max_unknown_recipients",
+    "max_unknown_recipients_per_hour",
     "connections_per_ip_per_minute", "messages_per_ip_per_hour", "recipients_per_ip_per_hour",
     "messages_per_sender_per_hour", "rate_limit_exempt"};
 
@@ -391,6 +392,8 @@ std::optional<Error> parse_connection_limits(const Checker& c, const toml::table
   TRY_ERR(get_int(c, t, "unknown_recipients_delay_after", "limits.unknown_recipients_delay_after",
                   l.unknown_recipients_delay_after, 0, 100000));
   TRY_ERR(get_int(c, t, "max_unknown_recipients", "limits.max_unknown_recipients", l.max_unknown_recipients, 0, 100000));
+  TRY_ERR(get_int(c, t, "max_unknown_recipients_per_hour", "limits.max_unknown_recipients_per_hour",
+                  l.max_unknown_recipients_per_hour, 0, 100000000));
   TRY_ERR(get_int(c, t, "connections_per_ip_per_minute", "limits.connections_per_ip_per_minute",
                   l.connections_per_ip_per_minute, 0, 100000000));
   TRY_ERR(get_int(c, t, "messages_per_ip_per_hour", "limits.messages_per_ip_per_hour", l.messages_per_ip_per_hour, 0,
@@ -742,6 +745,7 @@ delay_warning_after = "4h"
 # tarpit_after = 3                   # SMTP errors before each reply is delayed (unauthenticated clients)
 # tarpit_delay = "1s"                # per error beyond tarpit_after, up to tarpit_max = "5s"
 # max_unknown_recipients = 10        # in one session: 421 4.7.0 and close (slowed from 5 on)
+# max_unknown_recipients_per_hour = 30   # per client address, across sessions: then 421 4.7.0 at each
 # connections_per_ip_per_minute = 60 # MX listener, per client address; also messages_per_ip_per_hour,
 #                                    # recipients_per_ip_per_hour, messages_per_sender_per_hour
 

@@ -75,6 +75,9 @@ struct Limits {
   // reply waits tarpit_max; at max_unknown_recipients, 421 4.7.0 and close. 0: off.
   std::uint32_t unknown_recipients_delay_after = 5;
   std::uint32_t max_unknown_recipients = 10;
+  // The same across sessions, per client address (as the inbound rates count it) and hour: beyond,
+  // each further unknown recipient gets 421 4.7.0 and the session is closed. 0: off.
+  std::uint32_t max_unknown_recipients_per_hour = 30;
   // Inbound rates per client address (IPv6: its /64) and per envelope sender, in memory; 0: no limit.
   std::uint32_t connections_per_ip_per_minute = 60;  // MX listener; 421 4.7.0 beyond
   std::uint32_t messages_per_ip_per_hour = 1000;     // MAIL; 450 4.7.1 beyond

@@ -106,10 +106,6 @@ net::awaitable<Verdict> UserRateStage::rcpt(const Context& ctx) {
                             fmt::format("{} reached {} recipients this hour", ctx.user, limit));
 }
 
-namespace {
-
-// The client's address as the inbound rates count it ("" when they do not: authenticated, not on the
-// MX listener, or exempt).
 std::string rate_key(const Context& ctx) {
   if (!ctx.user.empty() || !ctx.mx) return {};
   boost::system::error_code ec;
@@ -117,6 +113,8 @@ std::string rate_key(const Context& ctx) {
   if (ec || !ctx.config->limits.rate_limit_exempt.match_ip(client).empty()) return {};
   return client_network(client, 32, 64);
 }
+
+namespace {
 
 Verdict too_many(std::string_view what, std::string_view who, std::uint32_t limit, std::string_view per) {
   return Verdict::refuse({smtp::code::mailbox_busy, "4.7.1", fmt::format("Too many {} from {}; try again later", what, who)},

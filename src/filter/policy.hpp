@@ -79,6 +79,10 @@ class RateWindows {
   std::list<std::string> order_;  // keys by the start of their window, oldest first
 };
 
+// The client's address as the inbound rates count it: its IPv6 /64 ("" when they do not count it:
+// authenticated, not on the MX listener, or [limits] rate_limit_exempt).
+std::string rate_key(const Context& ctx);
+
 // RCPT: an authenticated user's recipients are counted per hour ([limits] user_recipients_per_hour);
 // beyond, 450 4.7.1 until the hour is over. In memory: a restart starts the count again.
 class UserRateStage : public Stage {

@@ -116,6 +116,18 @@ net::awaitable<void> Session::cmd_rcpt(const std::string& arg) {
         quit_ = true;
         co_return;
       }
+      if (user_.empty() && svc_.unknown_recipients && cfg_.limits.max_unknown_recipients_per_hour) {
+        // The same attack spread over sessions: counted per client address and hour.
+        auto key = filter::rate_key(filter_context());
+        if (!key.empty() &&
+            !svc_.unknown_recipients->take(key, cfg_.limits.max_unknown_recipients_per_hour, std::chrono::hours(1))) {
+          log::warn("smtp {}: {} reached {} unknown recipients this hour: closing (dictionary attack)", id_, key,
+                    cfg_.limits.max_unknown_recipients_per_hour);
+          reply(code::unavailable, "4.7.0", fmt::format("<{}>: Too many unknown recipients; closing connection", address));
+          quit_ = true;
+          co_return;
+        }
+      }
       reply(code::mailbox_unavailable, "5.1.1", fmt::format("<{}>: Recipient address rejected: User unknown", address));
       co_return;
     case route::Resolution::loop:

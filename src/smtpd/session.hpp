@@ -26,6 +26,7 @@
 #include "auth/authenticator.hpp"
 #include "dns/resolver.hpp"
 #include "filter/filter.hpp"
+#include "filter/policy.hpp"
 #include "mailauth/keys.hpp"
 #include "config/config.hpp"
 #include "net/net.hpp"
@@ -47,6 +48,9 @@ struct Services {
   spool::Spool* spool = nullptr;
   spool::Quarantine* quarantine = nullptr;  // where messages the filters hold go (spool/quarantine)
   const spam::Learner* learner = nullptr;   // a user's correspondents count for their reputation
+  // Unknown recipients per client address and hour, across sessions (dictionary attacks that
+  // reconnect); the server's one counter. Null: not counted.
+  filter::RateWindows* unknown_recipients = nullptr;
   boost::asio::thread_pool* pool = nullptr;
   std::shared_ptr<net::ssl::context> tls;
   auth::Authenticator* authenticator = nullptr;  // logins, shared with IMAP and POP3

@@ -137,5 +137,27 @@ class InboundRateTest(TernTestCase):
         server.wait_for_messages(BOB, 2)
 
 
+    def test_a_dictionary_attack_spread_over_sessions(self):
+        """One unknown recipient per session, from one address: after [limits]
+        max_unknown_recipients_per_hour of them, each further one gets 421 and the session closes;
+        known recipients still pass, and another address is counted apart."""
+        server = self.make_server(users=(BOB,), limits={"max_unknown_recipients_per_hour": 3, "rate_limit_exempt": [],
+                                                        "tarpit_after": 100})
+
+        def one(source, rcpt):
+            with smtplib.SMTP(HOST, server.ports["smtp"], source_address=(source, 0)) as s:
+                s.ehlo("client.test")
+                s.mail("probe@shop.test")
+                return s.rcpt(rcpt)
+
+        for i in range(3):
+            self.assertEqual(one("127.0.0.2", f"guess{i}@tern.test")[0], 550)
+        self.assertEqual(one("127.0.0.2", "guess9@tern.test"),
+                         (421, b"4.7.0 <guess9@tern.test>: Too many unknown recipients; closing connection"))
+        server.wait_for_log("127.0.0.2 reached 3 unknown recipients this hour: closing (dictionary attack)")
+        self.assertEqual(one("127.0.0.2", BOB)[0], 250)
+        self.assertEqual(one("127.0.0.3", "guess0@tern.test")[0], 550)
+
+
 if __name__ == "__main__":
     main()
