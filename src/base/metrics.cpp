@@ -10,6 +10,10 @@ Counter messages_delivered{"tern_messages_delivered_total",
                            "Recipients delivered: stored in a local mailslot or accepted by the remote server"};
 Counter messages_deferred{"tern_messages_deferred_total", "Delivery attempts that failed temporarily, per recipient"};
 Counter messages_bounced{"tern_messages_bounced_total", "Recipients given up: permanent failure or expiry"};
+Counter messages_rejected{"tern_messages_rejected_total", "Messages refused at the end of DATA or BDAT (4xx and 5xx)"};
+Counter messages_junk{"tern_messages_junk_total", "Messages accepted as junk (filed into the recipients' Junk)"};
+Counter messages_quarantined{"tern_messages_quarantined_total", "Messages held in the server's quarantine"};
+LabelledCounter smtp_rejects{"tern_smtp_rejects_total", "SMTP commands refused (4xx and 5xx), per command", "command"};
 LabelledCounter connections{"tern_connections_total", "Connections accepted, per listener", "listener"};
 LabelledCounter connections_refused{"tern_connections_refused_total", "Connections refused over the limits, per listener",
                                     "listener"};
@@ -51,11 +55,12 @@ std::string escape_label(std::string_view v) {
 
 std::string render(const std::vector<Gauge>& gauges) {
   std::string out;
-  for (const Counter* c : {&messages_received, &messages_delivered, &messages_deferred, &messages_bounced}) {
+  for (const Counter* c : {&messages_received, &messages_delivered, &messages_deferred, &messages_bounced,
+                           &messages_rejected, &messages_junk, &messages_quarantined}) {
     head(out, c->name(), c->help(), "counter");
     out += fmt::format("{} {}\n", c->name(), c->value());
   }
-  for (const LabelledCounter* c : {&connections, &connections_refused, &http_requests}) {
+  for (const LabelledCounter* c : {&smtp_rejects, &connections, &connections_refused, &http_requests}) {
     head(out, c->name(), c->help(), "counter");
     for (auto& [label, n] : c->values()) out += fmt::format("{}{{{}=\"{}\"}} {}\n", c->name(), c->label(), escape_label(label), n);
   }

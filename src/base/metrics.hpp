@@ -56,6 +56,10 @@ extern Counter messages_received;   // messages written into the outbox (SMTP, p
 extern Counter messages_delivered;  // recipients delivered: stored locally or accepted by the remote host
 extern Counter messages_deferred;   // delivery attempts that failed temporarily (one per recipient)
 extern Counter messages_bounced;    // recipients given up: permanent failure or expiry
+extern Counter messages_rejected;     // whole messages refused at the end of DATA/BDAT (4xx and 5xx)
+extern Counter messages_junk;         // messages accepted as junk (filed into Junk)
+extern Counter messages_quarantined;  // messages held in the server's quarantine
+extern LabelledCounter smtp_rejects;  // refused SMTP commands, per command (MAIL, RCPT, DATA, ...)
 extern LabelledCounter connections;          // accepted, per listener
 extern LabelledCounter connections_refused;  // over the connection limits, per listener
 extern LabelledCounter http_requests;        // HTTP responses, per status class ("2xx" ...)

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "base/log.hpp"
+#include "base/metrics.hpp"
 #include "base/strings.hpp"
 #include "mime/address.hpp"
 #include "mime/headers.hpp"
@@ -123,6 +124,7 @@ net::awaitable<void> Session::finish_message(std::string message, bool bare_line
   env.auth = user_;
   env.client = stream_.peer_address();
   if (verdict.action == filter::Verdict::Action::junk) env.junk = log_safe(verdict.junk);
+  const std::string env_junk = env.junk;  // env moves into the job below
 
   // RFC 5321 4.4: the trace field; "for" only with a single recipient (privacy of Bcc).
   auto queue_id = make_unique_id();
@@ -178,6 +180,8 @@ net::awaitable<void> Session::finish_message(std::string message, bool bare_line
     reply(error_reply(result.error(), id_));
     co_return;
   }
+  if (hold) metrics::messages_quarantined.add();
+  else if (!env_junk.empty()) metrics::messages_junk.add();
   if (hold)
     log::info("smtp {}: quarantined {} from <{}> for {} recipient(s): {}", id_, *result,
               tx.mail.sender ? tx.mail.sender->str() : "", tx.rcpts.size(), log_safe(why, 2000));

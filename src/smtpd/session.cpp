@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include "base/log.hpp"
+#include "base/metrics.hpp"
 #include "base/strings.hpp"
 #include "smtpd/replies.hpp"
 
@@ -64,10 +65,12 @@ void Session::log_reject(const Reply& r) {
   std::string from = tx_ && tx_->mail.sender ? tx_->mail.sender->str() : verb_ == "MAIL" ? arg_address_ : "";
   std::string to = verb_ == "RCPT" ? arg_address_ : "";
   if (to.empty() && tx_ && !tx_->rcpts.empty()) to = tx_->rcpts.front().recipient.str();
-  if (!tx_ && (verb_ == "DATA" || verb_ == "BDAT")) {  // the transaction has ended: its copy
+  if (!tx_ && (verb_ == "DATA" || verb_ == "BDAT") && r.code != code::bad_sequence) {  // ended: its copy
     from = data_from_;
     to = data_to_;
+    metrics::messages_rejected.add();
   }
+  metrics::smtp_rejects.add(verb_);
   log::info("smtp {}: NOQUEUE: reject: {} from {}: {} {} {}; from=<{}> to=<{}> proto={} helo=<{}>", id_, verb_,
             stream_.peer_address(), r.code, r.enhanced, log_safe(r.text), log_safe(from), log_safe(to),
             with_protocol(false), log_safe(helo_));

@@ -16,7 +16,7 @@ import smtplib
 import socket
 import time
 
-from harness import (HOST, PASSWORD, WAIT, TernTestCase, free_port, main, make_message, tls_context, unique)
+from harness import (HOST, PASSWORD, WAIT, RawSMTP, TernTestCase, free_port, main, make_message, tls_context, unique)
 
 ADMIN = "admin@tern.test"
 CSP = ("default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'")
@@ -164,6 +164,17 @@ class HttpTest(TernTestCase):
     def test_metrics(self):
         self.send_remote(unique("metrics"))
         self.wait_queued(1)
+        # Refusals: an unknown recipient (RCPT) and a whole message (a bare LF, refused at its end).
+        c = RawSMTP(self.t.ports["smtp"])
+        c.greeting()
+        c.ehlo()
+        self.assertEqual(c.cmd("MAIL FROM:<x@shop.test>")[0], 250)
+        self.assertEqual(c.cmd("RCPT TO:<nobody@tern.test>")[0], 550)
+        self.assertEqual(c.cmd("RCPT TO:<bob@tern.test>")[0], 250)
+        self.assertEqual(c.cmd("DATA")[0], 354)
+        c.send(b"Subject: x\r\n\r\nbare\nline\r\n.\r\n")
+        self.assertEqual(c.reply()[0], 554)
+        c.sock.close()
         a = self.call("GET", "/metrics", auth="")
         self.assertEqual(a.status, 200, a)
         self.assertTrue(a.headers["Content-Type"].startswith("text/plain; version=0.0.4"))
@@ -181,6 +192,11 @@ class HttpTest(TernTestCase):
         self.assertEqual(values["tern_messages_delivered_total"], 0)
         self.assertEqual(values["tern_queue_messages"], 1)
         self.assertGreaterEqual(values['tern_connections_total{listener="smtp"}'], 1)
+        self.assertEqual(values['tern_smtp_rejects_total{command="RCPT"}'], 1)
+        self.assertEqual(values['tern_smtp_rejects_total{command="DATA"}'], 1)
+        self.assertEqual(values["tern_messages_rejected_total"], 1)
+        self.assertEqual(values["tern_messages_junk_total"], 0)
+        self.assertEqual(values["tern_messages_quarantined_total"], 0)
         self.assertGreaterEqual(values['tern_connections_total{listener="https"}'], 1)
         # /metrics is an https page: http redirects it
         self.assertEqual(self.call("GET", "/metrics", auth="", listener="http").status, 308)
