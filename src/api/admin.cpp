@@ -71,4 +71,11 @@ json::object alias_json(const std::string& address, const std::vector<std::strin
   return json::object{{"address", address}, {"targets", std::move(t)}};
 }
 
+boost::json::object held_json(const spool::Held& h) {
+  boost::json::array rs;
+  for (const auto& r : h.recipients) rs.emplace_back(r);
+  return {{"id", h.id}, {"held", h.held_at}, {"why", h.why}, {"from", h.from},
+          {"recipients", rs}, {"client", h.client}, {"size", h.size}};
+}
+
 }  // namespace tern::api

@@ -13,6 +13,7 @@
 
 #include "base/result.hpp"
 #include "spool/admin.hpp"
+#include "spool/quarantine.hpp"
 #include "spool/spool.hpp"
 #include "store/directory.hpp"
 #include "store/mailstore.hpp"
@@ -44,6 +45,9 @@ bool is_queue_verb(std::string_view verb);
 // {id, from, arrived, size, held, recipients: [{address, state, attempts, next_attempt, last_error}]},
 // and "problem" for an unreadable file: `tern queue list --json` and GET /api/v1/queue.
 boost::json::object queue_json(const spool::QueueView& q);
+// {id, held, why, from, recipients, client, size}: `tern quarantine list --json` and GET
+// /api/v1/quarantine.
+boost::json::object held_json(const spool::Held& h);
 // {address, targets: [...]}
 boost::json::object alias_json(const std::string& address, const std::vector<std::string>& targets);
 

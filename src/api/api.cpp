@@ -105,6 +105,9 @@ void Api::add_routes() {
   on("POST", "/api/v1/queue/retry", &Api::queue_retry_all);
   on("GET", "/api/v1/queue/{id}", &Api::queue_show);
   on("POST", "/api/v1/queue/{id}/{action}", &Api::queue_action);
+  on("GET", "/api/v1/quarantine", &Api::quarantine_list);
+  on("GET", "/api/v1/quarantine/{id}", &Api::quarantine_show);
+  on("POST", "/api/v1/quarantine/{id}/{action}", &Api::quarantine_action);
 }
 
 net::awaitable<std::optional<Response>> Api::authenticate(http::Request& req, Caller& caller) {

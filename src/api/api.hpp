@@ -102,6 +102,9 @@ class Api {
   http::Response queue_show(Call& c);
   http::Response queue_action(Call& c);
   http::Response queue_retry_all(Call& c);
+  http::Response quarantine_list(Call& c);
+  http::Response quarantine_show(Call& c);
+  http::Response quarantine_action(Call& c);
   http::Response delete_slot(Call& c, store::SlotKind kind);
 
   Services svc_;

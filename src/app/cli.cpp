@@ -472,12 +472,7 @@ int quarantine_command(const Options& o, const std::string& verb) {
     if (!held) return fail(held.error().message);
     if (o.json) {
       json::array a;
-      for (const auto& h : *held) {
-        json::array rs;
-        for (const auto& r : h.recipients) rs.emplace_back(r);
-        a.emplace_back(json::object{{"id", h.id}, {"held", h.held_at}, {"why", h.why}, {"from", h.from},
-                                    {"recipients", rs}, {"client", h.client}, {"size", h.size}});
-      }
+      for (const auto& h : *held) a.emplace_back(api::held_json(h));
       std::cout << json::serialize(a) << "\n";
       return 0;
     }

@@ -38,12 +38,15 @@ class Answer:
         return f"<{self.status} {self.raw[:300]!r}>"
 
 
-class HttpTest(TernTestCase):
+class HttpCase(TernTestCase):
+    """A server with smtp, http and https, an administrator, and remote mail routed to a dead port."""
+    EXTRA = ""
+
     def setUp(self):
         self.dead = free_port()  # nothing listens there: remote mail stays queued
         route = f'[[route]]\nmatch = "*"\nrelay = "127.0.0.1:{self.dead}"\ntls = "none"\nretry = ["1h"]\n'
         self.t = self.make_server(users=("bob@tern.test",), services=("smtp", "http", "https"),
-                                  allow_plaintext=True, extra_toml=route)
+                                  allow_plaintext=True, extra_toml=route + self.EXTRA)
         self.t.cli_ok("user", "add", ADMIN, "--admin", input=PASSWORD + "\n")
 
     # -- helpers -----------------------------------------------------------------------------------
@@ -106,6 +109,8 @@ class HttpTest(TernTestCase):
 
     # -- the service -------------------------------------------------------------------------------
 
+
+class HttpTest(HttpCase):
     def test_healthz_on_both_listeners(self):
         for listener in ("http", "https"):
             a = self.call("GET", "/healthz", auth="", listener=listener)
@@ -420,6 +425,41 @@ class HttpTest(TernTestCase):
         # the DSN goes back to bob (local), and the message leaves the queue
         self.t.wait_for_messages("bob@tern.test", 1)
         self.assertError(self.call("GET", f"/api/v1/queue/{qid}"), 404, "not_found")
+
+
+class QuarantineApiTest(HttpCase):
+    EXTRA = '[attachments]\naction = "quarantine"\n'
+
+    def test_list_show_release_delete(self):
+        def held_message(subject):
+            head = make_message("news@shop.test", "bob@tern.test", subject, b"",
+                                b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n")
+            return head + (b"--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\n"
+                           b'Content-Disposition: attachment; filename="run.exe"\r\n\r\nMZ\r\n--b--\r\n')
+        with smtplib.SMTP(HOST, self.t.ports["smtp"], timeout=WAIT) as s:
+            for subject in ("first", "second"):
+                self.assertEqual(s.sendmail("news@shop.test", ["bob@tern.test"], held_message(subject)), {})
+        a = self.call("GET", "/api/v1/quarantine")
+        self.assertEqual(a.status, 200, a)
+        self.assertEqual(a.json, json.loads(self.t.cli_ok("quarantine", "list", "--json").stdout))
+        self.assertEqual([h["why"] for h in a.json], ["attachments: run.exe (executable)"] * 2)
+        first, second = (h["id"] for h in a.json)
+        one = self.call("GET", f"/api/v1/quarantine/{first}")
+        self.assertEqual((one.status, one.json["from"]), (200, "news@shop.test"))
+        src = self.call("GET", f"/api/v1/quarantine/{first}?source=1")
+        self.assertEqual(src.status, 200, src)
+        self.assertTrue(src.headers["Content-Type"].startswith("text/plain"))
+        self.assertIn(b"QUARANTINE: ", src.raw)
+        self.assertEqual(self.call("POST", f"/api/v1/quarantine/{first}/release").status, 200)
+        self.t.wait_for_messages("bob@tern.test", 1)
+        self.assertEqual(self.call("POST", f"/api/v1/quarantine/{second}/delete").status, 200)
+        self.assertEqual(self.call("GET", "/api/v1/quarantine").json, [])
+        self.assertError(self.call("POST", f"/api/v1/quarantine/{second}/release"), 404, "not_found")
+        self.assertError(self.call("POST", f"/api/v1/quarantine/{second}/keep"), 404, "not_found")
+        self.assertError(self.call("GET", "/api/v1/quarantine/..%2Ftern"), 400, "invalid")
+        self.assertError(self.call("GET", "/api/v1/quarantine", auth=""), 401, "unauthorized")
+        audit = self.audit()
+        self.assertIn("quarantine.release", [e.get("action") for e in audit])
 
 
 class HttpTimeoutTest(TernTestCase):
