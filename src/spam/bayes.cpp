@@ -59,6 +59,15 @@ void schema(store::Db& db) {
       "CREATE TABLE IF NOT EXISTS learnt(key TEXT PRIMARY KEY, spam INTEGER NOT NULL) WITHOUT ROWID;");
 }
 
+// Octets in pages holding data (the file's size less its free pages): what pruning bounds.
+std::int64_t live_bytes(store::Db& db) {
+  auto pragma = [&](const char* sql) {
+    store::Stmt q(db.raw(), sql);
+    return q.step() ? q.col_int(0) : 0;
+  };
+  return (pragma("PRAGMA page_count") - pragma("PRAGMA freelist_count")) * pragma("PRAGMA page_size");
+}
+
 Counts read_counts(store::Db& db) {
   Counts c;
   store::Stmt q(db.raw(), "SELECT COALESCE(SUM(spam), 0), COALESCE(SUM(1 - spam), 0) FROM learnt");
@@ -156,6 +165,10 @@ Result<std::size_t> Bayes::learn(const std::vector<Item>& items, bool spam) {
     }
     if (changed == 0) return changed;
     db.exec("DELETE FROM tokens WHERE spam = 0 AND ham = 0");
+    if (live_bytes(db) > max_bytes_) {
+      db.exec("DELETE FROM tokens WHERE spam + ham <= 1 AND token NOT LIKE 'r:%'");
+      log::info("spam: {}: over {} octets, the tokens of a single message forgotten", file_.string(), max_bytes_);
+    }
     fault::point("spam.learn_before_commit");
     tx.commit();
     return changed;

@@ -59,9 +59,14 @@ double fisher_combine(const std::vector<double>& probabilities);
 // BAYES_60 (0.5); BAYES_00 (-3.0) at 0.01 and below, BAYES_05 (-1.5), BAYES_20 (-0.5).
 void bayes_rules(double probability, std::string detail, Report& out);
 
+// A classifier file's bound: when its live pages pass this, learning forgets the tokens seen in one
+// message only (the bulk of a file, and the least telling), whose pages SQLite then reuses.
+inline constexpr std::int64_t kMaxClassifierBytes = 48ll * 1024 * 1024;
+
 class Bayes {
  public:
-  explicit Bayes(std::filesystem::path file) : file_(std::move(file)) {}
+  explicit Bayes(std::filesystem::path file, std::int64_t max_bytes = kMaxClassifierBytes)
+      : file_(std::move(file)), max_bytes_(max_bytes) {}
   // Learns the message (tokens) as spam or ham under `key`; learnt before as the other class: unlearnt
   // first; as the same: nothing. Returns whether anything changed.
   Result<bool> learn(std::string_view key, const std::vector<std::string>& tokens, bool spam);
@@ -82,6 +87,7 @@ class Bayes {
 
  private:
   std::filesystem::path file_;
+  std::int64_t max_bytes_;
 };
 
 // Training and classifying for the server and the CLI: each user's own file and the shared one.

@@ -118,5 +118,24 @@ TEST(Reputation, Rules) {
   EXPECT_EQ(score({0, 0, 0, 5, 1}, false), 0.0);
 }
 
+TEST(Bayes, AFileOverItsBoundForgetsTheTokensOfASingleMessage) {
+  testing::TempDir tmp;
+  Bayes b(tmp.path() / "small.db", 256 * 1024);
+  for (int i = 0; i < 400; ++i) {
+    std::string text = "casino jackpot";  // in every message
+    for (int w = 0; w < 40; ++w) text += " unique" + std::to_string(i) + "x" + std::to_string(w);
+    ASSERT_TRUE(b.learn("m" + std::to_string(i), words(text), true));
+  }
+  auto c = *b.counts();
+  EXPECT_EQ(c.spam, 400);
+  EXPECT_LT(c.tokens, 400 * 40);  // single-message tokens were forgotten on the way
+  EXPECT_LT(std::filesystem::file_size(tmp.path() / "small.db"), 2u * 1024 * 1024);
+  // What many messages share is kept, and still votes.
+  ASSERT_TRUE(b.learn("h", words("meeting agenda"), false));
+  auto p = *b.classify(words("casino jackpot"), 1);
+  ASSERT_TRUE(p);
+  EXPECT_GT(*p, 0.9);
+}
+
 }  // namespace
 }  // namespace tern::spam
