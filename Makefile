@@ -31,6 +31,7 @@ fuzz: deps
 bench: build
 	@./scripts/install-bench-deps.sh
 	@./bench/compare
+	@./bench/http
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz
