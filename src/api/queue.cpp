@@ -42,13 +42,17 @@ Response Api::queue_list(Call& c) {
   if (!limit || *limit == 0)
     return error_of(Error{fmt::format("limit must be a number from 1 to {}", max_page), Error::Kind::invalid});
   if (!offset) return error_of(Error{"offset must be a number", Error::Kind::invalid});
-  auto all = spool::list_queue(spool::Paths(svc_.data_dir));
   std::size_t total = 0;
   json::array page;
-  for (auto& q : all) {
-    if (!state.empty() && !has_state(q, state)) continue;
-    if (total >= *offset && page.size() < *limit) page.push_back(queue_json(q));
-    ++total;
+  if (state.empty()) {  // only the page's files are read, whatever the queue's length
+    for (auto& q : spool::list_queue_page(spool::Paths(svc_.data_dir), *offset, *limit, &total))
+      page.push_back(queue_json(q));
+  } else {  // a state is in the files: every one is read
+    for (auto& q : spool::list_queue(spool::Paths(svc_.data_dir))) {
+      if (!has_state(q, state)) continue;
+      if (total >= *offset && page.size() < *limit) page.push_back(queue_json(q));
+      ++total;
+    }
   }
   auto r = http::json_response(http::status::ok, page);
   r.headers.emplace_back("X-Total-Count", std::to_string(total));

@@ -1,5 +1,7 @@
 #include "spool/admin.hpp"
 
+#include <limits>
+
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -16,7 +18,10 @@ namespace fs = std::filesystem;
 namespace {
 
 // Index rows read through a read-only connection; an absent or unreadable index gives none.
-std::map<std::pair<std::string, std::size_t>, RecipientStatus> read_index(const fs::path& file) {
+// The index's rows; only those of ids first..last when given (a page of the queue).
+std::map<std::pair<std::string, std::size_t>, RecipientStatus> read_index(const fs::path& file,
+                                                                           const std::string& first = {},
+                                                                           const std::string& last = {}) {
   std::map<std::pair<std::string, std::size_t>, RecipientStatus> out;
   if (!fs::exists(file)) return out;
   sqlite3* db = nullptr;
@@ -26,8 +31,14 @@ std::map<std::pair<std::string, std::size_t>, RecipientStatus> read_index(const 
   }
   sqlite3_busy_timeout(db, 5000);
   sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db, "SELECT id, rcpt, attempts, next_attempt, last_error FROM recipients", -1, &st,
-                         nullptr) == SQLITE_OK) {
+  const bool range = !first.empty() && !last.empty();
+  const char* sql = range ? "SELECT id, rcpt, attempts, next_attempt, last_error FROM recipients WHERE id BETWEEN ?1 AND ?2"
+                          : "SELECT id, rcpt, attempts, next_attempt, last_error FROM recipients";
+  if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK) {
+    if (range) {
+      sqlite3_bind_text(st, 1, first.data(), static_cast<int>(first.size()), SQLITE_TRANSIENT);
+      sqlite3_bind_text(st, 2, last.data(), static_cast<int>(last.size()), SQLITE_TRANSIENT);
+    }
     while (sqlite3_step(st) == SQLITE_ROW) {
       auto text = [&](int i) {
         auto* p = sqlite3_column_text(st, i);
@@ -91,16 +102,41 @@ std::optional<QueueView> view_of(const Paths& paths, const IndexRows& index, con
 
 }  // namespace
 
-std::vector<QueueView> list_queue(const Paths& paths) {
-  std::vector<QueueView> out;
-  if (!fs::exists(paths.outbox)) return out;
-  auto index = read_index(paths.index());
+namespace {
+
+// The queue files, in id order (the order of arrival): a directory listing, no file read.
+std::vector<fs::path> queue_files(const Paths& paths) {
   std::vector<fs::path> files;
+  if (!fs::exists(paths.outbox)) return files;
   for (auto& de : fs::directory_iterator(paths.outbox))
     if (classify(de.path().filename().string()) == OutboxName::queue_file) files.push_back(de.path());
   std::sort(files.begin(), files.end());
-  for (auto& p : files)
-    if (auto v = view_of(paths, index, p)) out.push_back(std::move(*v));
+  return files;
+}
+
+}  // namespace
+
+std::vector<QueueView> list_queue(const Paths& paths) {
+  std::size_t total = 0;
+  return list_queue_page(paths, 0, std::numeric_limits<std::size_t>::max(), &total);
+}
+
+std::vector<QueueView> list_queue_page(const Paths& paths, std::size_t offset, std::size_t limit, std::size_t* total) {
+  std::vector<QueueView> out;
+  auto files = queue_files(paths);
+  *total = files.size();
+  if (offset >= files.size() || limit == 0) return out;
+  auto end = files.size() - offset > limit ? offset + limit : files.size();
+  // Only the page's rows of the index: the smallest and largest id among its files.
+  std::string first, last;
+  for (auto i = offset; i < end; ++i) {
+    auto id = files[i].stem().string();
+    if (first.empty() || id < first) first = id;
+    if (last.empty() || id > last) last = id;
+  }
+  auto index = read_index(paths.index(), first, last);
+  for (auto i = offset; i < end; ++i)
+    if (auto v = view_of(paths, index, files[i])) out.push_back(std::move(*v));
   return out;
 }
 

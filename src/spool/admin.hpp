@@ -29,6 +29,9 @@ struct QueueView {
 };
 
 std::vector<QueueView> list_queue(const Paths& paths);
+// Messages offset .. offset+limit of list_queue, reading only their files; `total` gets how many are
+// queued. (A file gone between the listing and its reading is left out of the page.)
+std::vector<QueueView> list_queue_page(const Paths& paths, std::size_t offset, std::size_t limit, std::size_t* total);
 // One message's view; not_found when it is not (or no longer) queued.
 Result<QueueView> show_queue(const Paths& paths, const std::string& id);
 // The ids the outbox index has rows for; an Error when the index exists but cannot be read.
