@@ -74,8 +74,10 @@ json::object alias_json(const std::string& address, const std::vector<std::strin
 boost::json::object held_json(const spool::Held& h) {
   boost::json::array rs;
   for (const auto& r : h.recipients) rs.emplace_back(r);
-  return {{"id", h.id}, {"held", h.held_at}, {"why", h.why}, {"from", h.from},
-          {"recipients", rs}, {"client", h.client}, {"size", h.size}};
+  boost::json::object o{{"id", h.id},       {"held", h.held_at},     {"why", h.why},  {"from", h.from},
+                        {"recipients", rs}, {"client", h.client}, {"size", h.size}};
+  if (!h.problem.empty()) o["problem"] = h.problem;
+  return o;
 }
 
 }  // namespace tern::api

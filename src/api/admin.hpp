@@ -45,7 +45,8 @@ bool is_queue_verb(std::string_view verb);
 // {id, from, arrived, size, held, recipients: [{address, state, attempts, next_attempt, last_error}]},
 // and "problem" for an unreadable file: `tern queue list --json` and GET /api/v1/queue.
 boost::json::object queue_json(const spool::QueueView& q);
-// {id, held, why, from, recipients, client, size}: `tern quarantine list --json` and GET
+// {id, held, why, from, recipients, client, size} and "problem" for a file that cannot be read:
+// `tern quarantine list --json` and GET
 // /api/v1/quarantine.
 boost::json::object held_json(const spool::Held& h);
 // {address, targets: [...]}

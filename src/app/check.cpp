@@ -9,6 +9,7 @@
 #include "imap/message/message.hpp"
 #include "spool/admin.hpp"
 #include "spool/queue_file.hpp"
+#include "spool/quarantine.hpp"
 #include "spool/spool.hpp"
 #include "store/directory.hpp"
 #include "store/files.hpp"
@@ -164,6 +165,36 @@ int run_check(const config::Config& cfg, bool repair, bool as_json) {
         notes.push_back(fmt::format("outbox index: entry for {} whose queue file is gone (dropped at next start)", id));
   }
 
+  // The quarantine: every held file must read back whole (it is released into the outbox as is).
+  spool::Quarantine quarantine(cfg.data_dir);
+  std::size_t held = 0;
+  if (auto list = quarantine.list(); !list) {
+    problems.push_back("quarantine: " + list.error().message);
+  } else {
+    for (const auto& h : *list) {
+      if (h.problem.empty()) {
+        ++held;
+        continue;
+      }
+      auto file = quarantine.folder() / (h.id + ".msg");
+      if (repair) {
+        spool::quarantine(paths, file, "damaged quarantine file: " + h.problem);
+        notes.push_back(fmt::format("quarantine/{}.msg: moved to lost+found: {}", h.id, h.problem));
+      } else {
+        problems.push_back(fmt::format("quarantine/{}.msg: {} (tern check --repair moves it to lost+found)", h.id, h.problem));
+      }
+    }
+  }
+  if (std::error_code ec; !running && fs::exists(quarantine.folder(), ec)) {
+    for (auto& de : fs::directory_iterator(quarantine.folder())) {
+      if (de.path().extension() != ".tmp") continue;
+      notes.push_back(fmt::format("quarantine/{}: temp file of an interrupted hold (never acknowledged){}",
+                                  de.path().filename().string(), repair ? "; removed" : ""));
+      if (repair) fs::remove(de.path());
+    }
+  }
+  if (held) notes.push_back(fmt::format("the quarantine holds {} message(s) (tern quarantine list)", held));
+
   std::size_t lost = 0;
   if (fs::exists(paths.lost_found))
     for (auto& de : fs::directory_iterator(paths.lost_found))
@@ -187,6 +218,7 @@ int run_check(const config::Config& cfg, bool repair, bool as_json) {
                                                             {"mailslots", rep.mailslots},
                                                             {"messages", rep.messages},
                                                             {"lost_found", lost},
+                                                            {"quarantined", held},
                                                             {"problems", jp},
                                                             {"notes", jn}})
               << "\n";

@@ -476,9 +476,14 @@ int quarantine_command(const Options& o, const std::string& verb) {
       std::cout << json::serialize(a) << "\n";
       return 0;
     }
-    for (const auto& h : *held)
+    for (const auto& h : *held) {
+      if (!h.problem.empty()) {
+        std::cout << fmt::format("{}  cannot be read: {}\n", h.id, h.problem);
+        continue;
+      }
       std::cout << fmt::format("{}  {} octets  from <{}>  held {}  {}\n  to {}\n", h.id, h.size, h.from,
                                format_time(h.held_at), h.why, fmt::join(h.recipients, ", "));
+    }
     if (held->empty()) std::cout << "the quarantine is empty\n";
     return 0;
   }

@@ -93,7 +93,7 @@ Result<std::vector<Held>> Quarantine::list() const {
       }
       Held h;
       h.id = id;
-      h.why = "cannot read: " + shown.error().message;
+      h.problem = shown.error().message;
       out.push_back(std::move(h));
     }
   } catch (const std::system_error& e) {

@@ -33,6 +33,7 @@ struct Held {
   std::vector<std::string> recipients;
   std::string client;           // the client's address, "" when unknown
   std::uintmax_t size = 0;      // of the message, octets
+  std::string problem;          // non-empty: the file cannot be read (damaged), and why
 };
 
 class Quarantine {
@@ -43,7 +44,7 @@ class Quarantine {
   // Holds `message` for env's recipients; returns its id (a new one when `id` is empty). `why` is one
   // line for the administrator ("virus Eicar-Signature"). Blocking (fsync): call through net::offload.
   Result<std::string> hold(Envelope env, std::string_view message, std::string_view why, std::string id = {});
-  // Every held message, oldest first. A file that cannot be read is listed with its error as `why`.
+  // Every held message, oldest first. A file that cannot be read is listed with its `problem`.
   Result<std::vector<Held>> list() const;
   // One held message and its whole file (envelope and message).
   Result<std::pair<Held, std::string>> show(const std::string& id) const;

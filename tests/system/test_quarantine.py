@@ -196,6 +196,28 @@ class QuarantineCrashTest(TernTestCase):
         self.assertEqual(self.folder("pending"), [])
         self.assertCheckClean(self.server)
 
+    def test_check_finds_a_damaged_held_file(self):
+        """`tern check` reads every held file back: a damaged one is a problem naming it; --repair moves
+        it to lost+found with a note, and the quarantine lists nothing."""
+        self.server.start()
+        code, _ = send(self.server, with_attachment(unique("damaged"), "invoice.pdf.exe"))
+        self.assertEqual(code, 250)
+        self.server.stop()
+        (name,) = self.folder("quarantine")
+        path = os.path.join(self.server.data, "mail", "quarantine", name)
+        with open(path, "r+b") as f:
+            f.seek(-3, os.SEEK_END)
+            f.write(b"XYZ")
+        r = self.server.cli("check")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertRegex(r.stdout, rf"problem: quarantine/{name}: .*damaged: CHECKSUM")
+        listed = json.loads(self.server.cli_ok("quarantine", "list", "--json").stdout)
+        self.assertIn("CHECKSUM", listed[0]["problem"])
+        self.server.cli_ok("check", "--repair")
+        self.assertEqual(self.folder("quarantine"), [])
+        self.assertIn(name, self.folder("lost+found"))
+        self.assertCheckClean(self.server)
+
 
 if __name__ == "__main__":
     main()

@@ -45,6 +45,7 @@ TEST(Quarantine, HoldListShowReleaseDelete) {
   EXPECT_EQ(h.recipients, (std::vector<std::string>{"bob@tern.test", "carol@tern.test"}));
   EXPECT_EQ(h.client, "192.0.2.1");
   EXPECT_EQ(h.size, kMessage.size());
+  EXPECT_EQ(h.problem, "");
   EXPECT_GT(h.held_at, 1700000000);
 
   auto shown = q.show(*first);
@@ -91,7 +92,7 @@ TEST(Quarantine, ADamagedFileIsListedWithItsErrorAndNotReleased) {
   auto held = q.list();
   ASSERT_TRUE(held);
   ASSERT_EQ(held->size(), 1u);
-  EXPECT_NE(held->front().why.find("cannot read"), std::string::npos) << held->front().why;
+  EXPECT_NE(held->front().problem.find("CHECKSUM"), std::string::npos) << held->front().problem;
   EXPECT_FALSE(q.release(*id));
   EXPECT_TRUE(fs::exists(file));
 }
