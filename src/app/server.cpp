@@ -28,6 +28,7 @@
 #include "dns/resolver.hpp"
 #include "filter/policy.hpp"
 #include "http/session.hpp"
+#include "http/wellknown.hpp"
 #include "net/net.hpp"
 #include "pop3d/session.hpp"
 #include "imapd/session.hpp"
@@ -84,6 +85,28 @@ struct Listener {
   const Endpoint* endpoint;
   std::unique_ptr<tcp::acceptor> acceptor;
 };
+
+// /.well-known/mta-sts.txt and the autoconfig document (http/wellknown). Coroutines of their own, with
+// their arguments by value: nothing of a mount's lambda is used after its first suspension.
+net::awaitable<http::Response> serve_mta_sts(std::shared_ptr<const config::Config> cfg) {
+  auto policy = http::mta_sts_policy(*cfg);
+  if (policy.empty()) co_return http::error_response(http::status::not_found, "not_found", "no MTA-STS policy ([mta_sts])");
+  auto r = http::text_response(http::status::ok, std::move(policy));
+  r.headers.emplace_back("Cache-Control", "max-age=3600");
+  co_return r;
+}
+
+net::awaitable<http::Response> serve_autoconfig(std::shared_ptr<const config::Config> cfg, store::Directory* dir,
+                                                asio::thread_pool* pool, std::string address) {
+  auto at = address.rfind('@');
+  std::string domain = to_lower(at == std::string::npos ? cfg->hostname : address.substr(at + 1));
+  auto lookup = [dir, domain] { return dir->is_local_domain(domain); };
+  auto local = co_await net::offload(*pool, std::move(lookup));
+  if (!local || !*local) co_return http::error_response(http::status::not_found, "not_found", "not a local domain");
+  auto r = http::text_response(http::status::ok, http::autoconfig_xml(*cfg, domain), "application/xml; charset=utf-8");
+  r.headers.emplace_back("Cache-Control", "max-age=3600");
+  co_return r;
+}
 
 class Server {
  public:
@@ -355,6 +378,15 @@ class Server {
     };
     auto* api = api_.get();
     svc.mounts.push_back({{"api"}, [api](http::Request& req) { return api->handle(req); }});
+    // What mail software fetches from the site (http/wellknown), public and cacheable for an hour.
+    auto cfg = svc.config;
+    svc.mounts.push_back({{".well-known", "mta-sts.txt"}, [cfg](http::Request&) { return serve_mta_sts(cfg); }});
+    auto autoconfig = [cfg, dir = directory_.get(), pool = &pool_](http::Request& req) {
+      auto it = req.query.find("emailaddress");
+      return serve_autoconfig(cfg, dir, pool, it == req.query.end() ? std::string() : it->second);
+    };
+    svc.mounts.push_back({{"mail", "config-v1.1.xml"}, autoconfig});
+    svc.mounts.push_back({{".well-known", "autoconfig", "mail", "config-v1.1.xml"}, autoconfig});
     svc.stopping = &stopping_;
     return svc;
   }

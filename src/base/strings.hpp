@@ -26,6 +26,8 @@ std::string log_safe(std::string_view s, std::size_t max = 100);
 // The same for a reply or a header field, where only ASCII may go: every octet outside printable
 // ASCII (space included) shown as '?'.
 std::string ascii_safe(std::string_view s, std::size_t max = 100);
+// Text for an XML element or attribute: & < > " escaped, control characters (but tab) left out.
+std::string xml_escape(std::string_view s);
 
 // Decimal without sign; nullopt on overflow or non-digits.
 std::optional<std::uint64_t> parse_u64(std::string_view s);

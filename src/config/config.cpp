@@ -491,7 +491,7 @@ Result<Config> parse(const std::string& text, const std::filesystem::path& file)
   auto base = file.has_parent_path() ? std::filesystem::absolute(file).parent_path()
                                      : std::filesystem::current_path();
   TRY_ERR(c.only(root, "", {"hostname", "postmaster", "data_dir", "listen", "tls", "auth", "dns", "outbound", "route",
-                            "limits", "log", "mailauth", "dmarc", "spam", "virus", "filter", "attachments", "greylist"}));
+                            "limits", "log", "mailauth", "dmarc", "spam", "virus", "filter", "attachments", "greylist", "mta_sts"}));
   TRY_ERR(get_string(c, root, "hostname", "hostname", cfg.hostname));
   if (cfg.hostname.empty()) return c.at(root.get("hostname"), "hostname", "expected a host name");
   // RFC 5321 4.5.1: where postmaster@ a local domain goes when no mailbox or alias has that name.
@@ -568,6 +568,23 @@ Result<Config> parse(const std::string& text, const std::filesystem::path& file)
   if (*virus) TRY_ERR(parse_virus(c, **virus, cfg.virus));
   for (auto& list : cfg.spam.dnsbl)
     if (list.block) list.weight = cfg.spam.reject_score;
+  auto mta_sts = table("mta_sts");
+  if (!mta_sts) return mta_sts.error();
+  if (*mta_sts) {
+    auto& m = cfg.mta_sts;
+    m.enabled = true;
+    TRY_ERR(c.only(**mta_sts, "mta_sts", {"mode", "max_age", "mx"}));
+    TRY_ERR(get_string(c, **mta_sts, "mode", "mta_sts.mode", m.mode));
+    if (m.mode != "enforce" && m.mode != "testing" && m.mode != "none")
+      return c.at((*mta_sts)->get("mode"), "mta_sts.mode", "expected \"enforce\", \"testing\" or \"none\"");
+    TRY_ERR(get_duration(c, **mta_sts, "max_age", "mta_sts.max_age", m.max_age));
+    if (m.max_age.count() > 31557600)  // RFC 8461 3.2: at most a year
+      return c.at((*mta_sts)->get("max_age"), "mta_sts.max_age", "at most 31557600 seconds (a year)");
+    TRY_ERR(get_strings(c, **mta_sts, "mx", "mta_sts.mx", m.mx));
+    for (auto& mx : m.mx)
+      if (mx.empty() || mx.find_first_of(" \r\n/@") != std::string::npos)
+        return c.at((*mta_sts)->get("mx"), "mta_sts.mx", "expected MX host names such as \"mx.example.org\" or \"*.example.org\"");
+  }
   auto attachments = table("attachments");
   if (!attachments) return attachments.error();
   if (*attachments) TRY_ERR(parse_attachments(c, **attachments, cfg.attachments));

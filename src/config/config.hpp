@@ -147,6 +147,13 @@ struct Config {
     enum class Action { off, reject, quarantine, strip } action = Action::off;
     spam::AttachmentRules rules;
   } attachments;
+  // [mta_sts] (RFC 8461): the policy served at /.well-known/mta-sts.txt; absent: none served.
+  struct MtaSts {
+    bool enabled = false;
+    std::string mode = "testing";  // enforce | testing | none
+    std::chrono::seconds max_age{7 * 86400};
+    std::vector<std::string> mx;  // the MX names the policy allows; empty: the hostname
+  } mta_sts;
   // [filter] greylisting (CONTRACT.md): unknown senders' first attempts are deferred.
   bool greylisting = false;
   // [mailauth] verify: SPF, DKIM, ARC and DMARC of mail arriving on the MX listener, and the

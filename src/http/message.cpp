@@ -61,8 +61,11 @@ std::string serialize(const Response& response, bool tls, bool keep_alive, bool 
   std::string out = fmt::format("HTTP/1.1 {} {}\r\n", response.status, std::string_view(reason.data(), reason.size()));
   out += fmt::format("Content-Type: {}\r\n", response.content_type);
   for (auto& [k, v] : response.headers) out += fmt::format("{}: {}\r\n", k, v);
-  // Nothing served yet may be cached: API answers and metrics change from one request to the next.
-  out += "Cache-Control: no-store\r\n";
+  // Nothing may be cached unless the response says so (API answers and metrics change from one request
+  // to the next).
+  bool cache_set = false;
+  for (auto& [k, v] : response.headers) cache_set = cache_set || boost::beast::iequals(k, "Cache-Control");
+  if (!cache_set) out += "Cache-Control: no-store\r\n";
   out += security_headers;
   if (tls) out += hsts;
   out += fmt::format("Content-Length: {}\r\n", response.body.size());

@@ -41,11 +41,12 @@ class Answer:
 class HttpCase(TernTestCase):
     """A server with smtp, http and https, an administrator, and remote mail routed to a dead port."""
     EXTRA = ""
+    SERVICES = ("smtp", "http", "https")
 
     def setUp(self):
         self.dead = free_port()  # nothing listens there: remote mail stays queued
         route = f'[[route]]\nmatch = "*"\nrelay = "127.0.0.1:{self.dead}"\ntls = "none"\nretry = ["1h"]\n'
-        self.t = self.make_server(users=("bob@tern.test",), services=("smtp", "http", "https"),
+        self.t = self.make_server(users=("bob@tern.test",), services=self.SERVICES,
                                   allow_plaintext=True, extra_toml=route + self.EXTRA)
         self.t.cli_ok("user", "add", ADMIN, "--admin", input=PASSWORD + "\n")
 
@@ -460,6 +461,35 @@ class QuarantineApiTest(HttpCase):
         self.assertError(self.call("GET", "/api/v1/quarantine", auth=""), 401, "unauthorized")
         audit = self.audit()
         self.assertIn("quarantine.release", [e.get("action") for e in audit])
+
+
+class WellKnownTest(HttpCase):
+    EXTRA = '[mta_sts]\nmode = "enforce"\nmax_age = "1d"\n'
+    SERVICES = ("smtp", "http", "https", "imaps", "pop3", "submission")
+
+    def test_mta_sts_and_autoconfig(self):
+        for listener in ("http", "https"):  # both: RFC 8461 fetches over HTTPS, the http one is not redirected
+            a = self.call("GET", "/.well-known/mta-sts.txt", auth="", listener=listener)
+            self.assertEqual(a.status, 200, a)
+            self.assertEqual(a.raw, b"version: STSv1\r\nmode: enforce\r\nmx: mx.tern.test\r\nmax_age: 86400\r\n")
+            self.assertEqual(a.headers["Cache-Control"], "max-age=3600")
+        a = self.call("GET", "/mail/config-v1.1.xml?emailaddress=bob%40tern.test", auth="")
+        self.assertEqual(a.status, 200, a)
+        self.assertTrue(a.headers["Content-Type"].startswith("application/xml"))
+        import xml.etree.ElementTree as ET
+        provider = ET.fromstring(a.raw).find("emailProvider")
+        self.assertEqual(provider.get("id"), "tern.test")
+        servers = {(s.tag, s.find("port").text, s.find("socketType").text) for s in provider
+                   if s.tag in ("incomingServer", "outgoingServer")}
+        self.assertEqual(servers, {("incomingServer", str(self.t.ports["imaps"]), "SSL"),
+                                   ("incomingServer", str(self.t.ports["pop3"]), "STARTTLS"),
+                                   ("outgoingServer", str(self.t.ports["submission"]), "STARTTLS")})
+        for s in provider.iter("username"):
+            self.assertEqual(s.text, "%EMAILADDRESS%")
+        self.assertEqual(self.call("GET", "/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=a%40tern.test",
+                                   auth="", listener="http").status, 200)
+        self.assertError(self.call("GET", "/mail/config-v1.1.xml?emailaddress=x%40elsewhere.test", auth=""), 404,
+                         "not_found")
 
 
 class HttpTimeoutTest(TernTestCase):

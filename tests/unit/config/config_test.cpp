@@ -384,6 +384,21 @@ TEST(ConfigFilter, Errors) {
   EXPECT_CONFIG_ERROR("[spam]\njunk_score = 4.0\n[filter]\nspam_threshold = 3.0\n", 4, "filter.spam_threshold");
 }
 
+TEST(ConfigMtaSts, KeysAndErrors) {
+  auto none = parse("", "tern.toml");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->mta_sts.enabled);
+  auto r = parse("[mta_sts]\nmode = \"enforce\"\nmax_age = \"1d\"\nmx = [\"mx1.a.test\", \"*.a.test\"]\n", "tern.toml");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->mta_sts.enabled);
+  EXPECT_EQ(r->mta_sts.mode, "enforce");
+  EXPECT_EQ(r->mta_sts.max_age, std::chrono::seconds(86400));
+  EXPECT_EQ(r->mta_sts.mx.size(), 2u);
+  EXPECT_CONFIG_ERROR("[mta_sts]\nmode = \"strict\"\n", 2, "mta_sts.mode");
+  EXPECT_CONFIG_ERROR("[mta_sts]\nmax_age = \"400d\"\n", 2, "mta_sts.max_age");
+  EXPECT_CONFIG_ERROR("[mta_sts]\nmx = [\"a b\"]\n", 2, "mta_sts.mx");
+}
+
 TEST(ConfigLoad, MissingFileIsAnErrorNamingIt) {
   auto r = load("/nonexistent/dir/tern.toml");
   ASSERT_FALSE(r);
