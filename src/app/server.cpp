@@ -27,6 +27,7 @@
 #include "config/config.hpp"
 #include "dns/resolver.hpp"
 #include "filter/policy.hpp"
+#include "http/assets.hpp"
 #include "http/session.hpp"
 #include "net/net.hpp"
 #include "pop3d/session.hpp"
@@ -355,6 +356,9 @@ class Server {
     };
     auto* api = api_.get();
     svc.mounts.push_back({{"api"}, [api](http::Request& req) { return api->handle(req); }});
+    svc.mounts.push_back({{"admin"}, [](http::Request& req) -> net::awaitable<http::Response> {
+                            co_return http::serve_asset(req, 1, web::console_assets());
+                          }});
     svc.stopping = &stopping_;
     return svc;
   }
