@@ -22,6 +22,8 @@ packages=(
   dnsmasq-base curl xz-utils fetchmail isync
   help2man   # tern(8) from --help
   clamav-daemon   # the virus tests' clamd (its own test signatures; the system service stays off)
+  nodejs npm   # the console's bundler (esbuild, pinned in web/package-lock.json)
+  chromium chromium-driver python3-selenium   # the console's browser test (tests/system/test_console.py)
 )
 
 missing=()
@@ -61,8 +63,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   done
 fi
 
-# Postfix's smtp-source and smtp-sink, taken from the .deb without installing Postfix.
+# The console's bundler, exactly as web/package-lock.json pins it (the build runs this too when
+# web/node_modules is missing).
 here=$(cd "$(dirname "$0")/.." && pwd)
+[ -d "$here/web/node_modules" ] || ( cd "$here/web" && npm ci --no-audit --no-fund >/dev/null )
+
+# Postfix's smtp-source and smtp-sink, taken from the .deb without installing Postfix.
 peers="$here/build/peers"
 if [ ! -x "$peers/usr/sbin/smtp-source" ]; then
   mkdir -p "$peers"

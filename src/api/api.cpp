@@ -27,6 +27,24 @@ bool is_json(std::string_view content_type) {
   return iequals(media, "application/json");
 }
 
+// The refusal of a failed login, nothing when it succeeded.
+std::optional<Response> login_refusal(const auth::LoginResult& result) {
+  switch (result.outcome) {
+    case auth::LoginResult::Outcome::ok: return std::nullopt;
+    case auth::LoginResult::Outcome::refused:
+      return http::error_response(status::too_many_requests, "throttled",
+                                  "too many failed logins from this address; try again later");
+    case auth::LoginResult::Outcome::unavailable:
+      return http::error_response(status::unavailable, "temporary", "the directory cannot be read; try again");
+    default: return unauthorized("authentication failed");
+  }
+}
+
+std::string cookie_header(std::string_view value, std::chrono::seconds max_age) {
+  return fmt::format("{}={}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age={}", session_cookie, value,
+                     max_age.count());
+}
+
 }  // namespace
 
 ErrorClass classify(Error::Kind kind) {
@@ -110,6 +128,15 @@ void Api::add_routes() {
   on("POST", "/api/v1/quarantine/{id}/{action}", &Api::quarantine_action);
 }
 
+net::awaitable<bool> Api::is_admin(const std::string& address) {
+  auto* dir = svc_.directory;
+  auto check = [dir, address] {
+    auto slot = dir->find_mailslot(address);
+    return slot && slot->admin;
+  };
+  co_return *co_await net::offload(*svc_.pool, std::move(check));
+}
+
 net::awaitable<std::optional<Response>> Api::authenticate(http::Request& req, Caller& caller) {
   auto header = req.header("Authorization");
   auto space = header.find(' ');
@@ -117,7 +144,16 @@ net::awaitable<std::optional<Response>> Api::authenticate(http::Request& req, Ca
   auto value = space == std::string_view::npos ? std::string_view() : trim(header.substr(space + 1));
   auth::LoginAttempt attempt{"http", req.session_id, "", req.peer};
   auth::LoginResult result;
-  if (iequals(scheme, "Basic")) {
+  auto cookie = cookie_value(req.header("Cookie"), session_cookie);
+  if (header.empty() && !cookie.empty()) {
+    // The console: its session cookie, and for a change the CSRF token the login gave it.
+    auto session = sessions_.find(std::string(cookie));
+    if (!session) co_return unauthorized("the session has ended; log in again");
+    if (req.method != "GET" && req.method != "HEAD" && !same_secret(req.header("X-CSRF-Token"), session->csrf))
+      co_return http::error_response(status::forbidden, "csrf", "missing or wrong X-CSRF-Token");
+    result.outcome = auth::LoginResult::Outcome::ok;
+    result.address = session->address;
+  } else if (iequals(scheme, "Basic")) {
     // RFC 7617 2: base64 of "user-id:password"; the user-id cannot hold a colon, the password can.
     auto decoded = base64_decode(value);
     auto colon = decoded ? decoded->find(':') : std::string::npos;
@@ -131,31 +167,81 @@ net::awaitable<std::optional<Response>> Api::authenticate(http::Request& req, Ca
     attempt.mechanism = "BEARER";
     result = co_await svc_.authenticator->login_token(token, scope, attempt);
   } else {
-    co_return unauthorized("authentication required (HTTP Basic or Bearer)");
+    co_return unauthorized("authentication required (HTTP Basic or Bearer, or the console's session)");
   }
-  switch (result.outcome) {
-    case auth::LoginResult::Outcome::ok: break;
-    case auth::LoginResult::Outcome::refused:
-      co_return http::error_response(status::too_many_requests, "throttled",
-                                     "too many failed logins from this address; try again later");
-    case auth::LoginResult::Outcome::unavailable:
-      co_return http::error_response(status::unavailable, "temporary", "the directory cannot be read; try again");
-    default: co_return unauthorized("authentication failed");
-  }
-  auto* dir = svc_.directory;
+  if (auto refusal = login_refusal(result)) co_return refusal;
   auto address = result.address;
-  auto is_admin = [dir, address] {
-    auto slot = dir->find_mailslot(address);
-    return slot && slot->admin;
-  };
-  auto admin = *co_await net::offload(*svc_.pool, std::move(is_admin));
+  bool admin = co_await is_admin(address);
   if (!admin) co_return http::error_response(status::forbidden, "forbidden", address + " is not an administrator");
   caller.address = address;
   caller.who = result.token_id ? fmt::format("{} (token {})", address, result.token_id) : address;
   co_return std::nullopt;
 }
 
+net::awaitable<Response> Api::session_endpoint(http::Request& req) {
+  if (req.method == "POST") {
+    if (!is_json(req.header("Content-Type")))
+      co_return http::error_response(status::unsupported_media_type, "unsupported_media_type",
+                                     "a POST must have Content-Type: application/json");
+    boost::system::error_code ec;
+    auto v = json::parse(req.body, ec);
+    if (ec || !v.is_object())
+      co_return http::error_response(status::bad_request, "invalid", "the body must be a JSON object");
+    auto& body = v.as_object();
+    auto address = string_field(body, "address");
+    auto password = string_field(body, "password");
+    if (!address || !password) co_return error_of(!address ? address.error() : password.error());
+    auth::Credentials credentials{"", *address, *password};
+    auth::LoginAttempt attempt{"http", req.session_id, "SESSION", req.peer};
+    auto result = co_await svc_.authenticator->login(credentials, attempt);
+    if (auto refusal = login_refusal(result)) co_return std::move(*refusal);
+    bool admin = co_await is_admin(result.address);
+    if (!admin)
+      co_return http::error_response(status::forbidden, "forbidden", result.address + " is not an administrator");
+    // A cookie the browser already had is forgotten: the new session never reuses an id.
+    if (auto old = cookie_value(req.header("Cookie"), session_cookie); !old.empty()) sessions_.end(std::string(old));
+    auto s = sessions_.create(result.address);
+    audit_.record(result.address, req.peer, "session.login", result.address, "ok");
+    auto r = http::json_response(status::created, json::object{{"address", s.address}, {"csrf_token", s.csrf}});
+    r.headers.emplace_back("Set-Cookie", cookie_header(s.id, std::chrono::duration_cast<std::chrono::seconds>(
+                                                                 Sessions::lifetime)));
+    co_return r;
+  }
+  if (req.method != "GET" && req.method != "HEAD" && req.method != "DELETE") {
+    auto r = http::error_response(status::method_not_allowed, "method_not_allowed", "/api/v1/session takes POST, GET, DELETE");
+    r.headers.emplace_back("Allow", "POST, GET, HEAD, DELETE");
+    co_return r;
+  }
+  Caller caller;
+  if (auto refusal = co_await authenticate(req, caller)) co_return std::move(*refusal);
+  auto id = std::string(cookie_value(req.header("Cookie"), session_cookie));
+  auto session = sessions_.find(id);
+  if (!session || req.header("Authorization").size())
+    co_return http::error_response(status::bad_request, "invalid", "this request has no console session");
+  if (req.method == "DELETE") {
+    sessions_.end(id);
+    audit_.record(caller.who, req.peer, "session.logout", caller.address, "ok");
+    auto r = http::json_response(status::ok, json::object{{"address", caller.address}});
+    r.headers.emplace_back("Set-Cookie", cookie_header("", std::chrono::seconds(0)));
+    co_return r;
+  }
+  // GET: who is logged in, and the CSRF token again (a reloaded page has lost it; a page of another
+  // site cannot read this answer, there being no CORS).
+  co_return http::json_response(status::ok, json::object{{"address", session->address}, {"csrf_token", session->csrf}});
+}
+
 net::awaitable<Response> Api::handle(http::Request& req) {
+  auto r = co_await respond(req);
+  // A browser that sees "Basic" in a 401 asks the user for a password in its own dialog, over the
+  // console's login page: the console says who it is, and is offered Bearer alone (RFC 9110 11.6.1).
+  if (r.status == status::unauthorized && !req.header("X-Requested-With").empty())
+    for (auto& [k, v] : r.headers)
+      if (k == "WWW-Authenticate") v = "Bearer realm=\"tern\"";
+  co_return r;
+}
+
+net::awaitable<Response> Api::respond(http::Request& req) {
+  if (req.path.size() == 3 && req.path[1] == "v1" && req.path[2] == "session") co_return co_await session_endpoint(req);
   Caller caller;
   if (auto refusal = co_await authenticate(req, caller)) co_return std::move(*refusal);
   auto m = router_.match(req.method, req.path);

@@ -10,7 +10,8 @@
 // (error_of). A POST must say Content-Type: application/json (415 otherwise), which a cross-site form
 // cannot send. Every change is written to the audit log (api/audit) before the answer.
 //
-// Not yet: the browser console's session cookies and CSRF tokens (issue 15), per-user quotas.
+// The browser console logs in at /api/v1/session (api/sessions): a session cookie, and a CSRF token
+// that every change it asks for must carry as X-CSRF-Token (403 otherwise). Not yet: per-user quotas.
 #pragma once
 #include <filesystem>
 #include <functional>
@@ -23,6 +24,7 @@
 #include <boost/json/object.hpp>
 
 #include "api/audit.hpp"
+#include "api/sessions.hpp"
 #include "auth/authenticator.hpp"
 #include "config/config.hpp"
 #include "http/message.hpp"
@@ -78,7 +80,11 @@ class Api {
     std::string who;
   };
   // Empty when `caller` was filled in; else the refusal to send.
+  net::awaitable<http::Response> respond(http::Request& req);
   net::awaitable<std::optional<http::Response>> authenticate(http::Request& req, Caller& caller);
+  net::awaitable<bool> is_admin(const std::string& address);
+  // /api/v1/session: POST logs in, GET tells who and the CSRF token, DELETE logs out.
+  net::awaitable<http::Response> session_endpoint(http::Request& req);
   void add_routes();
   // Runs a change, records it in the audit log, and answers `status` with its value, or the error.
   http::Response change(Call& c, std::string_view action, const std::string& target, unsigned status,
@@ -109,6 +115,7 @@ class Api {
 
   Services svc_;
   AuditLog audit_;
+  Sessions sessions_;
   http::Router<Handler> router_;
 };
 

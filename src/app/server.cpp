@@ -27,6 +27,7 @@
 #include "config/config.hpp"
 #include "dns/resolver.hpp"
 #include "filter/policy.hpp"
+#include "http/assets.hpp"
 #include "http/session.hpp"
 #include "http/wellknown.hpp"
 #include "net/net.hpp"
@@ -387,6 +388,9 @@ class Server {
     };
     svc.mounts.push_back({{"mail", "config-v1.1.xml"}, autoconfig});
     svc.mounts.push_back({{".well-known", "autoconfig", "mail", "config-v1.1.xml"}, autoconfig});
+    svc.mounts.push_back({{"admin"}, [](http::Request& req) -> net::awaitable<http::Response> {
+                            co_return http::serve_asset(req, 1, web::console_assets());
+                          }});
     svc.stopping = &stopping_;
     return svc;
   }

@@ -11,6 +11,8 @@ namespace tern::auth {
 
 inline constexpr std::string_view api_token_prefix = "tern_";
 
+// 64 hex digits of 32 random octets from OpenSSL's CSPRNG (tokens, the console's session ids).
+std::string random_hex32();
 std::string make_api_token();
 // The hex SHA-256 of a token, as the directory stores it.
 std::string api_token_hash(std::string_view token);

@@ -1,5 +1,7 @@
 #include "http/message.hpp"
 
+#include <algorithm>
+
 #include <boost/beast/http/status.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
@@ -61,11 +63,11 @@ std::string serialize(const Response& response, bool tls, bool keep_alive, bool 
   std::string out = fmt::format("HTTP/1.1 {} {}\r\n", response.status, std::string_view(reason.data(), reason.size()));
   out += fmt::format("Content-Type: {}\r\n", response.content_type);
   for (auto& [k, v] : response.headers) out += fmt::format("{}: {}\r\n", k, v);
-  // Nothing may be cached unless the response says so (API answers and metrics change from one request
-  // to the next).
-  bool cache_set = false;
-  for (auto& [k, v] : response.headers) cache_set = cache_set || boost::beast::iequals(k, "Cache-Control");
-  if (!cache_set) out += "Cache-Control: no-store\r\n";
+  // Nothing may be cached unless the response says so (the console's hashed assets): API answers and
+  // metrics change from one request to the next.
+  bool cache_control = std::any_of(response.headers.begin(), response.headers.end(),
+                                   [](auto& h) { return iequals(h.first, "Cache-Control"); });
+  if (!cache_control) out += "Cache-Control: no-store\r\n";
   out += security_headers;
   if (tls) out += hsts;
   out += fmt::format("Content-Length: {}\r\n", response.body.size());
