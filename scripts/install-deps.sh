@@ -22,9 +22,13 @@ packages=(
   dnsmasq-base curl xz-utils fetchmail isync
   help2man   # tern(8) from --help
   clamav-daemon   # the virus tests' clamd (its own test signatures; the system service stays off)
-  nodejs npm   # the console's bundler (esbuild, pinned in web/package-lock.json)
   chromium chromium-driver python3-selenium   # the console's browser test (tests/system/test_console.py)
 )
+
+# The console's bundler (esbuild, pinned in web/package-lock.json) runs on Node.js with npm: Debian's
+# packages only when the machine has no npm (a Node.js from NodeSource brings its own npm and conflicts
+# with Debian's npm package).
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do
