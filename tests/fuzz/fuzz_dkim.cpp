@@ -17,17 +17,13 @@
 #include "base/strings.hpp"
 #include "mailauth/arc.hpp"
 #include "mailauth/dkim.hpp"
+#include "invariant.hpp"
 
 namespace {
 
 using namespace tern::mailauth::dkim;
 
-void check_that(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "invariant violated: %s\n", what);
-    std::abort();
-  }
-}
+using tern::fuzz::check_that;
 
 }  // namespace
 

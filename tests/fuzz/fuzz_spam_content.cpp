@@ -17,15 +17,11 @@
 #include "spam/attachments.hpp"
 #include "spam/content.hpp"
 #include "spam/lists.hpp"
+#include "invariant.hpp"
 
 namespace {
 
-void check_that(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "invariant violated: %s\n", what);
-    std::abort();
-  }
-}
+using tern::fuzz::check_that;
 
 }  // namespace
 

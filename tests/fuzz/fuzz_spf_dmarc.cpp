@@ -15,15 +15,11 @@
 #include "mailauth/authres.hpp"
 #include "mailauth/dmarc.hpp"
 #include "mailauth/spf.hpp"
+#include "invariant.hpp"
 
 namespace {
 
-void check_that(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "invariant violated: %s\n", what);
-    std::abort();
-  }
-}
+using tern::fuzz::check_that;
 
 }  // namespace
 
