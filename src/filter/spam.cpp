@@ -264,26 +264,25 @@ net::awaitable<Verdict> SpamStage::data(const Context& ctx) {
     std::pair<spam::Reading, spam::Report> out;
     out.first = spam::read_message(message);
     spam::content_rules(out.first, now, out.second);
-    // The sender's reputation with each recipient; the most lenient counts, as for the vote below.
+    // Each recipient's vote and the sender's reputation with each (one open of the user's file); the
+    // most lenient of each counts.
+    const auto toks = spam::tokens(out.first);
+    const bool verified = from_verified(auth, out.first.from_address);
     std::optional<spam::Report> kindest;
-    for (const auto& address : *who) {
-      auto rep = learner->reputation(address, out.first.from_address);
-      if (!rep) continue;
-      spam::Report r;
-      spam::reputation_rules(*rep, from_verified(auth, out.first.from_address), fmt::format("{} with {}", out.first.from_address, address), r);
-      if (!kindest || r.score < kindest->score) kindest = std::move(r);
-    }
-    if (kindest)
-      for (auto& h : kindest->hits) out.second.add(h.rule, h.score, h.detail);
     std::optional<spam::Learner::Vote> vote;
     std::string voter;
     for (const auto& address : *who) {
-      auto v = learner->classify(address, out.first, min_samples);
-      if (v && *v && (!vote || (*v)->probability < vote->probability)) {
-        vote = **v;
+      auto j = learner->judge(address, toks, out.first.from_address, min_samples);
+      spam::Report r;
+      spam::reputation_rules(j.reputation, verified, fmt::format("{} with {}", out.first.from_address, address), r);
+      if (!kindest || r.score < kindest->score) kindest = std::move(r);
+      if (j.vote && (!vote || j.vote->probability < vote->probability)) {
+        vote = j.vote;
         voter = address;
       }
     }
+    if (kindest)
+      for (auto& h : kindest->hits) out.second.add(h.rule, h.score, h.detail);
     if (vote) spam::bayes_rules(vote->probability, fmt::format("{:.3f} {} of {}", vote->probability, vote->source, voter), out.second);
     return out;
   };

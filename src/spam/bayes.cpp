@@ -196,29 +196,9 @@ void reputation_rules(const Reputation& r, bool verified, const std::string& det
 }
 
 Result<Reputation> Bayes::reputation(std::string_view from_address) const {
-  Reputation r;
-  if (from_address.empty()) return r;
-  try {
-    if (!fs::exists(file_)) return r;
-    store::Db db(file_, true, false);
-    schema(db);
-    std::string address = to_lower(from_address);
-    auto at = address.rfind('@');
-    store::Stmt q(db.raw(), "SELECT spam, ham FROM tokens WHERE token = ?");
-    auto counts = [&](const std::string& token) {
-      std::pair<std::int64_t, std::int64_t> c{0, 0};
-      q.bind(1, token);
-      if (q.step()) c = {q.col_int(0), q.col_int(1)};
-      q.reset();
-      return c;
-    };
-    std::tie(r.spam, r.ham) = counts("r:" + address);
-    r.sent = counts("r:sent:" + address).second;
-    if (at != std::string::npos) std::tie(r.domain_spam, r.domain_ham) = counts("f:" + address.substr(at + 1));
-    return r;
-  } catch (const std::exception& e) {
-    return store::failure("read the reputation in " + file_.string(), e);
-  }
+  auto j = judge({}, -1, from_address);
+  if (!j) return j.error();
+  return j->reputation;
 }
 
 Status Bayes::record_sent(const std::vector<std::string>& addresses) {
@@ -243,32 +223,54 @@ Status Bayes::record_sent(const std::vector<std::string>& addresses) {
 }
 
 Result<std::optional<double>> Bayes::classify(const std::vector<std::string>& toks, std::int64_t min_samples) const {
+  auto j = judge(toks, min_samples, {});
+  if (!j) return j.error();
+  return j->probability;
+}
+
+Result<Bayes::Judgement> Bayes::judge(const std::vector<std::string>& toks, std::int64_t min_samples,
+                                      std::string_view from_address) const {
+  Judgement out;
   try {
-    if (!fs::exists(file_)) return std::optional<double>();
+    if (!fs::exists(file_)) return out;
     store::Db db(file_, true, false);
     schema(db);
-    Counts c = read_counts(db);
-    if (c.spam < min_samples || c.ham < min_samples || c.spam == 0 || c.ham == 0) return std::optional<double>();
-    std::vector<double> clues;
     store::Stmt q(db.raw(), "SELECT spam, ham FROM tokens WHERE token = ?");
+    auto counts = [&](const std::string& token) {
+      std::pair<std::int64_t, std::int64_t> c{0, 0};
+      q.bind(1, token);
+      if (q.step()) c = {q.col_int(0), q.col_int(1)};
+      q.reset();
+      return c;
+    };
+    if (!from_address.empty()) {
+      auto& r = out.reputation;
+      std::string address = to_lower(from_address);
+      auto at = address.rfind('@');
+      std::tie(r.spam, r.ham) = counts("r:" + address);
+      r.sent = counts("r:sent:" + address).second;
+      if (at != std::string::npos) std::tie(r.domain_spam, r.domain_ham) = counts("f:" + address.substr(at + 1));
+    }
+    if (min_samples < 0) return out;  // the reputation only
+    Counts c = read_counts(db);
+    if (c.spam < min_samples || c.ham < min_samples || c.spam == 0 || c.ham == 0) return out;
+    std::vector<double> clues;
     for (const auto& t : toks) {
       if (t.starts_with("r:")) continue;  // the sender's reputation, judged apart (reputation_rules)
-      q.bind(1, t);
-      if (q.step()) {
-        double s = static_cast<double>(q.col_int(0)), h = static_cast<double>(q.col_int(1));
-        double sr = s / static_cast<double>(c.spam), hr = h / static_cast<double>(c.ham);
-        double n = s + h;
-        if (n > 0 && sr + hr > 0) {
-          double p = sr / (sr + hr);
-          double f = (kStrength * kUnknown + n * p) / (kStrength + n);
-          if (std::fabs(f - 0.5) >= kMinDeviation) clues.push_back(std::clamp(f, 0.01, 0.99));
-        }
+      auto [spam, ham] = counts(t);
+      double s = static_cast<double>(spam), h = static_cast<double>(ham);
+      double sr = s / static_cast<double>(c.spam), hr = h / static_cast<double>(c.ham);
+      double n = s + h;
+      if (n > 0 && sr + hr > 0) {
+        double p = sr / (sr + hr);
+        double f = (kStrength * kUnknown + n * p) / (kStrength + n);
+        if (std::fabs(f - 0.5) >= kMinDeviation) clues.push_back(std::clamp(f, 0.01, 0.99));
       }
-      q.reset();
     }
     std::sort(clues.begin(), clues.end(), [](double a, double b) { return std::fabs(a - 0.5) > std::fabs(b - 0.5); });
     if (clues.size() > kMaxClues) clues.resize(kMaxClues);
-    return std::optional<double>(fisher_combine(clues));
+    out.probability = fisher_combine(clues);
+    return out;
   } catch (const std::exception& e) {
     return store::failure("classify with " + file_.string(), e);
   }
@@ -295,31 +297,26 @@ Result<std::size_t> Learner::train(std::string_view address, const std::vector<s
   return Bayes(own).learn(items, spam);
 }
 
-Result<Reputation> Learner::reputation(std::string_view address, std::string_view from_address) const {
-  fs::path own = user_file_(address);
-  if (own.empty()) return Reputation{};
-  return Bayes(own).reputation(from_address);
-}
-
 void Learner::record_sent(std::string_view address, const std::vector<std::string>& recipients) const {
   fs::path own = user_file_(address);
   if (own.empty() || recipients.empty()) return;
   if (auto s = Bayes(own).record_sent(recipients); !s) log::warn("spam: {}", s.error().message);
 }
 
-Result<std::optional<Learner::Vote>> Learner::classify(std::string_view address, const Reading& r,
-                                                       std::int64_t min_samples) const {
-  auto toks = tokens(r);
+Learner::Judgement Learner::judge(std::string_view address, const std::vector<std::string>& toks,
+                                  std::string_view from_address, std::int64_t min_samples) const {
+  Judgement out;
   fs::path own = user_file_(address);
-  if (!own.empty()) {
-    auto p = Bayes(own).classify(toks, min_samples);
-    if (!p) return p.error();
-    if (*p) return std::optional<Vote>(Vote{**p, "user"});
+  if (!own.empty()) {  // one open of the user's file for both
+    if (auto j = Bayes(own).judge(toks, min_samples, from_address)) {
+      out.reputation = j->reputation;
+      if (j->probability) out.vote = Vote{*j->probability, "user"};
+    }
   }
-  auto p = Bayes(shared_).classify(toks, min_samples);
-  if (!p) return p.error();
-  if (*p) return std::optional<Vote>(Vote{**p, "shared"});
-  return std::optional<Vote>();
+  if (!out.vote) {
+    if (auto p = Bayes(shared_).classify(toks, min_samples); p && *p) out.vote = Vote{**p, "shared"};
+  }
+  return out;
 }
 
 Learner make_learner(const fs::path& data_dir, const store::Mailstore& mailstore) {

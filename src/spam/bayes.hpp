@@ -80,6 +80,14 @@ class Bayes {
   // nullopt: fewer than min_samples of spam or of ham (the file may not exist yet).
   Result<std::optional<double>> classify(const std::vector<std::string>& tokens, std::int64_t min_samples) const;
   Result<Reputation> reputation(std::string_view from_address) const;
+  // Both at once, in one open of the file: the vote on `tokens` (none with too few samples, or when
+  // min_samples is negative) and the reputation of `from_address` (zero when empty).
+  struct Judgement {
+    std::optional<double> probability;
+    Reputation reputation;
+  };
+  Result<Judgement> judge(const std::vector<std::string>& tokens, std::int64_t min_samples,
+                          std::string_view from_address) const;
   // The user wrote to these addresses (lower-case): their mail is wanted. Not synced at once: a count
   // lost in a crash costs nothing.
   Status record_sent(const std::vector<std::string>& addresses);
@@ -106,10 +114,16 @@ class Learner {
     double probability = 0.5;
     std::string source;  // "user" or "shared"
   };
-  // The user's own file when it has enough of both classes, else the shared one; nullopt: neither.
-  Result<std::optional<Vote>> classify(std::string_view address, const Reading& r, std::int64_t min_samples) const;
-  // The user's own file only: reputation is personal (nothing when the address has no mailslot).
-  Result<Reputation> reputation(std::string_view address, std::string_view from_address) const;
+  // For one recipient: the vote of the user's own file when it has enough of both classes, else the
+  // shared one's (none: neither), and the sender's reputation in the user's file (reputation is
+  // personal; zero without a mailslot). `tokens` are tokens(reading), made once per message. A file
+  // that cannot be read votes nothing.
+  struct Judgement {
+    std::optional<Vote> vote;
+    Reputation reputation;
+  };
+  Judgement judge(std::string_view address, const std::vector<std::string>& tokens, std::string_view from_address,
+                  std::int64_t min_samples) const;
   void record_sent(std::string_view address, const std::vector<std::string>& recipients) const;
   Bayes user(std::string_view address) const { return Bayes(user_file_(address)); }
   Bayes shared() const { return Bayes(shared_); }
