@@ -24,6 +24,9 @@ constexpr std::size_t kMaxClues = 150;
 
 bool word_char(unsigned char c) { return std::isalnum(c) || c == '\'' || c == '-' || c == '$' || c >= 0x80; }
 
+// The words of `text` (3 to 24 word characters, lower-case) as tokens with `prefix`; a longer word as
+// SpamBayes makes it: "skip:" with its first letter and its length in tens (hash-busting strings and
+// encoded blobs say something by their length, nothing by their letters).
 void add_words(std::string_view text, std::string_view prefix, std::set<std::string>& out) {
   std::size_t i = 0;
   while (i < text.size() && out.size() < kMaxTokens) {
@@ -33,9 +36,13 @@ void add_words(std::string_view text, std::string_view prefix, std::set<std::str
     std::string_view w = text.substr(b, i - b);
     while (!w.empty() && (w.front() == '\'' || w.front() == '-')) w.remove_prefix(1);
     while (!w.empty() && (w.back() == '\'' || w.back() == '-')) w.remove_suffix(1);
-    if (w.size() < 3 || w.size() > 24) continue;
+    if (w.size() < 3) continue;
     std::string t(prefix);
-    for (char c : w) t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (w.size() > 24) {
+      t += fmt::format("skip:{} {}", static_cast<char>(std::tolower(static_cast<unsigned char>(w[0]))), w.size() / 10 * 10);
+    } else {
+      for (char c : w) t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
     out.insert(std::move(t));
   }
 }
@@ -88,7 +95,11 @@ std::vector<std::string> tokens(const Reading& r) {
   for (const auto& h : r.url_hosts) {
     if (out.size() >= kMaxTokens) break;
     out.insert("u:" + h);
+    // and the domains above it: a spammer's many hosts share them
+    for (auto dot = h.find('.'); dot != std::string::npos && h.find('.', dot + 1) != std::string::npos; dot = h.find('.', dot + 1))
+      out.insert("u:" + h.substr(dot + 1));
   }
+  add_words(r.url_text, "up:", out);
   if (auto at = r.from_address.rfind('@'); at != std::string::npos) out.insert("f:" + r.from_address.substr(at + 1));
   for (const auto& a : r.attachments) {
     auto dot = a.rfind('.');
@@ -104,7 +115,7 @@ std::vector<std::string> tokens(const Reading& r) {
 
 void bayes_rules(double p, std::string detail, Report& out) {
   if (p >= 0.99) out.add("BAYES_99", 6.0, std::move(detail));
-  else if (p >= 0.95) out.add("BAYES_95", 5.0, std::move(detail));
+  else if (p >= 0.90) out.add("BAYES_90", 5.0, std::move(detail));
   else if (p >= 0.80) out.add("BAYES_80", 2.0, std::move(detail));
   else if (p >= 0.60) out.add("BAYES_60", 0.5, std::move(detail));
   else if (p <= 0.01) out.add("BAYES_00", -3.0, std::move(detail));

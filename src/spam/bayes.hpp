@@ -55,7 +55,7 @@ struct Counts {
 // The combined probability of per-token probabilities (each in (0,1)), 0.5 for none.
 double fisher_combine(const std::vector<double>& probabilities);
 
-// The classifier's vote as rules: BAYES_99 (6.0) at 0.99 and above, BAYES_95 (5.0), BAYES_80 (2.0),
+// The classifier's vote as rules: BAYES_99 (6.0) at 0.99 and above, BAYES_90 (5.0), BAYES_80 (2.0),
 // BAYES_60 (0.5); BAYES_00 (-3.0) at 0.01 and below, BAYES_05 (-1.5), BAYES_20 (-0.5).
 void bayes_rules(double probability, std::string detail, Report& out);
 

@@ -55,7 +55,7 @@ std::string extended_value(std::string_view v) {
 }
 
 // The host of each http(s):// link in `text` (and www. links), lower-case.
-void collect_urls(std::string_view text, std::vector<std::string>& hosts) {
+void collect_urls(std::string_view text, std::vector<std::string>& hosts, std::string& rest) {
   std::size_t pos = 0;
   while (hosts.size() < kMaxUrls) {
     std::size_t at = std::string_view::npos;
@@ -83,8 +83,31 @@ void collect_urls(std::string_view text, std::vector<std::string>& hosts) {
       host = host.substr(0, colon);
     }
     if (!host.empty()) hosts.push_back(lower(host));
-    pos = e;
+    // the path and query, up to the end of the link, for the classifier's words
+    std::size_t end = e;
+    while (end < text.size() && !is_space(text[end]) && std::string_view("\"'<>").find(text[end]) == std::string_view::npos)
+      ++end;
+    if (rest.size() < kMaxText / 8) {
+      rest += text.substr(e, std::min(end - e, std::size_t{512}));
+      rest += ' ';
+    }
+    pos = end;
   }
+}
+
+// The shape of a field's value for the classifier: digits as 9, capitals as A, other letters as a, runs
+// of one class as one character when `runs`; at most 60 octets. Mail programs write Date and
+// Message-ID in their own shapes, and bulk senders in theirs.
+std::string shape(std::string_view v, bool runs) {
+  std::string out;
+  for (unsigned char c : v) {
+    char k = std::isdigit(c) ? '9' : std::isupper(c) ? 'A' : std::isalpha(c) ? 'a' : c >= 0x80 ? 'u' : static_cast<char>(c);
+    if (k == ' ' && !out.empty() && out.back() == ' ') continue;
+    if (runs && !out.empty() && out.back() == k && (k == '9' || k == 'A' || k == 'a')) continue;
+    out += k;
+    if (out.size() >= 60) break;
+  }
+  return out;
 }
 
 bool ends_with_ci(std::string_view s, std::string_view tail) {
@@ -266,7 +289,7 @@ Reading read_message(std::string_view message) {
   }
   r.has_message_id = mime::find_field(fields, "Message-ID") != nullptr;
   auto add_token = [&r](std::string t) {
-    if (r.header_tokens.size() < 64 && std::find(r.header_tokens.begin(), r.header_tokens.end(), t) == r.header_tokens.end())
+    if (r.header_tokens.size() < 200 && std::find(r.header_tokens.begin(), r.header_tokens.end(), t) == r.header_tokens.end())
       r.header_tokens.push_back(std::move(t));
   };
   for (const char* name : {"X-Mailer", "User-Agent"}) {
@@ -282,6 +305,12 @@ Reading read_message(std::string_view message) {
     auto at = v.rfind('@');
     auto end = v.find('>', at == std::string::npos ? 0 : at);
     if (at != std::string::npos) add_token("mid:" + v.substr(at + 1, end == std::string::npos ? std::string::npos : end - at - 1).substr(0, 60));
+    const std::string unfolded = mime::unfold(f->value);
+    auto raw = trim(unfolded);
+    add_token("midshape:" + shape(raw.substr(0, raw.rfind('@')), true));
+  }
+  if (auto* f = mime::find_field(fields, "Date")) {
+    add_token("date:" + shape(trim(mime::unfold(f->value)), false));
   }
   if (auto* f = mime::find_field(fields, "Reply-To")) {
     auto addrs = mime::parse_addresses(mime::unfold(f->value));
@@ -319,11 +348,11 @@ Reading read_message(std::string_view message) {
     if (html) {
       r.has_html = true;
       // links from the markup (href="http://..."), then the words
-      collect_urls(text, r.url_hosts);
+      collect_urls(text, r.url_hosts, r.url_text);
       text = html_text(text, &r.hidden_html);
     } else {
       r.has_plain = true;
-      collect_urls(text, r.url_hosts);
+      collect_urls(text, r.url_hosts, r.url_text);
     }
     if (!r.text.empty()) r.text += '\n';
     r.text += text.substr(0, kMaxText - std::min(kMaxText, r.text.size()));

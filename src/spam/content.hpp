@@ -33,10 +33,12 @@ struct Reading {
   bool has_html = false;     // a text/html part
   bool hidden_html = false;  // HTML text styled invisible (display:none, font-size:0, visibility:hidden)
   std::vector<std::string> url_hosts;   // lower-case host of each http(s) link, in order
+  std::string url_text;                 // the paths and queries of those links, for the classifier
   std::vector<std::string> attachments;  // file names (decoded), lower-case
   // What the header says about the sending software and the message's shape, for the classifier:
   // "mailer:outlook", "type:multipart/alternative", "charset:koi8-r", "cte:base64", "mid:example.org",
-  // "replyto:other" (a Reply-To domain that is not the From domain), "to:many". Never Received fields:
+  // "replyto:other" (a Reply-To domain that is not the From domain), "to:many", the shapes of the Date
+  // and Message-ID fields ("date:Aaa, 9 Aaa 9999 ...", digits and letters folded). Never Received fields:
   // the stored copy has Tern's own, the one the SMTP stage judges has not yet.
   std::vector<std::string> header_tokens;
 };

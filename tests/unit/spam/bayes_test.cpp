@@ -31,8 +31,35 @@ TEST(Tokens, DistinctLowerCaseWordsWithPrefixes) {
   EXPECT_TRUE(has("f:sender.example"));
   EXPECT_TRUE(has("a:exe"));
   EXPECT_FALSE(has("an"));  // shorter than 3
-  EXPECT_FALSE(has("1234567890123456789012345"));  // longer than 24
+  EXPECT_FALSE(has("1234567890123456789012345"));  // longer than 24: its first letter and length
+  EXPECT_TRUE(has("skip:1 20"));
   EXPECT_EQ(std::count(t.begin(), t.end(), "buy"), 1);
+}
+
+TEST(Tokens, LinksGiveTheirParentDomainsAndPathWords) {
+  auto r = read_message(
+      "From: a@b.example\r\nSubject: x\r\nContent-Type: text/html\r\n\r\n"
+      "<a href=\"http://www.shop.example.com/cheap/pills.php?id=42\">here</a>\r\n");
+  auto t = tokens(r);
+  auto has = [&](const char* s) { return std::find(t.begin(), t.end(), s) != t.end(); };
+  EXPECT_TRUE(has("u:www.shop.example.com"));
+  EXPECT_TRUE(has("u:shop.example.com"));
+  EXPECT_TRUE(has("u:example.com"));
+  EXPECT_FALSE(has("u:com"));
+  EXPECT_TRUE(has("up:cheap"));
+  EXPECT_TRUE(has("up:pills"));
+  EXPECT_TRUE(has("up:php"));
+  EXPECT_FALSE(has("cheap"));  // the link is not the text
+}
+
+TEST(Tokens, ShapesOfDateAndMessageId) {
+  auto r = read_message(
+      "From: a@b.example\r\nDate: Wed, 17 Jul 2002 19:09:57\r\n"
+      "Message-ID: <00c701c200d9$a14bd540$5db8869f@r60qn>\r\n\r\nhello\r\n");
+  auto t = tokens(r);
+  auto has = [&](const char* s) { return std::find(t.begin(), t.end(), s) != t.end(); };
+  EXPECT_TRUE(has("h:date:Aaa, 99 Aaa 9999 99:99:99"));
+  EXPECT_TRUE(has("h:midshape:<9a9a9a9$a9a9$9a9a"));  // digit and letter runs folded
 }
 
 TEST(Fisher, BoundsAndDirection) {
