@@ -152,6 +152,16 @@ net::awaitable<void> Session::finish_message(std::string message, bool bare_line
   // as RFC 8601 5 asks of Authentication-Results; the signatures of what the user sends below them.
   received += verdict.headers;
   if (!user_.empty()) received += co_await dkim_sign(message);
+  // Mail from outside that reaches the INBOX counts toward its sender's reputation with each local
+  // recipient (docs/spam.md); its From address, read before the message moves into the queue.
+  std::string from_address;
+  if (user_.empty() && svc_.learner && verdict.action != filter::Verdict::Action::junk &&
+      verdict.action != filter::Verdict::Action::quarantine) {
+    auto fields = mime::parse_header(message, 200);
+    auto addrs = mime::parse_addresses(mime::first_value(fields, "From"));
+    if (!addrs.empty() && addrs.front().kind == mime::Address::Kind::mailbox)
+      from_address = addrs.front().mailbox + "@" + addrs.front().host;
+  }
   std::string full;
   full.reserve(received.size() + message.size());
   full += received;
@@ -196,6 +206,13 @@ net::awaitable<void> Session::finish_message(std::string message, bool bare_line
     for (const auto& r : tx.rcpts) to.push_back(r.recipient.str());
     auto* learner = svc_.learner;
     boost::asio::post(*svc_.pool, [learner, user = user_, to = std::move(to)] { learner->record_sent(user, to); });
+  }
+  if (!from_address.empty()) {
+    std::vector<std::string> to;
+    for (const auto& r : tx.rcpts)
+      if (to.size() < 5) to.push_back(r.recipient.str());
+    auto* learner = svc_.learner;
+    boost::asio::post(*svc_.pool, [learner, from = std::move(from_address), to = std::move(to)] { learner->record_inbox(to, from); });
   }
 }
 

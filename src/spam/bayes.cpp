@@ -202,6 +202,7 @@ Result<Counts> Bayes::counts() const {
 void reputation_rules(const Reputation& r, bool verified, const std::string& detail, Report& out) {
   if (verified && r.sent > 0) out.add("KNOWN_CORRESPONDENT", -3.0, detail);
   else if (verified && r.ham >= 2 && r.spam == 0) out.add("SENDER_REP_HAM", -2.0, detail);
+  else if (verified && r.inbox >= 3 && r.spam == 0) out.add("SENDER_REP_INBOX", -1.0, detail);
   if (r.spam >= 2 && r.ham == 0 && r.sent == 0) out.add("SENDER_REP_SPAM", 3.0, detail);
   else if (r.domain_spam >= 5 && r.domain_ham == 0 && r.sent == 0) out.add("DOMAIN_REP_SPAM", 1.5, detail);
 }
@@ -212,7 +213,7 @@ Result<Reputation> Bayes::reputation(std::string_view from_address) const {
   return j->reputation;
 }
 
-Status Bayes::record_sent(const std::vector<std::string>& addresses) {
+Status Bayes::record(std::string_view prefix, const std::vector<std::string>& addresses) {
   try {
     fs::create_directories(file_.parent_path());
     store::Db db(file_, true);
@@ -222,14 +223,14 @@ Status Bayes::record_sent(const std::vector<std::string>& addresses) {
     store::Stmt add(db.raw(),
                     "INSERT INTO tokens(token, spam, ham) VALUES(?1, 0, 1) ON CONFLICT(token) DO UPDATE SET ham = ham + 1");
     for (const auto& a : addresses) {
-      add.bind(1, "r:sent:" + to_lower(a));
+      add.bind(1, std::string(prefix) + to_lower(a));
       add.step();
       add.reset();
     }
     tx.commit();
     return ok_status();
   } catch (const std::exception& e) {
-    return store::failure("record correspondents in " + file_.string(), e);
+    return store::failure(fmt::format("record {} in {}", prefix, file_.string()), e);
   }
 }
 
@@ -260,6 +261,7 @@ Result<Bayes::Judgement> Bayes::judge(const std::vector<std::string>& toks, std:
       auto at = address.rfind('@');
       std::tie(r.spam, r.ham) = counts("r:" + address);
       r.sent = counts("r:sent:" + address).second;
+      r.inbox = counts("r:inbox:" + address).second;
       if (at != std::string::npos) std::tie(r.domain_spam, r.domain_ham) = counts("f:" + address.substr(at + 1));
     }
     if (min_samples < 0) return out;  // the reputation only
@@ -312,6 +314,16 @@ void Learner::record_sent(std::string_view address, const std::vector<std::strin
   fs::path own = user_file_(address);
   if (own.empty() || recipients.empty()) return;
   if (auto s = Bayes(own).record_sent(recipients); !s) log::warn("spam: {}", s.error().message);
+}
+
+void Learner::record_inbox(const std::vector<std::string>& recipients, std::string_view from_address) const {
+  if (from_address.empty()) return;
+  const std::vector<std::string> from{std::string(from_address)};
+  for (const auto& r : recipients) {
+    fs::path own = user_file_(r);
+    if (own.empty()) continue;
+    if (auto s = Bayes(own).record_inbox(from); !s) log::warn("spam: {}", s.error().message);
+  }
 }
 
 Learner::Judgement Learner::judge(std::string_view address, const std::vector<std::string>& toks,

@@ -35,16 +35,18 @@ std::vector<std::string> tokens(const Reading& r);
 
 // What a user's training says of a sender (mox's per-account reputation, from the same moves): the
 // messages from this From address learnt as spam and as ham, the messages the user sent to it, and
-// the From domain's spam and ham counts. Kept as tokens of the user's file ("r:" for addresses,
-// "r:sent:" for correspondents, the classifier's own "f:" for domains) that classify() never reads.
+// the From domain's spam and ham counts, and the messages from it delivered into the INBOX. Kept as
+// tokens of the user's file ("r:" for addresses, "r:sent:" for correspondents, "r:inbox:" for
+// deliveries, the classifier's own "f:" for domains) that classify() never reads.
 struct Reputation {
   std::int64_t spam = 0, ham = 0, sent = 0;
   std::int64_t domain_spam = 0, domain_ham = 0;
+  std::int64_t inbox = 0;
 };
 
 // The reputation rules for a sender whose From address is `verified` (DMARC pass, an aligned DKIM
 // signature, or SPF pass for the same domain; docs/spam.md): KNOWN_CORRESPONDENT (-3.0),
-// SENDER_REP_HAM (-2.0), SENDER_REP_SPAM (3.0), DOMAIN_REP_SPAM (1.5).
+// SENDER_REP_HAM (-2.0), SENDER_REP_INBOX (-1.0), SENDER_REP_SPAM (3.0), DOMAIN_REP_SPAM (1.5).
 void reputation_rules(const Reputation& r, bool verified, const std::string& detail, Report& out);
 
 struct Counts {
@@ -88,12 +90,15 @@ class Bayes {
   };
   Result<Judgement> judge(const std::vector<std::string>& tokens, std::int64_t min_samples,
                           std::string_view from_address) const;
-  // The user wrote to these addresses (lower-case): their mail is wanted. Not synced at once: a count
-  // lost in a crash costs nothing.
-  Status record_sent(const std::vector<std::string>& addresses);
+  // The user wrote to these addresses: their mail is wanted. Not synced at once: a count lost in a
+  // crash costs nothing.
+  Status record_sent(const std::vector<std::string>& addresses) { return record("r:sent:", addresses); }
+  // Mail from these addresses was delivered into the user's INBOX (not Junk, not held). The same.
+  Status record_inbox(const std::vector<std::string>& addresses) { return record("r:inbox:", addresses); }
   const std::filesystem::path& file() const { return file_; }
 
  private:
+  Status record(std::string_view prefix, const std::vector<std::string>& addresses);
   std::filesystem::path file_;
   std::int64_t max_bytes_;
 };
@@ -125,6 +130,8 @@ class Learner {
   Judgement judge(std::string_view address, const std::vector<std::string>& tokens, std::string_view from_address,
                   std::int64_t min_samples) const;
   void record_sent(std::string_view address, const std::vector<std::string>& recipients) const;
+  // A message from `from_address` went into these recipients' INBOXes (those with a mailslot).
+  void record_inbox(const std::vector<std::string>& recipients, std::string_view from_address) const;
   Bayes user(std::string_view address) const { return Bayes(user_file_(address)); }
   Bayes shared() const { return Bayes(shared_); }
 

@@ -114,6 +114,67 @@ bool ends_with_ci(std::string_view s, std::string_view tail) {
   return s.size() >= tail.size() && iequals(s.substr(s.size() - tail.size()), tail);
 }
 
+bool all_of_class(std::string_view s, int (*is)(int));
+
+// A Date value that ends in a zone: "+hhmm"/"-hhmm", or an obsolete name (GMT, EST, Z), a comment after
+// it allowed ("(PDT)").
+bool has_zone(std::string_view date) {
+  auto t = trim(date);
+  if (auto paren = t.find('('); paren != std::string_view::npos) t = trim(t.substr(0, paren));
+  auto sp = t.find_last_of(" \t");
+  auto zone = sp == std::string_view::npos ? t : t.substr(sp + 1);
+  if (zone.size() == 5 && (zone[0] == '+' || zone[0] == '-')) return all_of_class(zone.substr(1), std::isdigit);
+  return zone.size() <= 5 && all_of_class(zone, std::isalpha);
+}
+
+bool all_of_class(std::string_view s, int (*is)(int)) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [is](char c) { return is(static_cast<unsigned char>(c)) != 0; });
+}
+
+bool lower_hex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || (c >= 'a' && c <= 'f'); });
+}
+
+// The mail program a message claims (X-Mailer) against the Message-ID it wrote. Outlook Express 4 to 6
+// and Outlook 98 to 2002 write "<" 8 or 12 hex digits "$" 8 "$" 8 "@host>", the Internet Mail Only
+// Outlook 28 capitals A-P, Eudora its version, a 14-digit time and 8 hex digits separated by dots. A
+// spamware that names one of them and leaves the Message-ID to a relay (or makes its own) is caught;
+// Message-IDs that remailers rewrite (Hotmail, Lyris lists, any list with List-Id for Eudora) are not
+// judged. Returns "" or the program.
+std::string forged_mua(const std::vector<mime::FieldView>& fields) {
+  auto* xm = mime::find_field(fields, "X-Mailer");
+  auto* mf = mime::find_field(fields, "Message-ID");
+  if (!xm) return {};
+  const std::string mailer = mime::unfold(xm->value);
+  const std::string mid_text = mf ? mime::unfold(mf->value) : std::string();
+  auto mid = trim(mid_text);
+  if (mid.size() < 3 || mid.front() != '<' || mid.back() != '>' || mid.find('@') == std::string_view::npos) return {};
+  auto local = mid.substr(1, mid.find('@') - 1);
+  if (ends_with_ci(mid, "@hotmail.com>") || istarts_with(local, "LYRIS-")) return {};
+  auto mailer_has = [&](std::string_view what) { return mailer.find(what) != std::string::npos; };
+  bool outlook_express = false;
+  for (std::string_view v : {"Outlook Express 4.", "Outlook Express 5.", "Outlook Express 6."}) outlook_express |= mailer_has(v);
+  bool outlook = mailer.starts_with("Microsoft Outlook") &&
+                 (mailer.starts_with("Microsoft Outlook 8.") || mailer_has("Build 9.") || mailer_has("Build 10."));
+  if (outlook_express || outlook) {
+    auto parts = split(local, '$');
+    bool dollars = parts.size() == 3 && (parts[0].size() == 8 || parts[0].size() == 12) && parts[1].size() == 8 &&
+                   parts[2].size() == 8 && lower_hex(parts[0]) && lower_hex(parts[1]) && lower_hex(parts[2]);
+    auto dot = local.find('.');
+    auto imo_part = local.substr(0, dot);
+    bool imo = imo_part.size() == 28 && std::all_of(imo_part.begin(), imo_part.end(), [](char c) { return c >= 'A' && c <= 'P'; });
+    return dollars || imo ? std::string() : "Outlook";
+  }
+  if (mailer_has("Eudora") && !mime::find_field(fields, "List-Id")) {
+    auto parts = split(local, '.');
+    bool eudora = parts.size() >= 4 && parts.back().size() == 8 && lower_hex(parts.back()) &&
+                  parts[parts.size() - 2].size() == 14 &&
+                  std::all_of(parts.begin(), parts.end() - 1, [](std::string_view p) { return all_of_class(p, std::isdigit); });
+    return eudora ? std::string() : "Eudora";
+  }
+  return {};
+}
+
 std::string_view extension(std::string_view name) {
   auto dot = name.rfind('.');
   return dot == std::string_view::npos ? std::string_view() : name.substr(dot + 1);
@@ -282,12 +343,16 @@ Reading read_message(std::string_view message) {
   }
   if (auto* f = mime::find_field(fields, "Date")) {
     r.has_date = true;
-    if (auto d = mime::parse_date(mime::unfold(f->value))) {
+    const std::string value = mime::unfold(f->value);
+    if (auto d = mime::parse_date(value)) {
       r.date_valid = true;
       r.date = d->unix_seconds;
     }
+    r.date_zone = has_zone(value);
   }
+  if (auto* f = mime::find_field(fields, "To")) r.empty_to = trim(mime::unfold(f->value)).empty();
   r.has_message_id = mime::find_field(fields, "Message-ID") != nullptr;
+  r.forged_mua = forged_mua(fields);
   auto add_token = [&r](std::string t) {
     if (r.header_tokens.size() < 200 && std::find(r.header_tokens.begin(), r.header_tokens.end(), t) == r.header_tokens.end())
       r.header_tokens.push_back(std::move(t));
@@ -366,6 +431,8 @@ void content_rules(const Reading& r, std::int64_t now, Report& out) {
   if (!r.has_date) out.add("MISSING_DATE", 1.2);
   else if (!r.date_valid) out.add("INVALID_DATE", 1.0);
   else if (r.date > now + 12 * 3600) out.add("DATE_IN_FUTURE", 1.5);
+  if (r.date_valid && !r.date_zone) out.add("DATE_NO_ZONE", 1.5);
+  if (r.empty_to) out.add("TO_EMPTY", 1.5);
   if (!r.has_message_id) out.add("MISSING_MID", 0.5);
 
   std::size_t letters = 0, upper = 0;
@@ -386,6 +453,7 @@ void content_rules(const Reading& r, std::int64_t now, Report& out) {
       out.add("FROM_NAME_SPOOF", 2.0, fmt::format("shows @{}", shown));
   }
 
+  if (!r.forged_mua.empty()) out.add("FORGED_MUA", 3.5, r.forged_mua);
   if (r.has_html && !r.has_plain) out.add("HTML_ONLY", 0.7);
   if (r.hidden_html) out.add("HTML_HIDDEN_TEXT", 2.0);
   for (const auto& h : r.url_hosts) {

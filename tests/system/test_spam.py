@@ -208,14 +208,14 @@ class ReputationTest(DnsListCase):
     learnt as spam. A good reputation counts only for a From address that authentication vouches for
     (here SPF pass for the same domain)."""
 
-    def sent_count(self, server, user, address):
+    def sent_count(self, server, user, address, kind="sent"):
         found = glob.glob(os.path.join(server.data, "mail", "boxes", "**", "spam.db"), recursive=True)
         if not found:
             return 0
         path = found[0]
         try:
             with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-                row = db.execute("SELECT ham FROM tokens WHERE token = ?", ("r:sent:" + address,)).fetchone()
+                row = db.execute("SELECT ham FROM tokens WHERE token = ?", (f"r:{kind}:" + address,)).fetchone()
         except sqlite3.OperationalError:  # being made right now
             return 0
         return row[0] if row else 0
@@ -242,6 +242,34 @@ class ReputationTest(DnsListCase):
                             msg=make_message("friend@friend.test", "bob@tern.test", unique("forged")))
         self.assertEqual(code, 250)
         self.assertNotIn("KNOWN_CORRESPONDENT", self.newest(server, n=3))
+
+    def test_mail_delivered_into_the_inbox(self):
+        """Three messages from a vouched-for sender in the INBOX earn SENDER_REP_INBOX; the same From
+        written by someone else earns nothing; once one of its messages is learnt as spam, no more."""
+        server = self.server_with(users=("bob@tern.test",))
+        self.send(server)  # bob's mailslot folder exists from now on
+        server.wait_for_messages("bob@tern.test", 1)
+        for i in range(3):
+            code, _ = self.send(server, sender="news@friend.test",
+                                msg=make_message("news@friend.test", "bob@tern.test", unique("n")))
+            self.assertEqual(code, 250)
+        server.wait_for_messages("bob@tern.test", 4)
+        deadline = time.monotonic() + WAIT
+        while self.sent_count(server, "bob@tern.test", "news@friend.test", "inbox") < 3:
+            self.assertLess(time.monotonic(), deadline, "the deliveries were never recorded")
+            time.sleep(0.05)
+        self.assertNotIn("SENDER_REP_INBOX", self.newest(server, n=4))  # the third counted after it
+        code, _ = self.send(server, sender="news@friend.test",
+                            msg=make_message("news@friend.test", "bob@tern.test", unique("n")))
+        self.assertIn("SENDER_REP_INBOX=-1.0", self.newest(server, n=5))
+        code, _ = self.send(server, sender="someone@elsewhere.test",
+                            msg=make_message("news@friend.test", "bob@tern.test", unique("forged")))
+        self.assertNotIn("SENDER_REP_INBOX", self.newest(server, n=6))
+        # Bob moves its mail to Junk (here: learns the INBOX as spam): deliveries count for nothing now.
+        server.cli_ok("spam", "train", "bob@tern.test", "INBOX", "--spam")
+        code, _ = self.send(server, sender="news@friend.test",
+                            msg=make_message("news@friend.test", "bob@tern.test", unique("n")))
+        self.assertNotIn("SENDER_REP_INBOX", self.newest(server, n=7))
 
     def test_a_sender_learnt_as_spam(self):
         server = self.server_with(users=("bob@tern.test",))

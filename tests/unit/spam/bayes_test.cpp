@@ -118,6 +118,10 @@ TEST(Reputation, FromLearntMessagesAndCorrespondents) {
   EXPECT_EQ(r.ham, 0);
   EXPECT_EQ(r.domain_spam, 2);
   EXPECT_EQ(b.reputation("friend@friend.test")->sent, 2);
+  ASSERT_TRUE(b.record_inbox({"News@News.test"}));
+  ASSERT_TRUE(b.record_inbox({"news@news.test"}));
+  EXPECT_EQ(b.reputation("news@news.test")->inbox, 2);
+  EXPECT_EQ(b.reputation("news@news.test")->sent, 0);
   // Moved out of Junk: the sender's count moves with the message.
   ASSERT_TRUE(*b.learn("p2", pest("2"), false));
   r = *b.reputation("pest@pest.test");
@@ -138,6 +142,10 @@ TEST(Reputation, Rules) {
   EXPECT_EQ(score({0, 0, 1, 0, 0}, true), -3.0);   // KNOWN_CORRESPONDENT
   EXPECT_EQ(score({0, 0, 1, 0, 0}, false), 0.0);   // unverified: no credit
   EXPECT_EQ(score({0, 2, 0, 0, 0}, true), -2.0);   // SENDER_REP_HAM
+  EXPECT_EQ(score({0, 0, 0, 0, 0, 3}, true), -1.0);  // SENDER_REP_INBOX
+  EXPECT_EQ(score({0, 0, 0, 0, 0, 3}, false), 0.0);
+  EXPECT_EQ(score({1, 0, 0, 0, 0, 9}, true), 0.0);  // once learnt as spam, deliveries count nothing
+  EXPECT_EQ(score({0, 0, 0, 0, 0, 2}, true), 0.0);
   EXPECT_EQ(score({1, 2, 0, 0, 0}, true), 0.0);    // mixed: nothing
   EXPECT_EQ(score({2, 0, 0, 0, 0}, false), 3.0);   // SENDER_REP_SPAM, verified or not
   EXPECT_EQ(score({2, 0, 1, 0, 0}, false), 0.0);   // but never against a correspondent

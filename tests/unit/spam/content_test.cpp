@@ -121,6 +121,42 @@ TEST(Rules, HeaderRules) {
   EXPECT_FALSE(same.fired("FROM_NAME_SPOOF"));
 }
 
+TEST(Rules, DateWithoutZoneAndEmptyTo) {
+  const std::string tail = "From: a@b.test\r\nMessage-ID: <1@x>\r\n";
+  auto no_zone = rules_of(tail + "To:\r\nDate: Wed, 17 Jul 2002 19:09:57\r\n\r\nx\r\n");
+  EXPECT_TRUE(no_zone.fired("DATE_NO_ZONE"));
+  EXPECT_TRUE(no_zone.fired("TO_EMPTY"));
+  for (const char* zone : {"+0200", "-0000", "GMT", "EST", "-0700 (PDT)", "Z"}) {
+    auto zoned = rules_of(tail + "To: c@d.test\r\nDate: Wed, 17 Jul 2002 19:09:57 " + zone + "\r\n\r\nx\r\n");
+    EXPECT_FALSE(zoned.fired("DATE_NO_ZONE")) << zone;
+    EXPECT_FALSE(zoned.fired("TO_EMPTY"));
+  }
+}
+
+TEST(Rules, ForgedMailProgram) {
+  auto with = [](std::string mailer, std::string mid, std::string more = "") {
+    return rules_of("From: a@b.test\r\nDate: Fri, 04 Dec 2026 10:00:00 +0000\r\nX-Mailer: " + mailer +
+                    "\r\nMessage-ID: " + mid + "\r\n" + more + "\r\nx\r\n")
+        .fired("FORGED_MUA");
+  };
+  const std::string oe = "Microsoft Outlook Express 6.00.2600.0000";
+  EXPECT_FALSE(with(oe, "<001501c23b3d$ab12cd34$0a00a8c0@home>"));
+  EXPECT_TRUE(with(oe, "<00c701c200d9a14b$a14bd540$5db8869f@r60qn>"));  // 16 hex digits first: not OE's
+  EXPECT_TRUE(with(oe, "<200208281704.g7SH48Z01928@relay.example>"));  // written by a relay
+  EXPECT_FALSE(with(oe, "<ABC123@hotmail.com>"));                       // Hotmail rewrites them
+  const std::string imo = "Microsoft Outlook IMO, Build 9.0.2416 (9.0.2911.0)";
+  EXPECT_FALSE(with(imo, "<OFEGLPGPCHPACFLJPAILIECKECAA.macarthy@iol.ie>"));
+  EXPECT_TRUE(with(imo, "<E17k2hm-00016W-00@byron.example>"));
+  EXPECT_TRUE(with("Microsoft Outlook IMO Build 9.0.2416 (9.0.2910.0)", "<E17k2hm-00016W-00@byron.example>"));
+  const std::string eudora = "QUALCOMM Windows Eudora Version 5.1";
+  EXPECT_FALSE(with(eudora, "<5.1.0.14.2.20020412221717.00a96a60@pop.example>"));
+  EXPECT_TRUE(with(eudora, "<200204122115.g3CLFMD27461@mandark.example>"));
+  EXPECT_FALSE(with(eudora, "<LYRIS-2424157-1370323-2002.08.14@lists.example>"));
+  EXPECT_FALSE(with(eudora, "<x@lists.example>", "List-Id: <l.example>\r\n"));
+  EXPECT_FALSE(with("Mutt/1.5", "<x@y>"));
+  EXPECT_FALSE(with(oe, "no angle brackets"));
+}
+
 TEST(Rules, ExecutableNames) {
   EXPECT_TRUE(executable_name("setup.EXE"));
   EXPECT_TRUE(executable_name("a.js."));
