@@ -350,7 +350,10 @@ Reading read_message(std::string_view message) {
     }
     r.date_zone = has_zone(value);
   }
-  if (auto* f = mime::find_field(fields, "To")) r.empty_to = trim(mime::unfold(f->value)).empty();
+  for (const char* name : {"To", "Cc"}) {
+    auto* f = mime::find_field(fields, name);
+    if (f && r.empty_field.empty() && trim(mime::unfold(f->value)).empty()) r.empty_field = name;
+  }
   r.has_message_id = mime::find_field(fields, "Message-ID") != nullptr;
   r.forged_mua = forged_mua(fields);
   auto add_token = [&r](std::string t) {
@@ -432,7 +435,7 @@ void content_rules(const Reading& r, std::int64_t now, Report& out) {
   else if (!r.date_valid) out.add("INVALID_DATE", 1.0);
   else if (r.date > now + 12 * 3600) out.add("DATE_IN_FUTURE", 1.5);
   if (r.date_valid && !r.date_zone) out.add("DATE_NO_ZONE", 1.5);
-  if (r.empty_to) out.add("TO_EMPTY", 1.5);
+  if (!r.empty_field.empty()) out.add("EMPTY_ADDRESS_FIELD", 1.5, r.empty_field);
   if (!r.has_message_id) out.add("MISSING_MID", 0.5);
 
   std::size_t letters = 0, upper = 0;

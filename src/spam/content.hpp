@@ -25,7 +25,7 @@ struct Reading {
   bool has_from = false, has_date = false, has_message_id = false;
   bool date_valid = false;
   bool date_zone = false;  // the Date ends in a zone, as RFC 5322 3.3 requires ("+0200", "GMT", "EST")
-  bool empty_to = false;   // a To field without any address (RFC 5322 3.6.3 asks for one or more)
+  std::string empty_field;  // "To" or "Cc": such a field without any address (RFC 5322 3.6.3 asks for one or more)
   std::int64_t date = 0;  // unix seconds, when date_valid
   std::string subject;    // decoded (UTF-8)
   std::string from_name;  // the From display name, decoded

@@ -121,15 +121,16 @@ TEST(Rules, HeaderRules) {
   EXPECT_FALSE(same.fired("FROM_NAME_SPOOF"));
 }
 
-TEST(Rules, DateWithoutZoneAndEmptyTo) {
+TEST(Rules, DateWithoutZoneAndEmptyAddressFields) {
   const std::string tail = "From: a@b.test\r\nMessage-ID: <1@x>\r\n";
   auto no_zone = rules_of(tail + "To:\r\nDate: Wed, 17 Jul 2002 19:09:57\r\n\r\nx\r\n");
   EXPECT_TRUE(no_zone.fired("DATE_NO_ZONE"));
-  EXPECT_TRUE(no_zone.fired("TO_EMPTY"));
+  EXPECT_TRUE(no_zone.fired("EMPTY_ADDRESS_FIELD"));
+  EXPECT_TRUE(rules_of(tail + "To: c@d.test\r\nCc: \r\n\r\nx\r\n").fired("EMPTY_ADDRESS_FIELD"));
   for (const char* zone : {"+0200", "-0000", "GMT", "EST", "-0700 (PDT)", "Z"}) {
     auto zoned = rules_of(tail + "To: c@d.test\r\nDate: Wed, 17 Jul 2002 19:09:57 " + zone + "\r\n\r\nx\r\n");
     EXPECT_FALSE(zoned.fired("DATE_NO_ZONE")) << zone;
-    EXPECT_FALSE(zoned.fired("TO_EMPTY"));
+    EXPECT_FALSE(zoned.fired("EMPTY_ADDRESS_FIELD"));
   }
 }
 
