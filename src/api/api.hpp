@@ -36,6 +36,12 @@
 
 namespace tern::api {
 
+// What `tern check` found (app/check), for POST /api/v1/check.
+struct CheckReport {
+  std::vector<std::string> problems;  // "path: problem"
+  std::vector<std::string> notes;
+};
+
 struct Services {
   store::Directory* directory = nullptr;
   store::Mailstore* mailstore = nullptr;
@@ -44,6 +50,7 @@ struct Services {
   boost::asio::thread_pool* pool = nullptr;
   std::filesystem::path data_dir;  // audit.log, the outbox
   std::function<std::shared_ptr<const config::Config>()> config;  // the configuration of now
+  std::function<Result<CheckReport>(bool repair)> check;           // `tern check`, set by app
 };
 
 // Paging of list answers: ?limit= (default, at most max) and ?offset=.
@@ -112,6 +119,14 @@ class Api {
   http::Response quarantine_show(Call& c);
   http::Response quarantine_action(Call& c);
   http::Response delete_slot(Call& c, store::SlotKind kind);
+  http::Response users_get(Call& c);
+  http::Response users_patch(Call& c);
+  http::Response aliases_patch(Call& c);
+  http::Response lost_list(Call& c);
+  http::Response lost_show(Call& c);
+  http::Response lost_action(Call& c);
+  http::Response check(Call& c);
+  http::Response openapi(Call& c);
 
   Services svc_;
   AuditLog audit_;
@@ -125,5 +140,10 @@ Status only_fields(const boost::json::object& body, std::initializer_list<std::s
 Result<std::string> string_field(const boost::json::object& body, std::string_view key);  // required
 Result<bool> bool_field(const boost::json::object& body, std::string_view key, bool fallback);
 Result<std::vector<std::string>> strings_field(const boost::json::object& body, std::string_view key);  // required
+// ?name=N as a count; `fallback` when absent; nullopt when not a number or above `max` (queue.cpp).
+std::optional<std::size_t> count_param(const http::Request& req, const std::string& name, std::size_t fallback,
+                                       std::size_t max);
+// `s` with each octet that is not part of valid UTF-8 replaced by U+FFFD: a JSON string must be UTF-8.
+std::string as_utf8(std::string_view s);
 
 }  // namespace tern::api
