@@ -7,11 +7,12 @@
 // an API token of scope "admin"), then the administrator role (403 without it), then the route table
 // (404, 405), then the handler on the worker pool (it reads SQLite and files). Answers are JSON; errors
 // are {"error": {"code", "message"}} with a 4xx/5xx status, the code following the Error's kind
-// (error_of). A POST must say Content-Type: application/json (415 otherwise), which a cross-site form
-// cannot send. Every change is written to the audit log (api/audit) before the answer.
+// (error_of). A POST or PATCH must say Content-Type: application/json (415 otherwise), which a
+// cross-site form cannot send. GET /api/v1/openapi.json (docs/openapi.json) needs no authentication.
+// Every change is written to the audit log (api/audit) before the answer.
 //
 // The browser console logs in at /api/v1/session (api/sessions): a session cookie, and a CSRF token
-// that every change it asks for must carry as X-CSRF-Token (403 otherwise). Not yet: per-user quotas.
+// that every change it asks for must carry as X-CSRF-Token (403 otherwise).
 #pragma once
 #include <filesystem>
 #include <functional>
