@@ -11,6 +11,7 @@ Every address is on 127.0.0.0/8."""
 import imaplib
 import json
 import os
+import poplib
 import re
 import smtplib
 import time
@@ -37,7 +38,7 @@ def openapi_routes(doc):
 
 
 class ApiCase(test_http.HttpCase):
-    SERVICES = ("smtp", "imap", "http", "https")
+    SERVICES = ("smtp", "imap", "pop3", "http", "https")
 
     def lost_dir(self):
         d = os.path.join(self.t.data, "mail", "lost+found")
@@ -95,6 +96,11 @@ class UserApiTest(ApiCase):
         with smtplib.SMTP(HOST, self.t.ports["smtp"], timeout=WAIT) as s:
             with self.assertRaises(smtplib.SMTPAuthenticationError):
                 s.login("bob@tern.test", "n3w-secret")
+        p = poplib.POP3(HOST, self.t.ports["pop3"], timeout=WAIT)
+        p.user("bob@tern.test")
+        with self.assertRaises(poplib.error_proto):
+            p.pass_("n3w-secret")
+        p.close()
         self.t.wait_for_log("login refused for bob@tern.test")
         # ...but mail is still delivered to it
         subject = unique("disabled")
@@ -124,11 +130,16 @@ class UserApiTest(ApiCase):
     def test_disabled_admin_loses_api_and_token(self):
         token = self.t.cli_ok("token", "add", ADMIN).stdout.strip().split()[-1]
         self.assertEqual(self.call("GET", "/api/v1/users", auth="Bearer " + token).status, 200)
+        login = self.call("POST", "/api/v1/session", {"address": ADMIN, "password": PASSWORD}, auth="")
+        self.assertEqual(login.status, 201, login)
+        cookie = {"Cookie": login.headers["Set-Cookie"].split(";")[0]}
+        self.assertEqual(self.call("GET", "/api/v1/users", auth="", headers=cookie).status, 200)
         self.t.cli_ok("user", "add", "root@tern.test", "--admin", input=PASSWORD + "\n")
         a = self.call("PATCH", f"/api/v1/users/{ADMIN}", body={"enabled": False}, auth=test_http.basic("root@tern.test"))
         self.assertEqual(a.status, 200, a)
         self.assertError(self.call("GET", "/api/v1/users"), 401, "unauthorized")
         self.assertError(self.call("GET", "/api/v1/users", auth="Bearer " + token), 401, "unauthorized")
+        self.assertError(self.call("GET", "/api/v1/users", auth="", headers=cookie), 403, "forbidden")
 
 
 class AliasDomainApiTest(ApiCase):
