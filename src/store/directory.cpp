@@ -88,6 +88,17 @@ Mailslot slot_of(Stmt& st, int address, SlotKind kind, int rest) {
   return m;
 }
 
+// UPDATE of one column of a mailbox's row (`set` is "column = ?", its value bound by `bind` as
+// parameter 1); not_found when `address` is no mailbox.
+template <typename F>
+Status update_user(Db& db, const std::string& address, std::string_view set, F&& bind) {
+  Stmt st(db.raw(), fmt::format("UPDATE mailslots SET {} WHERE address = ? AND kind = 'mailbox'", set));
+  bind(st);
+  st.bind(2, address).step();
+  if (db.changes() == 0) return Error{fmt::format("no user {}", address), Error::Kind::not_found};
+  return ok_status();
+}
+
 bool valid_domain(std::string_view d) {
   if (d.empty() || d.size() > 255 || d.front() == '.' || d.back() == '.') return false;
   for (unsigned char c : d)
@@ -441,45 +452,28 @@ Status Directory::del_mailslot(std::string_view address, SlotKind kind) {
 
 Status Directory::set_password(std::string_view address, std::string_view password_hash) {
   auto a = normalize_address(address);
-  return change([&]() -> Status {
-    Stmt st(db_->raw(), "UPDATE mailslots SET password = ? WHERE address = ? AND kind = 'mailbox'");
-    st.bind(1, password_hash).bind(2, a).step();
-    if (db_->changes() == 0) return Error{fmt::format("no user {}", a), Error::Kind::not_found};
-    return ok_status();
-  });
+  return change([&] { return update_user(*db_, a, "password = ?", [&](Stmt& st) { st.bind(1, password_hash); }); });
 }
 
 Status Directory::set_quota(std::string_view address, std::optional<std::uint64_t> quota) {
   auto a = normalize_address(address);
   if (quota && *quota > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
     return Error{"the quota is too large", Error::Kind::invalid};
-  return change([&]() -> Status {
-    Stmt st(db_->raw(), "UPDATE mailslots SET quota = ? WHERE address = ? AND kind = 'mailbox'");
-    if (quota) st.bind(1, static_cast<std::int64_t>(*quota));
-    st.bind(2, a).step();
-    if (db_->changes() == 0) return Error{fmt::format("no user {}", a), Error::Kind::not_found};
-    return ok_status();
+  return change([&] {
+    return update_user(*db_, a, "quota = ?", [&](Stmt& st) {
+      if (quota) st.bind(1, static_cast<std::int64_t>(*quota));  // unbound: NULL, the server's default
+    });
   });
 }
 
 Status Directory::set_enabled(std::string_view address, bool enabled) {
   auto a = normalize_address(address);
-  return change([&]() -> Status {
-    Stmt st(db_->raw(), "UPDATE mailslots SET enabled = ? WHERE address = ? AND kind = 'mailbox'");
-    st.bind(1, std::int64_t{enabled}).bind(2, a).step();
-    if (db_->changes() == 0) return Error{fmt::format("no user {}", a), Error::Kind::not_found};
-    return ok_status();
-  });
+  return change([&] { return update_user(*db_, a, "enabled = ?", [&](Stmt& st) { st.bind(1, std::int64_t{enabled}); }); });
 }
 
 Status Directory::set_admin(std::string_view address, bool admin) {
   auto a = normalize_address(address);
-  return change([&]() -> Status {
-    Stmt st(db_->raw(), "UPDATE mailslots SET admin = ? WHERE address = ? AND kind = 'mailbox'");
-    st.bind(1, std::int64_t{admin}).bind(2, a).step();
-    if (db_->changes() == 0) return Error{fmt::format("no user {}", a), Error::Kind::not_found};
-    return ok_status();
-  });
+  return change([&] { return update_user(*db_, a, "admin = ?", [&](Stmt& st) { st.bind(1, std::int64_t{admin}); }); });
 }
 
 std::optional<Mailslot> Directory::find_mailslot(std::string_view address) {
