@@ -6,6 +6,8 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include "auth/password.hpp"
+
 namespace tern::api {
 namespace json = boost::json;
 
@@ -35,6 +37,47 @@ Result<std::string> add_mailslot(store::Directory& dir, store::Mailstore& ms, co
   if (auto s = dir.add_mailslot(a, kind, password_hash, admin); !s) return s.error();
   return fmt::format("added {}{} {}{}", admin ? "administrator " : "",
                      kind == store::SlotKind::mailbox ? "user" : "archive", a, leftover);
+}
+
+Result<store::Mailslot> change_user(store::Directory& dir, const std::string& address, const UserChange& change) {
+  auto a = store::normalize_address(address);
+  auto slot = dir.find_mailslot(a);
+  if (!slot || slot->kind != store::SlotKind::mailbox) return Error{fmt::format("no user {}", a), Error::Kind::not_found};
+  std::optional<std::string> hash;
+  if (change.password) {
+    if (change.password->empty()) return Error{"password: must not be empty", Error::Kind::invalid};
+    if (change.password->size() > 1024) return Error{"password: longer than 1024 octets", Error::Kind::invalid};
+    auto h = auth::hash_password(*change.password);
+    if (!h) return h.error();
+    hash = std::move(*h);
+  }
+  if (change.quota && *change.quota && **change.quota > (std::uint64_t(1) << 50))
+    return Error{"quota: at most 2^50 octets (null: the server's [limits] mailbox_quota)", Error::Kind::invalid};
+  if (hash)
+    if (auto s = dir.set_password(a, *hash); !s) return s.error();
+  if (change.quota)
+    if (auto s = dir.set_quota(a, *change.quota); !s) return s.error();
+  if (change.enabled)
+    if (auto s = dir.set_enabled(a, *change.enabled); !s) return s.error();
+  if (change.admin)
+    if (auto s = dir.set_admin(a, *change.admin); !s) return s.error();
+  auto after = dir.find_mailslot(a);
+  if (!after) return Error{fmt::format("{} vanished while it was changed", a), Error::Kind::not_found};
+  return *after;
+}
+
+json::object user_json(const store::Mailslot& s, std::uint64_t default_quota) {
+  json::value own = nullptr;
+  if (s.quota) own = *s.quota;
+  return json::object{{"address", s.address},
+                      {"admin", s.admin},
+                      {"enabled", s.enabled},
+                      {"quota", s.quota.value_or(default_quota)},
+                      {"own_quota", own}};
+}
+
+json::object lost_json(const spool::LostFile& f) {
+  return json::object{{"name", f.name}, {"size", f.size}, {"time", f.time}, {"why", f.why}};
 }
 
 bool is_queue_verb(std::string_view verb) {

@@ -5,6 +5,8 @@
 //
 // Also the JSON forms that `--json` and the API share (a queued message, an alias).
 #pragma once
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +15,7 @@
 
 #include "base/result.hpp"
 #include "spool/admin.hpp"
+#include "spool/lost_found.hpp"
 #include "spool/quarantine.hpp"
 #include "spool/spool.hpp"
 #include "store/directory.hpp"
@@ -37,6 +40,16 @@ Result<std::string> add_mailslot(store::Directory& dir, store::Mailstore& ms, co
 Result<std::string> delete_mailslot(store::Directory& dir, store::Mailstore& ms, const std::string& address,
                                     store::SlotKind kind, bool purge);
 
+// A change of a user (PATCH /api/v1/users/{address}, `tern user passwd|quota|enable|disable|admin`):
+// each field present is set; quota's inner nullopt goes back to [limits] mailbox_quota. Every field is
+// checked before anything changes. Returns the user as it is after.
+struct UserChange {
+  std::optional<std::string> password;  // the new password in clear (hashed here); never empty
+  std::optional<std::optional<std::uint64_t>> quota;
+  std::optional<bool> enabled, admin;
+};
+Result<store::Mailslot> change_user(store::Directory& dir, const std::string& address, const UserChange& change);
+
 // The queue actions: "retry" (Clear Host Assignments; every message when `ids` is empty), and "hold",
 // "release", "delete", "bounce" of exactly one id. invalid for another verb or count.
 Result<std::string> queue_action(spool::Spool& spool, std::string_view verb, const std::vector<std::string>& ids);
@@ -49,6 +62,11 @@ boost::json::object queue_json(const spool::QueueView& q);
 // `tern quarantine list --json` and GET
 // /api/v1/quarantine.
 boost::json::object held_json(const spool::Held& h);
+// {address, admin, enabled, quota, own_quota}: quota is what applies (the user's own, else
+// `default_quota`, [limits] mailbox_quota; 0: none), own_quota the user's own or null.
+boost::json::object user_json(const store::Mailslot& s, std::uint64_t default_quota);
+// {name, size, time, why}
+boost::json::object lost_json(const spool::LostFile& f);
 // {address, targets: [...]}
 boost::json::object alias_json(const std::string& address, const std::vector<std::string>& targets);
 

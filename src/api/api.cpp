@@ -109,6 +109,8 @@ void Api::add_routes() {
   };
   on("GET", "/api/v1/users", &Api::users_list);
   on("POST", "/api/v1/users", &Api::users_add);
+  on("GET", "/api/v1/users/{address}", &Api::users_get);
+  on("PATCH", "/api/v1/users/{address}", &Api::users_patch);
   on("DELETE", "/api/v1/users/{address}", &Api::users_delete);
   on("GET", "/api/v1/archives", &Api::archives_list);
   on("POST", "/api/v1/archives", &Api::archives_add);
@@ -118,6 +120,7 @@ void Api::add_routes() {
   on("DELETE", "/api/v1/domains/{name}", &Api::domains_delete);
   on("GET", "/api/v1/aliases", &Api::aliases_list);
   on("POST", "/api/v1/aliases", &Api::aliases_add);
+  on("PATCH", "/api/v1/aliases/{address}", &Api::aliases_patch);
   on("DELETE", "/api/v1/aliases/{address}", &Api::aliases_delete);
   on("GET", "/api/v1/queue", &Api::queue_list);
   on("POST", "/api/v1/queue/retry", &Api::queue_retry_all);
@@ -126,13 +129,18 @@ void Api::add_routes() {
   on("GET", "/api/v1/quarantine", &Api::quarantine_list);
   on("GET", "/api/v1/quarantine/{id}", &Api::quarantine_show);
   on("POST", "/api/v1/quarantine/{id}/{action}", &Api::quarantine_action);
+  on("GET", "/api/v1/lost-found", &Api::lost_list);
+  on("GET", "/api/v1/lost-found/{name}", &Api::lost_show);
+  on("POST", "/api/v1/lost-found/{name}/{action}", &Api::lost_action);
+  on("POST", "/api/v1/check", &Api::check);
+  on("GET", "/api/v1/openapi.json", &Api::openapi);
 }
 
 net::awaitable<bool> Api::is_admin(const std::string& address) {
   auto* dir = svc_.directory;
   auto check = [dir, address] {
     auto slot = dir->find_mailslot(address);
-    return slot && slot->admin;
+    return slot && slot->admin && slot->enabled;  // a console session ends when its user is disabled
   };
   co_return *co_await net::offload(*svc_.pool, std::move(check));
 }
@@ -242,9 +250,12 @@ net::awaitable<Response> Api::handle(http::Request& req) {
 
 net::awaitable<Response> Api::respond(http::Request& req) {
   if (req.path.size() == 3 && req.path[1] == "v1" && req.path[2] == "session") co_return co_await session_endpoint(req);
-  Caller caller;
-  if (auto refusal = co_await authenticate(req, caller)) co_return std::move(*refusal);
   auto m = router_.match(req.method, req.path);
+  // The API's description is public (it holds no data), as the console's files are.
+  bool public_route = m.handler && req.path.size() == 3 && req.path[2] == "openapi.json";
+  Caller caller;
+  if (!public_route)
+    if (auto refusal = co_await authenticate(req, caller)) co_return std::move(*refusal);
   if (!m.handler) {
     if (m.allow.empty()) co_return http::error_response(status::not_found, "not_found", "no such endpoint");
     auto r = http::error_response(status::method_not_allowed, "method_not_allowed",
@@ -253,10 +264,10 @@ net::awaitable<Response> Api::respond(http::Request& req) {
     co_return r;
   }
   Call call{req, m.params, caller.who, {}};
-  if (req.method == "POST") {
+  if (req.method == "POST" || req.method == "PATCH") {
     if (!is_json(req.header("Content-Type")))
       co_return http::error_response(status::unsupported_media_type, "unsupported_media_type",
-                                     "a POST must have Content-Type: application/json");
+                                     fmt::format("a {} must have Content-Type: application/json", req.method));
     if (!trim(req.body).empty()) {
       boost::system::error_code ec;
       auto v = json::parse(req.body, ec);

@@ -7,11 +7,12 @@
 // an API token of scope "admin"), then the administrator role (403 without it), then the route table
 // (404, 405), then the handler on the worker pool (it reads SQLite and files). Answers are JSON; errors
 // are {"error": {"code", "message"}} with a 4xx/5xx status, the code following the Error's kind
-// (error_of). A POST must say Content-Type: application/json (415 otherwise), which a cross-site form
-// cannot send. Every change is written to the audit log (api/audit) before the answer.
+// (error_of). A POST or PATCH must say Content-Type: application/json (415 otherwise), which a
+// cross-site form cannot send. GET /api/v1/openapi.json (docs/openapi.json) needs no authentication.
+// Every change is written to the audit log (api/audit) before the answer.
 //
 // The browser console logs in at /api/v1/session (api/sessions): a session cookie, and a CSRF token
-// that every change it asks for must carry as X-CSRF-Token (403 otherwise). Not yet: per-user quotas.
+// that every change it asks for must carry as X-CSRF-Token (403 otherwise).
 #pragma once
 #include <filesystem>
 #include <functional>
@@ -36,6 +37,12 @@
 
 namespace tern::api {
 
+// What `tern check` found (app/check), for POST /api/v1/check.
+struct CheckReport {
+  std::vector<std::string> problems;  // "path: problem"
+  std::vector<std::string> notes;
+};
+
 struct Services {
   store::Directory* directory = nullptr;
   store::Mailstore* mailstore = nullptr;
@@ -44,6 +51,7 @@ struct Services {
   boost::asio::thread_pool* pool = nullptr;
   std::filesystem::path data_dir;  // audit.log, the outbox
   std::function<std::shared_ptr<const config::Config>()> config;  // the configuration of now
+  std::function<Result<CheckReport>(bool repair)> check;           // `tern check`, set by app
 };
 
 // Paging of list answers: ?limit= (default, at most max) and ?offset=.
@@ -112,6 +120,14 @@ class Api {
   http::Response quarantine_show(Call& c);
   http::Response quarantine_action(Call& c);
   http::Response delete_slot(Call& c, store::SlotKind kind);
+  http::Response users_get(Call& c);
+  http::Response users_patch(Call& c);
+  http::Response aliases_patch(Call& c);
+  http::Response lost_list(Call& c);
+  http::Response lost_show(Call& c);
+  http::Response lost_action(Call& c);
+  http::Response check(Call& c);
+  http::Response openapi(Call& c);
 
   Services svc_;
   AuditLog audit_;
@@ -125,5 +141,10 @@ Status only_fields(const boost::json::object& body, std::initializer_list<std::s
 Result<std::string> string_field(const boost::json::object& body, std::string_view key);  // required
 Result<bool> bool_field(const boost::json::object& body, std::string_view key, bool fallback);
 Result<std::vector<std::string>> strings_field(const boost::json::object& body, std::string_view key);  // required
+// ?name=N as a count; `fallback` when absent; nullopt when not a number or above `max` (queue.cpp).
+std::optional<std::size_t> count_param(const http::Request& req, const std::string& name, std::size_t fallback,
+                                       std::size_t max);
+// `s` with each octet that is not part of valid UTF-8 replaced by U+FFFD: a JSON string must be UTF-8.
+std::string as_utf8(std::string_view s);
 
 }  // namespace tern::api

@@ -52,6 +52,18 @@ Response Api::aliases_add(Call& c) {
   });
 }
 
+Response Api::aliases_patch(Call& c) {
+  const auto& address = c.params.at(0);
+  return change(c, "alias.change", address, http::status::ok, [&]() -> Result<json::value> {
+    if (auto s = only_fields(c.body, {"targets"}); !s) return s.error();
+    auto targets = strings_field(c.body, "targets");
+    if (!targets) return targets.error();
+    if (auto s = svc_.directory->set_alias(address, *targets); !s) return s.error();
+    auto a = store::normalize_address(address);
+    return json::value(alias_json(a, svc_.directory->alias_targets(a)));
+  });
+}
+
 Response Api::aliases_delete(Call& c) {
   const auto& address = c.params.at(0);
   return change(c, "alias.delete", address, http::status::ok, [&]() -> Result<json::value> {

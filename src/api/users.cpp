@@ -10,16 +10,8 @@ namespace tern::api {
 namespace json = boost::json;
 using http::Response;
 
-namespace {
-
-json::object user_json(const store::Mailslot& s, std::uint64_t quota) {
-  return json::object{{"address", s.address}, {"admin", s.admin}, {"quota", quota}};
-}
-
-}  // namespace
-
 Response Api::users_list(Call&) {
-  // [limits] mailbox_quota applies to every mailbox (0: none); per-user quotas are not built yet.
+  // A user's own quota, else [limits] mailbox_quota (0: none).
   auto quota = config()->limits.mailbox_quota;
   json::array out;
   for (auto& s : svc_.directory->mailslots(store::SlotKind::mailbox)) out.push_back(user_json(s, quota));
@@ -43,6 +35,56 @@ Response Api::users_add(Call& c) {
     auto slot = svc_.directory->find_mailslot(*address);
     if (!slot) return Error{fmt::format("{} vanished after it was added", *address)};
     return json::value(user_json(*slot, config()->limits.mailbox_quota));
+  });
+}
+
+Response Api::users_get(Call& c) {
+  auto slot = svc_.directory->find_mailslot(c.params.at(0));
+  if (!slot || slot->kind != store::SlotKind::mailbox)
+    return error_of(Error{"no user " + store::normalize_address(c.params.at(0)), Error::Kind::not_found});
+  return http::json_response(http::status::ok, user_json(*slot, config()->limits.mailbox_quota));
+}
+
+namespace {
+
+// PATCH's body as a UserChange; an error names the field.
+Result<UserChange> user_change_of(const json::object& body) {
+  if (auto s = only_fields(body, {"password", "quota", "enabled", "admin"}); !s) return s.error();
+  UserChange ch;
+  if (body.contains("password")) {
+    auto p = string_field(body, "password");
+    if (!p) return p.error();
+    ch.password = std::move(*p);
+  }
+  if (auto* q = body.if_contains("quota")) {
+    if (q->is_null()) {
+      ch.quota = std::optional<std::uint64_t>();
+    } else if (q->is_uint64() || (q->is_int64() && q->as_int64() >= 0)) {
+      ch.quota = std::optional<std::uint64_t>(q->is_uint64() ? q->as_uint64() : static_cast<std::uint64_t>(q->as_int64()));
+    } else {
+      return Error{"'quota' must be a number of octets (0: none) or null (the server's default)", Error::Kind::invalid};
+    }
+  }
+  for (auto [key, field] : {std::pair{"enabled", &UserChange::enabled}, {"admin", &UserChange::admin}})
+    if (body.contains(key)) {
+      auto b = bool_field(body, key, false);
+      if (!b) return b.error();
+      ch.*field = *b;
+    }
+  if (body.empty()) return Error{"nothing to change: give password, quota, enabled or admin", Error::Kind::invalid};
+  return ch;
+}
+
+}  // namespace
+
+Response Api::users_patch(Call& c) {
+  const auto& address = c.params.at(0);
+  return change(c, "user.change", address, http::status::ok, [&]() -> Result<json::value> {
+    auto ch = user_change_of(c.body);
+    if (!ch) return ch.error();
+    auto after = change_user(*svc_.directory, address, *ch);
+    if (!after) return after.error();
+    return json::value(user_json(*after, config()->limits.mailbox_quota));
   });
 }
 

@@ -9,6 +9,7 @@
 #include "imap/message/message.hpp"
 #include "spool/admin.hpp"
 #include "spool/queue_file.hpp"
+#include "spool/lost_found.hpp"
 #include "spool/quarantine.hpp"
 #include "spool/spool.hpp"
 #include "store/directory.hpp"
@@ -90,24 +91,22 @@ std::string directory_refusal(const config::Config& cfg, const Error& e, const s
   return e.message + (bak ? fmt::format("; tern check --repair --config {} restores it from tern.db.bak", config_file) : "");
 }
 
-int run_check(const config::Config& cfg, bool repair, bool as_json) {
-  std::vector<std::string> problems, notes;
-  bool running = server_running(cfg.data_dir);
-  if (repair && running) {
-    std::cerr << "tern: tern serve is running on " << cfg.data_dir.string()
-              << "; stop it first (it makes the same repairs itself at start)\n";
-    return 1;
-  }
-  if (!fs::exists(cfg.data_dir)) {
-    std::cerr << "tern: " << cfg.data_dir.string() << ": no data directory\n";
-    return 1;
-  }
+Result<CheckOutcome> check_data_dir(const config::Config& cfg, bool repair, bool in_server) {
+  CheckOutcome out;
+  auto& problems = out.problems;
+  auto& notes = out.notes;
+  bool running = in_server || server_running(cfg.data_dir);
+  if (repair && running)
+    return Error{fmt::format("tern serve is running on {}; stop it first (it makes the same repairs itself at start)",
+                             cfg.data_dir.string()),
+                 Error::Kind::in_use};
+  if (!fs::exists(cfg.data_dir)) return Error{cfg.data_dir.string() + ": no data directory", Error::Kind::not_found};
 
   check_directory(cfg.data_dir, repair, problems, notes);
 
   // The outbox.
   spool::Paths paths(cfg.data_dir);
-  std::size_t queued = 0;
+  std::size_t& queued = out.queued;
   if (fs::exists(paths.outbox)) {
     for (auto& de : fs::directory_iterator(paths.outbox)) {
       auto name = de.path().filename().string();
@@ -167,7 +166,7 @@ int run_check(const config::Config& cfg, bool repair, bool as_json) {
 
   // The quarantine: every held file must read back whole (it is released into the outbox as is).
   spool::Quarantine quarantine(cfg.data_dir);
-  std::size_t held = 0;
+  std::size_t& held = out.held;
   if (auto list = quarantine.list(); !list) {
     problems.push_back("quarantine: " + list.error().message);
   } else {
@@ -195,10 +194,8 @@ int run_check(const config::Config& cfg, bool repair, bool as_json) {
   }
   if (held) notes.push_back(fmt::format("the quarantine holds {} message(s) (tern quarantine list)", held));
 
-  std::size_t lost = 0;
-  if (fs::exists(paths.lost_found))
-    for (auto& de : fs::directory_iterator(paths.lost_found))
-      if (de.path().extension() == ".why") ++lost;
+  std::size_t& lost = out.lost;
+  if (auto files = spool::LostFound(cfg.data_dir).list(); files) lost = files->size();
   if (lost) notes.push_back(fmt::format("lost+found holds {} file(s), each with a .why note", lost));
 
   // The mailslots.
@@ -207,7 +204,20 @@ int run_check(const config::Config& cfg, bool repair, bool as_json) {
   auto rep = ms.check(repair);
   for (auto& p : rep.problems) problems.push_back(p);
   for (auto& n : rep.notes) notes.push_back(n);
+  out.mailslots = rep.mailslots;
+  out.messages = rep.messages;
+  return out;
+}
 
+int run_check(const config::Config& cfg, bool repair, bool as_json) {
+  auto r = check_data_dir(cfg, repair, false);
+  if (!r) {
+    std::cerr << "tern: " << r.error().message << "\n";
+    return 1;
+  }
+  const auto& problems = r->problems;
+  const auto& notes = r->notes;
+  auto queued = r->queued, held = r->held, lost = r->lost;
   bool healthy = problems.empty();
   if (as_json) {
     boost::json::array jp, jn;
@@ -215,8 +225,8 @@ int run_check(const config::Config& cfg, bool repair, bool as_json) {
     for (auto& n : notes) jn.emplace_back(n);
     std::cout << boost::json::serialize(boost::json::object{{"healthy", healthy},
                                                             {"queued", queued},
-                                                            {"mailslots", rep.mailslots},
-                                                            {"messages", rep.messages},
+                                                            {"mailslots", r->mailslots},
+                                                            {"messages", r->messages},
                                                             {"lost_found", lost},
                                                             {"quarantined", held},
                                                             {"problems", jp},
@@ -227,7 +237,7 @@ int run_check(const config::Config& cfg, bool repair, bool as_json) {
     for (auto& n : notes) std::cout << "note: " << n << "\n";
     std::cout << fmt::format("tern check: {} ({} queued, {} mailslot(s), {} message(s), {} in lost+found)\n",
                              healthy ? "healthy" : fmt::format("{} problem(s)", problems.size()), queued,
-                             rep.mailslots, rep.messages, lost);
+                             r->mailslots, r->messages, lost);
   }
   return healthy ? 0 : 1;
 }

@@ -7,12 +7,22 @@
 #include <cstddef>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "base/result.hpp"
 #include "config/config.hpp"
 
 namespace tern::app {
 int run_check(const config::Config& cfg, bool repair, bool json);
+
+// What `tern check` finds: problems make it fail; notes do not. in_server: called by the running
+// server itself (POST /api/v1/check), which then counts as running: temp files are writes in progress
+// and repair is refused (in_use), since the server repairs at start.
+struct CheckOutcome {
+  std::vector<std::string> problems, notes;
+  std::size_t queued = 0, held = 0, lost = 0, mailslots = 0, messages = 0;
+};
+Result<CheckOutcome> check_data_dir(const config::Config& cfg, bool repair, bool in_server);
 
 // The mail a data directory holds: mailslot folders and queued messages.
 struct MailHeld {

@@ -30,6 +30,7 @@
 #include "mailauth/keys.hpp"
 #include "mailauth/spf.hpp"
 #include "spool/admin.hpp"
+#include "spool/lost_found.hpp"
 #include "spool/quarantine.hpp"
 #include "spool/spool.hpp"
 #include "store/directory.hpp"
@@ -59,6 +60,7 @@ struct Options {
   std::string sender;
   std::string helo;
   std::string token_name;
+  std::string quota;
 };
 
 int fail(const std::string& msg) {
@@ -149,6 +151,7 @@ std::optional<std::string> read_password() {
 }
 
 int admin_request(const Options& o, const std::string& line);
+int user_change(const Options& o, const api::UserChange& change, const std::string& what);
 
 int user_add(const Options& o) {
   auto ctx = open_context(o);
@@ -165,9 +168,49 @@ int user_passwd(const Options& o) {
   if (!ctx) return 1;
   auto pw = read_password();
   if (!pw) return 1;
-  auto hash = auth::hash_password(*pw);
-  if (!hash) return fail(hash.error().message);
-  return done(ctx->dir->set_password(o.name, *hash), "password changed for " + store::normalize_address(o.name));
+  api::UserChange change;
+  change.password = *pw;
+  return user_change(o, change, "password changed for ");
+}
+
+// `tern user passwd|quota|enable|disable|admin`: the same change_user as PATCH /api/v1/users/{address}.
+int user_change(const Options& o, const api::UserChange& change, const std::string& what) {
+  auto ctx = open_context(o);
+  if (!ctx) return 1;
+  auto after = api::change_user(*ctx->dir, o.name, change);
+  if (!after) return fail(after.error().message);
+  std::cout << what << after->address << "\n";
+  return 0;
+}
+
+int user_show(const Options& o) {
+  auto ctx = open_context(o);
+  if (!ctx) return 1;
+  auto slot = ctx->dir->find_mailslot(o.name);
+  if (!slot || slot->kind != store::SlotKind::mailbox) return fail("no user " + store::normalize_address(o.name));
+  auto u = api::user_json(*slot, ctx->cfg.limits.mailbox_quota);
+  if (o.json) {
+    std::cout << json::serialize(u) << "\n";
+    return 0;
+  }
+  std::cout << fmt::format("{}\n  administrator: {}\n  login: {}\n  quota: {}{}\n", slot->address,
+                           slot->admin ? "yes" : "no", slot->enabled ? "enabled" : "disabled",
+                           u["quota"].as_uint64() ? fmt::format("{} octets", u["quota"].as_uint64()) : "none",
+                           slot->quota ? "" : " ([limits] mailbox_quota)");
+  return 0;
+}
+
+// OCTETS, or "default" for [limits] mailbox_quota.
+int user_quota(const Options& o) {
+  api::UserChange change;
+  if (o.quota == "default") {
+    change.quota = std::optional<std::uint64_t>();
+  } else {
+    auto n = parse_u64(o.quota);
+    if (!n) return fail("the quota must be a number of octets (0: none) or 'default'");
+    change.quota = std::optional<std::uint64_t>(*n);
+  }
+  return user_change(o, change, "quota set for ");
 }
 
 int slot_list(const Options& o, store::SlotKind kind) {
@@ -496,6 +539,36 @@ int quarantine_command(const Options& o, const std::string& verb) {
   if (verb == "release")
     return done(quarantine.release(o.name), "released " + o.name + ": the outbox delivers it without the filters");
   return done(quarantine.remove(o.name), "deleted " + o.name);
+}
+
+// `tern lost-found list|show|requeue|delete` (spool/lost_found). Requeue goes through the running
+// server's control socket (its queue must learn of the message), or is done here when none runs.
+int lost_found_command(const Options& o, const std::string& verb) {
+  auto cfg = config::load(o.config);
+  if (!cfg) return fail(cfg.error().message);
+  spool::LostFound lost(cfg->data_dir);
+  if (verb == "list") {
+    auto files = lost.list();
+    if (!files) return fail(files.error().message);
+    if (o.json) {
+      json::array a;
+      for (const auto& f : *files) a.emplace_back(api::lost_json(f));
+      std::cout << json::serialize(a) << "\n";
+      return 0;
+    }
+    for (const auto& f : *files)
+      std::cout << fmt::format("{}  {} octets  set aside {}\n  {}\n", f.name, f.size, format_time(f.time), f.why);
+    if (files->empty()) std::cout << "lost+found is empty\n";
+    return 0;
+  }
+  if (verb == "show") {
+    auto shown = lost.show(o.name);
+    if (!shown) return fail(shown.error().message);
+    std::cout << shown->second;
+    return 0;
+  }
+  if (verb == "requeue") return admin_request(o, "lost-requeue " + o.name);
+  return done(lost.remove(o.name), "deleted " + o.name);
 }
 
 // retry/hold/release/delete/bounce: through the running server's control socket, or directly on the
@@ -876,10 +949,28 @@ int run_cli(int argc, char** argv) {
   uadm->add_option("ADDRESS", o.name)->required();
   uadm->add_flag("--off", o.off, "take the administrator role away");
   on(uadm, [&] {
-    auto c = open_context(o);
-    auto a = store::normalize_address(o.name);
-    return c ? done(c->dir->set_admin(a, !o.off), (o.off ? "no longer an administrator: " : "administrator: ") + a) : 1;
+    api::UserChange change;
+    change.admin = !o.off;
+    return user_change(o, change, o.off ? "no longer an administrator: " : "administrator: ");
   });
+  auto* ush = global(user->add_subcommand("show", "a user's role, login and quota"));
+  ush->add_option("ADDRESS", o.name)->required();
+  on(ush, [&] { return user_show(o); });
+  auto* uq = global(user->add_subcommand("quota", "set a user's quota: OCTETS (0: none) or default ([limits] mailbox_quota)"));
+  uq->add_option("ADDRESS", o.name)->required();
+  uq->add_option("OCTETS", o.quota)->required();
+  on(uq, [&] { return user_quota(o); });
+  for (auto [verb, help] : {std::pair{"disable", "refuse the user's logins (IMAP, POP3, SMTP AUTH, HTTP); mail is still delivered"},
+                            {"enable", "allow the user's logins again"}}) {
+    auto* sub = global(user->add_subcommand(verb, help));
+    sub->add_option("ADDRESS", o.name)->required();
+    bool enable = std::string_view(verb) == "enable";
+    on(sub, [&o, enable] {
+      api::UserChange change;
+      change.enabled = enable;
+      return user_change(o, change, enable ? "enabled " : "disabled ");
+    });
+  }
   auto* up = global(user->add_subcommand("passwd", "set a user's password (asked like user add)"));
   up->add_option("ADDRESS", o.name)->required();
   on(up, [&] { return user_passwd(o); });
@@ -910,6 +1001,13 @@ int run_cli(int argc, char** argv) {
   on(aa, [&] {
     auto c = open_context(o);
     return c ? done(c->dir->add_alias(o.name, o.targets), "added alias " + store::normalize_address(o.name)) : 1;
+  });
+  auto* as = global(alias->add_subcommand("set", "replace an alias's targets"));
+  as->add_option("ADDRESS", o.name)->required();
+  as->add_option("TARGET", o.targets)->required();
+  on(as, [&] {
+    auto c = open_context(o);
+    return c ? done(c->dir->set_alias(o.name, o.targets), "changed alias " + store::normalize_address(o.name)) : 1;
   });
   auto* ad = global(alias->add_subcommand("del", "delete an alias"));
   ad->add_option("ADDRESS", o.name)->required();
@@ -963,6 +1061,17 @@ int run_cli(int argc, char** argv) {
     sub->add_option("ID", o.name)->required();
     std::string v = verb;
     on(sub, [&o, v] { return quarantine_command(o, v); });
+  }
+
+  auto* lost = app.add_subcommand("lost-found", "files Tern could not read (data_dir/mail/lost+found)")->require_subcommand(1);
+  on(global(lost->add_subcommand("list", "files with why they were set aside, oldest first")), [&] { return lost_found_command(o, "list"); });
+  for (auto [verb, help] : {std::pair{"show", "print a file"},
+                            {"requeue", "put a (corrected) file back into the queue"},
+                            {"delete", "remove a file and its note for good"}}) {
+    auto* sub = global(lost->add_subcommand(verb, help));
+    sub->add_option("NAME", o.name)->required();
+    std::string v = verb;
+    on(sub, [&o, v] { return lost_found_command(o, v); });
   }
 
   auto* check = global(app.add_subcommand("check", "verify the data directory; exit 0 when healthy"));

@@ -125,6 +125,11 @@ Result<std::string> execute_control(Admin& admin, const std::string& line) {
                                   ids[1] == "purge");
     }
     if (api::is_queue_verb(verb)) return api::queue_action(admin.spool, verb, ids);
+    if (verb == "lost-requeue" && !ids.empty()) {  // the name is the rest of the line (it may hold spaces)
+      auto id = admin.spool.requeue_lost(line.substr(line.find(' ') + 1));
+      if (!id) return id.error();
+      return "queued as " + *id;
+    }
   } catch (const std::exception& e) {
     return Error{e.what()};
   }

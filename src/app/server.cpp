@@ -172,7 +172,8 @@ class Server {
                                                     [this] {
                                                       std::lock_guard lock(cfg_mu_);
                                                       return cfg_;
-                                                    }});
+                                                    },
+                                                    [this](bool repair) { return check_for_api(repair); }});
 
     if (auto s = open_listeners(); !s) {
       std::cerr << "tern: " << s.error().message << "\n";
@@ -543,6 +544,18 @@ class Server {
     spool_->set_config(cfg_);
     log::info("reload: configuration reloaded from {} (log level {}, certificate {})", cfg_->file.string(),
               cfg_->log_level, cfg_->cert_path().string());
+  }
+
+  // POST /api/v1/check: `tern check` on this server's data directory (repair refused while it runs).
+  Result<api::CheckReport> check_for_api(bool repair) {
+    std::shared_ptr<const config::Config> cfg;
+    {
+      std::lock_guard lock(cfg_mu_);
+      cfg = cfg_;
+    }
+    auto r = check_data_dir(*cfg, repair, true);
+    if (!r) return r.error();
+    return api::CheckReport{std::move(r->problems), std::move(r->notes)};
   }
 
   // Declaration order is teardown order reversed: the event loop (and any session frames it still

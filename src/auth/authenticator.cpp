@@ -42,8 +42,9 @@ net::awaitable<LoginResult> Authenticator::login(const Credentials& credentials,
   }
 
   struct Verdict {
-    std::string address;  // empty: failed
-    std::string error;    // the directory could not be read
+    std::string address;   // empty: failed
+    std::string error;     // the directory could not be read
+    std::string disabled;  // the right password of a disabled user: its address
   };
   auto* dir = &directory_;
   auto verify = [dir, user, password = credentials.password]() -> Verdict {
@@ -52,6 +53,9 @@ net::awaitable<LoginResult> Authenticator::login(const Credentials& credentials,
       // Archives receive mail but have no login (CONTRACT.md); they fail like a wrong password.
       if (!slot || slot->kind != store::SlotKind::mailbox) return {};
       if (!verify_password(password, slot->password_hash)) return {};
+      // A disabled user (`tern user disable`) fails like a wrong password, so that the answer does
+      // not tell a guesser that the password was right; the log says why.
+      if (!slot->enabled) return {{}, {}, slot->address};
       return {slot->address, {}};
     } catch (const std::exception& e) {
       return {{}, e.what()};
@@ -62,6 +66,11 @@ net::awaitable<LoginResult> Authenticator::login(const Credentials& credentials,
     log::error("{} {}: {} login as '{}' from {}: the directory cannot be read: {}", attempt.protocol,
                attempt.session, attempt.mechanism, log_safe(user), peer, verdict.error);
     co_return LoginResult{LoginResult::Outcome::unavailable, {}};
+  }
+  if (!verdict.disabled.empty()) {
+    log::warn("{} {}: {} login refused for {} from {}: the user is disabled", attempt.protocol, attempt.session,
+              attempt.mechanism, verdict.disabled, peer);
+    co_return LoginResult{LoginResult::Outcome::failed, {}};
   }
   if (verdict.address.empty()) {
     auto delay = throttle_.record_failure(peer, user, Clock::now());
@@ -94,7 +103,7 @@ net::awaitable<LoginResult> Authenticator::login_token(const std::string& token,
       auto t = dir->find_api_token(hash);
       if (!t || t->scope != scope) return {};
       auto slot = dir->find_mailslot(t->address);
-      if (!slot || slot->kind != store::SlotKind::mailbox) return {};
+      if (!slot || slot->kind != store::SlotKind::mailbox || !slot->enabled) return {};
       return {slot->address, t->id, {}};
     } catch (const std::exception& e) {
       return {{}, 0, e.what()};

@@ -155,6 +155,14 @@ net::awaitable<void> Session::login(const Command& cmd, const auth::Credentials&
   auto ensure = [ms, address] { return ms->ensure_default_folders(address); };
   auto made = *co_await net::offload(*svc_.pool, std::move(ensure));
   if (!made) log::error("imap {}: default folders of {}: {}", id_, address, made.error().message);
+  // The user's own quota (`tern user quota`), else [limits] mailbox_quota; fixed for the session.
+  auto* dir = svc_.directory;
+  auto own_quota = [dir, address] {
+    auto slot = dir->find_mailslot(address);
+    return slot ? slot->quota : std::nullopt;
+  };
+  auto own = *co_await net::offload(*svc_.pool, std::move(own_quota));
+  quota_ = own.value_or(cfg_.limits.mailbox_quota);
   state_ = State::authenticated;
   log::info("imap {}: login {} ({}{}) from {}", id_, user_, mech, stream_.is_tls() ? ", TLS" : "", peer);
   ok(cmd, fmt::format("[CAPABILITY {}] Logged in", capabilities()));

@@ -586,7 +586,7 @@ net::awaitable<void> Session::cmd_append(Command& cmd) {
   }
   auto* ms = svc_.mailstore;
   std::string user = user_, folder = *name;
-  std::uint64_t quota = cfg_.limits.mailbox_quota;
+  std::uint64_t quota = quota_;
   auto* messages = &req->messages;
   auto job = [ms, user, folder, quota, messages]() {
     Appended a;
@@ -646,7 +646,7 @@ net::awaitable<void> Session::cmd_quota(const Command& cmd) {
     bad(cmd, "Needs one argument");
     co_return;
   }
-  std::uint64_t quota = cfg_.limits.mailbox_quota;
+  std::uint64_t quota = quota_;
   std::string root_line;
   if (cmd.name == "GETQUOTAROOT") {
     auto name = mailbox_name_in(cmd.args[0]);

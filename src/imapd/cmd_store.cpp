@@ -159,7 +159,7 @@ net::awaitable<void> Session::cmd_copy(const Command& cmd, bool uid, bool move) 
   }
   auto* ms = svc_.mailstore;
   std::string user = user_, from = mbox_->name, to = *target;
-  std::uint64_t quota = move ? 0 : cfg_.limits.mailbox_quota;
+  std::uint64_t quota = move ? 0 : quota_;
   struct Outcome {
     Result<store::CopyResult> copied = Error{};
     bool over_quota = false;

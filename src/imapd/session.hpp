@@ -290,6 +290,7 @@ class Session {
   bool rev2_ = false;           // ENABLE IMAP4rev2
   bool utf8_accept_ = false;    // ENABLE UTF8=ACCEPT (RFC 6855)
   bool condstore_ = false;      // CONDSTORE enabled (ENABLE, or a CONDSTORE-using command)
+  std::uint64_t quota_ = 0;     // octets, all folders (0: none): the user's own or [limits] mailbox_quota
   std::set<std::uint32_t> recent_;  // UIDs of the selected mailbox that are \Recent in this session
   net::awaitable<void> take_recent(std::uint32_t known_max);
   // RFC 7162 3.1: the first CONDSTORE-enabling command while a mailbox is selected is followed by

@@ -17,6 +17,7 @@
 #include "dns/resolver.hpp"
 #include "net/net.hpp"
 #include "smtp/client/client.hpp"
+#include "spool/lost_found.hpp"
 #include "spool/spool_internal.hpp"
 #include "store/directory.hpp"
 
@@ -365,38 +366,11 @@ void Spool::scan_pending(std::map<std::string, std::pair<std::uintmax_t, std::in
       quarantine(paths_, de.path(), "not a valid pending file: " + q.error().message);
       continue;
     }
-    auto e = std::make_shared<Entry>();
-    e->id = make_unique_id();
-    e->file = paths_.queue_file(e->id);
-    if (q->envelope.arrived == 0) {
-      try {
-        stamp_pending(de.path(), e->id, data, *q);
-      } catch (const std::exception& ex) {
-        log::error("pending: {}: {}; trying again later", name, ex.what());
-        continue;
-      }
-      fault::point("spool.after_pending_stamped");
-    }
-    fs::rename(de.path(), e->file);
     try {
-      outbox_sync_.sync();
-      store::fsync_dir(paths_.pending);
+      take(de.path(), std::move(data), std::move(*q), "pending");
     } catch (const std::exception& ex) {
-      // The rename happened: the message is in the outbox now and must be queued whatever the sync said.
-      log::error("pending: {}: {}", name, ex.what());
+      log::error("pending: {}: {}; trying again later", name, ex.what());
     }
-    fault::point("spool.after_pending_taken");
-    e->data = std::make_shared<const std::string>(std::move(data));
-    e->q = std::move(*q);
-    e->describe(e->message_in(*e->data));
-    if (e->q.envelope.arrived == 0) e->q.envelope.arrived = unix_now();
-    e->init_state();
-    std::size_t pending = 0;
-    for (auto& r : e->q.envelope.recipients) pending += r.state == RcptState::pending;
-    log::info("pending: {} taken as queue {} ({} recipient(s) to deliver)", name, e->id, pending);
-    metrics::messages_received.add();
-    add_entry(e);
-    finish_if_done(e);  // a copy whose recipients were all done already
   }
   for (auto it = seen.begin(); it != seen.end();) it = present.count(it->first) ? std::next(it) : seen.erase(it);
 }
@@ -442,6 +416,72 @@ Result<std::string> Spool::retry(const std::vector<std::string>& ids) {
   log::info("queue: {} message(s) rerouted and made due by the administrator{}", n,
             ids.empty() ? " (retry of every message)" : "");
   return fmt::format("{} message(s) rerouted and due now", n);
+}
+
+// Takes a parsed file (from pending/ or lost+found) into the queue under a new id: stamped first when
+// it has no arrival time, then one rename into the outbox, which is the moment it is queued: before
+// it the file is where it was, after it only in the outbox (a crash between them loses or doubles
+// nothing). Throws when stamping fails (the file stays where it was).
+std::string Spool::take(const fs::path& file, std::string data, QueueFile q, std::string_view from) {
+  auto e = std::make_shared<Entry>();
+  e->id = make_unique_id();
+  e->file = paths_.queue_file(e->id);
+  if (q.envelope.arrived == 0) {
+    stamp_pending(file, e->id, data, q);
+    fault::point("spool.after_pending_stamped");
+  }
+  fs::rename(file, e->file);
+  try {
+    outbox_sync_.sync();
+    store::fsync_dir(file.parent_path());
+  } catch (const std::exception& ex) {
+    // The rename happened: the message is in the outbox now and must be queued whatever the sync said.
+    log::error("{}: {}: {}", from, file.filename().string(), ex.what());
+  }
+  fault::point(from == "pending" ? "spool.after_pending_taken" : "spool.after_lost_found_requeued");
+  e->data = std::make_shared<const std::string>(std::move(data));
+  e->q = std::move(q);
+  e->describe(e->message_in(*e->data));
+  if (e->q.envelope.arrived == 0) e->q.envelope.arrived = unix_now();
+  e->init_state();
+  std::size_t pending = 0;
+  for (auto& r : e->q.envelope.recipients) pending += r.state == RcptState::pending;
+  log::info("{}: {} taken as queue {} ({} recipient(s) to deliver)", from, file.filename().string(), e->id, pending);
+  metrics::messages_received.add();
+  auto id = e->id;
+  add_entry(e);
+  finish_if_done(e);  // a copy whose recipients were all done already
+  return id;
+}
+
+// A file of lost+found back into the queue (`tern lost-found requeue`): refused while it still cannot
+// be read as a queue file (it would only come back). Its .why note goes after the file is queued; a
+// crash between leaves a note without its file, which lost+found listings skip.
+Result<std::string> Spool::requeue_lost(const std::string& name) {
+  if (!valid_lost_name(name))
+    return Error{fmt::format("'{}' is not a lost+found file name", name), Error::Kind::invalid};
+  auto file = paths_.lost_found / name;
+  std::string data;
+  try {
+    if (!fs::is_regular_file(file)) return Error{fmt::format("lost+found has no file {}", name), Error::Kind::not_found};
+    data = store::read_file(file);
+  } catch (const std::exception& e) {
+    return Error{fmt::format("lost+found/{}: {}", name, e.what())};
+  }
+  auto q = parse(data);
+  if (!q)
+    return Error{fmt::format("lost+found/{} is still not a valid queue file ({}); correct it first", name,
+                             q.error().message),
+                 Error::Kind::invalid};
+  try {
+    auto id = take(file, std::move(data), std::move(*q), "lost+found");
+    std::error_code ec;
+    fs::remove(file.string() + ".why", ec);
+    store::fsync_dir(paths_.lost_found);
+    return id;
+  } catch (const std::exception& e) {
+    return Error{fmt::format("lost+found/{}: {}", name, e.what())};
+  }
 }
 
 Result<std::string> Spool::hold(const std::string& id) {

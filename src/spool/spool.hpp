@@ -108,6 +108,9 @@ class Spool {
   Result<std::string> release(const std::string& id);
   Result<std::string> remove(const std::string& id);
   Result<std::string> bounce(const std::string& id);
+  // A file of lost+found (by its name there) into the queue; returns the new queue id. invalid while
+  // the file still does not parse, not_found when there is no such file.
+  Result<std::string> requeue_lost(const std::string& name);
 
   std::size_t in_flight() const { return in_flight_.load(); }
   // Messages in the queue now (held ones too): the /metrics gauge.
@@ -149,6 +152,7 @@ class Spool {
   boost::asio::awaitable<void> deliver_batch(const std::string& destination, std::shared_ptr<Batch> batch);
   void start_due_deliveries();
   void stamp_pending(const std::filesystem::path& file, const std::string& id, std::string& data, QueueFile& q);
+  std::string take(const std::filesystem::path& file, std::string data, QueueFile q, std::string_view from);
   void scan_pending(std::map<std::string, std::pair<std::uintmax_t, std::int64_t>>& seen);
   EntryPtr find(const std::string& id);
 

@@ -7,8 +7,10 @@
 
 #include <atomic>
 #include <ctime>
+#include <limits>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "base/log.hpp"
 #include "base/strings.hpp"
@@ -51,6 +53,11 @@ CREATE TABLE api_tokens(
   created INTEGER NOT NULL DEFAULT (strftime('%s','now')),
   revoked INTEGER NOT NULL DEFAULT 0);
 )",
+    // 3: a mailbox's own quota (NULL: [limits] mailbox_quota) and whether it may log in.
+    R"(
+ALTER TABLE mailslots ADD COLUMN quota INTEGER;
+ALTER TABLE mailslots ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1;
+)",
 };
 
 int schema_version(Db& db) {
@@ -71,6 +78,25 @@ void migrate(Db& db) {
     set.bind(1, std::to_string(version + 1)).step();
     tx.commit();
   }
+}
+
+// A mailslot from a row: the address at column `address`, then password, admin, quota, enabled from `rest`.
+Mailslot slot_of(Stmt& st, int address, SlotKind kind, int rest) {
+  Mailslot m{st.col_text(address), kind, st.col_text(rest), st.col_int(rest + 1) != 0};
+  if (!st.col_null(rest + 2)) m.quota = static_cast<std::uint64_t>(st.col_int(rest + 2));
+  m.enabled = st.col_int(rest + 3) != 0;
+  return m;
+}
+
+// UPDATE of one column of a mailbox's row (`set` is "column = ?", its value bound by `bind` as
+// parameter 1); not_found when `address` is no mailbox.
+template <typename F>
+Status update_user(Db& db, const std::string& address, std::string_view set, F&& bind) {
+  Stmt st(db.raw(), fmt::format("UPDATE mailslots SET {} WHERE address = ? AND kind = 'mailbox'", set));
+  bind(st);
+  st.bind(2, address).step();
+  if (db.changes() == 0) return Error{fmt::format("no user {}", address), Error::Kind::not_found};
+  return ok_status();
 }
 
 bool valid_domain(std::string_view d) {
@@ -365,6 +391,15 @@ Status Directory::del_domain(std::string_view name) {
     count.bind(1, d).step();
     if (auto n = count.col_int(0); n > 0)
       return Error{fmt::format("domain {} still has {} mailslot(s); delete them first", d, n), Error::Kind::in_use};
+    // An alias of a domain that is gone would never be reached (the domain is no longer local).
+    Stmt al(db_->raw(), "SELECT DISTINCT address FROM aliases WHERE address LIKE '%@' || ? ORDER BY address");
+    al.bind(1, d);
+    std::vector<std::string> aliases;
+    while (al.step())
+      if (domain_of(al.col_text(0)) == d) aliases.push_back(al.col_text(0));
+    if (!aliases.empty())
+      return Error{fmt::format("domain {} still has alias(es) {}; delete them first", d, fmt::join(aliases, ", ")),
+                   Error::Kind::in_use};
     Stmt st(db_->raw(), "DELETE FROM domains WHERE name = ?");
     st.bind(1, d).step();
     if (db_->changes() == 0) return Error{fmt::format("no domain {}", d), Error::Kind::not_found};
@@ -417,40 +452,47 @@ Status Directory::del_mailslot(std::string_view address, SlotKind kind) {
 
 Status Directory::set_password(std::string_view address, std::string_view password_hash) {
   auto a = normalize_address(address);
-  return change([&]() -> Status {
-    Stmt st(db_->raw(), "UPDATE mailslots SET password = ? WHERE address = ? AND kind = 'mailbox'");
-    st.bind(1, password_hash).bind(2, a).step();
-    if (db_->changes() == 0) return Error{fmt::format("no user {}", a), Error::Kind::not_found};
-    return ok_status();
+  return change([&] { return update_user(*db_, a, "password = ?", [&](Stmt& st) { st.bind(1, password_hash); }); });
+}
+
+Status Directory::set_quota(std::string_view address, std::optional<std::uint64_t> quota) {
+  auto a = normalize_address(address);
+  if (quota && *quota > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+    return Error{"the quota is too large", Error::Kind::invalid};
+  return change([&] {
+    return update_user(*db_, a, "quota = ?", [&](Stmt& st) {
+      if (quota) st.bind(1, static_cast<std::int64_t>(*quota));  // unbound: NULL, the server's default
+    });
   });
+}
+
+Status Directory::set_enabled(std::string_view address, bool enabled) {
+  auto a = normalize_address(address);
+  return change([&] { return update_user(*db_, a, "enabled = ?", [&](Stmt& st) { st.bind(1, std::int64_t{enabled}); }); });
 }
 
 Status Directory::set_admin(std::string_view address, bool admin) {
   auto a = normalize_address(address);
-  return change([&]() -> Status {
-    Stmt st(db_->raw(), "UPDATE mailslots SET admin = ? WHERE address = ? AND kind = 'mailbox'");
-    st.bind(1, std::int64_t{admin}).bind(2, a).step();
-    if (db_->changes() == 0) return Error{fmt::format("no user {}", a), Error::Kind::not_found};
-    return ok_status();
-  });
+  return change([&] { return update_user(*db_, a, "admin = ?", [&](Stmt& st) { st.bind(1, std::int64_t{admin}); }); });
 }
 
 std::optional<Mailslot> Directory::find_mailslot(std::string_view address) {
   std::lock_guard lock(mu_);
-  Stmt st(db_->raw(), "SELECT address, kind, password, admin FROM mailslots WHERE address = ?");
+  Stmt st(db_->raw(), "SELECT address, kind, password, admin, quota, enabled FROM mailslots WHERE address = ?");
   if (!st.bind(1, normalize_address(address)).step()) return std::nullopt;
   // A kind this version does not know (a newer schema) is never taken for a mailbox.
   auto kind = parse_slot_kind(st.col_text(1));
   if (!kind) return std::nullopt;
-  return Mailslot{st.col_text(0), *kind, st.col_text(2), st.col_int(3) != 0};
+  return slot_of(st, 0, *kind, 2);
 }
 
 std::vector<Mailslot> Directory::mailslots(SlotKind kind) {
   std::lock_guard lock(mu_);
   std::vector<Mailslot> out;
-  Stmt st(db_->raw(), "SELECT address, password, admin FROM mailslots WHERE kind = ? ORDER BY domain, address");
+  Stmt st(db_->raw(),
+          "SELECT address, password, admin, quota, enabled FROM mailslots WHERE kind = ? ORDER BY domain, address");
   st.bind(1, kind_name(kind));
-  while (st.step()) out.push_back(Mailslot{st.col_text(0), kind, st.col_text(1), st.col_int(2) != 0});
+  while (st.step()) out.push_back(slot_of(st, 0, kind, 1));
   return out;
 }
 
@@ -483,6 +525,28 @@ Status Directory::add_alias(std::string_view address, const std::vector<std::str
     for (auto& t : targets) {
       st.reset();
       st.bind(1, a).bind(2, normalize_address(t)).bind(3, next++).step();
+    }
+    tx.commit();
+    return ok_status();
+  });
+}
+
+Status Directory::set_alias(std::string_view address, const std::vector<std::string>& targets) {
+  auto a = normalize_address(address);
+  if (targets.empty()) return Error{"targets: an alias needs at least one target", Error::Kind::invalid};
+  for (auto& t : targets)
+    if (auto s = check_address(normalize_address(t)); !s) return Error{"targets: " + s.error().message, Error::Kind::invalid};
+  return change([&]() -> Status {
+    Stmt had(db_->raw(), "SELECT 1 FROM aliases WHERE address = ?");
+    if (!had.bind(1, a).step()) return Error{fmt::format("no alias {}", a), Error::Kind::not_found};
+    Tx tx(*db_);
+    Stmt del(db_->raw(), "DELETE FROM aliases WHERE address = ?");
+    del.bind(1, a).step();
+    Stmt st(db_->raw(), "INSERT OR IGNORE INTO aliases(address, target, position) VALUES (?, ?, ?)");
+    std::int64_t position = 1;
+    for (auto& t : targets) {
+      st.reset();
+      st.bind(1, a).bind(2, normalize_address(t)).bind(3, position++).step();
     }
     tx.commit();
     return ok_status();

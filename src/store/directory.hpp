@@ -36,6 +36,11 @@ struct Mailslot {
   SlotKind kind = SlotKind::mailbox;
   std::string password_hash;  // crypt(3) string; empty for archives
   bool admin = false;         // may use the web console and the admin API (a mailbox's role)
+  // A mailbox's own quota in octets (all folders); nullopt: [limits] mailbox_quota applies; 0: none.
+  std::optional<std::uint64_t> quota;
+  // false: the user cannot log in (IMAP, POP3, SMTP AUTH, HTTP, API tokens); mail is still delivered,
+  // as with Dovecot's `nologin` (a disabled account keeps receiving until it is deleted).
+  bool enabled = true;
 };
 
 // A key for scripts using the API (`tern token add`): only its SHA-256 is stored, so a copy of the
@@ -82,6 +87,7 @@ class Directory {
   Status backup();
 
   Status add_domain(std::string_view name);
+  // Refused (in_use, naming them) while mailslots or aliases of the domain exist.
   Status del_domain(std::string_view name);
   std::vector<std::string> domains();
   bool is_local_domain(std::string_view name);
@@ -90,12 +96,16 @@ class Directory {
   Status set_admin(std::string_view address, bool admin);  // a mailbox's administrator role
   Status del_mailslot(std::string_view address, SlotKind kind);
   Status set_password(std::string_view address, std::string_view password_hash);
+  Status set_quota(std::string_view address, std::optional<std::uint64_t> quota);  // a mailbox's; nullopt: default
+  Status set_enabled(std::string_view address, bool enabled);                     // a mailbox's login
   std::optional<Mailslot> find_mailslot(std::string_view address);
   std::vector<Mailslot> mailslots(SlotKind kind);
   // The mailbox (not archive) created first in `domain`, or in any domain when `domain` is "".
   std::optional<std::string> first_mailbox(std::string_view domain);
 
   Status add_alias(std::string_view address, const std::vector<std::string>& targets);
+  // Replaces an existing alias's targets (in one transaction); not_found when it is no alias.
+  Status set_alias(std::string_view address, const std::vector<std::string>& targets);
   Status del_alias(std::string_view address);
   std::vector<std::string> alias_targets(std::string_view address);  // empty: not an alias
   std::map<std::string, std::vector<std::string>> aliases();

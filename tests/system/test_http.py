@@ -297,10 +297,11 @@ class HttpTest(HttpCase):
     def test_users(self):
         a = self.call("GET", "/api/v1/users")
         self.assertEqual(a.status, 200, a)
-        self.assertEqual(a.json, [{"address": ADMIN, "admin": True, "quota": 0},
-                                  {"address": "bob@tern.test", "admin": False, "quota": 0}])
+        extra = {"enabled": True, "own_quota": None}  # docs/api.md "A user"
+        self.assertEqual(a.json, [{"address": ADMIN, "admin": True, "quota": 0, **extra},
+                                  {"address": "bob@tern.test", "admin": False, "quota": 0, **extra}])
         a = self.call("POST", "/api/v1/users", {"address": "Carol@tern.test", "password": "pw-carol"})
-        self.assertEqual((a.status, a.json), (201, {"address": "carol@tern.test", "admin": False, "quota": 0}))
+        self.assertEqual((a.status, a.json), (201, {"address": "carol@tern.test", "admin": False, "quota": 0, **extra}))
         # the same directory as the command line; the new user logs in (SMTP AUTH), is no administrator
         self.assertIn("carol@tern.test", self.t.cli_ok("user", "list").stdout.split())
         with smtplib.SMTP(HOST, self.t.ports["smtp"], timeout=WAIT) as s:

@@ -93,6 +93,32 @@ TEST_F(DirectoryTest, DelDomainWithArchiveRefused) {
   EXPECT_FALSE(dir().del_domain("example.test"));
 }
 
+TEST_F(DirectoryTest, DelDomainWithAliasesRefusedNamingThem) {
+  ASSERT_TRUE(dir().add_domain("example.test"));
+  ASSERT_TRUE(dir().add_domain("sub.example.test"));
+  ASSERT_TRUE(dir().add_alias("team@example.test", {"a@far.test"}));
+  ASSERT_TRUE(dir().add_alias("sales@example.test", {"b@far.test"}));
+  ASSERT_TRUE(dir().add_alias("x@sub.example.test", {"c@far.test"}));  // another domain's: not named
+  auto del = dir().del_domain("Example.test");
+  ASSERT_FALSE(del);
+  EXPECT_EQ(del.error().kind, Error::Kind::in_use);
+  EXPECT_EQ(del.error().message, "domain example.test still has alias(es) sales@example.test, team@example.test; delete them first");
+  ASSERT_TRUE(dir().del_alias("team@example.test"));
+  ASSERT_TRUE(dir().del_alias("sales@example.test"));
+  EXPECT_TRUE(dir().del_domain("example.test"));
+  EXPECT_TRUE(dir().is_local_domain("sub.example.test"));
+}
+
+TEST_F(DirectoryTest, SetAliasReplacesTargetsOfAnExistingAlias) {
+  ASSERT_TRUE(dir().add_domain("example.test"));
+  EXPECT_EQ(dir().set_alias("team@example.test", {"a@far.test"}).error().kind, Error::Kind::not_found);
+  ASSERT_TRUE(dir().add_alias("team@example.test", {"a@far.test", "b@far.test"}));
+  ASSERT_TRUE(dir().set_alias("Team@example.test", {"C@far.test", "a@far.test"}));
+  EXPECT_EQ(dir().alias_targets("team@example.test"), (std::vector<std::string>{"c@far.test", "a@far.test"}));
+  EXPECT_EQ(dir().set_alias("team@example.test", {}).error().kind, Error::Kind::invalid);
+  EXPECT_EQ(dir().alias_targets("team@example.test").size(), 2u);
+}
+
 // --- mailslots ------------------------------------------------------------------------------------
 
 TEST_F(DirectoryTest, MailslotAddressNormalizedToLowerCase) {
@@ -398,17 +424,27 @@ INSERT INTO mailslots(address, domain, kind, password) VALUES ('bob@tern.test', 
   ASSERT_TRUE(bob);
   EXPECT_FALSE(bob->admin);
   EXPECT_EQ(bob->password_hash, "$y$x");
+  EXPECT_TRUE(bob->enabled);             // schema 3: every existing user may log in
+  EXPECT_FALSE(bob->quota.has_value());  // and has [limits] mailbox_quota
   ASSERT_TRUE((*d)->set_admin("bob@tern.test", true));
+  ASSERT_TRUE((*d)->set_quota("bob@tern.test", 4096));
+  ASSERT_TRUE((*d)->set_enabled("bob@tern.test", false));
   EXPECT_TRUE((*d)->add_api_token("bob@tern.test", "", "admin", "h"));
   d->reset();
   Db db(file, true, false);
   Stmt v(db.raw(), "SELECT value FROM meta WHERE key = 'schema_version'");
   ASSERT_TRUE(v.step());
-  EXPECT_EQ(v.col_text(0), "2");
+  EXPECT_EQ(v.col_text(0), "3");
   // opened again: nothing to do, nothing lost
   auto again = Directory::open(file);
   ASSERT_TRUE(again);
-  EXPECT_TRUE((*again)->find_mailslot("bob@tern.test")->admin);
+  auto after = (*again)->find_mailslot("bob@tern.test");
+  EXPECT_TRUE(after->admin);
+  EXPECT_EQ(after->quota, std::optional<std::uint64_t>(4096));
+  EXPECT_FALSE(after->enabled);
+  ASSERT_TRUE((*again)->set_quota("bob@tern.test", std::nullopt));
+  EXPECT_FALSE((*again)->find_mailslot("bob@tern.test")->quota.has_value());
+  EXPECT_EQ((*again)->set_enabled("nobody@tern.test", true).error().kind, Error::Kind::not_found);
 }
 
 }  // namespace
