@@ -126,6 +126,9 @@ void Api::add_routes() {
   on("GET", "/api/v1/quarantine", &Api::quarantine_list);
   on("GET", "/api/v1/quarantine/{id}", &Api::quarantine_show);
   on("POST", "/api/v1/quarantine/{id}/{action}", &Api::quarantine_action);
+  on("GET", "/api/v1/stats", &Api::stats_show);
+  on("GET", "/api/v1/logs", &Api::logs_search);
+  on("GET", "/api/v1/logs/stream", &Api::logs_stream);
 }
 
 net::awaitable<bool> Api::is_admin(const std::string& address) {

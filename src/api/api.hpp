@@ -31,6 +31,7 @@
 #include "http/router.hpp"
 #include "net/net.hpp"
 #include "spool/spool.hpp"
+#include "stats/stats.hpp"
 #include "store/directory.hpp"
 #include "store/mailstore.hpp"
 
@@ -44,6 +45,7 @@ struct Services {
   boost::asio::thread_pool* pool = nullptr;
   std::filesystem::path data_dir;  // audit.log, the outbox
   std::function<std::shared_ptr<const config::Config>()> config;  // the configuration of now
+  stats::Recorder* stats = nullptr;  // the counters over time (stats.cpp); none: the graphs are zeros
 };
 
 // Paging of list answers: ?limit= (default, at most max) and ?offset=.
@@ -112,6 +114,10 @@ class Api {
   http::Response quarantine_show(Call& c);
   http::Response quarantine_action(Call& c);
   http::Response delete_slot(Call& c, store::SlotKind kind);
+  // Statistics and the live log (stats.cpp, logs.cpp)
+  http::Response stats_show(Call& c);
+  http::Response logs_search(Call& c);
+  http::Response logs_stream(Call& c);
 
   Services svc_;
   AuditLog audit_;

@@ -36,6 +36,7 @@
 #include "imap/message/message.hpp"
 #include "smtpd/session.hpp"
 #include "spool/spool.hpp"
+#include "stats/stats.hpp"
 #include "store/directory.hpp"
 #include "store/files.hpp"
 #include "store/mailstore.hpp"
@@ -167,12 +168,17 @@ class Server {
     spool_ = std::make_unique<spool::Spool>(spool::Paths(cfg.data_dir), cfg_, *directory_, *mailstore_, pool_, io_);
     spool_->set_dkim(dkim_keys_.get());
     quarantine_ = std::make_unique<spool::Quarantine>(cfg.data_dir);
+    if (auto rec = stats::Recorder::open(cfg.data_dir / "stats.db"); rec)
+      stats_ = std::move(*rec);
+    else
+      log::warn("{}; the console's graphs stay empty", rec.error().message);
     api_ = std::make_unique<api::Api>(api::Services{directory_.get(), mailstore_.get(), spool_.get(),
                                                     authenticator_.get(), &pool_, cfg.data_dir,
                                                     [this] {
                                                       std::lock_guard lock(cfg_mu_);
                                                       return cfg_;
-                                                    }});
+                                                    },
+                                                    stats_.get()});
 
     if (auto s = open_listeners(); !s) {
       std::cerr << "tern: " << s.error().message << "\n";
@@ -188,6 +194,8 @@ class Server {
     for (auto& l : listeners_) asio::co_spawn(io_, accept_loop(l), asio::detached);
     dmarc_timer_ = std::make_unique<asio::steady_timer>(io_);
     schedule_dmarc_reports(std::chrono::minutes(1));
+    stats_timer_ = std::make_unique<asio::steady_timer>(io_);
+    schedule_stats_sample();
     wait_signal();
 
     std::string summary;
@@ -207,6 +215,7 @@ class Server {
     for (auto& t : runners) t.join();
     spool_->stop();
     pool_.join();
+    if (stats_) sample_stats(*stats_);  // the last minute's counts (a crash loses them: stats.hpp)
     // A clean stop leaves no socket and no lock file behind (the lock is held until the close).
     std::error_code ec;
     // cfg_ itself, not the `cfg` reference taken at start: a SIGHUP reload replaced that object.
@@ -401,7 +410,9 @@ class Server {
       std::lock_guard lock(streams_mu_);
       streams_[raw] = &endpoint;
     }
+    metrics::open_connections.add(endpoint.key, 1);
     co_await endpoint.start(std::move(stream), std::move(id));
+    metrics::open_connections.add(endpoint.key, -1);
     {
       std::lock_guard lock(streams_mu_);
       streams_.erase(raw);
@@ -460,6 +471,7 @@ class Server {
       log::info("signal {}: stopping (no new connections; sessions and deliveries get a moment to finish)", sig);
       stopping_ = true;
       dmarc_timer_->cancel();
+      stats_timer_->cancel();
       imap_.live.shutdown();  // IMAP clients waiting for a command get BYE (idling ones from IDLE)
       spool_->begin_stop();
       cancel_sessions(true);  // idle HTTP keep-alive connections
@@ -489,6 +501,25 @@ class Server {
           if (!line.empty()) log::info("dmarc: {}", line);
       });
       schedule_dmarc_reports(std::chrono::hours(1));
+    });
+  }
+
+  static void sample_stats(stats::Recorder& rec) {
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+    if (auto s = rec.sample(now.count()); !s) log::warn("{}", s.error().message);
+  }
+
+  // The statistics (stats/): a sample just after each minute's end, written on the worker pool.
+  void schedule_stats_sample() {
+    if (!stats_) return;
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    auto minute = std::chrono::duration_cast<std::chrono::minutes>(now) + std::chrono::minutes(1);
+    stats_timer_->expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(minute - now) +
+                                std::chrono::milliseconds(200));
+    stats_timer_->async_wait([this](boost::system::error_code ec) {
+      if (ec || stopping_) return;
+      asio::post(pool_, [rec = stats_.get()] { sample_stats(*rec); });
+      schedule_stats_sample();
     });
   }
 
@@ -567,12 +598,14 @@ class Server {
   std::unique_ptr<spool::Spool> spool_;
   std::unique_ptr<spool::Quarantine> quarantine_;
   filter::RateWindows unknown_recipients_;  // per client address and hour, for every SMTP session
+  std::unique_ptr<stats::Recorder> stats_;  // data_dir/stats.db: the counters over time, for the console
   std::unique_ptr<api::Api> api_;  // the JSON API, mounted on the https listener
   std::shared_ptr<net::ssl::context> tls_;
   std::vector<Service> services_;
   std::vector<Listener> listeners_;  // point into services_
   std::atomic<bool> stopping_{false};
   std::unique_ptr<asio::steady_timer> dmarc_timer_;
+  std::unique_ptr<asio::steady_timer> stats_timer_;
   std::atomic<int> sessions_{0};
   std::mutex streams_mu_;
   std::map<net::Stream*, const Endpoint*> streams_;  // open sessions, for the cancel after the grace period

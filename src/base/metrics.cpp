@@ -18,18 +18,7 @@ LabelledCounter connections{"tern_connections_total", "Connections accepted, per
 LabelledCounter connections_refused{"tern_connections_refused_total", "Connections refused over the limits, per listener",
                                     "listener"};
 LabelledCounter http_requests{"tern_http_responses_total", "HTTP responses, per status class", "code"};
-
-void LabelledCounter::add(std::string_view value, std::uint64_t n) {
-  std::lock_guard lock(mu_);
-  auto it = values_.find(value);
-  if (it == values_.end()) it = values_.emplace(std::string(value), 0).first;
-  it->second += n;
-}
-
-std::map<std::string, std::uint64_t> LabelledCounter::values() const {
-  std::lock_guard lock(mu_);
-  return {values_.begin(), values_.end()};
-}
+LabelledGauge open_connections{"tern_connections_open", "Connections open now, per listener", "listener"};
 
 namespace {
 
@@ -51,6 +40,12 @@ std::string escape_label(std::string_view v) {
   return out;
 }
 
+template <typename T>
+void labelled(std::string& out, const Labelled<T>& m, std::string_view type) {
+  head(out, m.name(), m.help(), type);
+  for (auto& [label, n] : m.values()) out += fmt::format("{}{{{}=\"{}\"}} {}\n", m.name(), m.label(), escape_label(label), n);
+}
+
 }  // namespace
 
 std::string render(const std::vector<Gauge>& gauges) {
@@ -60,10 +55,9 @@ std::string render(const std::vector<Gauge>& gauges) {
     head(out, c->name(), c->help(), "counter");
     out += fmt::format("{} {}\n", c->name(), c->value());
   }
-  for (const LabelledCounter* c : {&smtp_rejects, &connections, &connections_refused, &http_requests}) {
-    head(out, c->name(), c->help(), "counter");
-    for (auto& [label, n] : c->values()) out += fmt::format("{}{{{}=\"{}\"}} {}\n", c->name(), c->label(), escape_label(label), n);
-  }
+  for (const LabelledCounter* c : {&smtp_rejects, &connections, &connections_refused, &http_requests})
+    labelled(out, *c, "counter");
+  labelled(out, open_connections, "gauge");
   for (auto& g : gauges) {
     head(out, g.name, g.help, "gauge");
     out += fmt::format("{} {}\n", g.name, g.value);

@@ -28,13 +28,23 @@ class Counter {
   std::atomic<std::uint64_t> value_{0};
 };
 
-// A counter with one label (connections{listener="smtp"}); a label value is made at its first use.
-class LabelledCounter {
+// A value with one label (connections{listener="smtp"}); a label value is made at its first use.
+// A counter (only goes up) or a gauge (open connections: up and down), by T.
+template <typename T>
+class Labelled {
  public:
-  LabelledCounter(std::string_view name, std::string_view help, std::string_view label)
+  Labelled(std::string_view name, std::string_view help, std::string_view label)
       : name_(name), help_(help), label_(label) {}
-  void add(std::string_view value, std::uint64_t n = 1);
-  std::map<std::string, std::uint64_t> values() const;
+  void add(std::string_view value, T n = 1) {
+    std::lock_guard lock(mu_);
+    auto it = values_.find(value);
+    if (it == values_.end()) it = values_.emplace(std::string(value), 0).first;
+    it->second += n;
+  }
+  std::map<std::string, T> values() const {
+    std::lock_guard lock(mu_);
+    return {values_.begin(), values_.end()};
+  }
   std::string_view name() const { return name_; }
   std::string_view help() const { return help_; }
   std::string_view label() const { return label_; }
@@ -42,8 +52,10 @@ class LabelledCounter {
  private:
   std::string_view name_, help_, label_;
   mutable std::mutex mu_;
-  std::map<std::string, std::uint64_t, std::less<>> values_;
+  std::map<std::string, T, std::less<>> values_;
 };
+using LabelledCounter = Labelled<std::uint64_t>;
+using LabelledGauge = Labelled<std::int64_t>;
 
 // A value read at the moment /metrics is served.
 struct Gauge {
@@ -63,6 +75,7 @@ extern LabelledCounter smtp_rejects;  // refused SMTP commands, per command (MAI
 extern LabelledCounter connections;          // accepted, per listener
 extern LabelledCounter connections_refused;  // over the connection limits, per listener
 extern LabelledCounter http_requests;        // HTTP responses, per status class ("2xx" ...)
+extern LabelledGauge open_connections;       // connections open now, per listener
 
 // Every counter, then `gauges`, in the text exposition format (version 0.0.4).
 std::string render(const std::vector<Gauge>& gauges = {});
