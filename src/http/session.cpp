@@ -100,6 +100,7 @@ net::awaitable<void> Session::run() {
 }
 
 net::awaitable<void> Session::answer(Request& req) {
+  metrics::Timer timer(metrics::http_request_seconds);
   req.peer = stream_.peer_address();
   req.session_id = id_;
   req.tls = stream_.is_tls();
@@ -120,6 +121,8 @@ net::awaitable<void> Session::answer(Request& req) {
   bool head_only = req.method == "HEAD";
   auto out = serialize(res, req.tls, keep, head_only);
   co_await stream_.write(out);
+  if (res.events) timer.dismiss();  // a stream lasts as long as its client: no request time
+  else timer.stop();
   if (res.events && !head_only) co_await stream_events(*res.events);
 }
 

@@ -5,6 +5,7 @@ gauge of /metrics. Real binary, Python's http.client and smtplib, loopback only.
 
 import json
 import os
+import re
 import smtplib
 import socket
 import sqlite3
@@ -102,7 +103,8 @@ class StatsTest(HttpCase):
         lf = os.path.join(self.t.data, "mail", "lost+found")
         with open(os.path.join(self.t.data, "mail", "pending", "broken.eml"), "wb") as f:
             f.write(b"\x00\x01 this is no envelope\r\n")
-        s = self.wait_stats(lambda s: s["lost_found"] == 1)
+        # (the warning is logged just after the move)
+        s = self.wait_stats(lambda s: s["lost_found"] == 1 and any("broken.eml" in e["text"] for e in s["last_errors"]))
         self.assertEqual(s["lost_found"], 1, os.listdir(lf) if os.path.isdir(lf) else None)
         self.assertTrue(s["last_errors"], s)
         newest = s["last_errors"][0]
@@ -111,6 +113,55 @@ class StatsTest(HttpCase):
         self.assertTrue(any("broken.eml" in e["text"] for e in s["last_errors"]), s["last_errors"])
         times = [e["time"] for e in s["last_errors"]]
         self.assertEqual(times, sorted(times, reverse=True))
+
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (\S+)$')
+
+
+def parse_exposition(text):
+    """Prometheus text format 0.0.4: {name: type} and [(name, labels, value)]; fails on a bad line."""
+    types, samples = {}, []
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ")
+            types[name] = kind
+            continue
+        if line.startswith("#") or not line:
+            continue
+        m = SAMPLE.match(line)
+        assert m, f"not a sample line: {line!r}"
+        name = m.group(1)
+        labels = dict(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
+        samples.append((name, labels, float(m.group(4))))
+    return types, samples
+
+
+class HistogramTest(HttpCase):
+    def test_latency_histograms_in_metrics(self):
+        with smtplib.SMTP(HOST, self.t.ports["smtp"], timeout=WAIT) as s:
+            s.sendmail("alice@example.test", ["bob@tern.test"],
+                       make_message("alice@example.test", "bob@tern.test", unique("hist")))
+        self.t.wait_for_messages("bob@tern.test", 1)
+        self.assertEqual(self.call("GET", "/api/v1/stats").status, 200)
+        a = self.call("GET", "/metrics")
+        self.assertEqual(a.status, 200)
+        types, samples = parse_exposition(a.raw.decode())
+        self.assertTrue(all(name.startswith("tern_") for name, _, _ in samples))
+        for h in ("tern_smtp_transaction_seconds", "tern_delivery_attempt_seconds", "tern_http_request_seconds"):
+            self.assertEqual(types.get(h), "histogram", h)
+            buckets = [(l["le"], v) for n, l, v in samples if n == h + "_bucket"]
+            les = [le for le, _ in buckets]
+            self.assertEqual(les[-1], "+Inf")
+            self.assertEqual([float(x) for x in les[:-1]], sorted(float(x) for x in les[:-1]))
+            counts = [v for _, v in buckets]
+            self.assertEqual(counts, sorted(counts), f"{h}: buckets must be cumulative")
+            count = [v for n, _, v in samples if n == h + "_count"]
+            total = [v for n, _, v in samples if n == h + "_sum"]
+            self.assertEqual(count, [counts[-1]])
+            self.assertGreaterEqual(count[0], 1, h)
+            self.assertEqual(len(total), 1)
+            self.assertGreater(total[0], 0, h)
+            self.assertLess(total[0], 3600, h)
 
 
 if __name__ == "__main__":
