@@ -110,6 +110,35 @@ net::awaitable<http::Response> serve_autoconfig(std::shared_ptr<const config::Co
   co_return r;
 }
 
+// Microsoft Autodiscover (http/wellknown): POST only; the address's domain must be local.
+net::awaitable<http::Response> serve_autodiscover(std::shared_ptr<const config::Config> cfg, store::Directory* dir,
+                                                  asio::thread_pool* pool, std::string method, std::string body) {
+  using http::AutodiscoverError;
+  auto xml = [](unsigned status, std::string text) {
+    return http::text_response(status, std::move(text), "application/xml; charset=utf-8");
+  };
+  if (method != "POST") {
+    auto r = xml(http::status::method_not_allowed,
+                 http::autodiscover_error(AutodiscoverError::invalid_request, "Autodiscover takes POST"));
+    r.headers.emplace_back("Allow", "POST");
+    co_return r;
+  }
+  if (body.size() > http::autodiscover_max_request)
+    co_return xml(http::status::payload_too_large,
+                  http::autodiscover_error(AutodiscoverError::invalid_request, "the request is too large"));
+  auto address = http::autodiscover_address(body);
+  if (!address)
+    co_return xml(http::status::bad_request,
+                  http::autodiscover_error(AutodiscoverError::invalid_request, "the request names no e-mail address"));
+  std::string domain = to_lower(address->substr(address->rfind('@') + 1));
+  auto lookup = [dir, domain] { return dir->is_local_domain(domain); };
+  auto local = co_await net::offload(*pool, std::move(lookup));
+  if (!local || !*local)
+    co_return xml(http::status::not_found,
+                  http::autodiscover_error(AutodiscoverError::address_not_found, "The e-mail address cannot be found."));
+  co_return xml(http::status::ok, http::autodiscover_xml(*cfg, *address));
+}
+
 class Server {
  public:
   Server(config::Config cfg, std::string config_file)
@@ -397,6 +426,11 @@ class Server {
     };
     svc.mounts.push_back({{"mail", "config-v1.1.xml"}, autoconfig});
     svc.mounts.push_back({{".well-known", "autoconfig", "mail", "config-v1.1.xml"}, autoconfig});
+    auto autodiscover = [cfg, dir = directory_.get(), pool = &pool_](http::Request& req) {
+      return serve_autodiscover(cfg, dir, pool, req.method, req.body);
+    };
+    svc.mounts.push_back({{"autodiscover", "autodiscover.xml"}, autodiscover});
+    svc.mounts.push_back({{"Autodiscover", "Autodiscover.xml"}, autodiscover});
     svc.mounts.push_back({{"admin"}, [](http::Request& req) -> net::awaitable<http::Response> {
                             co_return http::serve_asset(req, 1, web::console_assets());
                           }});
