@@ -11,7 +11,7 @@ import socket
 import sqlite3
 import time
 
-from harness import HOST, WAIT, main, make_message, unique
+from harness import HOST, WAIT, RawSMTP, main, make_message, unique
 from test_http import ADMIN, HttpCase
 
 SERIES = ("received", "delivered", "deferred", "bounced", "rejected", "junk", "quarantined")
@@ -113,6 +113,28 @@ class StatsTest(HttpCase):
         self.assertTrue(any("broken.eml" in e["text"] for e in s["last_errors"]), s["last_errors"])
         times = [e["time"] for e in s["last_errors"]]
         self.assertEqual(times, sorted(times, reverse=True))
+
+
+class RejectedTest(HttpCase):
+    EXTRA = "[limits]\nmax_message_size = 2048\n"
+
+    def test_message_refused_at_the_end_of_data_is_counted(self):
+        smtp = RawSMTP(self.t.ports["smtp"])
+        smtp.greeting()
+        smtp.ehlo()
+        self.assertEqual(smtp.cmd("MAIL FROM:<alice@example.test>")[0], 250)
+        self.assertEqual(smtp.cmd("RCPT TO:<bob@tern.test>")[0], 250)
+        self.assertEqual(smtp.cmd("DATA")[0], 354)
+        smtp.send(b"Subject: big\r\n\r\n" + b"x" * 70 + b"\r\n" + (b"y" * 70 + b"\r\n") * 100 + b".\r\n")
+        code, _ = smtp.reply()
+        self.assertEqual(code, 552)
+        smtp.close()
+        s = self.stats()
+        self.assertEqual(s["series"]["rejected"][-1] + s["series"]["rejected"][-2], 1)
+        self.assertEqual(sum(s["series"]["received"]), 0)
+        self.assertEqual(sum(self.stats("?range=month")["series"]["rejected"]), 1)
+
+    stats = StatsTest.stats
 
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (\S+)$')
