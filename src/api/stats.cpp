@@ -40,14 +40,25 @@ json::object disk_of(const std::filesystem::path& dir) {
           {"total", static_cast<std::uint64_t>(fs.f_blocks) * fs.f_frsize}};
 }
 
-// One key per listener kind configured in [listen], with the connections open on it now.
+// The kind of a [listen] key: the implicit-TLS listeners count with their protocol's.
+std::string_view kind_of(std::string_view listener) {
+  if (listener == "submissions") return "submission";
+  if (listener == "imaps") return "imap";
+  if (listener == "pop3s") return "pop3";
+  if (listener == "https") return "http";
+  return listener;
+}
+
+// One key per listener kind configured in [listen] (smtp, submission, imap, pop3, http, ...), with the
+// connections open on its listeners now.
 json::object connections_of(const config::Config& cfg) {
   auto open = metrics::open_connections.values();
   json::object out;
-  for (auto& [kind, endpoints] : cfg.listen) {
+  for (auto& [listener, endpoints] : cfg.listen) {
     if (endpoints.empty()) continue;
-    auto it = open.find(kind);
-    out[kind] = it == open.end() ? 0 : it->second;
+    auto it = open.find(listener);
+    auto& n = out[kind_of(listener)];
+    n = (n.is_int64() ? n.as_int64() : 0) + (it == open.end() ? 0 : it->second);
   }
   return out;
 }
