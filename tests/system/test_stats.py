@@ -83,6 +83,30 @@ class StatsTest(HttpCase):
         s = self.wait_stats(lambda s: sum(s["series"]["received"]) >= 4, "?range=month")
         self.assertEqual(sum(s["series"]["received"]), 4)
 
+    def test_written_every_minute_while_running(self):
+        """The sample just after each minute's end lands in stats.db while the server runs (this test
+        waits for the next minute's end, or the one after when the two sends straddle one)."""
+        self.send(2)
+        path = os.path.join(self.t.data, "stats.db")
+        deadline = time.monotonic() + 135
+        sums = []
+        while time.monotonic() < deadline:
+            db = sqlite3.connect(path)
+            try:
+                sums = db.execute("SELECT step, SUM(received), MIN(start) FROM buckets GROUP BY step ORDER BY step").fetchall()
+            finally:
+                db.close()
+            if sums and sums[0][1] == 2:
+                break
+            time.sleep(0.5)
+        self.assertTrue(self.t.running())
+        self.assertEqual([(step, received) for step, received, _ in sums], [(60, 2), (900, 2), (86400, 2)])
+        for step, _, start in sums:
+            self.assertEqual(start % step, 0)
+        self.assertLess(time.time() - sums[0][2], 240)
+        # Written, not counted twice: the API shows the two messages once.
+        self.assertEqual(sum(self.stats()["series"]["received"]), 2)
+
     def test_open_connections_lost_found_and_warnings(self):
         held = [socket.create_connection((HOST, self.t.ports["smtp"]), timeout=WAIT) for _ in range(2)]
         try:
