@@ -112,17 +112,14 @@ net::awaitable<void> Session::answer(Request& req) {
   bool keep = req.keep_alive && !res.close && !res.events && !stopping();
   req.keep_alive = keep;
   metrics::http_requests.add(fmt::format("{}xx", res.status / 100));
-  if (res.events)
-    log::info("http {}: {} {} {} {} (event stream)", id_, req.peer, log_safe(req.method, 16), log_safe(req.target, 200),
-              res.status);
-  else
-    log::info("http {}: {} {} {} {} ({} octets)", id_, req.peer, log_safe(req.method, 16), log_safe(req.target, 200),
-              res.status, res.body.size());
+  auto what = res.events ? std::string("event stream") : fmt::format("{} octets", res.body.size());
+  log::info("http {}: {} {} {} {} ({})", id_, req.peer, log_safe(req.method, 16), log_safe(req.target, 200), res.status,
+            what);
   bool head_only = req.method == "HEAD";
   auto out = serialize(res, req.tls, keep, head_only);
   co_await stream_.write(out);
   if (res.events) timer.dismiss();  // a stream lasts as long as its client: no request time
-  else timer.stop();
+  timer.stop();
   if (res.events && !head_only) co_await stream_events(*res.events);
 }
 
