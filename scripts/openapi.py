@@ -54,7 +54,23 @@ schemas = {
    "problems": {"type": "array", "items": {"type": "object", "properties": {"path": {"type": "string"}, "problem": {"type": "string"}}}},
    "notes": {"type": "array", "items": {"type": "string"}}}},
  "Session": {"type": "object", "properties": {"address": {"type": "string"}, "csrf_token": {"type": "string"}}},
+ "Stats": {"type": "object", "required": ["range", "step", "end", "series", "queue", "connections", "disk", "lost_found", "last_errors"], "properties": {
+   "range": {"type": "string", "enum": ["hour", "day", "month"]}, "step": {"type": "integer", "description": "seconds per bucket"},
+   "end": {"type": "integer", "description": "Unix time at which the last (current, partial) bucket ends"},
+   "series": {"type": "object", "description": "one array per counter, oldest bucket first", "additionalProperties": {"type": "array", "items": {"type": "integer"}},
+              "required": ["received", "delivered", "deferred", "bounced", "rejected", "junk", "quarantined"]},
+   "queue": {"type": "object", "properties": {"messages": {"type": "integer"}}},
+   "connections": {"type": "object", "description": "open now, per listener kind", "additionalProperties": {"type": "integer"}},
+   "disk": {"type": "object", "properties": {"free": {"type": "integer"}, "total": {"type": "integer"}}},
+   "lost_found": {"type": "integer"},
+   "last_errors": {"type": "array", "items": {"type": "object", "properties": {"time": {"type": "integer"}, "level": {"type": "string"}, "text": {"type": "string"}}}}}},
+ "LogLine": {"type": "object", "required": ["id", "time", "level", "protocol", "text"], "properties": {
+   "id": {"type": "integer"}, "time": {"type": "number"}, "level": {"type": "string", "enum": ["debug", "info", "warn", "error"]},
+   "protocol": {"type": "string", "description": "smtp, imap, pop3, http, outbox, ...; empty when unknown"}, "text": {"type": "string"}}},
 }
+LOG_FILTERS = [qparam("q", "a substring of the line (a queue id, an address)"),
+               qparam("level", "the lowest level shown", {"type": "string", "enum": ["debug", "info", "warn", "error"]}),
+               qparam("protocol", "only lines of this protocol")]
 
 def op(summary, responses, params=None, rbody=None, security=None, tags=None):
     o = {"summary": summary, "responses": responses}
@@ -143,6 +159,18 @@ paths = {
    "post": op("tern check: verify the data directory (repair: true is refused with 409 while the server runs)",
               {"200": resp("the report", ref("CheckReport")), **errors(*CHANGE, 400, 409)},
               rbody=body({"type": "object", "additionalProperties": False, "properties": {"repair": {"type": "boolean", "default": False}}}, required=False))},
+ "/api/v1/stats": {
+   "get": op("The mail counters over time and the server's state now (the console's dashboard)", {"200": resp("the statistics", ref("Stats")), **errors(*READ, 400)},
+             params=[qparam("range", "hour (60 x 60 s, default), day (96 x 900 s) or month (30 x 86400 s)", {"type": "string", "enum": ["hour", "day", "month"]})])},
+ "/api/v1/logs": {
+   "get": op("Search the server's recent log lines (an in-memory ring of the newest 10,000), oldest first",
+             {"200": resp("the lines", {"type": "object", "required": ["lines"], "properties": {"lines": {"type": "array", "items": ref("LogLine")}}}), **errors(*READ, 400)},
+             params=LOG_FILTERS + [qparam("since", "Unix time", {"type": "number"}), qparam("until", "Unix time", {"type": "number"}),
+                                   qparam("limit", "at most this many lines (the newest)", {"type": "integer", "minimum": 1})])},
+ "/api/v1/logs/stream": {
+   "get": op("The log as it is written: Server-Sent Events (event: log, data: a LogLine; event: dropped, data: {count}); honours Last-Event-ID",
+             {"200": {"description": "text/event-stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}}, **errors(*READ, 400)},
+             params=LOG_FILTERS)},
  "/api/v1/openapi.json": {
    "get": op("This description (no authentication)", {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}, security=[])},
 }

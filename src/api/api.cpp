@@ -134,6 +134,9 @@ void Api::add_routes() {
   on("POST", "/api/v1/lost-found/{name}/{action}", &Api::lost_action);
   on("POST", "/api/v1/check", &Api::check);
   on("GET", "/api/v1/openapi.json", &Api::openapi);
+  on("GET", "/api/v1/stats", &Api::stats_show);
+  on("GET", "/api/v1/logs", &Api::logs_search);
+  on("GET", "/api/v1/logs/stream", &Api::logs_stream);
 }
 
 net::awaitable<bool> Api::is_admin(const std::string& address) {

@@ -32,6 +32,7 @@
 #include "http/router.hpp"
 #include "net/net.hpp"
 #include "spool/spool.hpp"
+#include "stats/stats.hpp"
 #include "store/directory.hpp"
 #include "store/mailstore.hpp"
 
@@ -52,6 +53,7 @@ struct Services {
   std::filesystem::path data_dir;  // audit.log, the outbox
   std::function<std::shared_ptr<const config::Config>()> config;  // the configuration of now
   std::function<Result<CheckReport>(bool repair)> check;           // `tern check`, set by app
+  stats::Recorder* stats = nullptr;  // the counters over time (stats.cpp); none: the graphs are zeros
 };
 
 // Paging of list answers: ?limit= (default, at most max) and ?offset=.
@@ -128,6 +130,10 @@ class Api {
   http::Response lost_action(Call& c);
   http::Response check(Call& c);
   http::Response openapi(Call& c);
+  // Statistics and the live log (stats.cpp, logs.cpp)
+  http::Response stats_show(Call& c);
+  http::Response logs_search(Call& c);
+  http::Response logs_stream(Call& c);
 
   Services svc_;
   AuditLog audit_;

@@ -36,6 +36,7 @@
 #include "imap/message/message.hpp"
 #include "smtpd/session.hpp"
 #include "spool/spool.hpp"
+#include "stats/stats.hpp"
 #include "store/directory.hpp"
 #include "store/files.hpp"
 #include "store/mailstore.hpp"
@@ -109,6 +110,35 @@ net::awaitable<http::Response> serve_autoconfig(std::shared_ptr<const config::Co
   co_return r;
 }
 
+// Microsoft Autodiscover (http/wellknown): POST only; the address's domain must be local.
+net::awaitable<http::Response> serve_autodiscover(std::shared_ptr<const config::Config> cfg, store::Directory* dir,
+                                                  asio::thread_pool* pool, std::string method, std::string body) {
+  using http::AutodiscoverError;
+  auto xml = [](unsigned status, std::string text) {
+    return http::text_response(status, std::move(text), "application/xml; charset=utf-8");
+  };
+  if (method != "POST") {
+    auto r = xml(http::status::method_not_allowed,
+                 http::autodiscover_error(AutodiscoverError::invalid_request, "Autodiscover takes POST"));
+    r.headers.emplace_back("Allow", "POST");
+    co_return r;
+  }
+  if (body.size() > http::autodiscover_max_request)
+    co_return xml(http::status::payload_too_large,
+                  http::autodiscover_error(AutodiscoverError::invalid_request, "the request is too large"));
+  auto address = http::autodiscover_address(body);
+  if (!address)
+    co_return xml(http::status::bad_request,
+                  http::autodiscover_error(AutodiscoverError::invalid_request, "the request names no e-mail address"));
+  std::string domain = to_lower(address->substr(address->rfind('@') + 1));
+  auto lookup = [dir, domain] { return dir->is_local_domain(domain); };
+  auto local = co_await net::offload(*pool, std::move(lookup));
+  if (!local || !*local)
+    co_return xml(http::status::not_found,
+                  http::autodiscover_error(AutodiscoverError::address_not_found, "The e-mail address cannot be found."));
+  co_return xml(http::status::ok, http::autodiscover_xml(*cfg, *address));
+}
+
 class Server {
  public:
   Server(config::Config cfg, std::string config_file)
@@ -167,13 +197,18 @@ class Server {
     spool_ = std::make_unique<spool::Spool>(spool::Paths(cfg.data_dir), cfg_, *directory_, *mailstore_, pool_, io_);
     spool_->set_dkim(dkim_keys_.get());
     quarantine_ = std::make_unique<spool::Quarantine>(cfg.data_dir);
+    if (auto rec = stats::Recorder::open(cfg.data_dir / "stats.db"); rec)
+      stats_ = std::move(*rec);
+    else
+      log::warn("{}; the console's graphs stay empty", rec.error().message);
     api_ = std::make_unique<api::Api>(api::Services{directory_.get(), mailstore_.get(), spool_.get(),
                                                     authenticator_.get(), &pool_, cfg.data_dir,
                                                     [this] {
                                                       std::lock_guard lock(cfg_mu_);
                                                       return cfg_;
                                                     },
-                                                    [this](bool repair) { return check_for_api(repair); }});
+                                                    [this](bool repair) { return check_for_api(repair); },
+                                                    stats_.get()});
 
     if (auto s = open_listeners(); !s) {
       std::cerr << "tern: " << s.error().message << "\n";
@@ -189,6 +224,8 @@ class Server {
     for (auto& l : listeners_) asio::co_spawn(io_, accept_loop(l), asio::detached);
     dmarc_timer_ = std::make_unique<asio::steady_timer>(io_);
     schedule_dmarc_reports(std::chrono::minutes(1));
+    stats_timer_ = std::make_unique<asio::steady_timer>(io_);
+    schedule_stats_sample();
     wait_signal();
 
     std::string summary;
@@ -208,6 +245,7 @@ class Server {
     for (auto& t : runners) t.join();
     spool_->stop();
     pool_.join();
+    if (stats_) sample_stats(*stats_);  // the last minute's counts (a crash loses them: stats.hpp)
     // A clean stop leaves no socket and no lock file behind (the lock is held until the close).
     std::error_code ec;
     // cfg_ itself, not the `cfg` reference taken at start: a SIGHUP reload replaced that object.
@@ -389,6 +427,11 @@ class Server {
     };
     svc.mounts.push_back({{"mail", "config-v1.1.xml"}, autoconfig});
     svc.mounts.push_back({{".well-known", "autoconfig", "mail", "config-v1.1.xml"}, autoconfig});
+    auto autodiscover = [cfg, dir = directory_.get(), pool = &pool_](http::Request& req) {
+      return serve_autodiscover(cfg, dir, pool, req.method, req.body);
+    };
+    svc.mounts.push_back({{"autodiscover", "autodiscover.xml"}, autodiscover});
+    svc.mounts.push_back({{"Autodiscover", "Autodiscover.xml"}, autodiscover});
     svc.mounts.push_back({{"admin"}, [](http::Request& req) -> net::awaitable<http::Response> {
                             co_return http::serve_asset(req, 1, web::console_assets());
                           }});
@@ -402,7 +445,9 @@ class Server {
       std::lock_guard lock(streams_mu_);
       streams_[raw] = &endpoint;
     }
+    metrics::open_connections.add(endpoint.key, 1);
     co_await endpoint.start(std::move(stream), std::move(id));
+    metrics::open_connections.add(endpoint.key, -1);
     {
       std::lock_guard lock(streams_mu_);
       streams_.erase(raw);
@@ -461,6 +506,7 @@ class Server {
       log::info("signal {}: stopping (no new connections; sessions and deliveries get a moment to finish)", sig);
       stopping_ = true;
       dmarc_timer_->cancel();
+      stats_timer_->cancel();
       imap_.live.shutdown();  // IMAP clients waiting for a command get BYE (idling ones from IDLE)
       spool_->begin_stop();
       cancel_sessions(true);  // idle HTTP keep-alive connections
@@ -490,6 +536,25 @@ class Server {
           if (!line.empty()) log::info("dmarc: {}", line);
       });
       schedule_dmarc_reports(std::chrono::hours(1));
+    });
+  }
+
+  static void sample_stats(stats::Recorder& rec) {
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+    if (auto s = rec.sample(now.count()); !s) log::warn("{}", s.error().message);
+  }
+
+  // The statistics (stats/): a sample just after each minute's end, written on the worker pool.
+  void schedule_stats_sample() {
+    if (!stats_) return;
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    auto minute = std::chrono::duration_cast<std::chrono::minutes>(now) + std::chrono::minutes(1);
+    stats_timer_->expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(minute - now) +
+                                std::chrono::milliseconds(200));
+    stats_timer_->async_wait([this](boost::system::error_code ec) {
+      if (ec || stopping_) return;
+      asio::post(pool_, [rec = stats_.get()] { sample_stats(*rec); });
+      schedule_stats_sample();
     });
   }
 
@@ -580,12 +645,14 @@ class Server {
   std::unique_ptr<spool::Spool> spool_;
   std::unique_ptr<spool::Quarantine> quarantine_;
   filter::RateWindows unknown_recipients_;  // per client address and hour, for every SMTP session
+  std::unique_ptr<stats::Recorder> stats_;  // data_dir/stats.db: the counters over time, for the console
   std::unique_ptr<api::Api> api_;  // the JSON API, mounted on the https listener
   std::shared_ptr<net::ssl::context> tls_;
   std::vector<Service> services_;
   std::vector<Listener> listeners_;  // point into services_
   std::atomic<bool> stopping_{false};
   std::unique_ptr<asio::steady_timer> dmarc_timer_;
+  std::unique_ptr<asio::steady_timer> stats_timer_;
   std::atomic<int> sessions_{0};
   std::mutex streams_mu_;
   std::map<net::Stream*, const Endpoint*> streams_;  // open sessions, for the cancel after the grace period

@@ -1,4 +1,5 @@
-// Logging: spdlog to stderr, one logger for the whole program.
+// Logging: spdlog to stderr, one logger for the whole program; every line is also kept in memory
+// (base/log_ring) for the console's live log.
 #pragma once
 #include <string_view>
 

@@ -18,17 +18,21 @@ LabelledCounter connections{"tern_connections_total", "Connections accepted, per
 LabelledCounter connections_refused{"tern_connections_refused_total", "Connections refused over the limits, per listener",
                                     "listener"};
 LabelledCounter http_requests{"tern_http_responses_total", "HTTP responses, per status class", "code"};
+LabelledGauge open_connections{"tern_connections_open", "Connections open now, per listener", "listener"};
+Histogram smtp_transaction_seconds{"tern_smtp_transaction_seconds",
+                                   "Time from the end of an SMTP message (DATA or BDAT LAST) to the server's reply"};
+Histogram delivery_attempt_seconds{"tern_delivery_attempt_seconds",
+                                   "Time of one delivery attempt: a remote batch (DNS, connection, transaction) or a local delivery"};
+Histogram http_request_seconds{"tern_http_request_seconds",
+                               "Time from an HTTP request's arrival to its answer written (event streams not counted)"};
 
-void LabelledCounter::add(std::string_view value, std::uint64_t n) {
-  std::lock_guard lock(mu_);
-  auto it = values_.find(value);
-  if (it == values_.end()) it = values_.emplace(std::string(value), 0).first;
-  it->second += n;
-}
-
-std::map<std::string, std::uint64_t> LabelledCounter::values() const {
-  std::lock_guard lock(mu_);
-  return {values_.begin(), values_.end()};
+void Histogram::observe(std::chrono::steady_clock::duration d) {
+  double s = std::chrono::duration<double>(d).count();
+  std::size_t i = 0;
+  while (i < bounds.size() && s > bounds[i]) ++i;
+  counts_[i].fetch_add(1, std::memory_order_relaxed);
+  sum_us_.fetch_add(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count()),
+                    std::memory_order_relaxed);
 }
 
 namespace {
@@ -51,7 +55,27 @@ std::string escape_label(std::string_view v) {
   return out;
 }
 
+template <typename T>
+void labelled(std::string& out, const Labelled<T>& m, std::string_view type) {
+  head(out, m.name(), m.help(), type);
+  for (auto& [label, n] : m.values()) out += fmt::format("{}{{{}=\"{}\"}} {}\n", m.name(), m.label(), escape_label(label), n);
+}
+
 }  // namespace
+
+std::string Histogram::render() const {
+  std::string out;
+  head(out, name_, help_, "histogram");
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < counts_.size(); ++i) {
+    total += counts_[i].load(std::memory_order_relaxed);
+    auto le = i < bounds.size() ? fmt::format("{}", bounds[i]) : std::string("+Inf");
+    out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name_, le, total);
+  }
+  out += fmt::format("{}_sum {}\n", name_, static_cast<double>(sum_us_.load(std::memory_order_relaxed)) / 1e6);
+  out += fmt::format("{}_count {}\n", name_, total);
+  return out;
+}
 
 std::string render(const std::vector<Gauge>& gauges) {
   std::string out;
@@ -60,10 +84,11 @@ std::string render(const std::vector<Gauge>& gauges) {
     head(out, c->name(), c->help(), "counter");
     out += fmt::format("{} {}\n", c->name(), c->value());
   }
-  for (const LabelledCounter* c : {&smtp_rejects, &connections, &connections_refused, &http_requests}) {
-    head(out, c->name(), c->help(), "counter");
-    for (auto& [label, n] : c->values()) out += fmt::format("{}{{{}=\"{}\"}} {}\n", c->name(), c->label(), escape_label(label), n);
-  }
+  for (const LabelledCounter* c : {&smtp_rejects, &connections, &connections_refused, &http_requests})
+    labelled(out, *c, "counter");
+  labelled(out, open_connections, "gauge");
+  for (const Histogram* h : {&smtp_transaction_seconds, &delivery_attempt_seconds, &http_request_seconds})
+    out += h->render();
   for (auto& g : gauges) {
     head(out, g.name, g.help, "gauge");
     out += fmt::format("{} {}\n", g.name, g.value);

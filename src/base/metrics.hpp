@@ -5,7 +5,9 @@
 //
 // Every metric name starts with tern_ (CONTRACT.md). Thread-safe.
 #pragma once
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -28,13 +30,23 @@ class Counter {
   std::atomic<std::uint64_t> value_{0};
 };
 
-// A counter with one label (connections{listener="smtp"}); a label value is made at its first use.
-class LabelledCounter {
+// A value with one label (connections{listener="smtp"}); a label value is made at its first use.
+// A counter (only goes up) or a gauge (open connections: up and down), by T.
+template <typename T>
+class Labelled {
  public:
-  LabelledCounter(std::string_view name, std::string_view help, std::string_view label)
+  Labelled(std::string_view name, std::string_view help, std::string_view label)
       : name_(name), help_(help), label_(label) {}
-  void add(std::string_view value, std::uint64_t n = 1);
-  std::map<std::string, std::uint64_t> values() const;
+  void add(std::string_view value, T n = 1) {
+    std::lock_guard lock(mu_);
+    auto it = values_.find(value);
+    if (it == values_.end()) it = values_.emplace(std::string(value), 0).first;
+    it->second += n;
+  }
+  std::map<std::string, T> values() const {
+    std::lock_guard lock(mu_);
+    return {values_.begin(), values_.end()};
+  }
   std::string_view name() const { return name_; }
   std::string_view help() const { return help_; }
   std::string_view label() const { return label_; }
@@ -42,7 +54,46 @@ class LabelledCounter {
  private:
   std::string_view name_, help_, label_;
   mutable std::mutex mu_;
-  std::map<std::string, std::uint64_t, std::less<>> values_;
+  std::map<std::string, T, std::less<>> values_;
+};
+using LabelledCounter = Labelled<std::uint64_t>;
+using LabelledGauge = Labelled<std::int64_t>;
+
+// A latency histogram in seconds (Prometheus histogram: cumulative _bucket{le=...}, _sum, _count).
+// The bounds are fixed (5 ms to 60 s, then +Inf); observing is a few relaxed atomic additions.
+class Histogram {
+ public:
+  static constexpr std::array<double, 13> bounds{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+  constexpr Histogram(std::string_view name, std::string_view help) : name_(name), help_(help) {}
+  void observe(std::chrono::steady_clock::duration d);
+  std::string_view name() const { return name_; }
+  std::string_view help() const { return help_; }
+  // The exposition: HELP, TYPE, the cumulative buckets, _sum and _count.
+  std::string render() const;
+
+ private:
+  std::string_view name_, help_;
+  std::array<std::atomic<std::uint64_t>, bounds.size() + 1> counts_{};  // per bucket, the last is +Inf
+  std::atomic<std::uint64_t> sum_us_{0};                                // microseconds
+};
+
+// Observes the time from its making to stop() (or its end: a scope, a coroutine's frame) into a
+// histogram, once; dismiss() observes nothing.
+class Timer {
+ public:
+  explicit Timer(Histogram& h) : h_(&h), start_(std::chrono::steady_clock::now()) {}
+  ~Timer() { stop(); }
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
+  void stop() {
+    if (h_) h_->observe(std::chrono::steady_clock::now() - start_);
+    h_ = nullptr;
+  }
+  void dismiss() { h_ = nullptr; }
+
+ private:
+  Histogram* h_;
+  std::chrono::steady_clock::time_point start_;
 };
 
 // A value read at the moment /metrics is served.
@@ -63,6 +114,10 @@ extern LabelledCounter smtp_rejects;  // refused SMTP commands, per command (MAI
 extern LabelledCounter connections;          // accepted, per listener
 extern LabelledCounter connections_refused;  // over the connection limits, per listener
 extern LabelledCounter http_requests;        // HTTP responses, per status class ("2xx" ...)
+extern LabelledGauge open_connections;       // connections open now, per listener
+extern Histogram smtp_transaction_seconds;   // from the end of DATA/BDAT to the reply
+extern Histogram delivery_attempt_seconds;   // one delivery attempt (a remote batch, or a local delivery)
+extern Histogram http_request_seconds;       // from a request's arrival to its answer written
 
 // Every counter, then `gauges`, in the text exposition format (version 0.0.4).
 std::string render(const std::vector<Gauge>& gauges = {});

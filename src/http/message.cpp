@@ -70,6 +70,10 @@ std::string serialize(const Response& response, bool tls, bool keep_alive, bool 
   if (!cache_control) out += "Cache-Control: no-store\r\n";
   out += security_headers;
   if (tls) out += hsts;
+  if (response.events) {
+    out += "X-Accel-Buffering: no\r\nConnection: close\r\n\r\n";  // no proxy may hold events back
+    return out;
+  }
   out += fmt::format("Content-Length: {}\r\n", response.body.size());
   out += keep_alive && !response.close ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
   out += "\r\n";

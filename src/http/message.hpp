@@ -6,6 +6,7 @@
 // without being checked (a redirect's host) or coming from Beast's parser, which refuses CR and LF.
 #pragma once
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -14,6 +15,8 @@
 #include <boost/json/value.hpp>
 
 namespace tern::http {
+
+class EventSource;  // http/events
 
 // Status codes Tern sends, by name (STYLE.md: no bare numbers).
 namespace status {
@@ -49,6 +52,9 @@ struct Response {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // beyond those serialize() adds
   bool close = false;  // end the connection after this response
+  // A stream of events instead of `body` (http/events): sent without Content-Length, then the
+  // connection ends.
+  std::shared_ptr<EventSource> events;
 };
 
 // `value` serialized, with a final newline.
@@ -58,7 +64,8 @@ Response error_response(unsigned status, std::string_view code, std::string_view
 Response text_response(unsigned status, std::string body, std::string content_type = "text/plain; charset=utf-8");
 
 // The response as octets on the wire: status line, the caller's headers, the security headers
-// (HSTS when `tls`), Content-Length, Connection; no body for HEAD (`head_only`).
+// (HSTS when `tls`), Content-Length, Connection; no body for HEAD (`head_only`). An event stream's
+// head has no Content-Length and says Connection: close.
 std::string serialize(const Response& response, bool tls, bool keep_alive, bool head_only = false);
 
 // Splits a request-target in origin form ("/a/b%40c?x=1") into decoded segments and parameters;

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <fmt/format.h>
 
 #include "base/log.hpp"
 #include "base/metrics.hpp"
 #include "base/strings.hpp"
+#include "http/events.hpp"
 #include "http/reader.hpp"
 
 namespace tern::http {
@@ -54,7 +56,10 @@ class Session {
 
  private:
   net::awaitable<void> answer(Request& req);
+  net::awaitable<void> stream_events(EventSource& source);
+  net::awaitable<void> client_gone();
   net::awaitable<void> refuse_and_drain();
+  bool stopping() const { return svc_.stopping && *svc_.stopping; }
 
   net::Stream& stream_;
   net::CommandClock clock_{stream_};
@@ -95,6 +100,7 @@ net::awaitable<void> Session::run() {
 }
 
 net::awaitable<void> Session::answer(Request& req) {
+  metrics::Timer timer(metrics::http_request_seconds);
   req.peer = stream_.peer_address();
   req.session_id = id_;
   req.tls = stream_.is_tls();
@@ -103,13 +109,39 @@ net::awaitable<void> Session::answer(Request& req) {
     res = error_response(status::bad_request, "bad_request", "the request target is not a path");
   else
     res = co_await site_.respond(req);
-  bool keep = req.keep_alive && !res.close && !(svc_.stopping && *svc_.stopping);
+  bool keep = req.keep_alive && !res.close && !res.events && !stopping();
   req.keep_alive = keep;
   metrics::http_requests.add(fmt::format("{}xx", res.status / 100));
-  log::info("http {}: {} {} {} {} ({} octets)", id_, req.peer, log_safe(req.method, 16), log_safe(req.target, 200),
-            res.status, res.body.size());
-  auto out = serialize(res, req.tls, keep, req.method == "HEAD");
+  auto what = res.events ? std::string("event stream") : fmt::format("{} octets", res.body.size());
+  log::info("http {}: {} {} {} {} ({})", id_, req.peer, log_safe(req.method, 16), log_safe(req.target, 200), res.status,
+            what);
+  bool head_only = req.method == "HEAD";
+  auto out = serialize(res, req.tls, keep, head_only);
   co_await stream_.write(out);
+  if (res.events) timer.dismiss();  // a stream lasts as long as its client: no request time
+  timer.stop();
+  if (res.events && !head_only) co_await stream_events(*res.events);
+}
+
+net::awaitable<void> Session::stream_events(EventSource& source) {
+  using namespace boost::asio::experimental::awaitable_operators;
+  // No request deadline while the stream lasts (each write keeps its write timeout).
+  stream_.set_timeout(std::chrono::hours(24 * 365));
+  while (!stopping()) {
+    auto either = source.next(keepalive_interval) || client_gone();
+    auto r = co_await std::move(either);
+    if (r.index() == 1) co_return;
+    auto text = std::get<0>(std::move(r));
+    if (text.empty()) text = ": keepalive\n\n";
+    co_await stream_.write(text);
+  }
+}
+
+// Ends when the client closes its side, sends anything (a stream takes no further request), or the
+// server interrupts the connection at its stop (which cancels this wait).
+net::awaitable<void> Session::client_gone() {
+  boost::system::error_code ec;
+  co_await stream_.socket().async_wait(net::tcp::socket::wait_read, boost::asio::redirect_error(boost::asio::use_awaitable, ec));
 }
 
 net::awaitable<void> Session::refuse_and_drain() {

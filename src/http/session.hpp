@@ -12,6 +12,10 @@
 // must arrive within `request_timeout` (extended while the body arrives at [limits] min_data_rate), so
 // a client dripping octets is cut off (with 408); every response carries the security headers of
 // http/message. Authentication is the mounted handler's business (api/).
+//
+// An answer may be an event stream (http/events, the live log): after its head the connection carries
+// only that stream, without the request deadline, until the client closes or sends anything, a write
+// does not finish within the write timeout, or the server stops (Stream::interrupt cancels the wait).
 #pragma once
 #include <atomic>
 #include <chrono>

@@ -237,20 +237,6 @@ std::string report_xml(const std::vector<Evaluation>& rows, const std::string& p
   return x + "</feedback>\n";
 }
 
-std::string gzip(std::string_view data) {
-  z_stream z{};
-  deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);  // +16: the gzip wrapper
-  std::string out(deflateBound(&z, static_cast<uLong>(data.size())) + 32, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  z.avail_in = static_cast<uInt>(data.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
-
 std::string report_message(const std::string& xml, const std::string& policy_domain, const std::string& day,
                            const std::string& hostname, const std::string& report_id,
                            const std::vector<std::string>& recipients) {

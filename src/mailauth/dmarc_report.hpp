@@ -90,6 +90,5 @@ std::string report_xml(const std::vector<Evaluation>& rows, const std::string& p
 std::string report_message(const std::string& xml, const std::string& policy_domain, const std::string& day,
                            const std::string& hostname, const std::string& report_id,
                            const std::vector<std::string>& recipients);
-std::string gzip(std::string_view data);
 
 }  // namespace tern::mailauth::dmarc

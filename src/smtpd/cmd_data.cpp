@@ -79,6 +79,7 @@ net::awaitable<void> Session::cmd_bdat(const std::string& arg) {
 }
 
 net::awaitable<void> Session::finish_message(std::string message, bool bare_line_end, bool too_big) {
+  metrics::Timer timer(metrics::smtp_transaction_seconds);  // until the reply (learning after it is not counted)
   auto tx = std::move(*tx_);
   tx_.reset();
   data_from_ = tx.mail.sender ? tx.mail.sender->str() : "";
@@ -199,6 +200,7 @@ net::awaitable<void> Session::finish_message(std::string message, bool bare_line
     log::info("smtp {}: queued {} from <{}> for {} recipient(s)", id_, *result,
               tx.mail.sender ? tx.mail.sender->str() : "", tx.rcpts.size());
   reply(code::ok, "2.0.0", fmt::format("Ok: queued as {}", *result));
+  timer.stop();
   // A user who writes to someone wants that person's mail (replies included): their reputation with
   // the user, recorded off the session's path (docs/spam.md).
   if (!user_.empty() && svc_.learner) {

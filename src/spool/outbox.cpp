@@ -119,6 +119,7 @@ smtp::client::TlsMode tls_mode(const std::string& route_tls) {
 // the scheduler may pick them again.
 asio::awaitable<void> Spool::deliver_remote(std::string destination, std::shared_ptr<Batch> batch) {
   try {
+    metrics::Timer timer(metrics::delivery_attempt_seconds);
     co_await deliver_batch(destination, batch);
   } catch (const std::exception& e) {
     log::error("outbox {}: delivery aborted: {}", destination, e.what());

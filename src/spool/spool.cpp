@@ -260,6 +260,7 @@ void Spool::post_local(EntryPtr e) {
   asio::post(pool_, [this, e = std::move(e)] {
     std::string retry;
     try {
+      metrics::Timer timer(metrics::delivery_attempt_seconds);
       retry = deliver_local(e);
     } catch (const std::exception& ex) {
       retry = ex.what();

@@ -353,6 +353,15 @@ class OpenApiTest(ApiCase):
         for method, path in sorted(openapi_routes(doc)):
             concrete = re.sub(r"\{action\}", "none", re.sub(r"\{[a-z]+\}", "nobody@tern.test", path))
             body = {} if method in ("POST", "PATCH") else None
+            if path.endswith("/stream"):  # an event stream never ends: its status line and type are enough
+                c = self.conn()
+                c.request(method, concrete, headers={"Authorization": test_http.basic(test_http.ADMIN)})
+                r = c.getresponse()
+                self.assertEqual((r.status, r.getheader("Content-Type")), (200, "text/event-stream; charset=utf-8"), path)
+                c.close()
+                a = self.call(method, concrete, body=body, auth="")
+                self.assertError(a, 401, "unauthorized")
+                continue
             a = self.call(method, concrete, body=body)
             self.assertNotEqual(a.status, 405, (method, path, a))
             if a.status == 404:
