@@ -30,6 +30,9 @@ CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 ARTIFACTS = os.path.join(os.path.dirname(TERN_BIN), "test-artifacts")
 HOSTILE = ('<script>alert(1)</script>"onerror=alert(2)@tern.test',  # refused: the error shows it
            '"onerror=alert(3)@tern.test')  # a valid address: listed
+# The elements that reach past the window's right edge (what makes a page scroll sideways).
+WIDER = """return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > innerWidth + 0.5)
+                  .map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right));"""
 
 
 class ConsoleTest(HttpCase):
@@ -170,7 +173,7 @@ class ConsoleTest(HttpCase):
             self.present(ready)
             width = self.browser.execute_script("return document.documentElement.scrollWidth")
             inner = self.browser.execute_script("return window.innerWidth")
-            self.assertLessEqual(width, inner, page)
+            self.assertLessEqual(width, inner, (page, self.browser.execute_script(WIDER)))
             self.shot(f"{page}-360")
         self.browser.set_window_size(1280, 900)
 
