@@ -106,6 +106,7 @@ export async function dashboardPage(): Promise<void> {
     } catch (e) {
       queue.n.textContent = await count("");
       for (const c of [conns, disk, lost]) c.n.textContent = "–";
+      for (const c of charts.values()) c.total.textContent = "–";
       note.textContent = statusOf(e) === 404 ? "Graphs, connections, disk and lost+found need GET /api/v1/stats, which this server does not offer."
         : messageOf(e);
       errors.replaceChildren(el("li", { class: "muted" }, "–"));

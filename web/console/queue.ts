@@ -101,7 +101,7 @@ export async function queuePage(): Promise<void> {
       el("td", { class: "pick" }, pick),
       el("td", { "data-label": "Id" }, el("code", {}, m.id), m.held ? el("span", { class: "badge" }, "held") : null,
         m.problem ? el("span", { class: "error" }, m.problem) : null),
-      el("td", { "data-label": "From" }, m.from || "<>"), el("td", { "data-label": "Recipients" }, rcpts),
+      el("td", { "data-label": "From", class: "from" }, m.from || "<>"), el("td", { "data-label": "Recipients" }, rcpts),
       el("td", { "data-label": "Arrived" }, fmtTime(m.arrived), el("span", { class: "muted" }, ` (${fmtAge(m.arrived)} ago, ${fmtBytes(m.size)})`)),
       actions);
   };
