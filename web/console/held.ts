@@ -30,8 +30,9 @@ async function heldPage<T>(s: HeldSpec<T>): Promise<void> {
   const refresh = button("Refresh", { id: `${s.id}-refresh` }, () => void load());
   const prev = button("Previous", {}, () => { offset = Math.max(0, offset - PAGE); void load(); });
   const next = button("Next", {}, () => { offset += PAGE; void load(); });
+  const pager = el("div", { class: "row toolbar pager" }, prev, next);
   page(s.title, el("p", { class: "muted intro" }, s.intro), el("div", { class: "row toolbar" }, refresh, total, search.box), table,
-    el("div", { class: "row toolbar pager" }, prev, next));
+    pager);
   let offset = 0;
 
   async function load(): Promise<void> {
@@ -39,6 +40,7 @@ async function heldPage<T>(s: HeldSpec<T>): Promise<void> {
     total.textContent = count > items.length ? `${offset + 1}-${offset + items.length} of ${count}` : plural(count, "item");
     prev.disabled = offset === 0;
     next.disabled = offset + items.length >= count;
+    pager.hidden = prev.disabled && next.disabled;
     if (!items.length) {
       tbody.replaceChildren(el("tr", {}, el("td", { colspan: String(s.columns.length + 1), class: "muted" }, s.empty)));
       return;

@@ -42,11 +42,12 @@ export async function queuePage(): Promise<void> {
   const total = el("span", { class: "muted", id: "queue-total" });
   const prev = button("Previous", { id: "queue-prev" }, () => { offset = Math.max(0, offset - PAGE); void load(); });
   const next = button("Next", { id: "queue-next" }, () => { offset += PAGE; void load(); });
+  const pager = el("div", { class: "row toolbar pager" }, prev, next);
   const tbody = el("tbody", { id: "queue-body" });
   const table = el("table", { id: "queue", class: "list" }, el("thead", {}, el("tr", {},
     el("th", { scope: "col", class: "pick" }, el("span", { class: "sr" }, "Select")), ...["Id", "From", "Recipients", "Arrived", ""].map((h) => el("th", { scope: "col" }, h)))), tbody);
   page("Queue", filters, el("div", { class: "row toolbar" }, clear, refresh, total), bulk, table,
-    el("div", { class: "row toolbar pager" }, prev, next));
+    pager);
 
   let offset = 0;
   let shown: Queued[] = [];
@@ -117,6 +118,7 @@ export async function queuePage(): Promise<void> {
       : plural(count, "message");
     prev.disabled = offset === 0;
     next.disabled = offset + data.length >= count;
+    pager.hidden = prev.disabled && next.disabled;
     if (!data.length) {
       tbody.replaceChildren(el("tr", {}, el("td", { colspan: "6", class: "muted" }, "No message in the queue matches.")));
     } else {
