@@ -55,30 +55,41 @@ export async function logsPage(): Promise<void> {
   const receive = (l: Line) => {
     if (l.id <= last) return;  // already shown (the history overlaps the stream's start)
     last = l.id;
+    lastTime = l.time;
     if (!paused) append([l]);
     else if (buffered.length < BUFFER) buffered.push(l);
     else droppedPaused++;
     if (paused) showState();
   };
 
-  const stop = () => { source?.close(); source = null; };
-  async function start(): Promise<void> {
-    stop();
-    lines.replaceChildren();
-    last = 0;
-    buffered = [];
-    droppedPaused = droppedServer = 0;
-    const filters = { level: level.input.value, protocol: protocol.input.value, q: q.value.trim() };
+  let retry = 0;
+  let lastTime = 0;
+  const stop = () => { source?.close(); source = null; window.clearTimeout(retry); };
+  const filters = () => ({ level: level.input.value, protocol: protocol.input.value, q: q.value.trim() });
+
+  // The lines logged since `since` (all recent ones when 0) that are not shown yet.
+  async function backfill(since: number): Promise<void> {
     try {
-      const { data } = await api<{ lines: Line[] }>("GET", `/api/v1/logs${query({ ...filters, limit: HISTORY })}`);
-      append(data.lines);
-      last = data.lines.length ? data.lines[data.lines.length - 1].id : 0;
+      const { data } = await api<{ lines: Line[] }>("GET", `/api/v1/logs${query({ ...filters(), since: since || undefined, limit: HISTORY })}`);
+      for (const l of data.lines) receive(l);
     } catch (e) {
       state.textContent = messageOf(e);
     }
-    source = new EventSource(`/api/v1/logs/stream${query(filters)}`);
+  }
+  // EventSource reconnects by itself (with Last-Event-ID) after a network error; a refusal (a 401 after
+  // the session ended, a 404) closes it for good, so then a new one is made a little later, and the
+  // lines logged in between are fetched.
+  function connect(): void {
+    source = new EventSource(`/api/v1/logs/stream${query(filters())}`);
     source.addEventListener("open", () => { live = true; showState(); });
-    source.addEventListener("error", () => { live = false; showState(); });
+    source.addEventListener("error", () => {
+      live = false;
+      showState();
+      if (source?.readyState === EventSource.CLOSED) {
+        state.textContent = "disconnected; trying again in 5 s";
+        retry = window.setTimeout(() => { stop(); void backfill(lastTime).then(connect); }, 5000);
+      }
+    });
     source.addEventListener("log", (ev) => {
       try { receive(JSON.parse((ev as MessageEvent).data) as Line); } catch { /* not a line: ignored */ }
     });
@@ -86,6 +97,15 @@ export async function logsPage(): Promise<void> {
       try { droppedServer += (JSON.parse((ev as MessageEvent).data) as { count: number }).count; } catch { /* ignored */ }
       showState();
     });
+  }
+  async function start(): Promise<void> {
+    stop();
+    lines.replaceChildren();
+    last = lastTime = 0;
+    buffered = [];
+    droppedPaused = droppedServer = 0;
+    await backfill(0);
+    connect();
   }
 
   pause.addEventListener("click", () => {
