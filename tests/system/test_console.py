@@ -114,6 +114,19 @@ class ConsoleTest(HttpCase):
         e.send_keys(text)
         return e
 
+    def layout_shift(self, hash_, ready):
+        """Goes to a page by its address (no click: a shift right after input would not count) and
+        returns the layout shift (Chromium's Layout Instability API) from then until `ready` holds."""
+        self.browser.execute_script("""
+            window.ternShift = 0;
+            new PerformanceObserver(l => { for (const e of l.getEntries()) if (!e.hadRecentInput) window.ternShift += e.value; })
+              .observe({type: 'layout-shift'});
+            location.hash = arguments[0];""", hash_)
+        self.wait(ready, f"{hash_} never ready")
+        # the shifts of the last frame are reported after it: one more frame, then read
+        return self.browser.execute_async_script(
+            "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done(window.ternShift)));")
+
     def queue_row(self, held):
         """Waits for the queue's one message, deferred once, with `held` as given (refreshing)."""
         def ready(b):
@@ -216,6 +229,11 @@ class ConsoleTest(HttpCase):
         self.wait(lambda b: [r.is_displayed() for r in b.find_elements(By.CSS_SELECTOR, "#domains-body tr")].count(True) == 1,
                   "the search kept more than the one domain")
         self.shot("domains")
+        # the keyboard: Tab from the search reaches the row's button, with a visible focus ring
+        self.find("#domain-search").send_keys(Keys.TAB)
+        focused = self.browser.switch_to.active_element
+        self.assertEqual(focused.text, "Delete")
+        self.assertNotEqual(focused.value_of_css_property("outline-style"), "none")
         self.find('#domains-body tr[data-key="example.test"] .act-delete').click()
         self.accept_confirm()
         self.wait(lambda b: "example.test" not in self.texts("#domains-body td.key"), "the domain never went")
@@ -275,6 +293,10 @@ class ConsoleTest(HttpCase):
         self.wait_queued(2)
         self.go("queue", "#queue-body tr[data-id]")
         self.wait(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#queue-body tr[data-id]")) == 2, "two queued messages")
+        self.find("#nav-users").click()
+        self.present("#users-body tr")
+        shift = self.layout_shift("#/queue", lambda b: len(b.find_elements(By.CSS_SELECTOR, "#queue-body tr[data-id]")) == 2)
+        self.assertLess(shift, 0.01)
         # the domain filter keeps one
         self.fill("#queue-domain", "other.test").send_keys(Keys.ENTER)
         self.wait(lambda b: [r.text for r in b.find_elements(By.CSS_SELECTOR, "#queue-body tr[data-id]")] and
@@ -326,7 +348,7 @@ class ConsoleTest(HttpCase):
         with open(os.path.join(lost, "found-1"), "wb") as f:
             f.write(b"FROM: news@shop.test\nRCPT: bob@tern.test\n" + make_message("news@shop.test", "bob@tern.test", "found again"))
         with open(os.path.join(lost, "found-1.why"), "w") as f:
-            f.write("unreadable envelope\n")
+            f.write(f"unreadable envelope\nfrom: {self.t.data}/mail/outbox/found-1\nwhen: Fri, 04 Dec 2026 12:00:00 +0000\n")
 
         self.log_in()
         row = self.go("quarantine", "#quarantine-body tr[data-id]")
@@ -382,6 +404,12 @@ class ConsoleTest(HttpCase):
                   "the received message never counted in the graph")
         self.assertTrue(self.browser.find_elements(By.CSS_SELECTOR, '.chart[data-series="received"] rect[height]:not([height="0.00"])'))
         self.shot("dashboard-graphs")
+        # nothing moves when the numbers arrive: the page is laid out before (CLS 0.1 is "good" for Google)
+        self.find("#nav-users").click()
+        self.present("#users-body tr")
+        shift = self.layout_shift("#/dashboard", lambda b: b.find_element(By.CSS_SELECTOR, '.chart[data-series="received"]')
+                                  .get_attribute("data-total"))
+        self.assertLess(shift, 0.01)
         for r in ("day", "month"):
             self.find(f"#range-{r}").click()
             self.wait(lambda b: int(b.find_element(By.CSS_SELECTOR, '.chart[data-series="received"]').get_attribute("data-total") or 0) >= 1,
