@@ -129,10 +129,18 @@ function editDialog(title: string, id: string, fields: Field[], extra: HTMLEleme
   fields[0]?.input.focus();
 }
 
+// A size in the largest unit that holds it exactly ("10M", "1536K"), so that reading it back gives the
+// same number and an untouched field changes nothing.
+function exactBytes(n: number): string {
+  for (const [unit, size] of [["T", 1024 ** 4], ["G", 1024 ** 3], ["M", 1024 ** 2], ["K", 1024]] as [string, number][])
+    if (n % size === 0) return `${n / size}${unit}`;
+  return String(n);
+}
+
 function editUser(u: User, reload: () => Promise<void>): void {
   const password = field("edit-password", "New password (empty: unchanged)", "password", "new-password", "password");
   const quota = field("edit-quota", "Quota (e.g. 500M, 2G; empty: the default)", "text", "off", "quota");
-  quota.input.value = u.quota ? fmtBytes(u.quota).replace(/ ([KMGT])iB$/, "$1").replace(/ B$/, "") : "";
+  quota.input.value = u.quota ? exactBytes(u.quota) : "";
   const enabled = checkbox("edit-enabled", "enabled (may log in and receive mail)");
   enabled.input.checked = u.enabled !== false;
   const admin = checkbox("edit-admin", "administrator");
