@@ -74,6 +74,7 @@ class ConsoleTest(HttpCase):
                          f"{css} never appeared")
 
     def shot(self, name):
+        self.browser.execute_script("window.scrollTo(0, 0)")
         self.assertTrue(self.browser.save_screenshot(os.path.join(ARTIFACTS, f"console-{name}.png")))
 
     def no_alert(self):
