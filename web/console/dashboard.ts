@@ -49,7 +49,7 @@ function draw(c: Chart, values: number[], s: Stats): void {
   const sum = values.reduce((a, b) => a + b, 0);
   c.fig.setAttribute("data-total", String(sum));
   c.total.textContent = String(sum);
-  c.max.textContent = `max ${top} per ${s.step >= 86400 ? "day" : s.step >= 900 ? `${s.step / 60} min` : "minute"}`;
+  c.max.textContent = !sum ? "none" : `max ${top} per ${s.step >= 86400 ? "day" : s.step >= 900 ? `${s.step / 60} min` : "minute"}`;
   c.plot.replaceChildren(...values.map((v, i) => {
     const h = v ? Math.max(1.5, (v / top) * (H - 4)) : 0;
     const start = s.end - (n - i) * s.step;
