@@ -10,6 +10,7 @@ import os
 import shutil
 import smtplib
 import tempfile
+import time
 import unittest
 
 from harness import HOST, PASSWORD, TERN_BIN, WAIT, main, make_message
@@ -333,6 +334,13 @@ class ConsoleTest(HttpCase):
         # bounce one, with the confirmation
         self.find('#queue-body tr[data-id] .act-bounce').click()
         self.accept_confirm()
+        # The page reloads its list right after the bounce, when the DSN to the (local) sender may still
+        # be in the queue for a moment; once the queue holds the other message alone, a reload shows one.
+        deadline = time.monotonic() + WAIT
+        while len(self.call("GET", "/api/v1/queue").json) != 1:
+            self.assertLess(time.monotonic(), deadline, "the bounced message and its DSN never left the queue")
+            time.sleep(0.05)
+        self.find("#queue-apply").click()
         self.wait(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#queue-body tr[data-id]")) == 1, "bounced: one left")
 
     # -- quarantine and lost+found -----------------------------------------------------------------
