@@ -142,6 +142,6 @@ async function show(id: string): Promise<void> {
     el("dt", {}, "Held"), el("dd", {}, m.held ? "yes" : "no"),
     ...m.recipients.flatMap((r) => [el("dt", {}, r.address),
       el("dd", {}, `${r.state}, ${plural(r.attempts, "attempt")}`, r.next_attempt ? `, next ${fmtTime(r.next_attempt)}` : "",
-        r.last_error ? el("span", { class: "error last-error" }, r.last_error) : null)]));
+        r.last_error ? "; last reply: " : "", r.last_error ? el("span", { class: "error last-error" }, r.last_error) : null)]));
   showSource(`Message ${m.id}`, m.source, [facts]);
 }
