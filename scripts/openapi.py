@@ -171,6 +171,13 @@ paths = {
    "get": op("The log as it is written: Server-Sent Events (event: log, data: a LogLine; event: dropped, data: {count}); honours Last-Event-ID",
              {"200": {"description": "text/event-stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}}, **errors(*READ, 400)},
              params=LOG_FILTERS)},
+ "/api/v1/domains/{name}/dns": {
+   "parameters": [pparam("name", "a local domain")],
+   "get": op("The DNS records the domain should publish (MX, SPF, DKIM, DMARC, SRV), as `tern domain dns`",
+             {"200": resp("the records", {"type": "object", "required": ["domain", "records"], "properties": {"domain": {"type": "string"},
+               "records": {"type": "array", "items": {"type": "object", "required": ["type", "name", "value", "zone"], "properties": {
+                 "type": {"type": "string", "enum": ["MX", "TXT", "SRV"]}, "name": {"type": "string"}, "value": {"type": "string"},
+                 "zone": {"type": "string", "description": "the record in zone-file form"}}}}}}), **errors(*READ, 400, 404)})},
  "/api/v1/openapi.json": {
    "get": op("This description (no authentication)", {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}, security=[])},
 }

@@ -6,6 +6,7 @@
 // Also the JSON forms that `--json` and the API share (a queued message, an alias).
 #pragma once
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,6 +50,20 @@ struct UserChange {
   std::optional<bool> enabled, admin;
 };
 Result<store::Mailslot> change_user(store::Directory& dir, const std::string& address, const UserChange& change);
+
+// The DNS records a local domain publishes (`tern domain dns`, GET /api/v1/domains/{name}/dns): MX, SPF,
+// DKIM (each published key of data_dir/dkim), DMARC, and the client configuration SRV records (RFC
+// 6186, RFC 8314). not_found for a domain that is not local, invalid for a name that is no domain.
+struct PublishedRecord {
+  enum class Kind { mx, txt, srv } kind;
+  std::string name;  // owner name, without the final dot
+  std::string text;  // MX: the host; TXT: the text; SRV: "port host"
+  std::string line;  // zone-file form
+};
+Result<std::vector<PublishedRecord>> dns_records(store::Directory& dir, const std::filesystem::path& data_dir,
+                                                 const std::string& hostname, std::string_view domain);
+// A TXT record in zone-file form, the text cut into character-strings of at most 255 octets.
+std::string zone_txt(const std::string& name, const std::string& text);
 
 // The queue actions: "retry" (Clear Host Assignments; every message when `ids` is empty), and "hold",
 // "release", "delete", "bounce" of exactly one id. invalid for another verb or count.

@@ -118,6 +118,7 @@ void Api::add_routes() {
   on("GET", "/api/v1/domains", &Api::domains_list);
   on("POST", "/api/v1/domains", &Api::domains_add);
   on("DELETE", "/api/v1/domains/{name}", &Api::domains_delete);
+  on("GET", "/api/v1/domains/{name}/dns", &Api::domains_dns);
   on("GET", "/api/v1/aliases", &Api::aliases_list);
   on("POST", "/api/v1/aliases", &Api::aliases_add);
   on("PATCH", "/api/v1/aliases/{address}", &Api::aliases_patch);

@@ -123,6 +123,7 @@ class Api {
   http::Response quarantine_action(Call& c);
   http::Response delete_slot(Call& c, store::SlotKind kind);
   http::Response users_get(Call& c);
+  http::Response domains_dns(Call& c);
   http::Response users_patch(Call& c);
   http::Response aliases_patch(Call& c);
   http::Response lost_list(Call& c);

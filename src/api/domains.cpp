@@ -33,6 +33,16 @@ Response Api::domains_delete(Call& c) {
   });
 }
 
+Response Api::domains_dns(Call& c) {
+  auto records = dns_records(*svc_.directory, svc_.data_dir, svc_.config()->hostname, c.params.at(0));
+  if (!records) return error_of(records.error());
+  static constexpr const char* kinds[] = {"MX", "TXT", "SRV"};
+  json::array out;
+  for (const auto& r : *records)
+    out.push_back(json::object{{"type", kinds[static_cast<int>(r.kind)]}, {"name", r.name}, {"value", r.text}, {"zone", r.line}});
+  return http::json_response(http::status::ok, json::object{{"domain", to_lower(c.params.at(0))}, {"records", std::move(out)}});
+}
+
 Response Api::aliases_list(Call&) {
   json::array out;
   for (auto& [address, targets] : svc_.directory->aliases()) out.push_back(alias_json(address, targets));

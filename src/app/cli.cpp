@@ -616,12 +616,7 @@ int admin_request(const Options& o, const std::string& line) {
 
 // --- DKIM keys and the records to publish -------------------------------------------------------
 
-// A TXT record in zone-file form, the text cut into character-strings of at most 255 octets.
-std::string zone_txt(const std::string& name, const std::string& text) {
-  std::string out = name + ". 3600 IN TXT";
-  for (std::size_t i = 0; i < text.size(); i += 255) out += " \"" + text.substr(i, 255) + "\"";
-  return out;
-}
+using api::zone_txt;
 
 std::string dkim_record_line(const mailauth::DkimKeyInfo& k) {
   return zone_txt(k.selector + "._domainkey." + k.domain, k.public_record);
@@ -683,12 +678,7 @@ int dkim_list(const Options& o) {
 }
 
 // One record a domain publishes: its zone-file line, and what `--check` compares.
-struct Published {
-  enum class Kind { mx, txt, srv } kind;
-  std::string name;  // owner name, without the final dot
-  std::string text;  // MX: the host; TXT: the text; SRV: "port host"
-  std::string line;  // zone-file form
-};
+using Published = api::PublishedRecord;
 
 std::string strip_spaces(std::string_view s) {
   std::string out;
@@ -755,31 +745,11 @@ boost::asio::awaitable<std::vector<std::string>> check_published(dns::Resolver* 
 int domain_dns(const Options& o) {
   auto c = open_context(o);
   if (!c) return 1;
-  auto domain = mailauth::key_domain(o.name);
-  if (!domain) return fail("'" + o.name + "' is not a domain name");
-  auto domains = c->dir->domains();
-  if (std::find(domains.begin(), domains.end(), *domain) == domains.end())
-    return fail(*domain + " is not a local domain (tern domain add " + *domain + ")");
-  const std::string& host = c->cfg.hostname;
-  std::vector<Published> records;
-  auto txt = [&](const std::string& name, const std::string& text) {
-    records.push_back({Published::Kind::txt, name, text, zone_txt(name, text)});
-  };
-  records.push_back({Published::Kind::mx, *domain, host, *domain + ". 3600 IN MX 10 " + host + "."});
-  txt(*domain, "v=spf1 mx -all");
-  mailauth::DkimKeys keys(c->cfg.data_dir / "dkim");
-  auto list = keys.list(*domain);
-  if (!list) return fail(list.error().message);
-  auto now = unix_now();
-  for (const auto& k : *list)
-    if (k.published(now)) txt(k.selector + "._domainkey." + k.domain, k.public_record);
-  txt("_dmarc." + *domain, "v=DMARC1; p=reject; rua=mailto:postmaster@" + *domain);
-  for (auto [service, port] : {std::pair{"_submissions", 465}, {"_submission", 587}, {"_imaps", 993}, {"_imap", 143},
-                               {"_pop3s", 995}}) {
-    std::string name = std::string(service) + "._tcp." + *domain;
-    records.push_back({Published::Kind::srv, name, fmt::format("{} {}", port, host),
-                       fmt::format("{}. 3600 IN SRV 0 1 {} {}.", name, port, host)});
-  }
+  auto published = api::dns_records(*c->dir, c->cfg.data_dir, c->cfg.hostname, o.name);
+  if (!published) return fail(published.error().message);
+  const auto& records = *published;
+  const bool no_dkim = std::none_of(records.begin(), records.end(), [](const Published& r) { return r.name.find("._domainkey.") != std::string::npos; });
+  const auto domain = mailauth::key_domain(o.name);
   std::vector<std::string> states;
   if (o.check) {
     boost::asio::io_context io;
@@ -798,8 +768,7 @@ int domain_dns(const Options& o) {
     std::cout << json::serialize(a) << "\n";
     return trouble ? 1 : 0;
   }
-  if (list->empty())
-    std::cout << "; no DKIM keys yet: tern dkim generate " << *domain << "\n";
+  if (no_dkim) std::cout << "; no DKIM keys yet: tern dkim generate " << *domain << "\n";
   for (std::size_t i = 0; i < records.size(); ++i) {
     if (o.check) std::cout << "; " << states[i] << "\n";
     std::cout << records[i].line << "\n";

@@ -334,6 +334,23 @@ class CheckApiTest(ApiCase):
         os.remove(os.path.join(self.t.data, "mail", "outbox", "damaged.msg"))
 
 
+class DnsRecordsTest(ApiCase):
+    def test_the_records_a_domain_publishes(self):
+        a = self.call("GET", "/api/v1/domains/TERN.test/dns")
+        self.assertEqual(a.status, 200, a)
+        self.assertEqual(a.json["domain"], "tern.test")
+        records = a.json["records"]
+        # the same records as `tern domain dns --json`, which prints their zone-file lines
+        cli = json.loads(self.t.cli_ok("domain", "dns", "tern.test", "--json").stdout)
+        self.assertEqual([r["zone"] for r in records], cli)
+        kinds = {(r["type"], r["name"]) for r in records}
+        self.assertIn(("MX", "tern.test"), kinds)
+        self.assertIn(("TXT", "_dmarc.tern.test"), kinds)
+        self.assertIn(("SRV", "_imaps._tcp.tern.test"), kinds)
+        self.assertError(self.call("GET", "/api/v1/domains/elsewhere.test/dns"), 404, "not_found")
+        self.assertError(self.call("GET", "/api/v1/domains/not..a..domain/dns"), 400, "invalid")
+
+
 class OpenApiTest(ApiCase):
     def test_description_matches_the_routes(self):
         a = self.call("GET", "/api/v1/openapi.json", auth="")

@@ -234,8 +234,15 @@ class ConsoleTest(HttpCase):
         # the keyboard: Tab from the search reaches the row's button, with a visible focus ring
         self.find("#domain-search").send_keys(Keys.TAB)
         focused = self.browser.switch_to.active_element
-        self.assertEqual(focused.text, "Delete")
+        self.assertEqual(focused.text, "DNS records")
         self.assertNotEqual(focused.value_of_css_property("outline-style"), "none")
+        # the records to publish, as `tern domain dns` prints them
+        self.find('#domains-body tr[data-key="example.test"] .act-show').click()
+        records = self.present("dialog[open] pre.dns-records").text
+        self.assertIn("example.test. 3600 IN MX 10 ", records)
+        self.assertIn('_dmarc.example.test. 3600 IN TXT "v=DMARC1; p=reject', records)
+        self.shot("domain-dns")
+        self.find("dialog[open] .close").click()
         self.find('#domains-body tr[data-key="example.test"] .act-delete').click()
         self.accept_confirm()
         self.wait(lambda b: "example.test" not in self.texts("#domains-body td.key"), "the domain never went")

@@ -26,6 +26,7 @@ interface ListSpec<T> {
   body: (values: Record<string, string>, checked: boolean) => Record<string, unknown>;
   deleteNote?: string;
   edit?: (t: T, reload: () => Promise<void>) => void;
+  show?: { label: string; run: (t: T) => void };  // one more button before Edit (domains: DNS records)
 }
 
 const splitTargets = (text: string) => text.split(/[\s,;]+/).filter(Boolean);
@@ -55,6 +56,10 @@ async function listPage<T>(s: ListSpec<T>): Promise<void> {
     tbody.replaceChildren(...data.map((t) => {
       const name = s.key(t);
       const actions = el("td", { class: "actions" });
+      if (s.show) {
+        const show = s.show;
+        actions.append(button(show.label, { class: "act-show", "aria-label": `${show.label} of ${name}` }, () => show.run(t)));
+      }
       if (s.edit) {
         const edit = button("Edit", { class: "act-edit", "aria-label": `Edit ${name}` }, () => s.edit?.(t, load));
         actions.append(edit);
@@ -170,11 +175,28 @@ function editAlias(a: Alias, reload: () => Promise<void>): void {
   editDialog(`Edit ${a.address}`, "edit-alias", [targets], [], body, `/api/v1/aliases/${enc(a.address)}`, reload);
 }
 
+interface DnsRecord { type: string; name: string; value: string; zone: string; }
+
+// The records a domain should publish, one per line in zone-file form, ready to paste.
+async function showDns(d: Domain): Promise<void> {
+  try {
+    const { data } = await api<{ domain: string; records: DnsRecord[] }>("GET", `/api/v1/domains/${enc(d.name)}/dns`);
+    const dkim = data.records.some((r) => r.name.includes("._domainkey."));
+    dialog(`DNS records of ${data.domain}`,
+      el("p", {}, "Publish these in the domain's zone (MX, SPF, DKIM, DMARC, and SRV for mail programs)."),
+      ...(dkim ? [] : [el("p", { class: "error" }, `No DKIM key yet: tern dkim generate ${data.domain}`)]),
+      el("pre", { class: "source dns-records" }, data.records.map((r) => r.zone).join("\n")));
+  } catch (e) {
+    say(messageOf(e));
+  }
+}
+
 export const domainsPage = () => listPage<Domain>({
   title: "Domains", one: "domain", path: "/api/v1/domains", key: (d) => d.name, keyLabel: "Name", columns: [],
   add: [{ name: "name", label: "Domain name", type: "text" }],
   body: (v) => ({ name: v.name }),
   deleteNote: "Only a domain without users, aliases or archives can go.",
+  show: { label: "DNS records", run: (d) => void showDns(d) },
 });
 
 export const usersPage = () => listPage<User>({
