@@ -749,7 +749,7 @@ int domain_dns(const Options& o) {
   if (!published) return fail(published.error().message);
   const auto& records = *published;
   const bool no_dkim = std::none_of(records.begin(), records.end(), [](const Published& r) { return r.name.find("._domainkey.") != std::string::npos; });
-  const auto domain = mailauth::key_domain(o.name);
+  const std::string& domain = records.front().name;  // the MX record's owner: the domain
   std::vector<std::string> states;
   if (o.check) {
     boost::asio::io_context io;
@@ -768,7 +768,7 @@ int domain_dns(const Options& o) {
     std::cout << json::serialize(a) << "\n";
     return trouble ? 1 : 0;
   }
-  if (no_dkim) std::cout << "; no DKIM keys yet: tern dkim generate " << *domain << "\n";
+  if (no_dkim) std::cout << "; no DKIM keys yet: tern dkim generate " << domain << "\n";
   for (std::size_t i = 0; i < records.size(); ++i) {
     if (o.check) std::cout << "; " << states[i] << "\n";
     std::cout << records[i].line << "\n";

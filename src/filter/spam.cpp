@@ -287,6 +287,9 @@ net::awaitable<Verdict> SpamStage::data(const Context& ctx) {
     return out;
   };
   auto [reading, report] = *co_await net::offload(pool_, std::move(job));
+  // The From address, read once here, for what the session records after the reply (the INBOX
+  // deliveries that count toward the sender's reputation, smtpd/cmd_data).
+  ctx.notes->transaction["from"] = reading.from_address;
 
   if (outside) {
     std::string allowed;

@@ -43,12 +43,6 @@ void each_server(const config::Config& cfg, F f) {
   }
 }
 
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
 }  // namespace
 
 std::string autoconfig_xml(const config::Config& cfg, std::string_view domain) {
@@ -117,7 +111,7 @@ std::string autodiscover_xml(const config::Config& cfg, std::string_view address
         "        <Encryption>{}</Encryption>\n"
         "        <AuthRequired>on</AuthRequired>\n"
         "      </Protocol>\n",
-        upper(m.type), host, port, login, m.implicit_tls ? "SSL" : "TLS");
+        to_upper_ascii(m.type), host, port, login, m.implicit_tls ? "SSL" : "TLS");
   });
   return fmt::format(
       "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"

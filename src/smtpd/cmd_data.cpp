@@ -154,14 +154,11 @@ net::awaitable<void> Session::finish_message(std::string message, bool bare_line
   received += verdict.headers;
   if (!user_.empty()) received += co_await dkim_sign(message);
   // Mail from outside that reaches the INBOX counts toward its sender's reputation with each local
-  // recipient (docs/spam.md); its From address, read before the message moves into the queue.
+  // recipient (docs/spam.md); its From address as the spam stage read it.
   std::string from_address;
   if (user_.empty() && svc_.learner && verdict.action != filter::Verdict::Action::junk &&
       verdict.action != filter::Verdict::Action::quarantine) {
-    auto fields = mime::parse_header(message, 200);
-    auto addrs = mime::parse_addresses(mime::first_value(fields, "From"));
-    if (!addrs.empty() && addrs.front().kind == mime::Address::Kind::mailbox)
-      from_address = addrs.front().mailbox + "@" + addrs.front().host;
+    if (auto it = filter_notes_.transaction.find("from"); it != filter_notes_.transaction.end()) from_address = it->second;
   }
   std::string full;
   full.reserve(received.size() + message.size());

@@ -114,7 +114,9 @@ bool ends_with_ci(std::string_view s, std::string_view tail) {
   return s.size() >= tail.size() && iequals(s.substr(s.size() - tail.size()), tail);
 }
 
-bool all_of_class(std::string_view s, int (*is)(int));
+bool all_of_class(std::string_view s, int (*is)(int)) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [is](char c) { return is(static_cast<unsigned char>(c)) != 0; });
+}
 
 // A Date value that ends in a zone: "+hhmm"/"-hhmm", or an obsolete name (GMT, EST, Z), a comment after
 // it allowed ("(PDT)").
@@ -125,10 +127,6 @@ bool has_zone(std::string_view date) {
   auto zone = sp == std::string_view::npos ? t : t.substr(sp + 1);
   if (zone.size() == 5 && (zone[0] == '+' || zone[0] == '-')) return all_of_class(zone.substr(1), std::isdigit);
   return zone.size() <= 5 && all_of_class(zone, std::isalpha);
-}
-
-bool all_of_class(std::string_view s, int (*is)(int)) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [is](char c) { return is(static_cast<unsigned char>(c)) != 0; });
 }
 
 bool lower_hex(std::string_view s) {
