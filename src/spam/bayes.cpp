@@ -116,7 +116,7 @@ std::vector<std::string> tokens(const Reading& r) {
 void bayes_rules(double p, std::string detail, Report& out) {
   if (p >= 0.99) out.add("BAYES_99", 6.0, std::move(detail));
   else if (p >= 0.90) out.add("BAYES_90", 5.0, std::move(detail));
-  else if (p >= 0.80) out.add("BAYES_80", 2.0, std::move(detail));
+  else if (p >= 0.80) out.add("BAYES_80", 3.5, std::move(detail));
   else if (p >= 0.60) out.add("BAYES_60", 0.5, std::move(detail));
   else if (p <= 0.01) out.add("BAYES_00", -3.0, std::move(detail));
   else if (p <= 0.05) out.add("BAYES_05", -1.5, std::move(detail));

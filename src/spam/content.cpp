@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cmath>
+#include <initializer_list>
 
 #include <fmt/format.h>
 
@@ -171,6 +173,39 @@ std::string forged_mua(const std::vector<mime::FieldView>& fields) {
     return eudora ? std::string() : "Eudora";
   }
   return {};
+}
+
+// Outlook and Outlook Express write Message-IDs "<" 4 + 8 hex digits "$" 8 "$" 8 "@host>" whose 8
+// digits after the first 4 are the upper half of the sending time as a Windows FILETIME (100 ns units
+// since 1601: one unit of that half is 2^32 / 10^7, about 429 seconds). Ratware copies the shape with
+// random digits, so the time agrees with neither the Date nor the newest Received field; real ones
+// agree with one of them within 250 units (about 30 hours: clocks and queues). The idea is
+// SpamAssassin's MSGID_OUTLOOK_INVALID; in the SpamAssassin corpus 0 of 218 ham messages with such an
+// ID fail it, 599 of 610 spam messages do. False when there is no such ID or no time to compare with.
+bool outlook_mid_time_wrong(std::string_view local, std::initializer_list<std::optional<std::int64_t>> times) {
+  if (local.size() != 30 || local[12] != '$' || local[21] != '$') return false;
+  if (!lower_hex(local.substr(0, 12)) || !lower_hex(local.substr(13, 8)) || !lower_hex(local.substr(22, 8))) return false;
+  const auto stamp = static_cast<std::int64_t>(std::stoul(std::string(local.substr(4, 8)), nullptr, 16));
+  bool compared = false;
+  for (const auto& t : times) {
+    if (!t) continue;
+    compared = true;
+    // (unix seconds + the seconds from 1601 to 1970) * 10^7 / 2^32
+    const double filetime_high = (static_cast<double>(*t) + 11644473600.0) * 1e7 / 4294967296.0;
+    if (std::fabs(static_cast<double>(stamp) - filetime_high) < 250.0) return false;
+  }
+  return compared;
+}
+
+// A Message-ID field that is not one "<left@right>" (RFC 5322 3.6.4): no brackets, no "@", an empty
+// side, spaces, or text after it. Mail programs and relays write valid ones; ratware often does not.
+bool invalid_mid(std::string_view mid) {
+  if (mid.size() < 5 || mid.front() != '<' || mid.back() != '>') return true;
+  auto inner = mid.substr(1, mid.size() - 2);
+  auto at = inner.find('@');
+  if (at == 0 || at == std::string_view::npos || at + 1 == inner.size() || inner.find('@', at + 1) != std::string_view::npos)
+    return true;
+  return std::any_of(inner.begin(), inner.end(), [](char c) { return c == '<' || c == '>' || std::isspace(static_cast<unsigned char>(c)); });
 }
 
 std::string_view extension(std::string_view name) {
@@ -348,12 +383,26 @@ Reading read_message(std::string_view message) {
     }
     r.date_zone = has_zone(value);
   }
+  if (auto* f = mime::find_field(fields, "Received")) {
+    const std::string value = mime::unfold(f->value);
+    if (auto semi = value.rfind(';'); semi != std::string::npos)
+      if (auto d = mime::parse_date(std::string_view(value).substr(semi + 1))) r.received = d->unix_seconds;
+  }
+  r.msmail_without_mimeole = mime::find_field(fields, "X-MSMail-Priority") && !mime::find_field(fields, "X-MimeOLE");
   for (const char* name : {"To", "Cc"}) {
     auto* f = mime::find_field(fields, name);
     if (f && r.empty_field.empty() && trim(mime::unfold(f->value)).empty()) r.empty_field = name;
   }
   r.has_message_id = mime::find_field(fields, "Message-ID") != nullptr;
   r.forged_mua = forged_mua(fields);
+  if (auto* f = mime::find_field(fields, "Message-ID")) {
+    const std::string unfolded = mime::unfold(f->value);
+    auto mid = trim(unfolded);
+    r.invalid_mid = invalid_mid(mid);
+    if (!r.invalid_mid)
+      r.outlook_mid_time_wrong = outlook_mid_time_wrong(mid.substr(1, mid.find('@') - 1),
+                                                        {r.date_valid ? std::optional(r.date) : std::nullopt, r.received});
+  }
   auto add_token = [&r](std::string t) {
     if (r.header_tokens.size() < 200 && std::find(r.header_tokens.begin(), r.header_tokens.end(), t) == r.header_tokens.end())
       r.header_tokens.push_back(std::move(t));
@@ -431,10 +480,14 @@ void content_rules(const Reading& r, std::int64_t now, Report& out) {
   if (!r.has_from) out.add("MISSING_FROM", 2.0);
   if (!r.has_date) out.add("MISSING_DATE", 1.2);
   else if (!r.date_valid) out.add("INVALID_DATE", 1.0);
-  else if (r.date > now + 12 * 3600) out.add("DATE_IN_FUTURE", 1.5);
+  // Ahead of when the nearest relay took it (the newest Received field; now when there is none).
+  else if (r.date > std::min(now, r.received.value_or(now)) + 3 * 3600) out.add("DATE_IN_FUTURE", 2.0);
+  if (r.msmail_without_mimeole) out.add("MISSING_MIMEOLE", 1.0);
   if (r.date_valid && !r.date_zone) out.add("DATE_NO_ZONE", 1.5);
   if (!r.empty_field.empty()) out.add("EMPTY_ADDRESS_FIELD", 1.5, r.empty_field);
   if (!r.has_message_id) out.add("MISSING_MID", 0.5);
+  else if (r.invalid_mid) out.add("INVALID_MID", 1.5);
+  if (r.outlook_mid_time_wrong) out.add("MID_OUTLOOK_TIME", 3.0);
 
   std::size_t letters = 0, upper = 0;
   for (unsigned char c : r.subject) {

@@ -8,6 +8,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,13 @@ struct Reading {
   bool date_zone = false;  // the Date ends in a zone, as RFC 5322 3.3 requires ("+0200", "GMT", "EST")
   std::string empty_field;  // "To" or "Cc": such a field without any address (RFC 5322 3.6.3 asks for one or more)
   std::int64_t date = 0;  // unix seconds, when date_valid
+  // The date of the newest Received field (the time after its last ';'), when there is one and it
+  // reads: when the nearest relay took the message, the reference for a Date in the future.
+  std::optional<std::int64_t> received;
+  bool msmail_without_mimeole = false;
+  bool invalid_mid = false;  // a Message-ID that is not one "<left@right>"
+  // an Outlook-shaped Message-ID whose embedded time matches neither the Date nor the newest Received
+  bool outlook_mid_time_wrong = false;  // X-MSMail-Priority without the X-MimeOLE Microsoft's programs add with it
   std::string subject;    // decoded (UTF-8)
   std::string from_name;  // the From display name, decoded
   std::string from_address;  // local@domain of the first From mailbox, lower-case domain

@@ -17,7 +17,7 @@ USER = "corpus@tern.test"
 # docs/spam.md; these leave room for small changes of the rules without letting a real regression by.
 MAX_EASY_HAM_FP = 0.01
 MAX_HARD_HAM_FP = 0.10
-MAX_SPAM_FN = 0.06
+MAX_SPAM_FN = 0.045  # measured 2.9% (11 of 379)
 
 
 class CorpusTest(TernTestCase):

@@ -8,7 +8,7 @@
 namespace tern::spam {
 namespace {
 
-constexpr std::int64_t kNow = 1796342400;  // 2026-12-04
+constexpr std::int64_t kNow = 1796385600;  // 2026-12-04 12:00 UTC
 
 std::string plain(std::string extra_header, std::string body) {
   return "From: Alice <alice@example.test>\r\nTo: bob@tern.test\r\nSubject: Lunch\r\n"
@@ -156,6 +156,47 @@ TEST(Rules, ForgedMailProgram) {
   EXPECT_FALSE(with(eudora, "<x@lists.example>", "List-Id: <l.example>\r\n"));
   EXPECT_FALSE(with("Mutt/1.5", "<x@y>"));
   EXPECT_FALSE(with(oe, "no angle brackets"));
+}
+
+TEST(Rules, MessageIds) {
+  auto with = [](std::string mid, std::string more = "") {
+    return rules_of("From: a@b.test\r\nDate: Wed, 17 Jul 2002 19:09:57 +0000\r\nMessage-ID: " + mid + "\r\n" + more +
+                    "\r\nx\r\n");
+  };
+  // 01c22dc5 is the upper half of 17 Jul 2002 19:09:57 UTC as a FILETIME: what Outlook writes
+  EXPECT_FALSE(with("<000801c22dc5$4f8c4f60$6401a8c0@home>").fired("MID_OUTLOOK_TIME"));
+  EXPECT_FALSE(with("<000801c22dc5$4f8c4f60$6401a8c0@home>").fired("INVALID_MID"));
+  EXPECT_FALSE(with("<000801c22e6c$4f8c4f60$6401a8c0@home>").fired("MID_OUTLOOK_TIME"));  // 20 hours off: a clock
+  EXPECT_TRUE(with("<00001f24bd33$00002e1a$00006ea3@mail.example>").fired("MID_OUTLOOK_TIME"));  // made up
+  EXPECT_DOUBLE_EQ(with("<00001f24bd33$00002e1a$00006ea3@mail.example>").score, 3.0);
+  // a Date gone wrong, but the newest Received field agrees with the ID
+  EXPECT_FALSE(rules_of("From: a@b.test\r\nReceived: from x by y; Wed, 17 Jul 2002 20:00:00 +0000\r\n"
+                        "Date: Sat, 01 Jan 2000 00:00:00 +0000\r\nMessage-ID: <000801c22dc5$4f8c4f60$6401a8c0@home>\r\n\r\nx\r\n")
+                   .fired("MID_OUTLOOK_TIME"));
+  EXPECT_FALSE(with("<1234.5678@host.example>").fired("MID_OUTLOOK_TIME"));  // not Outlook's shape
+
+  for (const char* bad : {"<000018e94cd4$0000220a$000063aa@>", "PM200011:12:45 AM", "<E9D312B69C2346E800C76D2E9BC3F4A8>",
+                          "<a@b> (added by postmaster)", "<@b>", "<a@b@c>", "<a b@c>"})
+    EXPECT_TRUE(with(bad).fired("INVALID_MID")) << bad;
+  for (const char* good : {"<x@y>", "<200208281704.g7SH48Z01928@relay.example>", " <a.b@[192.0.2.1]> "})
+    EXPECT_FALSE(with(good).fired("INVALID_MID")) << good;
+}
+
+TEST(Rules, DateAheadOfTheNewestReceivedField) {
+  auto with = [](std::string received) {
+    return rules_of("From: a@b.test\r\nReceived: from x by y; " + received +
+                    "\r\nReceived: from w by x; Wed, 17 Jul 2002 01:00:00 +0000\r\n"
+                    "Date: Wed, 17 Jul 2002 19:09:57 +0000\r\nMessage-ID: <1@x>\r\n\r\nx\r\n");
+  };
+  EXPECT_TRUE(with("Wed, 17 Jul 2002 15:00:00 +0000").fired("DATE_IN_FUTURE"));  // 4 hours ahead of the relay
+  EXPECT_FALSE(with("Wed, 17 Jul 2002 17:00:00 +0000").fired("DATE_IN_FUTURE"));  // 2: clocks
+  EXPECT_FALSE(with("garbled").fired("DATE_IN_FUTURE"));  // no relay time: against now, 2002 is past
+}
+
+TEST(Rules, MicrosoftPriorityWithoutMimeOle) {
+  const std::string head = "From: a@b.test\r\nDate: Fri, 04 Dec 2026 10:00:00 +0000\r\nMessage-ID: <1@x>\r\nX-MSMail-Priority: Normal\r\n";
+  EXPECT_TRUE(rules_of(head + "\r\nx\r\n").fired("MISSING_MIMEOLE"));
+  EXPECT_FALSE(rules_of(head + "X-MimeOLE: Produced By Microsoft MimeOLE V6.00.2600.0000\r\n\r\nx\r\n").fired("MISSING_MIMEOLE"));
 }
 
 TEST(Rules, ExecutableNames) {
