@@ -381,6 +381,7 @@ class Server {
     auto svc = common_services<smtpd::Services>();
     svc.spool = spool_.get();
     svc.quarantine = quarantine_.get();
+    svc.mailstore = mailstore_.get();
     svc.learner = learner_.get();
     svc.unknown_recipients = &unknown_recipients_;
     svc.pipeline = pipeline_.get();

@@ -758,7 +758,7 @@ delay_warning_after = "4h"
 # login_timeout = "1m"               # the whole session before login (SMTP: before AUTH or MAIL)
 # max_message_size = 52428800
 # max_received_headers = 50
-# mailbox_quota = 0                  # octets per mailbox (IMAP QUOTA, APPEND refused above it); 0: none
+# mailbox_quota = 0                  # octets per mailbox (IMAP QUOTA; APPEND and SMTP delivery refused above it); 0: none
 # tarpit_after = 3                   # SMTP errors before each reply is delayed (unauthenticated clients)
 # tarpit_delay = "1s"                # per error beyond tarpit_after, up to tarpit_max = "5s"
 # max_unknown_recipients = 10        # in one session: 421 4.7.0 and close (slowed from 5 on)

@@ -60,7 +60,7 @@ struct Limits {
   // processes and Postfix's postscreen bound it.
   std::chrono::seconds login_timeout{60};
   std::uint32_t max_errors = 20;  // protocol errors before the session is closed
-  std::uint64_t mailbox_quota = 0;  // octets per mailbox, all folders (IMAP QUOTA, RFC 9208); 0: none
+  std::uint64_t mailbox_quota = 0;  // octets per mailbox, all folders (IMAP QUOTA, RFC 9208; SMTP delivery); 0: none
   // Recipients an authenticated user may send to per hour (a stolen account must not send 10,000
   // messages); 0: no limit.
   std::uint32_t user_recipients_per_hour = 1000;

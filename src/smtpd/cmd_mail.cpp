@@ -84,13 +84,29 @@ net::awaitable<void> Session::cmd_rcpt(const std::string& arg) {
     std::string domain;  // the recipient's, filled in for a bare <postmaster>
     route::Resolution res;
     std::string error;
+    bool full = false;  // one mailbox, already at its quota (or past it with the declared SIZE)
   };
-  auto job = [dir, recipient = rcpt.recipient, host = cfg_.hostname, postmaster = cfg_.postmaster]() mutable -> Routed {
+  auto* ms = svc_.mailstore;
+  const std::uint64_t default_quota = cfg_.limits.mailbox_quota, declared = tx_->mail.size.value_or(0);
+  auto job = [dir, ms, default_quota, declared, recipient = rcpt.recipient, host = cfg_.hostname,
+              postmaster = cfg_.postmaster]() mutable -> Routed {
     try {
       route::Router router(*dir);
       // RFC 5321 4.1.1.3: <postmaster> without a domain is this host's postmaster: one of our domains.
       if (recipient.domain.empty()) recipient.domain = router.postmaster_domain(host);
-      return {recipient.domain, router.resolve(recipient.str(), postmaster), {}};
+      Routed out{recipient.domain, router.resolve(recipient.str(), postmaster), {}};
+      // A full mailbox refuses at RCPT, as Dovecot's LMTP with lmtp_rcpt_check_quota: the sender learns
+      // now instead of by a bounce. Only a recipient that is one mailbox: an alias with a full member
+      // still reaches the others (the full one bounces at delivery, spool/local_delivery).
+      const auto& slots = out.res.mailslots;
+      if (ms && out.res.kind == route::Resolution::local && slots.size() == 1 && slots[0].kind == store::SlotKind::mailbox) {
+        const std::uint64_t quota = slots[0].quota.value_or(default_quota);
+        if (quota) {
+          auto used = ms->usage(slots[0].address);
+          out.full = used && (*used >= quota || *used + declared > quota);
+        }
+      }
+      return out;
     } catch (const std::exception& e) {
       return {{}, {}, e.what()};
     }
@@ -136,6 +152,12 @@ net::awaitable<void> Session::cmd_rcpt(const std::string& arg) {
     case route::Resolution::remote:
     case route::Resolution::local:
       break;
+  }
+  if (routed.full) {
+    // RFC 3463 5.2.2 mailbox full; permanent, as at delivery (Dovecot's quota_full_tempfail = no).
+    log::info("smtp {}: RCPT <{}>: mailbox full", id_, log_safe(address));
+    reply(code::exceeded_storage, "5.2.2", fmt::format("<{}>: Mailbox full", address));
+    co_return;
   }
   {
     auto ctx = filter_context();  // relay policy, ... (filter/policy)

@@ -47,6 +47,7 @@ struct Services {
   store::Directory* directory = nullptr;
   spool::Spool* spool = nullptr;
   spool::Quarantine* quarantine = nullptr;  // where messages the filters hold go (spool/quarantine)
+  store::Mailstore* mailstore = nullptr;     // for a recipient's quota at RCPT; null: not checked there
   const spam::Learner* learner = nullptr;   // a user's correspondents count for their reputation
   // Unknown recipients per client address and hour, across sessions (dictionary attacks that
   // reconnect); the server's one counter. Null: not counted.

@@ -53,6 +53,12 @@ Result<std::string> MailboxDelivery::junk_folder(std::string_view address) {
   return std::string("Junk");
 }
 
+std::uint64_t MailboxDelivery::quota_of(const store::Mailslot& slot) const {
+  if (slot.kind != store::SlotKind::mailbox) return 0;
+  if (slot.quota) return *slot.quota;
+  return default_quota_ ? default_quota_() : 0;
+}
+
 LocalOutcome MailboxDelivery::deliver(const store::Mailslot& slot, const LocalMessage& message) {
   // Junk (the SMTP filters said so: a DMARC quarantine, later spam) goes to a user's Junk folder,
   // made with its \Junk attribute (RFC 6154) when the user has none yet; archives keep everything.
@@ -62,7 +68,8 @@ LocalOutcome MailboxDelivery::deliver(const store::Mailslot& slot, const LocalMe
     if (!r) return LocalOutcome::from_store_error(r.error());
     folder = std::move(*r);
   }
-  auto r = mailstore_.deliver(slot.address, folder, {store::NewMessage{message.content, std::string(message.queue_id)}});
+  auto r = mailstore_.deliver(slot.address, folder, {store::NewMessage{message.content, std::string(message.queue_id)}},
+                              quota_of(slot));
   if (!r) return LocalOutcome::from_store_error(r.error());
   return LocalOutcome::stored_in(folder, r->front());
 }
@@ -79,9 +86,9 @@ LocalOutcome DeliveryChain::deliver(const store::Mailslot& slot, const LocalMess
       fmt::format("451 4.3.0 no delivery agent for {} {}", store::kind_name(slot.kind), slot.address), "4.3.0");
 }
 
-DeliveryChain default_chain(store::Mailstore& mailstore) {
+DeliveryChain default_chain(store::Mailstore& mailstore, std::function<std::uint64_t()> default_quota) {
   DeliveryChain chain;
-  auto mailbox = std::make_shared<MailboxDelivery>(mailstore);
+  auto mailbox = std::make_shared<MailboxDelivery>(mailstore, std::move(default_quota));
   chain.add(store::SlotKind::mailbox, mailbox);
   chain.add(store::SlotKind::archive, mailbox);
   return chain;

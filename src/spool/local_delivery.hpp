@@ -15,6 +15,7 @@
 // A kind with no agent that takes the message fails temporarily: mail for a feature not yet running
 // waits in the queue instead of being lost.
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -69,16 +70,21 @@ class LocalDelivery {
 
 // Stores into a folder of the mailslot (INBOX for mailboxes and archives); a message the filters judged
 // junk (Envelope::junk) into a mailbox's Junk folder (the one with the \Junk attribute, made if none).
+// A mailbox's quota (its own, else default_quota(): [limits] mailbox_quota) bounds what it stores: a
+// message that would pass it fails permanently, 552 5.2.2. Archives have none.
 class MailboxDelivery final : public LocalDelivery {
  public:
-  explicit MailboxDelivery(store::Mailstore& mailstore, std::string folder = "INBOX")
-      : mailstore_(mailstore), folder_(std::move(folder)) {}
+  explicit MailboxDelivery(store::Mailstore& mailstore, std::function<std::uint64_t()> default_quota = {},
+                           std::string folder = "INBOX")
+      : mailstore_(mailstore), default_quota_(std::move(default_quota)), folder_(std::move(folder)) {}
   std::string_view name() const override { return "mailbox"; }
   LocalOutcome deliver(const store::Mailslot& slot, const LocalMessage& message) override;
 
  private:
   Result<std::string> junk_folder(std::string_view address);
+  std::uint64_t quota_of(const store::Mailslot& slot) const;
   store::Mailstore& mailstore_;
+  std::function<std::uint64_t()> default_quota_;
   std::string folder_;
 };
 
@@ -93,6 +99,6 @@ class DeliveryChain {
 };
 
 // The chain Tern runs today: the mailbox agent for mailboxes and archives; nothing yet for lists.
-DeliveryChain default_chain(store::Mailstore& mailstore);
+DeliveryChain default_chain(store::Mailstore& mailstore, std::function<std::uint64_t()> default_quota = {});
 
 }  // namespace tern::spool

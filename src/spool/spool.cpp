@@ -60,7 +60,7 @@ const config::Route* match_route(const config::Config& cfg, std::string_view dom
 Spool::Spool(Paths paths, std::shared_ptr<const config::Config> cfg, store::Directory& directory,
              store::Mailstore& mailstore, asio::thread_pool& pool, asio::io_context& io)
     : paths_(std::move(paths)), outbox_sync_(paths_.outbox), cfg_(std::move(cfg)), directory_(directory),
-      mailstore_(mailstore), router_(directory), delivery_(default_chain(mailstore)), pool_(pool), io_(io), strand_(asio::make_strand(io)),
+      mailstore_(mailstore), router_(directory), delivery_(default_chain(mailstore, [this] { return config()->limits.mailbox_quota; })), pool_(pool), io_(io), strand_(asio::make_strand(io)),
       wake_timer_(strand_) {
   store::ensure_dir(paths_.outbox);
   store::ensure_dir(paths_.pending);

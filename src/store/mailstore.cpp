@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <ctime>
+#include <optional>
 #include <set>
+#include <stdexcept>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -662,8 +664,15 @@ Result<Mailstore::Slot*> Mailstore::open_slot(std::string_view address) {
   return raw;
 }
 
+namespace {
+// Thrown inside deliver()'s transaction when the quota would be passed: everything rolls back.
+struct QuotaExceeded : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+}  // namespace
+
 Result<std::vector<std::uint32_t>> Mailstore::deliver(std::string_view address, std::string_view folder,
-                                                      const std::vector<NewMessage>& messages) {
+                                                      const std::vector<NewMessage>& messages, std::uint64_t quota) {
   auto slot = open_slot(address);
   if (!slot) return slot.error();
   Slot& s = **slot;
@@ -735,6 +744,7 @@ Result<std::vector<std::uint32_t>> Mailstore::deliver(std::string_view address, 
                  "INSERT INTO messages(folder, uid, file, size, internal_date, origin, hdr_from, subject, flags, "
                  "modseq, summary, header, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         std::uint64_t modseq = 0;
+        std::optional<std::uint64_t> used;  // the mailslot's octets, read once when a quota applies
         for (std::size_t i = 0; i < messages.size(); ++i) {
           if (!messages[i].origin.empty()) {
             // A delivery repeated after a crash finds its first copy and stores nothing.
@@ -746,6 +756,16 @@ Result<std::vector<std::uint32_t>> Mailstore::deliver(std::string_view address, 
               renamed = true;  // the first copy's rename may not be durable yet (its fsync may have failed)
               continue;
             }
+          }
+          if (quota) {
+            if (!used) {
+              Stmt sum(s.db->raw(), "SELECT coalesce(sum(size), 0) FROM messages");
+              sum.step();
+              used = static_cast<std::uint64_t>(sum.col_int(0));
+            }
+            if (*used + sizes[i] > quota)
+              throw QuotaExceeded(fmt::format("{} octets used of {}, the message has {}", *used, quota, sizes[i]));
+            *used += sizes[i];
           }
           auto uid = uidnext++;
           auto tag = messages[i].origin.empty() ? make_unique_id() : messages[i].origin;
@@ -792,6 +812,11 @@ Result<std::vector<std::uint32_t>> Mailstore::deliver(std::string_view address, 
     for (auto& t : tmps) {
       std::error_code ec;
       if (!t.empty()) fs::remove(t, ec);
+    }
+    if (dynamic_cast<const QuotaExceeded*>(&e)) {
+      // The figures for the log only: the error's text reaches the sender in a DSN.
+      log::info("mailstore: {} is over its quota: {}", address, e.what());
+      return Error{"quota exceeded", Error::Kind::over_quota};
     }
     return Error{fmt::format("delivery to {} failed: {}", address, e.what())};
   }

@@ -135,8 +135,12 @@ class Mailstore {
 
   // Stores the messages in `folder` of the mailslot (creating folder and mailslot directory as needed).
   // Returns one UID per message, in order. Thread-safe; blocking (fsync): never call on an event loop.
+  // quota (octets, all folders; 0: none): when the messages not stored yet (a repeated origin is not
+  // counted again) would take the mailslot past it, nothing is stored and the error is over_quota
+  // (its text fit for the sender; the figures go to the log).
+  // Checked under the mailslot's lock, so concurrent deliveries cannot pass it together.
   Result<std::vector<std::uint32_t>> deliver(std::string_view address, std::string_view folder,
-                                             const std::vector<NewMessage>& messages);
+                                             const std::vector<NewMessage>& messages, std::uint64_t quota = 0);
   Result<std::vector<MessageEntry>> list(std::string_view address, std::string_view folder);
   // Removes the messages durably (files unlinked, rows deleted, folder fsync'd) before returning.
   // UIDs that do not exist are ignored. Returns how many were removed.

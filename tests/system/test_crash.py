@@ -282,6 +282,30 @@ class FaultPointTests(TernTestCase):
         # In the mailbox, the recipient not yet DONE: delivered again, recognised by its queue id.
         self.crash_at("spool.after_local_delivery_stored", reply_possible=True)
 
+    def test_after_local_delivery_stored_into_a_mailbox_then_full(self):
+        # The same, and the message filled the mailbox to its quota: the repeated delivery finds its
+        # first copy before it counts the quota, so it neither stores a second copy nor bounces a
+        # message that is there (a bounce would wait in the outbox for example.test).
+        point = "spool.after_local_delivery_stored"
+        t = self.make_server(users=(BOB,), services=("smtp", "pop3", "imaps"), start=False)
+        self.deliver_before(t, 1)
+        subject = unique("quota")
+        message = make_message(SENDER, BOB, subject, body_of(subject) + (b"q" * 78 + b"\r\n") * 60)
+        used = sum(m["size"] for m in t.message_list(BOB))
+        # Room for this message with its trace fields (well under 1,000 octets), not for a second copy.
+        t.cli_ok("user", "quota", BOB, str(used + len(message) + 1000))
+        t.start(fault=point)
+        send_one(t.ports["smtp"], message)
+        self.assertEqual(t.wait_exit(), -signal.SIGKILL, f"the server must die by SIGKILL at {point}")
+        t.start()
+        self.wait_outbox_empty(t)
+        stored = pop3_messages(t)
+        self.assertEqual(len(stored), 2, "the message exactly once after the restart")
+        self.assertEqual(split_trace(stored[-1])[1], message)
+        self.assertNotIn("5.2.2", t.log(), "no bounce for a message the mailbox holds")
+        self.assertEqual(t.stop(), 0)
+        self.assertCheckClean(t)
+
     def test_before_queue_file_removed(self):
         # Every recipient DONE, the queue file still there: removed after the restart, nothing delivered again.
         self.crash_at("spool.before_queue_file_removed", reply_possible=True)

@@ -101,6 +101,27 @@ TEST_F(MailstoreTest, BatchDeliveryReturnsOneUidPerMessageInOrder) {
   EXPECT_EQ(l[2].subject, "three");
 }
 
+TEST_F(MailstoreTest, QuotaRefusesWhatWouldPassItAndCountsARepeatedOriginOnce) {
+  const std::string m = message("bob@remote.test", "one");
+  const auto q = 2 * m.size() + 10;  // room for two
+  auto first = ms().deliver(alice, "INBOX", {NewMessage{m, "q1"}}, q);
+  ASSERT_TRUE(first) << first.error().message;
+  // A delivery repeated after a crash is not counted again (the mailbox would hold one copy)
+  auto again = ms().deliver(alice, "INBOX", {NewMessage{m, "q1"}}, m.size());
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(*again, *first);
+  // A batch that would pass the quota stores none of its messages
+  auto batch = ms().deliver(alice, "INBOX", {NewMessage{m, "q2"}, NewMessage{m, "q3"}}, q);
+  ASSERT_FALSE(batch);
+  EXPECT_EQ(batch.error().kind, Error::Kind::over_quota);
+  EXPECT_EQ(batch.error().message, "quota exceeded");  // the figures are in the log, not for the sender
+  EXPECT_EQ(uids_listed(), Uids{1});
+  EXPECT_EQ(message_files(inbox_dir()).size(), 1u);
+  EXPECT_TRUE(fs::is_empty(slot() / "tmp"));
+  EXPECT_EQ(deliver(m, "q2"), Uids{2});  // without a quota: stored
+  EXPECT_EQ(*ms().usage(alice), 2 * m.size());
+}
+
 TEST_F(MailstoreTest, AddressIsCaseInsensitive) {
   auto r = ms().deliver("Alice@EXAMPLE.test", "INBOX", {NewMessage{message("a@remote.test", "x"), ""}});
   ASSERT_TRUE(r) << r.error().message;
