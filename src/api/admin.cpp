@@ -53,14 +53,8 @@ Result<store::Mailslot> change_user(store::Directory& dir, const std::string& ad
   }
   if (change.quota && *change.quota && **change.quota > (std::uint64_t(1) << 50))
     return Error{"quota: at most 2^50 octets (null: the server's [limits] mailbox_quota)", Error::Kind::invalid};
-  if (hash)
-    if (auto s = dir.set_password(a, *hash); !s) return s.error();
-  if (change.quota)
-    if (auto s = dir.set_quota(a, *change.quota); !s) return s.error();
-  if (change.enabled)
-    if (auto s = dir.set_enabled(a, *change.enabled); !s) return s.error();
-  if (change.admin)
-    if (auto s = dir.set_admin(a, *change.admin); !s) return s.error();
+  // One statement: every field changes or none does.
+  if (auto s = dir.change_mailbox(a, {hash, change.quota, change.enabled, change.admin}); !s) return s.error();
   auto after = dir.find_mailslot(a);
   if (!after) return Error{fmt::format("{} vanished while it was changed", a), Error::Kind::not_found};
   return *after;

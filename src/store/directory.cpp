@@ -88,17 +88,6 @@ Mailslot slot_of(Stmt& st, int address, SlotKind kind, int rest) {
   return m;
 }
 
-// UPDATE of one column of a mailbox's row (`set` is "column = ?", its value bound by `bind` as
-// parameter 1); not_found when `address` is no mailbox.
-template <typename F>
-Status update_user(Db& db, const std::string& address, std::string_view set, F&& bind) {
-  Stmt st(db.raw(), fmt::format("UPDATE mailslots SET {} WHERE address = ? AND kind = 'mailbox'", set));
-  bind(st);
-  st.bind(2, address).step();
-  if (db.changes() == 0) return Error{fmt::format("no user {}", address), Error::Kind::not_found};
-  return ok_status();
-}
-
 bool valid_domain(std::string_view d) {
   if (d.empty() || d.size() > 255 || d.front() == '.' || d.back() == '.') return false;
   for (unsigned char c : d)
@@ -451,29 +440,45 @@ Status Directory::del_mailslot(std::string_view address, SlotKind kind) {
 }
 
 Status Directory::set_password(std::string_view address, std::string_view password_hash) {
-  auto a = normalize_address(address);
-  return change([&] { return update_user(*db_, a, "password = ?", [&](Stmt& st) { st.bind(1, password_hash); }); });
+  return change_mailbox(address, {.password_hash = std::string(password_hash)});
 }
 
 Status Directory::set_quota(std::string_view address, std::optional<std::uint64_t> quota) {
-  auto a = normalize_address(address);
-  if (quota && *quota > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
-    return Error{"the quota is too large", Error::Kind::invalid};
-  return change([&] {
-    return update_user(*db_, a, "quota = ?", [&](Stmt& st) {
-      if (quota) st.bind(1, static_cast<std::int64_t>(*quota));  // unbound: NULL, the server's default
-    });
-  });
+  return change_mailbox(address, {.quota = quota});
 }
 
 Status Directory::set_enabled(std::string_view address, bool enabled) {
-  auto a = normalize_address(address);
-  return change([&] { return update_user(*db_, a, "enabled = ?", [&](Stmt& st) { st.bind(1, std::int64_t{enabled}); }); });
+  return change_mailbox(address, {.enabled = enabled});
 }
 
 Status Directory::set_admin(std::string_view address, bool admin) {
+  return change_mailbox(address, {.admin = admin});
+}
+
+Status Directory::change_mailbox(std::string_view address, const MailboxChange& c) {
   auto a = normalize_address(address);
-  return change([&] { return update_user(*db_, a, "admin = ?", [&](Stmt& st) { st.bind(1, std::int64_t{admin}); }); });
+  if (c.quota && *c.quota && **c.quota > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+    return Error{"the quota is too large", Error::Kind::invalid};
+  // "address = address" keeps the statement valid (and the existence check) when nothing changes.
+  std::string set = "address = address";
+  if (c.password_hash) set += ", password = ?";
+  if (c.quota) set += ", quota = ?";
+  if (c.enabled) set += ", enabled = ?";
+  if (c.admin) set += ", admin = ?";
+  return change([&]() -> Status {
+    Stmt st(db_->raw(), fmt::format("UPDATE mailslots SET {} WHERE address = ? AND kind = 'mailbox'", set));
+    int i = 0;  // the parameters in the order of `set`
+    if (c.password_hash) st.bind(++i, *c.password_hash);
+    if (c.quota) {
+      if (*c.quota) st.bind(++i, static_cast<std::int64_t>(**c.quota));
+      else st.bind_null(++i);  // the server's default
+    }
+    if (c.enabled) st.bind(++i, std::int64_t{*c.enabled});
+    if (c.admin) st.bind(++i, std::int64_t{*c.admin});
+    st.bind(++i, a).step();
+    if (db_->changes() == 0) return Error{fmt::format("no user {}", a), Error::Kind::not_found};
+    return ok_status();
+  });
 }
 
 std::optional<Mailslot> Directory::find_mailslot(std::string_view address) {

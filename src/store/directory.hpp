@@ -98,6 +98,14 @@ class Directory {
   Status set_password(std::string_view address, std::string_view password_hash);
   Status set_quota(std::string_view address, std::optional<std::uint64_t> quota);  // a mailbox's; nullopt: default
   Status set_enabled(std::string_view address, bool enabled);                     // a mailbox's login
+  // Several of a mailbox's fields at once, in one statement: all of them change or none (a change
+  // without any field only checks that the mailbox exists).
+  struct MailboxChange {
+    std::optional<std::string> password_hash;
+    std::optional<std::optional<std::uint64_t>> quota;  // nullopt inside: the server's default
+    std::optional<bool> enabled, admin;
+  };
+  Status change_mailbox(std::string_view address, const MailboxChange& change);
   std::optional<Mailslot> find_mailslot(std::string_view address);
   std::vector<Mailslot> mailslots(SlotKind kind);
   // The mailbox (not archive) created first in `domain`, or in any domain when `domain` is "".

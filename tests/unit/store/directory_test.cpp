@@ -183,6 +183,29 @@ TEST_F(DirectoryTest, ArchiveAndMailboxKinds) {
   EXPECT_FALSE(dir().del_mailslot("bob@example.test", SlotKind::mailbox));  // gone already
 }
 
+TEST_F(DirectoryTest, ChangeMailboxChangesAllFieldsOrNone) {
+  ASSERT_TRUE(dir().add_domain("example.test"));
+  ASSERT_TRUE(dir().add_mailslot("alice@example.test", SlotKind::mailbox, "$y$old"));
+  ASSERT_TRUE(dir().change_mailbox("Alice@example.test", {std::string("$y$new"), std::optional<std::uint64_t>(5000), false, true}));
+  auto a = dir().find_mailslot("alice@example.test");
+  EXPECT_EQ(a->password_hash, "$y$new");
+  EXPECT_EQ(a->quota, std::optional<std::uint64_t>(5000));
+  EXPECT_FALSE(a->enabled);
+  EXPECT_TRUE(a->admin);
+  // A quota out of range refuses the whole change: the other fields stay as they were
+  auto bad = dir().change_mailbox("alice@example.test", {std::string("$y$other"), std::optional<std::uint64_t>(~0ull), true, false});
+  EXPECT_EQ(bad.error().kind, Error::Kind::invalid);
+  a = dir().find_mailslot("alice@example.test");
+  EXPECT_EQ(a->password_hash, "$y$new");
+  EXPECT_FALSE(a->enabled);
+  EXPECT_TRUE(a->admin);
+  // Back to the server's default quota; nothing named: only whether the mailbox exists
+  ASSERT_TRUE(dir().change_mailbox("alice@example.test", {.quota = std::optional<std::uint64_t>()}));
+  EXPECT_EQ(dir().find_mailslot("alice@example.test")->quota, std::nullopt);
+  EXPECT_TRUE(dir().change_mailbox("alice@example.test", {}));
+  EXPECT_EQ(dir().change_mailbox("nobody@example.test", {}).error().kind, Error::Kind::not_found);
+}
+
 TEST_F(DirectoryTest, SetPassword) {
   ASSERT_TRUE(dir().add_domain("example.test"));
   ASSERT_TRUE(dir().add_mailslot("alice@example.test", SlotKind::mailbox, "$y$old"));
