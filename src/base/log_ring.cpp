@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <utility>
 
 namespace tern::log {
@@ -123,7 +124,10 @@ std::size_t Ring::subscribers() const {
 }
 
 Ring& ring() {
-  static Ring r;
+  static Ring r(Ring::default_lines, Ring::default_bytes,
+                static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count()));
   return r;
 }
 

@@ -5,7 +5,10 @@
 // max_line_text) fed by an spdlog sink that log::init installs beside stderr. Each line gets an id
 // (1, 2, ... in the order written, never reused while the process lives), its time (Unix seconds),
 // level, protocol (from the line's first word: "smtp 1a2b: ..." is smtp, "" when none is known) and
-// text.
+// text. The process's ring (ring()) numbers from the time it started in microseconds, so a client that
+// resumes a stream with the last id it saw from an earlier run of the server (Last-Event-ID) gets every
+// line of this run: its ids are all greater (a run would have to log more than a line a microsecond to
+// overtake the clock). Below 2^53, so JavaScript numbers hold them exactly.
 //
 // Subscribers get every new line that passes their filter in a queue of their own, bounded: when a
 // subscriber does not take its lines fast enough, the newest are dropped and counted, so writing a log
@@ -83,15 +86,15 @@ class Ring {
   static constexpr std::size_t default_lines = 10000;
   static constexpr std::size_t default_bytes = 4 * 1024 * 1024;
   static constexpr std::size_t max_line_text = 4096;
-  explicit Ring(std::size_t max_lines = default_lines, std::size_t max_bytes = default_bytes)
-      : max_lines_(max_lines), max_bytes_(max_bytes) {}
+  explicit Ring(std::size_t max_lines = default_lines, std::size_t max_bytes = default_bytes, std::uint64_t first_id = 1)
+      : max_lines_(max_lines), max_bytes_(max_bytes), next_id_(first_id) {}
 
   std::uint64_t add(Level level, std::int64_t time, std::string_view text);  // the line's id
   // The newest `limit` lines that match, oldest first.
   std::vector<Line> search(const Filter& filter, std::size_t limit) const;
   // The newest `limit` lines that match, newest first.
   std::vector<Line> newest(const Filter& filter, std::size_t limit) const;
-  std::uint64_t last_id() const;  // 0 before the first line
+  std::uint64_t last_id() const;  // first_id - 1 before the first line
   // From now on `s` gets every matching line; first, when `after` is set, the matching lines still
   // in the ring whose id is greater (a stream resumed with Last-Event-ID), so none is missed or doubled.
   void subscribe(const std::shared_ptr<Subscriber>& s, std::optional<std::uint64_t> after);

@@ -176,6 +176,20 @@ class LiveLogTest(HttpCase):
         a = self.call("GET", "/api/v1/logs/stream", headers={"Last-Event-ID": "abc"})
         self.assertEqual(a.status, 400)
 
+    def test_last_event_id_of_an_earlier_run(self):
+        # A console that reconnects after a restart sends the last id it saw of the earlier run: it
+        # gets this run's lines from the first (ids count from the start time, so they are greater).
+        self.send()
+        self.t.wait_for_messages("bob@tern.test", 1)
+        old = self.search("?limit=1")[-1]["id"]
+        self.assertEqual(self.t.stop(), 0)
+        self.t.start()
+        first = self.search("?limit=10000")[0]
+        self.assertGreater(first["id"], old)
+        s = self.stream(headers={"Last-Event-ID": str(old)})
+        e = s.event()
+        self.assertEqual((e[0], e[1]), ("log", first["id"]), e)
+
     def test_console_session_cookie_and_no_login(self):
         c = self.conn()
         c.request("POST", "/api/v1/session", body=json.dumps({"address": ADMIN, "password": PASSWORD}),
