@@ -147,7 +147,7 @@ std::optional<Error> get_list(const Checker& c, const toml::table& t, std::strin
 }
 
 std::optional<Error> parse_spam(const Checker& c, const toml::table& t, Config::Spam& s) {
-  TRY_ERR(c.only(t, "spam", {"enabled", "junk_score", "reject_score", "allow", "deny", "allow_recipients", "dnsbl",
+  TRY_ERR(c.only(t, "spam", {"enabled", "junk_score", "reject_score", "allow", "deny", "allow_recipients", "trusted_relays", "dnsbl",
                              "threshold", "classifier_min_samples"}));
   TRY_ERR(get_int(c, t, "classifier_min_samples", "spam.classifier_min_samples", s.classifier_min_samples, 1, 1000000));
   TRY_ERR(get_bool(c, t, "enabled", "spam.enabled", s.enabled));
@@ -158,6 +158,15 @@ std::optional<Error> parse_spam(const Checker& c, const toml::table& t, Config::
   TRY_ERR(get_list(c, t, "allow", "spam.allow", s.allow));
   TRY_ERR(get_list(c, t, "deny", "spam.deny", s.deny));
   TRY_ERR(get_list(c, t, "allow_recipients", "spam.allow_recipients", s.allow_recipients));
+  {
+    std::vector<std::string> relays;
+    TRY_ERR(get_strings(c, t, "trusted_relays", "spam.trusted_relays", relays));
+    for (const auto& r : relays)
+      if (r.empty() || r.find_first_not_of("0123456789abcdefABCDEF.:/") != std::string::npos)
+        return c.at(t.get("trusted_relays"), "spam.trusted_relays",
+                    fmt::format("'{}' is not an address or a network such as \"10.0.0.0/8\"", r));
+    TRY_ERR(get_list(c, t, "trusted_relays", "spam.trusted_relays", s.trusted_relays));
+  }
   if (auto* n = t.get("dnsbl")) {
     auto* arr = n->as_array();
     if (!arr || !arr->is_array_of_tables()) return c.at(n, "spam.dnsbl", "expected [[spam.dnsbl]] tables");

@@ -130,6 +130,9 @@ struct Config {
     double junk_score = 5.0;    // at or above: accepted into the recipients' Junk
     double reject_score = 15.0;  // at or above: refused (550 5.7.1)
     spam::AddressList allow, deny, allow_recipients;
+    // Relays of this site (addresses, networks): from them the connection rules judge the client the
+    // Received fields name (spam/received), not the relay (SpamAssassin's trusted_networks).
+    spam::AddressList trusted_relays;
     std::vector<DnsList> dnsbl;
     std::vector<SpamThreshold> thresholds;
     std::int64_t classifier_min_samples = 20;  // of each class before the classifier votes

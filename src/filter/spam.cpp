@@ -13,6 +13,7 @@
 #include "mime/tree.hpp"
 #include "smtp/proto/codes.hpp"
 #include "spam/content.hpp"
+#include "spam/received.hpp"
 
 namespace tern::filter {
 
@@ -112,6 +113,25 @@ std::optional<std::pair<double, std::string>> listing(const config::Config::DnsL
   return best;
 }
 
+// The HELO (or EHLO) name `helo` (lower case) of a client at `client`; `via` is added to the details.
+void helo_rules(const std::string& helo, const ip::address& client, const std::string& hostname, std::string_view via,
+                spam::Report& r) {
+  if (helo.empty()) return;
+  boost::system::error_code ec;
+  if (helo.front() == '[') {
+    std::string literal = helo.substr(1, helo.find(']') == std::string::npos ? std::string::npos : helo.find(']') - 1);
+    if (istarts_with(literal, "ipv6:")) literal = literal.substr(5);
+    auto said = ip::make_address(literal, ec);
+    if (ec || said != client) r.add("HELO_IP_MISMATCH", 1.0, helo + std::string(via));
+  } else if (ip::make_address(helo, ec), !ec) {
+    r.add("HELO_BARE_IP", 1.5, helo + std::string(via));
+  } else if (helo.find('.') == std::string::npos) {
+    r.add("HELO_NOT_FQDN", 1.0, helo + std::string(via));
+  } else if (helo == hostname && !client.is_loopback()) {
+    r.add("HELO_IS_OURS", 3.0, helo + std::string(via));  // only this server is this server
+  }
+}
+
 struct Thresholds {
   double junk, reject;
 };
@@ -170,21 +190,7 @@ net::awaitable<void> SpamStage::connection_rules(const Context& ctx, spam::Repor
   spam::Report r;
   boost::system::error_code ec;
   auto client = ip::make_address(ctx.client_address, ec);
-  std::string helo = to_lower(ctx.helo);
-  if (!helo.empty()) {
-    if (helo.front() == '[') {
-      std::string literal = helo.substr(1, helo.find(']') == std::string::npos ? std::string::npos : helo.find(']') - 1);
-      if (istarts_with(literal, "ipv6:")) literal = literal.substr(5);
-      auto said = ip::make_address(literal, ec);
-      if (ec || said != client) r.add("HELO_IP_MISMATCH", 1.0, helo);
-    } else if (ip::make_address(helo, ec), !ec) {
-      r.add("HELO_BARE_IP", 1.5, helo);
-    } else if (helo.find('.') == std::string::npos) {
-      r.add("HELO_NOT_FQDN", 1.0, helo);
-    } else if (helo == to_lower(ctx.config->hostname) && !client.is_loopback()) {
-      r.add("HELO_IS_OURS", 3.0, helo);  // only this server is this server
-    }
-  }
+  helo_rules(to_lower(ctx.helo), client, to_lower(ctx.config->hostname), "", r);
   if (resolver_ && !client.is_unspecified()) {
     // Forward-confirmed reverse DNS (filter/connection; the greylisting stage may have asked already).
     ReverseDns rdns = co_await reverse_dns(ctx, resolver_);
@@ -198,6 +204,42 @@ net::awaitable<void> SpamStage::connection_rules(const Context& ctx, spam::Repor
     }
   }
   ctx.notes->session["spam.connection"] = save(r);
+  for (auto& h : r.hits) out.add(std::move(h.rule), h.score, std::move(h.detail));
+}
+
+net::awaitable<void> SpamStage::relay_rules(const Context& ctx, spam::Report& out) {
+  const auto& trusted = ctx.config->spam.trusted_relays;
+  auto end = ctx.message.find("\r\n\r\n");
+  std::string_view header = ctx.message.substr(0, end == std::string_view::npos ? ctx.message.size() : end + 2);
+  std::optional<spam::Relay> judged;
+  std::size_t walked = 0;
+  for (const auto& f : mime::parse_fields(header)) {
+    if (!iequals(f.name, "Received")) continue;
+    if (++walked > 30) break;
+    auto relay = spam::parse_received(mime::unfold(f.value));
+    if (!relay) break;  // a field that cannot be read: nothing below it is known
+    boost::system::error_code ec;
+    auto a = ip::make_address(relay->ip, ec);
+    if (ec) break;
+    if (!trusted.match_ip(a).empty()) continue;
+    judged = std::move(relay);
+    break;
+  }
+  if (!judged) co_return;  // written by trusted relays only, or not readable: nothing to judge
+  boost::system::error_code ec;
+  const auto client = ip::make_address(judged->ip, ec);
+  const std::string via = fmt::format(" via Received from {}", judged->ip);
+  spam::Report r;
+  helo_rules(to_lower(judged->helo), client, to_lower(ctx.config->hostname), via, r);
+  if (judged->rdns_known && judged->rdns.empty()) r.add("RDNS_NONE", 1.0, judged->ip + " (Received)");
+  if (resolver_) {
+    for (const auto& l : ctx.config->spam.dnsbl) {
+      if (l.domains) continue;
+      std::string name = reversed(client) + "." + l.zone;
+      dns::AddressAnswer a = co_await resolver_->addresses(name, dns::Family::v4);
+      if (auto hit = listing(l, a)) r.add(list_rule("RBL_", l.zone), hit->first, hit->second + via);
+    }
+  }
   for (auto& h : r.hits) out.add(std::move(h.rule), h.score, std::move(h.detail));
 }
 
@@ -310,7 +352,13 @@ net::awaitable<Verdict> SpamStage::data(const Context& ctx) {
       co_return v;
     }
 
-    co_await connection_rules(ctx, report);
+    // From a relay of this site, the client it names; else the one connected.
+    boost::system::error_code tec;
+    auto connected = ip::make_address(ctx.client_address, tec);
+    if (!tec && !s.trusted_relays.empty() && !s.trusted_relays.match_ip(connected).empty())
+      co_await relay_rules(ctx, report);
+    else
+      co_await connection_rules(ctx, report);
     // What the auth stage found (spf at MAIL, dkim and dmarc at the end of data).
     const auto& notes = ctx.notes->transaction;
     auto note = [&](const char* key) {

@@ -36,6 +36,9 @@ class SpamStage : public Stage {
  private:
   // Reverse DNS, HELO and DNS-list rules; kept in the session notes (one client, one answer).
   net::awaitable<void> connection_rules(const Context& ctx, spam::Report& out);
+  // From a trusted relay: the same rules for the first client its Received fields name that is not
+  // one of the trusted relays, as the relay recorded it (its HELO and reverse name; DNS lists asked).
+  net::awaitable<void> relay_rules(const Context& ctx, spam::Report& out);
   net::awaitable<void> domain_lists(const Context& ctx, const std::vector<std::string>& domains, spam::Report& out);
   dns::Resolver* resolver_;  // null: no DNS rules
   boost::asio::thread_pool& pool_;

@@ -1,7 +1,7 @@
 // libFuzzer target for what the spam stage reads from anybody's message: spam/content (the MIME walk,
 // transfer decoding, HTML reduction, links, attachment names) and the rules over it, and the allow and
 // deny list entries of spam/lists with wildcard matching, and the attachment policy (spam/attachments)
-// with the message its stripping makes.
+// with the message its stripping makes, and the client of a Received field (spam/received).
 //
 // Invariants: the reading stays within its limits (text, links, attachment names); every link host is
 // lower-case; the score is the sum of the hits; a wildcard pattern matches itself when it has no '*';
@@ -17,6 +17,7 @@
 #include "spam/attachments.hpp"
 #include "spam/content.hpp"
 #include "spam/lists.hpp"
+#include "spam/received.hpp"
 #include "invariant.hpp"
 
 namespace {
@@ -39,6 +40,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& h : rep.hits) sum += h.score;
   check_that(std::fabs(sum - rep.score) < 1e-9, "the score is the sum of the hits");
   (void)tern::spam::html_text(in);
+  // The input as a Received field's value (spam/received): a relay's address that reads as one, names
+  // within their bound, the reverse name lower-case.
+  if (auto relay = tern::spam::parse_received(in)) {
+    check_that(!relay->ip.empty() && relay->ip.size() <= 64, "a relay's address is an address");
+    check_that(relay->helo.size() <= 255 && relay->rdns.size() <= 255, "relay names within 255 octets");
+    for (char c : relay->rdns) check_that(!(c >= 'A' && c <= 'Z'), "reverse names are lower-case");
+  }
 
   tern::spam::AttachmentRules rules;
   rules.extensions = {"iso", "txt"};

@@ -98,6 +98,38 @@ class SpamTest(DnsListCase):
         self.assertEqual(code, 250)
         self.assertIn("DBL_DBL_TEST=2.0", self.newest(server, n=3))
 
+    def test_trusted_relays_judge_the_client_they_name(self):
+        # 127.0.0.1 and 10/8 are this site's relays: the client judged is the first address of the
+        # Received fields outside them (127.0.0.2: listed, no reverse name, a HELO without a dot).
+        server = self.server_with('trusted_relays = ["127.0.0.1", "10.0.0.0/8"]')
+        fields = (b"Received: from gw.internal (gw.internal [10.1.2.3]) by mx.tern.test (Postfix) with ESMTP id A1;"
+                  b" Fri, 4 Dec 2026 10:00:01 +0000\r\n"
+                  b"Received: from PC1 (unknown [127.0.0.2]) by gw.internal (Postfix) with SMTP id B2;"
+                  b" Fri, 4 Dec 2026 10:00:00 +0000\r\n")
+        subject = unique("relayed")
+        code, _ = self.send(server, msg=fields + make_message("news@sender.test", "bob@tern.test", subject))
+        self.assertEqual(code, 250)
+        trace = self.newest(server, "Junk")
+        for rule in ("RBL_BL_TEST=6.0", "RDNS_NONE=1.0", "HELO_NOT_FQDN=1.0"):
+            self.assertIn(rule, trace)
+        server.wait_for_log("RBL_BL_TEST(6.0) 127.0.0.2 via Received from 127.0.0.2")
+        # Fields only this site's relays wrote, or one that cannot be read: nobody to judge.
+        for top in (b"Received: from gw.internal (gw.internal [10.1.2.3]) by mx.tern.test (Postfix); Fri, 4 Dec 2026 10:00:01 +0000\r\n",
+                    b"Received: (qmail 5390 invoked by uid 0); 9 Sep 2002 10:11:56 -0000\r\n" + fields):
+            code, _ = self.send(server, msg=top + make_message("news@sender.test", "bob@tern.test", unique("ours")))
+            self.assertEqual(code, 250)
+        msgs = server.wait_for_messages("bob@tern.test", 2)
+        for m in msgs:
+            trace, _ = split_trace(server.message_bytes("bob@tern.test", m["uid"]))
+            self.assertNotIn(b"RBL_", trace)
+            self.assertNotIn(b"RDNS_NONE", trace)
+
+        # Without trusted_relays the connected client (127.0.0.1, not listed) is judged, not the fields.
+        plain = self.server_with()
+        code, _ = self.send(plain, msg=fields + make_message("news@sender.test", "bob@tern.test", unique("direct")))
+        self.assertEqual(code, 250)
+        self.assertNotIn("RBL_BL_TEST", self.newest(plain))
+
     def test_reject_score_refuses_except_postmaster(self):
         server = self.server_with("reject_score = 6.0\n", users=("bob@tern.test", "postmaster@tern.test"))
         code, text = self.send(server, source="127.0.0.2")

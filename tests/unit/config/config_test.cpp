@@ -609,6 +609,7 @@ reject_score = 12.5
 allow = ["10.0.0.0/8", "*@partner.test"]
 deny = ["203.0.113.7"]
 allow_recipients = ["*@lists.test"]
+trusted_relays = ["10.0.0.0/8", "2001:db8::1"]
 [[spam.dnsbl]]
 zone = "bl.test"
 weight = 2.5
@@ -627,6 +628,8 @@ junk_score = 8.0
   EXPECT_DOUBLE_EQ(s.reject_score, 12.5);
   EXPECT_EQ(s.allow.match_address("x@partner.test"), "*@partner.test");
   EXPECT_EQ(s.deny.match_ip(boost::asio::ip::make_address("203.0.113.7")), "203.0.113.7");
+  EXPECT_EQ(s.trusted_relays.match_ip(boost::asio::ip::make_address("10.9.8.7")), "10.0.0.0/8");
+  EXPECT_EQ(s.trusted_relays.match_ip(boost::asio::ip::make_address("192.0.2.1")), "");
   ASSERT_EQ(s.dnsbl.size(), 2u);
   EXPECT_EQ(s.dnsbl[0].codes.size(), 2u);
   EXPECT_FALSE(s.dnsbl[0].domains);
@@ -642,6 +645,8 @@ TEST(ConfigSpam, ErrorsNameTheKey) {
   EXPECT_CONFIG_ERROR("hostname = \"h\"\n[spam]\njunk_score = 9\nreject_score = 3\n", 4, "spam.reject_score");
   EXPECT_CONFIG_ERROR("hostname = \"h\"\n[spam]\nallow = [\"10.0.0.0/40\"]\n", 3, "spam.allow");
   EXPECT_CONFIG_ERROR("hostname = \"h\"\n[spam]\nwhat = 1\n", 3, "spam.what");
+  EXPECT_CONFIG_ERROR("hostname = \"h\"\n[spam]\ntrusted_relays = [\"*@relay.test\"]\n", 3, "spam.trusted_relays");
+  EXPECT_CONFIG_ERROR("hostname = \"h\"\n[spam]\ntrusted_relays = [\"10.0.0.0/99\"]\n", 3, "spam.trusted_relays");
   EXPECT_CONFIG_ERROR("hostname = \"h\"\n[[spam.dnsbl]]\nzone = \"bl.test\"\ntype = \"url\"\n", 4, "spam.dnsbl[0].type");
   EXPECT_CONFIG_ERROR("hostname = \"h\"\n[[spam.dnsbl]]\nzone = \"bl.test\"\ncodes = { \"x\" = 1 }\n", 4,
                       "spam.dnsbl[0].codes");
