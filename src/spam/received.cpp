@@ -62,8 +62,13 @@ std::optional<Relay> parse_received(std::string_view value) {
   std::string first(clause.substr(0, std::min(end, kMaxName)));
 
   Relay r;
-  // The address: in brackets ([192.0.2.1], [IPv6:2001:db8::1]), else a parenthesized one (qmail).
-  if (auto lb = clause.find('['); lb != std::string_view::npos) {
+  // The address: in brackets ([192.0.2.1], [IPv6:2001:db8::1]), else a parenthesized one (qmail). The
+  // brackets in the relay's comment come first: a HELO that is an address literal is the client's
+  // claim ("from [10.0.0.1] (unknown [192.0.2.1])"), and a trusted one must not hide the real address.
+  auto lb = std::string_view::npos;
+  if (auto lp = clause.find('('); lp != std::string_view::npos) lb = clause.find('[', lp);
+  if (lb == std::string_view::npos) lb = clause.find('[');
+  if (lb != std::string_view::npos) {
     auto rb = clause.find(']', lb);
     if (rb == std::string_view::npos) return std::nullopt;
     r.ip = address_in(clause.substr(lb + 1, rb - lb - 1));
@@ -89,9 +94,9 @@ std::optional<Relay> parse_received(std::string_view value) {
   } else {  // Postfix, Sendmail, Tern: "from HELO (RDNS [IP])"
     r.helo = first;
     auto lp = clause.find('(');
-    auto lb = clause.find('[');
-    if (lp != std::string_view::npos && lb != std::string_view::npos && lp < lb) {
-      auto name = trim(clause.substr(lp + 1, lb - lp - 1));
+    auto rb = lp == std::string_view::npos ? lp : clause.find('[', lp);  // the relay's bracket, in its comment
+    if (rb != std::string_view::npos) {
+      auto name = trim(clause.substr(lp + 1, rb - lp - 1));
       if (auto sp = name.find_last_of(" \t"); sp != std::string_view::npos) name = name.substr(sp + 1);  // the word before '['
       if (!name.empty() && !iequals(name, "unknown")) r.rdns = std::string(name.substr(0, kMaxName));
     }

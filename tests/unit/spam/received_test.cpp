@@ -25,6 +25,11 @@ TEST(Received, Postfix) {
   r = read("from [IPv6:2001:db8::1] (unknown [IPv6:2001:db8::1]) by mx.example (Postfix)");
   EXPECT_EQ(r.ip, "2001:db8::1");
   EXPECT_EQ(r.helo, "[IPv6:2001:db8::1]");
+  // A HELO that is an address literal is only the client's word: the relay's bracket counts
+  r = read("from [10.0.0.1] (unknown [192.0.2.1]) by mx.example (Postfix)");
+  EXPECT_EQ(r.ip, "192.0.2.1");
+  EXPECT_EQ(r.helo, "[10.0.0.1]");
+  EXPECT_EQ(read("from [10.0.0.1] (host.example [192.0.2.1]) by mx.example (Postfix)").rdns, "host.example");
 }
 
 TEST(Received, Sendmail) {
