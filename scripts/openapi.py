@@ -50,6 +50,7 @@ schemas = {
    "size": {"type": "integer"}, "problem": {"type": "string"}}},
  "LostFile": {"type": "object", "required": ["name", "size", "time", "why"], "properties": {"name": {"type": "string"}, "size": {"type": "integer"},
    "time": {"type": "integer"}, "why": {"type": "string"}, "source": {"type": "string", "description": "GET of one file: its content, invalid UTF-8 replaced by U+FFFD"}}},
+ "SpamCounts": {"type": "object", "required": ["spam", "ham", "tokens"], "properties": {"spam": {"type": "integer"}, "ham": {"type": "integer"}, "tokens": {"type": "integer"}}},
  "CheckReport": {"type": "object", "required": ["ok", "problems"], "properties": {"ok": {"type": "boolean"},
    "problems": {"type": "array", "items": {"type": "object", "properties": {"path": {"type": "string"}, "problem": {"type": "string"}}}},
    "notes": {"type": "array", "items": {"type": "string"}}}},
@@ -159,6 +160,17 @@ paths = {
    "post": op("tern check: verify the data directory (repair: true is refused with 409 while the server runs)",
               {"200": resp("the report", ref("CheckReport")), **errors(*CHANGE, 400, 409)},
               rbody=body({"type": "object", "additionalProperties": False, "properties": {"repair": {"type": "boolean", "default": False}}}, required=False))},
+ "/api/v1/spam/train": {
+   "post": op("tern spam train: every message of a folder learnt as spam or as ham by the mailslot's classifier and the shared one",
+              {"200": resp("how many the mailslot's classifier learnt, and how many it knew already", {"type": "object", "required": ["learnt", "already"], "properties": {"learnt": {"type": "integer"}, "already": {"type": "integer"}}}), **errors(*CHANGE, 400, 404, 503)},
+              rbody=body({"type": "object", "required": ["address", "folder", "as"], "additionalProperties": False,
+                          "properties": {"address": {"type": "string"}, "folder": {"type": "string"}, "as": {"type": "string", "enum": ["spam", "ham"]}}}))},
+ "/api/v1/spam/{address}": {
+   "parameters": [pparam("address", "a mailbox or archive")],
+   "get": op("What the mailslot's classifier and the shared one have learnt (tern spam stats)",
+             {"200": resp("the counts", {"type": "object", "required": ["address", "user", "shared", "min_samples"], "properties": {
+                 "address": {"type": "string"}, "min_samples": {"type": "integer", "description": "of each kind, before a classifier votes"},
+                 "user": ref("SpamCounts"), "shared": ref("SpamCounts")}}), **errors(*READ, 404, 503)})},
  "/api/v1/stats": {
    "get": op("The mail counters over time and the server's state now (the console's dashboard)", {"200": resp("the statistics", ref("Stats")), **errors(*READ, 400)},
              params=[qparam("range", "hour (60 x 60 s, default), day (96 x 900 s) or month (30 x 86400 s)", {"type": "string", "enum": ["hour", "day", "month"]})])},

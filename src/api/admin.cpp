@@ -60,6 +60,46 @@ Result<store::Mailslot> change_user(store::Directory& dir, const std::string& ad
   return *after;
 }
 
+Result<Trained> train_folder(store::Directory& dir, store::Mailstore& mailstore, spam::Learner& learner,
+                             const std::string& address, const std::string& folder, bool spam) {
+  auto slot = dir.find_mailslot(address);
+  if (!slot) return Error{fmt::format("no mailbox or archive {}", store::normalize_address(address)), Error::Kind::not_found};
+  if (auto f = mailstore.folder(slot->address, folder); !f) {
+    if (f.error().kind == Error::Kind::not_found)
+      return Error{fmt::format("{} has no folder {}", slot->address, folder), Error::Kind::not_found};
+    return f.error();
+  }
+  auto list = mailstore.list(slot->address, folder);
+  if (!list) return list.error();
+  Trained out;
+  for (std::size_t i = 0; i < list->size(); i += 500) {
+    std::vector<std::string> batch;
+    for (std::size_t j = i; j < list->size() && j < i + 500; ++j) {
+      auto text = mailstore.read(slot->address, folder, (*list)[j].uid);
+      if (!text) return text.error();
+      batch.push_back(std::move(*text));
+    }
+    auto r = learner.train(slot->address, batch, spam);
+    if (!r) return r.error();
+    out.learnt += *r;
+  }
+  out.already = list->size() - out.learnt;
+  return out;
+}
+
+Result<json::object> spam_stats(store::Directory& dir, const spam::Learner& learner, const std::string& address,
+                                std::int64_t min_samples) {
+  auto slot = dir.find_mailslot(address);
+  if (!slot) return Error{fmt::format("no mailbox or archive {}", store::normalize_address(address)), Error::Kind::not_found};
+  auto own = learner.user(slot->address).file().empty() ? Result<spam::Counts>(spam::Counts{})
+                                                         : learner.user(slot->address).counts();
+  if (!own) return own.error();
+  auto shared = learner.shared().counts();
+  if (!shared) return shared.error();
+  auto obj = [](const spam::Counts& c) { return json::object{{"spam", c.spam}, {"ham", c.ham}, {"tokens", c.tokens}}; };
+  return json::object{{"address", slot->address}, {"user", obj(*own)}, {"shared", obj(*shared)}, {"min_samples", min_samples}};
+}
+
 json::object user_json(const store::Mailslot& s, std::uint64_t default_quota) {
   json::value own = nullptr;
   if (s.quota) own = *s.quota;

@@ -15,6 +15,7 @@
 #include <boost/json/object.hpp>
 
 #include "base/result.hpp"
+#include "spam/bayes.hpp"
 #include "spool/admin.hpp"
 #include "spool/lost_found.hpp"
 #include "spool/quarantine.hpp"
@@ -50,6 +51,19 @@ struct UserChange {
   std::optional<bool> enabled, admin;
 };
 Result<store::Mailslot> change_user(store::Directory& dir, const std::string& address, const UserChange& change);
+
+// `tern spam train` and POST /api/v1/spam/train: every message of a mailslot's folder learnt as spam or
+// as ham, by the mailslot's classifier and the shared one, 500 at a time (one transaction each).
+// Messages learnt before (the same octets) are counted in `already`.
+struct Trained {
+  std::size_t learnt = 0, already = 0;
+};
+Result<Trained> train_folder(store::Directory& dir, store::Mailstore& mailstore, spam::Learner& learner,
+                             const std::string& address, const std::string& folder, bool spam);
+// `tern spam stats` and GET /api/v1/spam/{address}: what the mailslot's classifier and the shared one
+// have learnt, and how many of each kind they need before they vote.
+Result<boost::json::object> spam_stats(store::Directory& dir, const spam::Learner& learner, const std::string& address,
+                                       std::int64_t min_samples);
 
 // The DNS records a local domain publishes (`tern domain dns`, GET /api/v1/domains/{name}/dns): MX, SPF,
 // DKIM (each published key of data_dir/dkim), DMARC, and the client configuration SRV records (RFC

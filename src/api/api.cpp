@@ -134,6 +134,8 @@ void Api::add_routes() {
   on("GET", "/api/v1/lost-found/{name}", &Api::lost_show);
   on("POST", "/api/v1/lost-found/{name}/{action}", &Api::lost_action);
   on("POST", "/api/v1/check", &Api::check);
+  on("POST", "/api/v1/spam/train", &Api::spam_train);
+  on("GET", "/api/v1/spam/{address}", &Api::spam_show);
   on("GET", "/api/v1/openapi.json", &Api::openapi);
   on("GET", "/api/v1/stats", &Api::stats_show);
   on("GET", "/api/v1/logs", &Api::logs_search);

@@ -31,6 +31,7 @@
 #include "http/message.hpp"
 #include "http/router.hpp"
 #include "net/net.hpp"
+#include "spam/bayes.hpp"
 #include "spool/spool.hpp"
 #include "stats/stats.hpp"
 #include "store/directory.hpp"
@@ -54,6 +55,7 @@ struct Services {
   std::function<std::shared_ptr<const config::Config>()> config;  // the configuration of now
   std::function<Result<CheckReport>(bool repair)> check;           // `tern check`, set by app
   stats::Recorder* stats = nullptr;  // the counters over time (stats.cpp); none: the graphs are zeros
+  spam::Learner* learner = nullptr;  // the spam classifiers (spam training and counts); none: 503
 };
 
 // Paging of list answers: ?limit= (default, at most max) and ?offset=.
@@ -130,6 +132,8 @@ class Api {
   http::Response lost_show(Call& c);
   http::Response lost_action(Call& c);
   http::Response check(Call& c);
+  http::Response spam_train(Call& c);
+  http::Response spam_show(Call& c);
   http::Response openapi(Call& c);
   // Statistics and the live log (stats.cpp, logs.cpp)
   http::Response stats_show(Call& c);

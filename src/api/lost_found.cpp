@@ -77,4 +77,30 @@ Response Api::check(Call& c) {
   });
 }
 
+// POST /api/v1/spam/train {address, folder, as: "spam"|"ham"}: `tern spam train` (api/admin).
+Response Api::spam_train(Call& c) {
+  auto address = string_field(c.body, "address");
+  return change(c, "spam.train", address ? *address : "", http::status::ok, [&]() -> Result<json::value> {
+    if (auto s = only_fields(c.body, {"address", "folder", "as"}); !s) return s.error();
+    if (!address) return address.error();
+    auto folder = string_field(c.body, "folder");
+    if (!folder) return folder.error();
+    auto as = string_field(c.body, "as");
+    if (!as) return as.error();
+    if (*as != "spam" && *as != "ham") return Error{"'as' must be \"spam\" or \"ham\"", Error::Kind::invalid};
+    if (!svc_.learner) return Error{"the spam classifier is not available in this server", Error::Kind::temporary};
+    auto done = train_folder(*svc_.directory, *svc_.mailstore, *svc_.learner, *address, *folder, *as == "spam");
+    if (!done) return done.error();
+    return json::value(json::object{{"learnt", done->learnt}, {"already", done->already}});
+  });
+}
+
+// GET /api/v1/spam/{address}: what the mailslot's classifier and the shared one have learnt.
+Response Api::spam_show(Call& c) {
+  if (!svc_.learner) return error_of(Error{"the spam classifier is not available in this server", Error::Kind::temporary});
+  auto stats = spam_stats(*svc_.directory, *svc_.learner, c.params.at(0), config()->spam.classifier_min_samples);
+  if (!stats) return error_of(stats.error());
+  return http::json_response(http::status::ok, *stats);
+}
+
 }  // namespace tern::api

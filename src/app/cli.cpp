@@ -275,58 +275,36 @@ int spam_train(const Options& o) {
   if (o.spam == o.ham) return fail("say --spam or --ham");
   auto ctx = open_context(o);
   if (!ctx) return 1;
-  auto slot = ctx->dir->find_mailslot(o.name);
-  if (!slot) return fail(fmt::format("no mailbox or archive {}", store::normalize_address(o.name)));
   store::Mailstore ms(ctx->cfg.data_dir / "mail" / "boxes", false);
-  auto list = ms.list(slot->address, o.folder);
-  if (!list)
-    return fail(list.error().kind == Error::Kind::not_found ? fmt::format("{} has no folder {}", slot->address, o.folder)
-                                                             : list.error().message);
   auto learner = spam::make_learner(ctx->cfg.data_dir, ms);
-  std::size_t learnt = 0;
-  // In batches: one transaction (one sync) per 500 messages and file.
-  for (std::size_t i = 0; i < list->size(); i += 500) {
-    std::vector<std::string> batch;
-    for (std::size_t j = i; j < list->size() && j < i + 500; ++j) {
-      auto text = ms.read(slot->address, o.folder, (*list)[j].uid);
-      if (!text) return fail(text.error().message);
-      batch.push_back(std::move(*text));
-    }
-    auto r = learner.train(slot->address, batch, o.spam);
-    if (!r) return fail(r.error().message);
-    learnt += *r;
-  }
-  std::size_t already = list->size() - learnt;
-  std::cout << fmt::format("learnt {} message(s) of {} {} as {} ({} already were)\n", learnt, slot->address, o.folder,
-                           o.spam ? "spam" : "ham", already);
+  auto done = api::train_folder(*ctx->dir, ms, learner, o.name, o.folder, o.spam);
+  if (!done) return fail(done.error().message);
+  std::cout << fmt::format("learnt {} message(s) of {} {} as {} ({} already were)\n", done->learnt,
+                           store::normalize_address(o.name), o.folder, o.spam ? "spam" : "ham", done->already);
   return 0;
 }
 
-// `tern spam stats ADDRESS`: what the user's classifier and the shared one have learnt.
+// `tern spam stats USER`: what the user's classifier and the shared one have learnt.
 int spam_stats(const Options& o) {
   auto ctx = open_context(o);
   if (!ctx) return 1;
-  auto slot = ctx->dir->find_mailslot(o.name);
-  if (!slot) return fail(fmt::format("no mailbox or archive {}", store::normalize_address(o.name)));
   store::Mailstore ms(ctx->cfg.data_dir / "mail" / "boxes", false);
   auto learner = spam::make_learner(ctx->cfg.data_dir, ms);
-  auto own = learner.user(slot->address).file().empty() ? Result<spam::Counts>(spam::Counts{})
-                                                         : learner.user(slot->address).counts();
-  auto shared = learner.shared().counts();
-  if (!own) return fail(own.error().message);
-  if (!shared) return fail(shared.error().message);
   auto min = ctx->cfg.spam.classifier_min_samples;
+  auto stats = api::spam_stats(*ctx->dir, learner, o.name, min);
+  if (!stats) return fail(stats.error().message);
   if (o.json) {
-    auto obj = [](const spam::Counts& c) { return json::object{{"spam", c.spam}, {"ham", c.ham}, {"tokens", c.tokens}}; };
-    std::cout << json::serialize(json::object{{"user", obj(*own)}, {"shared", obj(*shared)}, {"min_samples", min}}) << "\n";
+    stats->erase("address");
+    std::cout << json::serialize(*stats) << "\n";
     return 0;
   }
-  auto line = [&](const char* who, const spam::Counts& c) {
-    std::cout << fmt::format("{:<7} {:>6} spam {:>6} ham {:>8} tokens{}\n", who, c.spam, c.ham, c.tokens,
-                             c.spam >= min && c.ham >= min ? "" : fmt::format("  (votes from {} of each)", min));
+  auto line = [&](const char* who, const json::object& c) {
+    auto n = [&](const char* k) { return c.at(k).as_int64(); };
+    std::cout << fmt::format("{:<7} {:>6} spam {:>6} ham {:>8} tokens{}\n", who, n("spam"), n("ham"), n("tokens"),
+                             n("spam") >= min && n("ham") >= min ? "" : fmt::format("  (votes from {} of each)", min));
   };
-  line("user", *own);
-  line("shared", *shared);
+  line("user", stats->at("user").as_object());
+  line("shared", stats->at("shared").as_object());
   return 0;
 }
 

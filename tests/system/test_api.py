@@ -334,6 +334,36 @@ class CheckApiTest(ApiCase):
         os.remove(os.path.join(self.t.data, "mail", "outbox", "damaged.msg"))
 
 
+class SpamApiTest(ApiCase):
+    def test_train_a_folder_and_read_the_counts(self):
+        bob = "bob@tern.test"
+        with smtplib.SMTP(HOST, self.t.ports["smtp"], timeout=WAIT) as s:
+            for _ in range(3):
+                subject = unique("cheap")
+                s.sendmail("offers@example.test", [bob], make_message("offers@example.test", bob, subject,
+                                                                      f"Cheap {subject} pills now.\r\n".encode()))
+        self.t.wait_for_messages(bob, 3)
+        a = self.call("POST", "/api/v1/spam/train", body={"address": bob, "folder": "INBOX", "as": "spam"})
+        self.assertEqual(a.status, 200, a)
+        self.assertEqual(a.json, {"learnt": 3, "already": 0})
+        a = self.call("POST", "/api/v1/spam/train", body={"address": "BOB@tern.test", "folder": "INBOX", "as": "spam"})
+        self.assertEqual(a.json, {"learnt": 0, "already": 3})  # the same octets are learnt once
+        g = self.call("GET", "/api/v1/spam/bob@tern.test")
+        self.assertEqual(g.status, 200, g)
+        self.assertEqual((g.json["user"]["spam"], g.json["user"]["ham"], g.json["shared"]["spam"]), (3, 0, 3))
+        self.assertGreater(g.json["user"]["tokens"], 0)
+        cli = json.loads(self.t.cli_ok("spam", "stats", bob, "--json").stdout)
+        self.assertEqual(cli, {k: v for k, v in g.json.items() if k != "address"})  # `tern spam stats`, the same function
+        # Errors name what is wrong
+        self.assertError(self.call("POST", "/api/v1/spam/train", body={"address": bob, "folder": "INBOX", "as": "maybe"}), 400, "invalid")
+        self.assertError(self.call("POST", "/api/v1/spam/train", body={"address": bob, "folder": "Nope", "as": "ham"}), 404, "not_found")
+        self.assertError(self.call("POST", "/api/v1/spam/train", body={"address": "nobody@tern.test", "folder": "INBOX", "as": "ham"}), 404, "not_found")
+        self.assertError(self.call("POST", "/api/v1/spam/train", body={"address": bob, "as": "ham"}), 400, "invalid")
+        self.assertError(self.call("GET", "/api/v1/spam/nobody@tern.test"), 404, "not_found")
+        with open(os.path.join(self.t.data, "audit.log"), encoding="utf-8") as f:
+            self.assertIn("spam.train", f.read())
+
+
 class DnsRecordsTest(ApiCase):
     def test_the_records_a_domain_publishes(self):
         a = self.call("GET", "/api/v1/domains/TERN.test/dns")
