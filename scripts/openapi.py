@@ -50,6 +50,11 @@ schemas = {
    "size": {"type": "integer"}, "problem": {"type": "string"}}},
  "LostFile": {"type": "object", "required": ["name", "size", "time", "why"], "properties": {"name": {"type": "string"}, "size": {"type": "integer"},
    "time": {"type": "integer"}, "why": {"type": "string"}, "source": {"type": "string", "description": "GET of one file: its content, invalid UTF-8 replaced by U+FFFD"}}},
+ "DkimKey": {"type": "object", "required": ["domain", "selector", "algorithm", "bits", "created", "signing", "record"], "properties": {
+     "domain": {"type": "string"}, "selector": {"type": "string"}, "algorithm": {"type": "string", "enum": ["ed25519-sha256", "rsa-sha256"]},
+     "bits": {"type": "integer"}, "created": {"type": "integer"}, "signing": {"type": "boolean"},
+     "record": {"type": "string", "description": "the TXT value to publish at SELECTOR._domainkey.DOMAIN"},
+     "retired": {"type": "integer", "description": "when it stopped signing (Unix time)"}}},
  "SpamCounts": {"type": "object", "required": ["spam", "ham", "tokens"], "properties": {"spam": {"type": "integer"}, "ham": {"type": "integer"}, "tokens": {"type": "integer"}}},
  "CheckReport": {"type": "object", "required": ["ok", "problems"], "properties": {"ok": {"type": "boolean"},
    "problems": {"type": "array", "items": {"type": "object", "properties": {"path": {"type": "string"}, "problem": {"type": "string"}}}},
@@ -171,6 +176,13 @@ paths = {
              {"200": resp("the counts", {"type": "object", "required": ["address", "user", "shared", "min_samples"], "properties": {
                  "address": {"type": "string"}, "min_samples": {"type": "integer", "description": "of each kind, before a classifier votes"},
                  "user": ref("SpamCounts"), "shared": ref("SpamCounts")}}), **errors(*READ, 404, 503)})},
+ "/api/v1/dkim": {
+   "get": op("DKIM keys, signing and retired, by domain then selector (tern dkim list)", {"200": resp("keys", {"type": "array", "items": ref("DkimKey")}), **errors(*READ, 503)},
+             params=[qparam("domain", "only this domain's keys")])},
+ "/api/v1/dkim/{domain}/{action}": {
+   "parameters": [pparam("domain", "a local domain"), {"name": "action", "in": "path", "required": True, "schema": {"type": "string", "enum": ["generate", "rotate"]}}],
+   "post": op("generate: the domain's Ed25519 and RSA-2048 keys (409 when it has both); rotate: a new pair signs from now on, the old one stays published 7 days",
+              {"200": resp("the keys made, with the records to publish", {"type": "array", "items": ref("DkimKey")}), **errors(*CHANGE, 404, 409, 503)})},
  "/api/v1/stats": {
    "get": op("The mail counters over time and the server's state now (the console's dashboard)", {"200": resp("the statistics", ref("Stats")), **errors(*READ, 400)},
              params=[qparam("range", "hour (60 x 60 s, default), day (96 x 900 s) or month (30 x 86400 s)", {"type": "string", "enum": ["hour", "day", "month"]})])},

@@ -60,6 +60,18 @@ Result<store::Mailslot> change_user(store::Directory& dir, const std::string& ad
   return *after;
 }
 
+json::object dkim_json(const mailauth::DkimKeyInfo& k) {
+  json::object obj{{"domain", k.domain},
+                   {"selector", k.selector},
+                   {"algorithm", std::string(mailauth::dkim::algorithm_name(k.algorithm))},
+                   {"bits", k.bits},
+                   {"created", k.created},
+                   {"signing", k.signing()},
+                   {"record", k.public_record}};
+  if (k.retired) obj["retired"] = *k.retired;
+  return obj;
+}
+
 Result<Trained> train_folder(store::Directory& dir, store::Mailstore& mailstore, spam::Learner& learner,
                              const std::string& address, const std::string& folder, bool spam) {
   auto slot = dir.find_mailslot(address);

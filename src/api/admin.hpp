@@ -15,6 +15,7 @@
 #include <boost/json/object.hpp>
 
 #include "base/result.hpp"
+#include "mailauth/keys.hpp"
 #include "spam/bayes.hpp"
 #include "spool/admin.hpp"
 #include "spool/lost_found.hpp"
@@ -51,6 +52,10 @@ struct UserChange {
   std::optional<bool> enabled, admin;
 };
 Result<store::Mailslot> change_user(store::Directory& dir, const std::string& address, const UserChange& change);
+
+// A DKIM key as `tern dkim list --json` and GET /api/v1/dkim show it: domain, selector, algorithm,
+// bits, created, signing, record (the TXT value to publish), retired (when it was).
+boost::json::object dkim_json(const mailauth::DkimKeyInfo& k);
 
 // `tern spam train` and POST /api/v1/spam/train: every message of a mailslot's folder learnt as spam or
 // as ham, by the mailslot's classifier and the shared one, 500 at a time (one transaction each).

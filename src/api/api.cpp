@@ -136,6 +136,8 @@ void Api::add_routes() {
   on("POST", "/api/v1/check", &Api::check);
   on("POST", "/api/v1/spam/train", &Api::spam_train);
   on("GET", "/api/v1/spam/{address}", &Api::spam_show);
+  on("GET", "/api/v1/dkim", &Api::dkim_list);
+  on("POST", "/api/v1/dkim/{domain}/{action}", &Api::dkim_action);
   on("GET", "/api/v1/openapi.json", &Api::openapi);
   on("GET", "/api/v1/stats", &Api::stats_show);
   on("GET", "/api/v1/logs", &Api::logs_search);

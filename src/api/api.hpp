@@ -56,6 +56,7 @@ struct Services {
   std::function<Result<CheckReport>(bool repair)> check;           // `tern check`, set by app
   stats::Recorder* stats = nullptr;  // the counters over time (stats.cpp); none: the graphs are zeros
   spam::Learner* learner = nullptr;  // the spam classifiers (spam training and counts); none: 503
+  mailauth::DkimKeys* dkim = nullptr;  // data_dir/dkim, shared with the signer; none: 503
 };
 
 // Paging of list answers: ?limit= (default, at most max) and ?offset=.
@@ -134,6 +135,8 @@ class Api {
   http::Response check(Call& c);
   http::Response spam_train(Call& c);
   http::Response spam_show(Call& c);
+  http::Response dkim_list(Call& c);
+  http::Response dkim_action(Call& c);
   http::Response openapi(Call& c);
   // Statistics and the live log (stats.cpp, logs.cpp)
   http::Response stats_show(Call& c);

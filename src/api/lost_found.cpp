@@ -103,4 +103,31 @@ Response Api::spam_show(Call& c) {
   return http::json_response(http::status::ok, *stats);
 }
 
+// GET /api/v1/dkim[?domain=]: `tern dkim list --json`.
+Response Api::dkim_list(Call& c) {
+  if (!svc_.dkim) return error_of(Error{"DKIM keys are not available in this server", Error::Kind::temporary});
+  auto q = c.req.query.find("domain");
+  auto list = svc_.dkim->list(q == c.req.query.end() ? std::string() : to_lower(q->second));
+  if (!list) return error_of(list.error());
+  json::array out;
+  for (const auto& k : *list) out.push_back(dkim_json(k));
+  return http::json_response(http::status::ok, out);
+}
+
+// POST /api/v1/dkim/{domain}/generate|rotate: `tern dkim generate|rotate`, for a local domain.
+Response Api::dkim_action(Call& c) {
+  const std::string domain = to_lower(c.params.at(0)), action = c.params.at(1);
+  return change(c, "dkim." + action, domain, http::status::ok, [&]() -> Result<json::value> {
+    if (action != "generate" && action != "rotate")
+      return Error{fmt::format("no action '{}': generate or rotate", action), Error::Kind::not_found};
+    if (!svc_.dkim) return Error{"DKIM keys are not available in this server", Error::Kind::temporary};
+    if (!svc_.directory->is_local_domain(domain)) return Error{fmt::format("{} is not a local domain", domain), Error::Kind::not_found};
+    auto made = action == "generate" ? svc_.dkim->generate(domain) : svc_.dkim->rotate(domain);
+    if (!made) return made.error();
+    json::array out;
+    for (const auto& k : *made) out.push_back(dkim_json(k));
+    return json::value(std::move(out));
+  });
+}
+
 }  // namespace tern::api

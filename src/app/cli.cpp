@@ -600,18 +600,6 @@ std::string dkim_record_line(const mailauth::DkimKeyInfo& k) {
   return zone_txt(k.selector + "._domainkey." + k.domain, k.public_record);
 }
 
-json::object dkim_json(const mailauth::DkimKeyInfo& k) {
-  json::object obj{{"domain", k.domain},
-                   {"selector", k.selector},
-                   {"algorithm", std::string(mailauth::dkim::algorithm_name(k.algorithm))},
-                   {"bits", k.bits},
-                   {"created", k.created},
-                   {"signing", k.signing()},
-                   {"record", k.public_record}};
-  if (k.retired) obj["retired"] = *k.retired;
-  return obj;
-}
-
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -620,7 +608,7 @@ int dkim_made(const Options& o, const Result<std::vector<mailauth::DkimKeyInfo>>
   if (!made) return fail(made.error().message);
   if (o.json) {
     json::array a;
-    for (const auto& k : *made) a.push_back(dkim_json(k));
+    for (const auto& k : *made) a.push_back(api::dkim_json(k));
     std::cout << json::serialize(a) << "\n";
     return 0;
   }
@@ -638,7 +626,7 @@ int dkim_list(const Options& o) {
   if (!list) return fail(list.error().message);
   if (o.json) {
     json::array a;
-    for (const auto& k : *list) a.push_back(dkim_json(k));
+    for (const auto& k : *list) a.push_back(api::dkim_json(k));
     std::cout << json::serialize(a) << "\n";
     return 0;
   }

@@ -208,7 +208,7 @@ class Server {
                                                       return cfg_;
                                                     },
                                                     [this](bool repair) { return check_for_api(repair); },
-                                                    stats_.get(), learner_.get()});
+                                                    stats_.get(), learner_.get(), dkim_keys_.get()});
 
     if (auto s = open_listeners(); !s) {
       std::cerr << "tern: " << s.error().message << "\n";

@@ -364,6 +364,29 @@ class SpamApiTest(ApiCase):
             self.assertIn("spam.train", f.read())
 
 
+class DkimApiTest(ApiCase):
+    def test_generate_rotate_and_list(self):
+        self.assertEqual(self.call("GET", "/api/v1/dkim").json, [])
+        a = self.call("POST", "/api/v1/dkim/Tern.test/generate")
+        self.assertEqual(a.status, 200, a)
+        self.assertEqual(sorted(k["algorithm"] for k in a.json), ["ed25519-sha256", "rsa-sha256"])
+        self.assertTrue(all(k["signing"] and k["domain"] == "tern.test" and k["record"].startswith("v=DKIM1;") for k in a.json), a.json)
+        self.assertError(self.call("POST", "/api/v1/dkim/tern.test/generate"), 409, "exists")  # rotate is the way
+        r = self.call("POST", "/api/v1/dkim/tern.test/rotate")
+        self.assertEqual(r.status, 200, r)
+        listed = self.call("GET", "/api/v1/dkim?domain=tern.test").json
+        self.assertEqual(len(listed), 4)
+        self.assertEqual(sum(1 for k in listed if k["signing"]), 2)
+        self.assertTrue(all("retired" in k for k in listed if not k["signing"]))
+        # the same keys as `tern dkim list --json`
+        cli = json.loads(self.t.cli_ok("dkim", "list", "--json").stdout)
+        self.assertEqual(cli, self.call("GET", "/api/v1/dkim").json)
+        self.assertError(self.call("POST", "/api/v1/dkim/elsewhere.test/generate"), 404, "not_found")
+        self.assertError(self.call("POST", "/api/v1/dkim/tern.test/destroy"), 404, "not_found")
+        with open(os.path.join(self.t.data, "audit.log"), encoding="utf-8") as f:
+            self.assertIn("dkim.rotate", f.read())
+
+
 class DnsRecordsTest(ApiCase):
     def test_the_records_a_domain_publishes(self):
         a = self.call("GET", "/api/v1/domains/TERN.test/dns")
