@@ -132,6 +132,12 @@ void helo_rules(const std::string& helo, const ip::address& client, const std::s
   }
 }
 
+// The header of a message: up to the blank line, with the last field's CRLF (all of it when none).
+std::string_view header_of(std::string_view message) {
+  auto end = message.find("\r\n\r\n");
+  return message.substr(0, end == std::string_view::npos ? message.size() : end + 2);
+}
+
 struct Thresholds {
   double junk, reject;
 };
@@ -196,21 +202,25 @@ net::awaitable<void> SpamStage::connection_rules(const Context& ctx, spam::Repor
     ReverseDns rdns = co_await reverse_dns(ctx, resolver_);
     if (rdns.status == ReverseDns::Status::none) r.add("RDNS_NONE", 1.0);
     else if (rdns.status == ReverseDns::Status::unconfirmed) r.add("RDNS_NOT_CONFIRMED", 0.5, rdns.name);
-    for (const auto& l : ctx.config->spam.dnsbl) {
-      if (l.domains) continue;
-      std::string name = reversed(client) + "." + l.zone;
-      dns::AddressAnswer a = co_await resolver_->addresses(name, dns::Family::v4);
-      if (auto hit = listing(l, a)) r.add(list_rule("RBL_", l.zone), hit->first, hit->second);
-    }
+    const std::string direct;  // no "via" for the connected client (a named string: no temporary in co_await)
+    co_await ip_lists(ctx, client, direct, r);
   }
   ctx.notes->session["spam.connection"] = save(r);
   for (auto& h : r.hits) out.add(std::move(h.rule), h.score, std::move(h.detail));
 }
 
+net::awaitable<void> SpamStage::ip_lists(const Context& ctx, ip::address client, std::string via, spam::Report& out) {
+  for (const auto& l : ctx.config->spam.dnsbl) {
+    if (l.domains) continue;
+    std::string name = reversed(client) + "." + l.zone;
+    dns::AddressAnswer a = co_await resolver_->addresses(name, dns::Family::v4);
+    if (auto hit = listing(l, a)) out.add(list_rule("RBL_", l.zone), hit->first, hit->second + via);
+  }
+}
+
 net::awaitable<void> SpamStage::relay_rules(const Context& ctx, spam::Report& out) {
   const auto& trusted = ctx.config->spam.trusted_relays;
-  auto end = ctx.message.find("\r\n\r\n");
-  std::string_view header = ctx.message.substr(0, end == std::string_view::npos ? ctx.message.size() : end + 2);
+  const std::string_view header = header_of(ctx.message);
   std::optional<spam::Relay> judged;
   std::size_t walked = 0;
   for (const auto& f : mime::parse_fields(header)) {
@@ -232,14 +242,7 @@ net::awaitable<void> SpamStage::relay_rules(const Context& ctx, spam::Report& ou
   spam::Report r;
   helo_rules(to_lower(judged->helo), client, to_lower(ctx.config->hostname), via, r);
   if (judged->rdns_known && judged->rdns.empty()) r.add("RDNS_NONE", 1.0, judged->ip + " (Received)");
-  if (resolver_) {
-    for (const auto& l : ctx.config->spam.dnsbl) {
-      if (l.domains) continue;
-      std::string name = reversed(client) + "." + l.zone;
-      dns::AddressAnswer a = co_await resolver_->addresses(name, dns::Family::v4);
-      if (auto hit = listing(l, a)) r.add(list_rule("RBL_", l.zone), hit->first, hit->second + via);
-    }
-  }
+  if (resolver_) co_await ip_lists(ctx, client, via, r);
   for (auto& h : r.hits) out.add(std::move(h.rule), h.score, std::move(h.detail));
 }
 
@@ -266,8 +269,7 @@ net::awaitable<Verdict> SpamStage::data(const Context& ctx) {
   const bool outside = ctx.mx && ctx.user.empty();
   if (outside) {
     // Our verdict is the only one the recipients' filters may read.
-    auto end = ctx.message.find("\r\n\r\n");
-    std::string_view header = ctx.message.substr(0, end == std::string_view::npos ? ctx.message.size() : end + 2);
+    const std::string_view header = header_of(ctx.message);
     for (const auto& f : mime::parse_fields(header)) {
       if (istarts_with(f.name, "X-Spam-")) {
         v.drop.emplace_back(static_cast<std::size_t>(f.raw.data() - ctx.message.data()), f.raw.size());

@@ -15,6 +15,7 @@
 // Mail from authenticated users is scored too (a stolen account sending spam), never put into Junk
 // and never given the fields; it is refused at reject_score.
 #pragma once
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include "dns/resolver.hpp"
@@ -39,6 +40,8 @@ class SpamStage : public Stage {
   // From a trusted relay: the same rules for the first client its Received fields name that is not
   // one of the trusted relays, as the relay recorded it (its HELO and reverse name; DNS lists asked).
   net::awaitable<void> relay_rules(const Context& ctx, spam::Report& out);
+  // The configured IP lists (RBL_...) asked for `client`; `via` is added to the details. Needs resolver_.
+  net::awaitable<void> ip_lists(const Context& ctx, boost::asio::ip::address client, std::string via, spam::Report& out);
   net::awaitable<void> domain_lists(const Context& ctx, const std::vector<std::string>& domains, spam::Report& out);
   dns::Resolver* resolver_;  // null: no DNS rules
   boost::asio::thread_pool& pool_;

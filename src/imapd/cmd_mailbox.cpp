@@ -560,7 +560,6 @@ struct Appended {
   std::vector<std::uint32_t> uids;
   Error error;
   bool ok = false;
-  bool over_quota = false;
 };
 
 }  // namespace
@@ -596,22 +595,14 @@ net::awaitable<void> Session::cmd_append(Command& cmd) {
       return a;
     }
     a.uidvalidity = info->uidvalidity;
-    if (quota) {
-      std::uint64_t adding = 0;
-      for (auto& m : *messages) adding += m.content.size();
-      auto used = ms->usage(user);
-      if (used && *used + adding > quota) {
-        a.over_quota = true;
-        return a;
-      }
-    }
     std::vector<store::NewMessage> batch;
     for (auto& m : *messages) {
       std::string flags;
       for (auto& f : m.flags) flags += (flags.empty() ? "" : " ") + f;
       batch.push_back(store::NewMessage{m.content, "", flags, m.date.value_or(0)});
     }
-    auto uids = ms->deliver(user, folder, batch);
+    // The quota is checked by the store, under the mailbox's lock: two APPENDs cannot pass it together.
+    auto uids = ms->deliver(user, folder, batch, quota);
     if (!uids) {
       a.error = uids.error();
       return a;
@@ -621,11 +612,7 @@ net::awaitable<void> Session::cmd_append(Command& cmd) {
     return a;
   };
   auto done = *co_await net::offload(*svc_.pool, std::move(job));
-  if (done.over_quota) {
-    no(cmd, "[OVERQUOTA] Storage quota exceeded");
-    co_return;
-  }
-  if (!done.ok) {
+  if (!done.ok) {  // over the quota: [OVERQUOTA] (store_error)
     if (done.error.kind == Error::Kind::not_found) {
       // RFC 9051 6.3.12: the client may CREATE the mailbox and try again.
       no(cmd, "[TRYCREATE] No such mailbox");

@@ -99,9 +99,8 @@ net::awaitable<void> Session::cmd_rcpt(const std::string& arg) {
       // now instead of by a bounce. Only a recipient that is one mailbox: an alias with a full member
       // still reaches the others (the full one bounces at delivery, spool/local_delivery).
       const auto& slots = out.res.mailslots;
-      if (ms && out.res.kind == route::Resolution::local && slots.size() == 1 && slots[0].kind == store::SlotKind::mailbox) {
-        const std::uint64_t quota = slots[0].quota.value_or(default_quota);
-        if (quota) {
+      if (ms && out.res.kind == route::Resolution::local && slots.size() == 1) {
+        if (const std::uint64_t quota = slots[0].quota_or(default_quota)) {
           auto used = ms->usage(slots[0].address);
           out.full = used && (*used >= quota || *used + declared > quota);
         }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <initializer_list>
 
@@ -185,7 +186,8 @@ std::string forged_mua(const std::vector<mime::FieldView>& fields) {
 bool outlook_mid_time_wrong(std::string_view local, std::initializer_list<std::optional<std::int64_t>> times) {
   if (local.size() != 30 || local[12] != '$' || local[21] != '$') return false;
   if (!lower_hex(local.substr(0, 12)) || !lower_hex(local.substr(13, 8)) || !lower_hex(local.substr(22, 8))) return false;
-  const auto stamp = static_cast<std::int64_t>(std::stoul(std::string(local.substr(4, 8)), nullptr, 16));
+  std::uint32_t stamp = 0;  // 8 hex digits, checked above
+  std::from_chars(local.data() + 4, local.data() + 12, stamp, 16);
   bool compared = false;
   for (const auto& t : times) {
     if (!t) continue;
@@ -393,10 +395,11 @@ Reading read_message(std::string_view message) {
     auto* f = mime::find_field(fields, name);
     if (f && r.empty_field.empty() && trim(mime::unfold(f->value)).empty()) r.empty_field = name;
   }
-  r.has_message_id = mime::find_field(fields, "Message-ID") != nullptr;
+  const auto* mid_field = mime::find_field(fields, "Message-ID");
+  r.has_message_id = mid_field != nullptr;
   r.forged_mua = forged_mua(fields);
-  if (auto* f = mime::find_field(fields, "Message-ID")) {
-    const std::string unfolded = mime::unfold(f->value);
+  if (mid_field) {
+    const std::string unfolded = mime::unfold(mid_field->value);
     auto mid = trim(unfolded);
     r.invalid_mid = invalid_mid(mid);
     if (!r.invalid_mid)

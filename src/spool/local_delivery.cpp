@@ -53,12 +53,6 @@ Result<std::string> MailboxDelivery::junk_folder(std::string_view address) {
   return std::string("Junk");
 }
 
-std::uint64_t MailboxDelivery::quota_of(const store::Mailslot& slot) const {
-  if (slot.kind != store::SlotKind::mailbox) return 0;
-  if (slot.quota) return *slot.quota;
-  return default_quota_ ? default_quota_() : 0;
-}
-
 LocalOutcome MailboxDelivery::deliver(const store::Mailslot& slot, const LocalMessage& message) {
   // Junk (the SMTP filters said so: a DMARC quarantine, later spam) goes to a user's Junk folder,
   // made with its \Junk attribute (RFC 6154) when the user has none yet; archives keep everything.
@@ -69,7 +63,7 @@ LocalOutcome MailboxDelivery::deliver(const store::Mailslot& slot, const LocalMe
     folder = std::move(*r);
   }
   auto r = mailstore_.deliver(slot.address, folder, {store::NewMessage{message.content, std::string(message.queue_id)}},
-                              quota_of(slot));
+                              slot.quota_or(default_quota_ ? default_quota_() : 0));
   if (!r) return LocalOutcome::from_store_error(r.error());
   return LocalOutcome::stored_in(folder, r->front());
 }

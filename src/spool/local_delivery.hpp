@@ -82,7 +82,6 @@ class MailboxDelivery final : public LocalDelivery {
 
  private:
   Result<std::string> junk_folder(std::string_view address);
-  std::uint64_t quota_of(const store::Mailslot& slot) const;
   store::Mailstore& mailstore_;
   std::function<std::uint64_t()> default_quota_;
   std::string folder_;

@@ -32,6 +32,12 @@ std::string_view kind_name(SlotKind k);
 std::optional<SlotKind> parse_slot_kind(std::string_view name);
 
 struct Mailslot {
+  // The quota that applies (octets; 0: none): a mailbox's own, else `fallback` ([limits]
+  // mailbox_quota); archives have none.
+  std::uint64_t quota_or(std::uint64_t fallback) const {
+    return kind == SlotKind::mailbox ? quota.value_or(fallback) : 0;
+  }
+
   std::string address;
   SlotKind kind = SlotKind::mailbox;
   std::string password_hash;  // crypt(3) string; empty for archives

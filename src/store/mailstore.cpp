@@ -288,6 +288,12 @@ std::uint64_t Mailstore::Slot::next_modseq(std::int64_t fid) {
   return static_cast<std::uint64_t>(up.col_int(0));
 }
 
+std::uint64_t Mailstore::Slot::octets() {
+  Stmt st(db->raw(), "SELECT coalesce(sum(size), 0) FROM messages");
+  st.step();
+  return static_cast<std::uint64_t>(st.col_int(0));
+}
+
 void Mailstore::Slot::forget_folders() {
   folder_ids.clear();
   folder_syncers.clear();  // holders keep theirs alive (shared_ptr) until their sync returns
@@ -758,11 +764,7 @@ Result<std::vector<std::uint32_t>> Mailstore::deliver(std::string_view address, 
             }
           }
           if (quota) {
-            if (!used) {
-              Stmt sum(s.db->raw(), "SELECT coalesce(sum(size), 0) FROM messages");
-              sum.step();
-              used = static_cast<std::uint64_t>(sum.col_int(0));
-            }
+            if (!used) used = s.octets();
             if (*used + sizes[i] > quota)
               throw QuotaExceeded(fmt::format("{} octets used of {}, the message has {}", *used, quota, sizes[i]));
             *used += sizes[i];

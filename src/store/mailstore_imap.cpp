@@ -610,9 +610,7 @@ Result<std::uint64_t> Mailstore::usage(std::string_view address) {
   Slot& s = **slot;
   std::lock_guard lock(s.mu);
   try {
-    Stmt st(s.db->raw(), "SELECT coalesce(sum(size), 0) FROM messages");
-    st.step();
-    return static_cast<std::uint64_t>(st.col_int(0));
+    return s.octets();
   } catch (const DbError& e) {
     return failure(e.what(), e);
   }

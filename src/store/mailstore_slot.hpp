@@ -61,6 +61,8 @@ struct Mailstore::Slot {
   std::int64_t new_uidvalidity(std::int64_t at_least = 0);
   // Adds one to the folder's HIGHESTMODSEQ and returns it. Caller holds mu, inside a transaction.
   std::uint64_t next_modseq(std::int64_t fid);
+  // The octets of all its messages, every folder (what a quota counts). Caller holds mu.
+  std::uint64_t octets();
   // Forget cached ids and syncers of folders (after a rename or delete). Caller holds mu.
   void forget_folders();
   // Compares index and files of every folder on disk; with repair, makes the index match the files.
